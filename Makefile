@@ -1,0 +1,37 @@
+# Two commands on a fresh machine (each creates .venv as needed):
+#   make run    install, then run the main jobs on the bundled fixtures (output in out/)
+#   make test   install with test tools, then lint, type-check and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/coco-convert
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: $(STAMP)
+	rm -rf out && mkdir -p out
+	$(CLI) --version
+	$(CLI) info fixtures/coco/instances.json
+	$(CLI) info fixtures/coco/person_keypoints.json
+	$(PY) -c "import coco_convert as cc; cc.load('fixtures/coco/instances.json').save('out/instances.json')"
+	$(CLI) schema --kind instances > out/instances.schema.json
+	@echo "outputs in out/"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,90 @@
+"""The command group, its error handling and the options verbs share.
+
+Exit status: 0 success, 1 invalid input (or, for ``validate``, findings), 2 usage errors.
+Problems with the input are printed as one ``coco-convert: error: ...`` line each, never as a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__, progress
+from ..errors import CocoConvertError
+
+__all__ = ["echo_err", "main", "output_option", "quiet", "report_option", "strict_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    """Runs a verb with progress bars set up and input errors turned into clean exits."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CocoConvertError as exc:
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"coco-convert: error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("coco-convert: interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # `coco-convert info big.json | head`: the reader went away; that is not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="coco-convert")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summaries on stderr.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool) -> None:
+    """COCO as the hub for computer-vision annotations: inspect, convert and validate.
+
+    Run `coco-convert VERB --help` for a verb's options."""
+    ctx.obj = {"quiet": quiet}
+    show_bars = not quiet and sys.stderr.isatty()
+    ctx.with_resource(progress.enabled(show_bars))
+
+
+def quiet() -> bool:
+    """Whether ``--quiet`` was given (summaries on stderr are then left out)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
+
+
+def echo_err(message: str) -> None:
+    """A summary line on stderr, unless ``--quiet``."""
+    if not quiet():
+        click.echo(message, err=True)
+
+
+def output_option(**kwargs: Any) -> Callable[[F], F]:
+    """``-o/--output PATH`` (required unless told otherwise)."""
+    kwargs.setdefault("required", True)
+    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=True), **kwargs)
+
+
+def report_option(func: F) -> F:
+    """``--report FILE``: write the conversion's loss report as JSON."""
+    return click.option(
+        "--report",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Also write what the conversion could not carry over, as JSON.",
+    )(func)
+
+
+def strict_option(func: F) -> F:
+    """``--strict``: treat every warning as an error (nothing is written then)."""
+    return click.option(
+        "--strict", is_flag=True, help="Treat warnings as errors; nothing is written then."
+    )(func)

@@ -1,0 +1,72 @@
+"""``coco-convert info FILE``: what a COCO file holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..dataset import load
+from ..summary import summarize
+from .app import main
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info(file: Path, as_json: bool) -> None:
+    """Show the kind of a COCO FILE and count its images, annotations and categories."""
+    summary = summarize(load(file))
+    if as_json:
+        from ..io import dump_json
+
+        click.echo(dump_json(summary, indent=2).decode())
+        return
+    click.echo(_render(file, summary))
+
+
+def _render(file: Path, summary: dict[str, Any]) -> str:
+    lines = [f"{file}: COCO {summary['kind']}"]
+    counted = (
+        "images",
+        "annotations",
+        "results",
+        "segments",
+        "crowd",
+        "images_without_annotations",
+    )
+    for key in counted:
+        if key in summary:
+            lines.append(f"  {key.replace('_', ' '):<27}{summary[key]:>10,}")
+    categories = summary["categories"]
+    if summary["kind"] != "results":
+        lines.append(f"  {'categories':<27}{len(categories):>10,}")
+    if "segmentation" in summary:
+        kinds = ", ".join(f"{name} {n:,}" for name, n in summary["segmentation"].items())
+        lines.append(f"  segmentation: {kinds}")
+    if "geometry" in summary:
+        kinds = ", ".join(f"{name} {n:,}" for name, n in summary["geometry"].items())
+        lines.append(f"  geometry: {kinds}")
+    if "keypoints" in summary:
+        kp = summary["keypoints"]
+        lines.append(
+            f"  keypoints: {kp['annotations']:,} annotations, {kp['labelled']:,} labelled points"
+        )
+    if "unknown_category_ids" in summary:
+        ids = ", ".join(map(str, summary["unknown_category_ids"][:10]))
+        lines.append(f"  annotations refer to categories that do not exist: {ids}")
+    if categories:
+        count_key = "results" if summary["kind"] == "results" else "annotations"
+        width = max([len(str(c.get("name", ""))) for c in categories] + [4])
+        lines.append("")
+        header = f"  {'id':>5}  {'name':<{width}}  {count_key:>11}"
+        if count_key == "annotations":
+            header += f"  {'images':>8}  supercategory"
+        lines.append(header)
+        for cat in categories:
+            row = f"  {cat['id']:>5}  {cat.get('name', ''):<{width}}  {cat[count_key]:>11,}"
+            if count_key == "annotations":
+                row += f"  {cat['images']:>8,}  {cat.get('supercategory') or ''}"
+            lines.append(row.rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,103 @@
+"""Errors that coco-convert reports to users.
+
+Every problem with the *input* (a missing file, malformed JSON, a value of the wrong shape) is a
+:class:`CocoConvertError`. Its ``str()`` is what the command line prints: one line per problem,
+naming the file and the place (line and column, or a JSON pointer) and, where we know it, the fix.
+Anything else that escapes is a bug in coco-convert and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CocoConvertError",
+    "InputError",
+    "Issue",
+    "JSONSyntaxError",
+    "SchemaError",
+    "UsageError",
+    "format_location",
+]
+
+
+def format_location(source: str, pointer: str | None = None, line: int | None = None) -> str:
+    """``file``, ``file:/json/pointer`` or ``file:line``: the place a message is about."""
+    if pointer is not None:
+        return f"{source}:{pointer}"
+    if line is not None:
+        return f"{source}:{line}"
+    return source
+
+
+class CocoConvertError(Exception):
+    """Base class: a problem with the input or the request, reported without a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(CocoConvertError):
+    """The request itself is wrong (conflicting options, output would overwrite the input)."""
+
+    exit_code = 2
+
+
+class InputError(CocoConvertError):
+    """An input cannot be read: ``source: message`` plus an optional hint on how to fix it."""
+
+    def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
+        self.source = source
+        self.message = message
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        text = f"{self.source}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class JSONSyntaxError(InputError):
+    """Malformed JSON, with the 1-based line and column of the first error."""
+
+    def __init__(self, source: str, message: str, *, line: int, column: int) -> None:
+        self.line = line
+        self.column = column
+        super().__init__(source, message)
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: invalid JSON: {self.message}"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem at one place of a JSON document (``pointer`` is an RFC 6901 JSON pointer)."""
+
+    pointer: str
+    message: str
+
+    def render(self, source: str) -> str:
+        return f"{format_location(source, self.pointer)}: {self.message}"
+
+
+class SchemaError(InputError):
+    """The JSON parsed but does not fit the COCO schema. ``issues`` holds the first problems
+    found (at most ``SchemaError.MAX_KEPT``); ``total`` counts all of them."""
+
+    MAX_KEPT = 1000
+    MAX_SHOWN = 10
+
+    def __init__(self, source: str, issues: Sequence[Issue], *, total: int | None = None) -> None:
+        self.issues = list(issues)
+        self.total = len(self.issues) if total is None else total
+        super().__init__(source, "does not fit the COCO schema")
+
+    def __str__(self) -> str:
+        lines = [issue.render(self.source) for issue in self.issues[: self.MAX_SHOWN]]
+        hidden = self.total - len(lines)
+        if hidden > 0:
+            lines.append(
+                f"{self.source}: ... and {hidden:,} more schema problem{'s' if hidden > 1 else ''}"
+                " (run `coco-convert validate` for the full list)"
+            )
+        return "\n".join(lines)

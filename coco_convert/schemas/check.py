@@ -1,0 +1,278 @@
+"""Validate a parsed COCO document against the models, fast, with readable messages.
+
+The document is validated, not converted: pydantic-core checks the parsed objects in strict
+mode and its output is dropped, so the caller keeps the very objects the JSON parser made (key
+order, extra keys, ``400`` staying an int). The long lists (images, annotations) are checked in
+chunks, which bounds the memory of the validator's throw-away output and lets a progress bar
+follow along. Errors come back as :class:`~coco_convert.errors.Issue`\\ s with JSON pointers.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from collections.abc import Iterator, Sequence
+from typing import Any, get_args, get_origin
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+from typing_extensions import NotRequired
+
+from ..errors import Issue, SchemaError
+from ..progress import track
+from .coco import (
+    CaptionsDocument,
+    InstancesDocument,
+    KeypointsDocument,
+    Kind,
+    PanopticDocument,
+    ResultsDocument,
+    StuffDocument,
+)
+
+__all__ = ["CHUNK", "DOCUMENT_TYPES", "adapter", "check_document", "ensure_valid", "pointer"]
+
+#: The model of each kind's whole document.
+DOCUMENT_TYPES: dict[Kind, Any] = {
+    "instances": InstancesDocument,
+    "keypoints": KeypointsDocument,
+    "captions": CaptionsDocument,
+    "panoptic": PanopticDocument,
+    "stuff": StuffDocument,
+    "results": ResultsDocument,
+}
+
+#: Records per validation call for the long lists.
+CHUNK = 10_000
+
+
+@functools.cache
+def adapter(tp: Any) -> TypeAdapter[Any]:
+    """The (cached) validator of a model type (the models carry their strict config)."""
+    return TypeAdapter(tp)
+
+
+@functools.cache
+def _list_fields(document_type: Any) -> dict[str, Any]:
+    """Top-level keys of a document model that hold lists, with their item type."""
+    hints = typing.get_type_hints(document_type, include_extras=True)
+    fields: dict[str, Any] = {}
+    for key, hint in hints.items():
+        while get_origin(hint) in (typing.Annotated, NotRequired):
+            hint = get_args(hint)[0]
+        if get_origin(hint) is list:
+            fields[key] = get_args(hint)[0]
+    return fields
+
+
+def check_document(
+    document: Any, kind: Kind, *, limit: int = SchemaError.MAX_KEPT
+) -> tuple[list[Issue], int]:
+    """Every schema problem of ``document`` as ``kind``: up to ``limit`` issues, and the total."""
+    issues: list[Issue] = []
+    total = 0
+    for found in _iter_issues(document, kind):
+        total += 1
+        if len(issues) < limit:
+            issues.append(found)
+    return issues, total
+
+
+def ensure_valid(document: Any, kind: Kind, *, source: str) -> None:
+    """Raise :class:`SchemaError` naming ``source`` if ``document`` does not fit ``kind``."""
+    issues, total = check_document(document, kind)
+    if total:
+        raise SchemaError(source, issues, total=total)
+
+
+def _iter_issues(document: Any, kind: Kind) -> Iterator[Issue]:
+    document_type = DOCUMENT_TYPES[kind]
+    if kind == "results":
+        if not isinstance(document, list):
+            yield from _validate(adapter(document_type), document, document, "")
+            return
+        yield from _validate_long_list(document, get_args(document_type)[0], "", "results")
+        return
+    if not isinstance(document, dict):
+        yield from _validate(adapter(document_type), document, document, "")
+        return
+    long_lists = {
+        key: item_type
+        for key, item_type in _list_fields(document_type).items()
+        if isinstance(document.get(key), list) and len(document[key]) > CHUNK // 10
+    }
+    skeleton = {key: ([] if key in long_lists else value) for key, value in document.items()}
+    yield from _validate(adapter(document_type), skeleton, document, "")
+    for key, item_type in long_lists.items():
+        yield from _validate_long_list(document[key], item_type, f"/{_escape(key)}", key)
+
+
+def _validate_long_list(
+    items: list[Any], item_type: Any, prefix: str, what: str
+) -> Iterator[Issue]:
+    validator = adapter(list[item_type])
+    starts = range(0, len(items), CHUNK)
+    for start in track(starts, total=len(starts), desc=f"checking {what}", unit="chunk"):
+        chunk = items[start : start + CHUNK]
+        for found in _validate(validator, chunk, chunk, prefix):
+            yield _shift(found, prefix, start)
+
+
+def _shift(found: Issue, prefix: str, offset: int) -> Issue:
+    """Chunk-relative ``/prefix/i/...`` to document-relative ``/prefix/(offset + i)/...``."""
+    if not offset:
+        return found
+    rest = found.pointer[len(prefix) + 1 :]
+    index, _, tail = rest.partition("/")
+    shifted = f"{prefix}/{int(index) + offset}"
+    return Issue(f"{shifted}/{tail}" if tail else shifted, found.message)
+
+
+def _validate(validator: TypeAdapter[Any], value: Any, root: Any, prefix: str) -> Iterator[Issue]:
+    try:
+        validator.validate_python(value)
+    except ValidationError as exc:
+        yield from _issues(exc.errors(include_url=False), root, prefix)
+
+
+# --- turning pydantic errors into pointers and plain messages -------------------------------
+
+
+def pointer(parts: Sequence[str | int]) -> str:
+    """An RFC 6901 JSON pointer from keys and indices (``""`` is the whole document)."""
+    return "".join(f"/{_escape(str(part))}" for part in parts)
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _resolve(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], bool]:
+    """Follow pydantic's ``loc`` through the actual document. Union tags (``"rle"``,
+    ``"str"``) are not keys of the document and drop out. Returns the real path and whether
+    a tag was dropped (the error is one branch of a union)."""
+    path: list[str | int] = []
+    current = root
+    dropped = False
+    last = len(loc) - 1
+    for i, step in enumerate(loc):
+        in_dict = isinstance(current, dict) and isinstance(step, str) and step in current
+        in_list = isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)
+        if in_dict or in_list:
+            current = current[step]
+            path.append(step)
+        elif i == last and isinstance(current, dict):
+            path.append(step)  # a missing key: the last step names it
+        else:
+            dropped = True
+    return path, dropped
+
+
+def _issues(errors: list[ErrorDetails], root: Any, prefix: str) -> Iterator[Issue]:
+    # Union branches fail together at one place: merge them into one "expected A or B".
+    merged: dict[str, tuple[list[str], str]] = {}
+    order: list[str] = []
+    for error in errors:
+        path, from_union = _resolve(root, error["loc"])
+        if error["type"] == "missing":
+            where = prefix + pointer(path[:-1])
+            message = f"missing required key {path[-1]!r}" if path else "missing value"
+            yield Issue(where, message)
+            continue
+        where = prefix + pointer(path)
+        expected, message = _describe(error, path)
+        if from_union and expected:
+            if where not in merged:
+                merged[where] = ([], _got(error["input"]))
+                order.append(where)
+            if expected not in merged[where][0]:
+                merged[where][0].append(expected)
+            continue
+        yield Issue(where, message)
+    for where in order:
+        expected_all, got = merged[where]
+        yield Issue(where, f"expected {_join_or(expected_all)}, got {got}")
+
+
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "typed_dict_type": "an object",
+    "model_type": "an object",
+    "none_required": "null",
+    "finite_number": "a finite number",
+}
+
+
+def _describe(error: ErrorDetails, path: list[str | int]) -> tuple[str | None, str]:
+    """(what was expected, the whole message) for one error."""
+    kind = error["type"]
+    value = error["input"]
+    ctx = error.get("ctx") or {}
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+        return expected, f"expected {expected}, got {_got(value)}"
+    if kind in ("too_short", "too_long"):
+        return None, _length_message(path, ctx, value)
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {
+            "greater_than_equal": ">=",
+            "greater_than": ">",
+            "less_than_equal": "<=",
+            "less_than": "<",
+        }[kind]
+        bound = next(iter(ctx.values()))
+        return None, f"expected a value {op} {bound}, got {_got(value)}"
+    if kind == "value_error":
+        return None, str(ctx.get("error", error["msg"]))
+    if kind in ("segmentation_type", "rle_counts_type"):
+        return None, f"{error['msg']}, got {_got(value)}"
+    return None, f"{error['msg'][0].lower()}{error['msg'][1:]}"
+
+
+def _length_message(path: list[str | int], ctx: dict[str, Any], value: Any) -> str:
+    low, high = ctx.get("min_length"), ctx.get("max_length")
+    actual = len(value) if isinstance(value, list | dict | str) else ctx.get("actual_length")
+    parent = path[-2] if len(path) > 1 else None
+    field = path[-1] if path else None
+    if parent == "segmentation":
+        return f"a polygon needs at least 3 points ({low} coordinates), got {actual} coordinates"
+    noun = {
+        "bbox": "numbers [x, y, width, height]",
+        "size": "integers [height, width]",
+        "color": "integers [R, G, B]",
+    }.get(str(field), "keypoint indices" if parent == "skeleton" else "items")
+    if low is not None and low == high:
+        return f"expected {low} {noun}, got {actual}"
+    if high is not None and isinstance(actual, int) and actual > high:
+        return f"expected at most {high} {noun}, got {actual}"
+    return f"expected at least {low} {noun}, got {actual}"
+
+
+def _join_or(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
+
+
+def _got(value: Any) -> str:
+    """A short description of a JSON value for a message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        text = repr(value)
+        return text if len(text) <= 24 else text[:21] + "..."
+    if isinstance(value, str):
+        text = value if len(value) <= 30 else value[:27] + "..."
+        return f'the string "{text}"'
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
