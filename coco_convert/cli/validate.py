@@ -1,0 +1,131 @@
+"""``coco-convert validate PATH...``: find what would break training, in CI and pre-commit.
+
+Exit status: 0 clean (warnings and notes allowed), 1 findings at error level or files changed
+by ``--fix`` (the pre-commit convention) or changes shown by ``--diff``, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+from ..validate import FORMATS, RULES, load_config, render, render_diff, render_statistics
+from ..validate.runner import FileResult, validate_path
+from .app import main
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [code for value in values for code in value.split(",") if code.strip()]
+
+
+def _explain(code: str) -> str:
+    code = code.strip().upper()
+    if code == "ALL":
+        return "\n".join(
+            f"{rule.code}  {rule.name:<34} {rule.severity:<8} {rule.summary}"
+            for rule in RULES.values()
+        )
+    if code not in RULES:
+        raise UsageError(f"unknown rule code {code!r} (`--explain ALL` lists them)")
+    return RULES[code].explain()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODES",
+    help="Only these rules: codes or prefixes, comma-separated (G, G1, R006, ALL).",
+)
+@click.option(
+    "--ignore", multiple=True, metavar="CODES", help="Leave out these rules (codes or prefixes)."
+)
+@click.option("--fix", is_flag=True, help="Apply safe fixes and rewrite the files atomically.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="With --fix or --diff, also apply fixes that delete or renumber.",
+)
+@click.option("--diff", is_flag=True, help="Show what --fix would change; write nothing.")
+@click.option(
+    "--output-format",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    help="How to print the findings.",
+)
+@click.option(
+    "--images",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Image folder: check that files exist and their sizes match (I005, I006, I008, P002).",
+)
+@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--explain", metavar="CODE", help="Print a rule's documentation (ALL lists rules).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="pyproject.toml to read [tool.coco-convert.validate] from (default: the nearest).",
+)
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    output_format: str,
+    images: Path | None,
+    statistics: bool,
+    exit_zero: bool,
+    explain: str | None,
+    config_path: Path | None,
+) -> None:
+    """Check COCO JSON files (any kind), VOC folders or XML files, and YOLO datasets
+    (data.yaml) for problems that break training; with --fix, repair the safe ones.
+
+    Each finding has a stable rule code (`--explain CODE` documents it) and a location:
+    file plus JSON pointer, or file:line."""
+    if explain is not None:
+        text = _explain(explain)
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    if not paths:
+        raise UsageError("give at least one PATH to validate (or --explain CODE)")
+    if images is not None and not images.is_dir():
+        raise UsageError(f"{images}: --images must be an existing folder")
+    config = load_config(config_path, select=_split(select), ignore=_split(ignore), images=images)
+    results: list[FileResult] = [
+        validate_path(
+            path,
+            config.for_file(path),
+            fix=fix or diff,
+            unsafe_fixes=unsafe_fixes,
+            write=fix and not diff,
+        )
+        for path in paths
+    ]
+    if diff and output_format == "text":
+        for result in results:
+            text = render_diff(result.file, result.applied)
+            if text:
+                click.echo(text, nl=False)
+    if statistics and output_format == "text":
+        table = render_statistics(results)
+        if table:
+            click.echo(table)
+        click.echo(render(results, "text", fixing=fix).rsplit("\n", 1)[-1])
+    else:
+        text = render(results, output_format, fixing=fix)
+        if text:
+            click.echo(text)
+    errors = any(d.severity == "error" for r in results for d in r.diagnostics)
+    changed = any(r.applied for r in results)
+    if not exit_zero and (errors or changed):
+        ctx.exit(1)

@@ -1,0 +1,42 @@
+"""The validator behind ``coco-convert validate``: rule codes, findings, fixes, reporters.
+
+>>> from coco_convert.validate import Settings, validate_path
+>>> result = validate_path("train.json", Settings())          # doctest: +SKIP
+>>> [f"{d.location}: {d.code} {d.message}" for d in result.diagnostics]  # doctest: +SKIP
+
+Rules are listed in :data:`RULES` (``coco-convert validate --explain CODE`` prints one).
+"""
+
+from __future__ import annotations
+
+from .codes import FAMILIES, RULES, Rule, resolve_codes
+from .config import Config, load_config
+from .diagnostics import Diagnostic, Edit, Fix, Location
+from .engine import Settings
+from .fixes import AppliedFix, apply_fixes, render_diff
+from .report import FORMATS, render, render_statistics
+from .runner import FileResult, check_document, validate_path, validate_paths
+
+__all__ = [
+    "FAMILIES",
+    "FORMATS",
+    "RULES",
+    "AppliedFix",
+    "Config",
+    "Diagnostic",
+    "Edit",
+    "FileResult",
+    "Fix",
+    "Location",
+    "Rule",
+    "Settings",
+    "apply_fixes",
+    "check_document",
+    "load_config",
+    "render",
+    "render_diff",
+    "render_statistics",
+    "resolve_codes",
+    "validate_path",
+    "validate_paths",
+]

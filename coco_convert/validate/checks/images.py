@@ -1,0 +1,88 @@
+"""I: image records (sizes, file names) and, with ``--images DIR``, the files themselves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Fix
+from ..engine import Context, check
+
+_ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|[\\/])")
+
+
+@check("I001", "I002", "I003", "I004", "I007")
+def image_records(ctx: Context) -> None:
+    if ctx.kind == "results":
+        return
+    names: dict[str, int] = {}
+    for i, image in ctx.records("images"):
+        where = f"/images/{i}"
+        missing = [key for key in ("width", "height") if key not in image]
+        if missing:
+            ctx.report("I001", where, f"image has no {' or '.join(missing)}")
+        bad = {key: image[key] for key in ("width", "height") if image.get(key, 1) <= 0}
+        for key, value in bad.items():
+            ctx.report("I007", f"{where}/{key}", f"image {key} is {value}")
+        name = image["file_name"]
+        if name in names:
+            ctx.report(
+                "I002",
+                f"{where}/file_name",
+                f"file_name {name!r} is also used by /images/{names[name]}",
+            )
+        else:
+            names[name] = i
+        if _ABSOLUTE.match(name) or ".." in re.split(r"[\\/]", name):
+            ctx.report("I003", f"{where}/file_name", f"file_name {name!r} is not a relative path")
+        if "\\" in name:
+            fixed = name.replace("\\", "/")
+            ctx.report(
+                "I004",
+                f"{where}/file_name",
+                f"file_name {name!r} uses backslashes",
+                Fix.replace(f"write {fixed!r}", f"{where}/file_name", fixed),
+            )
+
+
+@check("I005", "I006", "I008", kinds=("instances", "keypoints", "stuff", "captions", "panoptic"))
+def image_files(ctx: Context) -> None:
+    folder = ctx.settings.images
+    if folder is None:
+        return
+    for i, image in ctx.records("images"):
+        path = folder / image["file_name"].replace("\\", "/")
+        where = f"/images/{i}/file_name"
+        if not path.is_file():
+            ctx.report("I005", where, f"image file {path} does not exist")
+            continue
+        size = _header_size(path)
+        if size is None:
+            ctx.report("I008", where, f"{path} cannot be read as an image")
+            continue
+        declared = (image.get("width"), image.get("height"))
+        if None in declared or size == declared:
+            continue
+        swapped = " (width and height swapped: EXIF rotation?)" if size == declared[::-1] else ""
+        ctx.report(
+            "I006",
+            f"/images/{i}",
+            f"image file is {size[0]}x{size[1]} but the record says "
+            f"{declared[0]}x{declared[1]}{swapped}",
+        )
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """Width and height as a training loader sees the picture (EXIF orientation applied)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation: Any = img.getexif().get(0x0112, 1)
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return width, height

@@ -1,0 +1,184 @@
+"""R: ids, and the references between images, annotations and categories."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from ..diagnostics import Edit, Fix
+from ..engine import Context, check
+
+_WITH_IDS = ("instances", "keypoints", "stuff", "captions")
+_WITH_CATEGORIES = ("instances", "keypoints", "stuff", "panoptic")
+
+
+def _ids(ctx: Context, key: str) -> Iterator[tuple[int, Any]]:
+    """(index, id) of every object of list ``key`` whose id is an integer."""
+    for i, record in enumerate(ctx.items(key)):
+        if isinstance(record, dict):
+            value = record.get("id")
+            if isinstance(value, int) and not isinstance(value, bool):
+                yield i, value
+
+
+def _duplicates(ctx: Context, key: str, code: str, noun: str, *, renumber: bool = False) -> None:
+    first: dict[int, int] = {}
+    for i, value in _ids(ctx, key):
+        if value not in first:
+            first[value] = i
+            continue
+        where = f"/{key}/{i}/id"
+        fix = None
+        if renumber:
+            new = ctx.next_free_id(key)
+            fix = Fix.replace(f"renumber to {new}", where, new, unsafe=True)
+        ctx.report(code, where, f"{noun} id {value} is also used by /{key}/{first[value]}", fix)
+
+
+@check("R001", "R003")
+def duplicate_ids(ctx: Context) -> None:
+    _duplicates(ctx, "images", "R001", "image")
+    _duplicates(ctx, "categories", "R003", "category")
+
+
+@check("R002", "R009", kinds=_WITH_IDS)
+def annotation_ids(ctx: Context) -> None:
+    _duplicates(ctx, "annotations", "R002", "annotation", renumber=True)
+    if not ctx.wants("R009"):
+        return
+    for i, value in _ids(ctx, "annotations"):
+        if value == 0:
+            new = ctx.next_free_id("annotations")
+            where = f"/annotations/{i}/id"
+            ctx.report(
+                "R009",
+                where,
+                "annotation id 0 is COCOeval's 'no match' marker",
+                Fix.replace(f"renumber to {new}", where, new, unsafe=True),
+            )
+
+
+@check("R004", "R005", kinds=(*_WITH_IDS, "panoptic"))
+def dangling_references(ctx: Context) -> None:
+    images = ctx.images_by_id if "images" not in ctx.broken else None
+    categories = (
+        ctx.categories_by_id
+        if ctx.kind in _WITH_CATEGORIES and "categories" not in ctx.broken
+        else None
+    )
+    for i, ann in ctx.records("annotations"):
+        where = f"/annotations/{i}"
+        drop = Fix.remove("delete the annotation", where, unsafe=True)
+        if images is not None and ann["image_id"] not in images:
+            ctx.report(
+                "R004", f"{where}/image_id", f"image_id {ann['image_id']} names no image", drop
+            )
+        if categories is None:
+            continue
+        if ctx.kind == "panoptic":
+            for j, segment in enumerate(ann["segments_info"]):
+                if segment["category_id"] not in categories:
+                    ctx.report(
+                        "R005",
+                        f"{where}/segments_info/{j}/category_id",
+                        f"category_id {segment['category_id']} names no category",
+                    )
+        elif ann["category_id"] not in categories:
+            ctx.report(
+                "R005",
+                f"{where}/category_id",
+                f"category_id {ann['category_id']} names no category",
+                drop,
+            )
+
+
+@check("R006", kinds=_WITH_CATEGORIES)
+def category_zero(ctx: Context) -> None:
+    for i, value in _ids(ctx, "categories"):
+        if value != 0:
+            continue
+        new = ctx.next_free_id("categories")
+        edits = [Edit(f"/categories/{i}/id", new)]
+        for j, ann in ctx.records("annotations"):
+            if ctx.kind == "panoptic":
+                edits.extend(
+                    Edit(f"/annotations/{j}/segments_info/{k}/category_id", new)
+                    for k, segment in enumerate(ann["segments_info"])
+                    if segment["category_id"] == 0
+                )
+            elif ann.get("category_id") == 0:
+                edits.append(Edit(f"/annotations/{j}/category_id", new))
+        hint = f" ({ctx.tool}'s export starts at 0)" if ctx.tool else ""
+        ctx.report(
+            "R006",
+            f"/categories/{i}/id",
+            f"category id 0; COCO numbers categories from 1{hint}",
+            Fix(
+                f"renumber category 0 to {new} in the category and {len(edits) - 1} annotations",
+                tuple(edits),
+                "unsafe",
+            ),
+        )
+
+
+@check("R007")
+def duplicate_names(ctx: Context) -> None:
+    first: dict[str, int] = {}
+    for i, category in ctx.records("categories"):
+        name = category["name"]
+        if name in first:
+            ctx.report(
+                "R007",
+                f"/categories/{i}/name",
+                f"category name {name!r} is also used by /categories/{first[name]}",
+            )
+        else:
+            first[name] = i
+
+
+@check("R008", kinds=_WITH_CATEGORIES)
+def unused_categories(ctx: Context) -> None:
+    used: set[Any] = set()
+    for _, ann in ctx.records("annotations"):
+        if ctx.kind == "panoptic":
+            used.update(segment["category_id"] for segment in ann["segments_info"])
+        else:
+            used.add(ann.get("category_id"))
+    for i, category in ctx.records("categories"):
+        if category["id"] not in used:
+            ctx.report(
+                "R008",
+                f"/categories/{i}",
+                f"no annotation uses category {category['id']} ({category['name']!r})",
+            )
+
+
+@check("R010", kinds=("instances", "keypoints", "stuff"))
+def duplicate_annotations(ctx: Context) -> None:
+    by_box: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    annotations = ctx.items("annotations")
+    for i, ann in ctx.records("annotations"):
+        bbox = ann.get("bbox")
+        key = (ann["image_id"], ann["category_id"], tuple(bbox) if bbox is not None else None)
+        by_box[key].append(i)
+    for indices in by_box.values():
+        if len(indices) < 2:
+            continue
+        kept: list[int] = []
+        for i in indices:
+            body = _without_id(annotations[i])
+            twin = next((k for k in kept if _without_id(annotations[k]) == body), None)
+            if twin is None:
+                kept.append(i)
+                continue
+            ctx.report(
+                "R010",
+                f"/annotations/{i}",
+                f"annotation repeats /annotations/{twin} (all but the id)",
+                Fix.remove("delete the copy", f"/annotations/{i}"),
+            )
+
+
+def _without_id(ann: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in ann.items() if key != "id"}

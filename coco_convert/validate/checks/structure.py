@@ -1,0 +1,114 @@
+"""S: the schema (the models' own checks, turned into findings) and keys pycocotools needs."""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import Issue
+from ..diagnostics import Fix
+from ..engine import Context, check, is_number
+from ..fixes import parse_pointer, resolve
+
+_FLAGS = ("iscrowd", "isthing")
+_FLAG_WORDS = {"false": 0, "true": 1, "0": 0, "1": 1}
+_INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
+_FLOAT_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+#: orjson writes integers up to 64 bits; a float id beyond that cannot be an integer again.
+_INT_LIMIT = 2**63
+
+
+def report_schema_issue(ctx: Context, issue: Issue) -> None:
+    """One schema problem as S001-S005 (with a fix where the intent is unambiguous)."""
+    pointer = issue.pointer
+    tokens = parse_pointer(pointer)
+    field = tokens[-1] if tokens else ""
+    value = resolve(ctx.document, pointer)
+    expects_int = issue.message.startswith("expected an integer")
+    expects_number = expects_int or issue.message.startswith("expected a number")
+
+    # VIA writes one flat list; the models then see many one-number "polygons".
+    if len(tokens) >= 2 and tokens[-2] == "segmentation" and is_number(value):
+        parent = pointer.rsplit("/", 1)[0]
+        if parent not in ctx.seen:
+            ctx.seen.add(parent)
+            flat = resolve(ctx.document, parent)
+            ctx.report(
+                "S005",
+                parent,
+                f"segmentation is a flat list of {len(flat)} numbers, not a list of polygons",
+                Fix.replace("wrap the list in a list (one polygon)", parent, [flat]),
+            )
+        return
+    if expects_int and isinstance(value, float) and value.is_integer() and abs(value) < _INT_LIMIT:
+        ctx.report(
+            "S002",
+            pointer,
+            f"{field} is {value!r}, a float; expected an integer",
+            Fix.replace(f"write {int(value)}", pointer, int(value)),
+        )
+        return
+    if expects_number and isinstance(value, str):
+        number = _number_from_text(value, field, integer=expects_int)
+        if number is not None:
+            ctx.report(
+                "S003",
+                pointer,
+                f"{field} is the string {value!r}; expected a number",
+                Fix.replace(f"write {number}", pointer, number),
+            )
+            return
+    if field in _FLAGS and isinstance(value, bool):
+        ctx.report(
+            "S004",
+            pointer,
+            f"{field} is {str(value).lower()}; expected 0 or 1",
+            Fix.replace(f"write {int(value)}", pointer, int(value)),
+        )
+        return
+    ctx.report("S001", pointer, issue.message)
+
+
+def _number_from_text(text: str, field: str, *, integer: bool) -> int | float | None:
+    if field in _FLAGS:
+        return _FLAG_WORDS.get(text.strip().lower())
+    if _INT_TEXT.match(text):
+        number = int(text)
+        return number if abs(number) < _INT_LIMIT else None
+    if not integer and _FLOAT_TEXT.match(text):
+        parsed = float(text)
+        return parsed if parsed == parsed and abs(parsed) != float("inf") else None
+    return None
+
+
+@check("S101", "S102", "S103", kinds=("instances", "keypoints", "stuff"))
+def missing_training_keys(ctx: Context) -> None:
+    """Keys the schema lets pass but pycocotools' evaluation and the frameworks need."""
+    from .masks import area_fix, bbox_fix
+
+    for i, ann in ctx.records("annotations"):
+        where = f"/annotations/{i}"
+        segmentation = ann.get("segmentation")
+        if "iscrowd" not in ann:
+            crowd = int(
+                isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), list)
+            )
+            ctx.report(
+                "S101",
+                where,
+                "annotation has no iscrowd (COCOeval needs it)",
+                Fix.replace(f"set iscrowd {crowd}", f"{where}/iscrowd", crowd),
+            )
+        if "area" not in ann:
+            ctx.report(
+                "S102",
+                where,
+                "annotation has no area (COCOeval needs it)",
+                area_fix(ctx, ann, where),
+            )
+        if "bbox" not in ann:
+            ctx.report(
+                "S103",
+                where,
+                "annotation has no bbox",
+                bbox_fix(ctx, ann, where),
+            )

@@ -1,0 +1,816 @@
+"""The rule table: every rule's stable code, name, severity, fix and documentation.
+
+Codes are stable: a rule's code never changes and a retired code is never reused, so
+``--select``/``--ignore`` lists and ``per-file-ignores`` in users' configuration keep meaning
+the same thing. Families:
+
+====  ==========================================================================
+F     files: cannot be read, not JSON, not COCO, a labeling tool's own format
+S     structure: the schema (from the models), wrong types, ``1.0`` ids, keys pycocotools needs
+R     references: duplicate and dangling ids, category id 0, duplicate names
+G     geometry: boxes, polygons and RLE against each other and against the image
+K     keypoints: lengths, visibility, ``num_keypoints``, skeleton
+I     images: sizes, file names, and (``--images DIR``) the files themselves
+P     panoptic: segment ids and PNGs
+D     detection results: scores
+T     tool profiles: known quirks of the tool that wrote the file
+V     Pascal VOC XML
+Y     YOLO datasets
+X     the validator itself
+====  ==========================================================================
+
+``coco-convert validate --explain CODE`` prints a rule's documentation (``doc`` below).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Literal
+
+from .diagnostics import Applicability, Severity
+
+__all__ = ["FAMILIES", "RULES", "Rule", "resolve_codes"]
+
+FAMILIES: dict[str, str] = {
+    "F": "files",
+    "S": "structure",
+    "R": "references",
+    "G": "geometry",
+    "K": "keypoints",
+    "I": "images",
+    "P": "panoptic",
+    "D": "detection results",
+    "T": "tool profiles",
+    "V": "Pascal VOC",
+    "Y": "YOLO",
+    "X": "validator",
+}
+
+_COCOEVAL = "https://github.com/cocodataset/cocoapi/blob/master/PythonAPI/pycocotools/cocoeval.py"
+_COCO_FORMAT = "https://cocodataset.org/#format-data"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    doc: str
+    fix: Applicability | None = None
+    needs: Literal["", "images"] = ""
+
+    @property
+    def family(self) -> str:
+        return FAMILIES[self.code[0]]
+
+    def explain(self) -> str:
+        """The text of ``--explain CODE``."""
+        fix = {
+            None: "no automatic fix",
+            "safe": "safe fix (applied by --fix)",
+            "unsafe": "unsafe fix (applied by --fix --unsafe-fixes only)",
+        }[self.fix]
+        head = f"{self.code} {self.name} ({self.family}; {self.severity}; {fix})"
+        needs = "\nRuns only with --images DIR.\n" if self.needs else ""
+        return f"{head}\n\n{self.summary}\n{needs}\n{inspect.cleandoc(self.doc)}\n"
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    table: dict[str, Rule] = {}
+    for rule in rules:
+        assert rule.code not in table, rule.code
+        table[rule.code] = rule
+    return table
+
+
+RULES: dict[str, Rule] = _rules(
+    # --- F: files ----------------------------------------------------------------------------
+    Rule(
+        "F001",
+        "unreadable-file",
+        "error",
+        "The file cannot be read.",
+        """
+        The path does not exist, is a folder where a file was expected, cannot be read
+        (permissions), is empty, or holds corrupt gzip data. Nothing else is checked.
+        """,
+    ),
+    Rule(
+        "F002",
+        "invalid-json",
+        "error",
+        "The file is not valid JSON.",
+        """
+        The first syntax error is reported with its line and column. Common causes: a
+        truncated download, NaN or Infinity written by Python's json module with
+        allow_nan=True (not JSON), trailing commas, a file that is not UTF-8.
+        """,
+    ),
+    Rule(
+        "F003",
+        "not-coco",
+        "error",
+        "The JSON is not a COCO document.",
+        """
+        A COCO dataset is a JSON object with "images" and "annotations" (and usually
+        "categories"); detection results are a JSON array of objects. Anything else (a
+        number, a string, an object with neither key) cannot be trained on as COCO.
+        """,
+    ),
+    Rule(
+        "F004",
+        "tool-native-format",
+        "error",
+        "The file is a labeling tool's own format, not COCO.",
+        """
+        LabelMe per-image JSON ("shapes", "imageHeight"), VGG Image Annotator projects
+        ("_via_img_metadata" or per-image "regions"), Label Studio task exports (a list of
+        tasks with "annotations"/"data") and CVAT XML are not COCO. Convert them first;
+        validating them as COCO would only list hundreds of schema errors.
+        """,
+    ),
+    # --- S: structure ------------------------------------------------------------------------
+    Rule(
+        "S001",
+        "schema",
+        "error",
+        "A value does not fit the COCO schema.",
+        f"""
+        The schema is the one coco-convert's models define (`coco-convert schema --kind K`
+        prints it as JSON Schema): required keys (ids, image_id, category_id, file_name),
+        types (strict: "640" is not a width, true is not an iscrowd), bbox of 4 numbers,
+        polygons of at least 3 points with an even number of coordinates, RLE objects with
+        counts and size, keypoints in (x, y, v) triples. The location is a JSON pointer.
+        See {_COCO_FORMAT}.
+        """,
+    ),
+    Rule(
+        "S002",
+        "float-id",
+        "error",
+        "An integer field holds an integer-valued float (`1.0`).",
+        """
+        Ids, widths and heights are integers. Exporters that go through pandas or JavaScript
+        numbers write `1.0`; pycocotools then builds dictionaries keyed by floats and
+        `loadImgs(1)` and `imgToAnns[1]` silently miss. The fix writes the same number as
+        an integer.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "S003",
+        "number-as-string",
+        "error",
+        'A number or 0/1 flag is written as a string (`"640"`, `"false"`).',
+        """
+        COCO Annotator's export writes iscrowd as the string "false"
+        (https://github.com/jsbroks/coco-annotator/issues/109); spreadsheet round trips
+        write "640". Python's `if ann["iscrowd"]:` is then true for "false". The fix
+        writes the number ("false"/"true" become 0/1).
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "S004",
+        "boolean-flag",
+        "error",
+        "iscrowd (or isthing) is true/false, not 0/1.",
+        """
+        COCO flags are the integers 0 and 1. COCO Annotator and hand-written exporters
+        write JSON booleans (https://github.com/jsbroks/coco-annotator/issues/109); C and
+        Lua readers of the format and strict schema validators reject them. The fix writes
+        0 or 1.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "S005",
+        "flat-segmentation",
+        "error",
+        "segmentation is one flat list of numbers, not a list of polygons.",
+        """
+        COCO polygons are a list of rings: [[x1, y1, x2, y2, ...]]. VGG Image Annotator's
+        COCO export writes a single flat list [x1, y1, ...]
+        (https://github.com/matterport/Mask_RCNN/issues/1922), which pycocotools reads as
+        many one-number polygons and fails on. The fix wraps the list in another list.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "S101",
+        "missing-iscrowd",
+        "warning",
+        "An annotation has no iscrowd.",
+        f"""
+        pycocotools' COCOeval reads `o['iscrowd']` for every ground-truth annotation and
+        stops with KeyError when it is missing (evaluateImg in {_COCOEVAL};
+        https://github.com/cocodataset/cocoapi/issues/374). mmdetection's test fixture
+        (../shared/realdata/coco_mmdet_d2) has none. The fix sets 0 (polygons or no mask)
+        or 1 (uncompressed RLE, as COCO stores crowds).
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "S102",
+        "missing-area",
+        "warning",
+        "An annotation has no area.",
+        f"""
+        COCOeval filters ground truth by area range (`g['area']` in evaluateImg,
+        {_COCOEVAL}) and stops with KeyError when it is missing. The fix computes the area
+        with pycocotools from the segmentation, or width * height of the box when there is
+        no segmentation (as COCO.loadRes does).
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "S103",
+        "missing-bbox",
+        "warning",
+        "An annotation has no bbox.",
+        """
+        Detectron2 (`load_coco_json` asserts "bbox" is present), mmdetection and torchvision
+        need a box per instance. The fix computes it from the segmentation with pycocotools.
+        """,
+        fix="safe",
+    ),
+    # --- R: references -----------------------------------------------------------------------
+    Rule(
+        "R001",
+        "duplicate-image-id",
+        "error",
+        "Two images share an id.",
+        """
+        pycocotools keeps the last image with an id; the annotations of the other are then
+        drawn on the wrong picture. Usually two exports were concatenated without
+        renumbering.
+        """,
+    ),
+    Rule(
+        "R002",
+        "duplicate-annotation-id",
+        "error",
+        "Two annotations share an id.",
+        f"""
+        pycocotools' `anns` index keeps one of them, and COCOeval matches detections to
+        ground truth by annotation id ({_COCOEVAL}), so duplicates corrupt evaluation. The
+        unsafe fix gives the later ones new ids after the largest.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "R003",
+        "duplicate-category-id",
+        "error",
+        "Two categories share an id.",
+        """
+        The name an id stands for is then ambiguous; frameworks keep either the first or
+        the last. Merge or renumber the categories by hand.
+        """,
+    ),
+    Rule(
+        "R004",
+        "unknown-image-id",
+        "error",
+        "An annotation's image_id names no image.",
+        """
+        The annotation belongs to no picture: loaders either crash (KeyError in
+        pycocotools' `imgs[...]`) or skip it silently. Usually an image was deleted after
+        labelling, or splits were cut apart inconsistently. The unsafe fix deletes the
+        annotation.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "R005",
+        "unknown-category-id",
+        "error",
+        "An annotation's category_id names no category.",
+        """
+        Detectron2 and mmdetection map category ids to class indices through the
+        categories list and stop with KeyError on an unknown id; others drop the box
+        silently. The unsafe fix deletes the annotation.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "R006",
+        "category-id-zero",
+        "error",
+        "A category has id 0.",
+        """
+        COCO numbers categories from 1; 0 means background to torchvision's detection models
+        (labels are category ids there, and 0 is the background class), and CVAT's COCO
+        import rejects it (https://github.com/roboflow/supervision/pull/2276,
+        https://github.com/voxel51/fiftyone/issues/1939). Datumaro treats category_id 0 as
+        "no label" (https://github.com/open-edge-platform/datumaro/issues/156).
+        Written by: Label Studio (https://github.com/HumanSignal/label-studio/issues/6609),
+        FiftyOne (https://github.com/voxel51/fiftyone/issues/4615), Roboflow (its
+        placeholder superclass, see T001) and labelme2coco (its _background_, see T002).
+        The unsafe fix renumbers category 0 to the next free id and updates every
+        annotation that refers to it.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "R007",
+        "duplicate-category-name",
+        "error",
+        "Two categories share a name.",
+        """
+        Class names are how people and converters (YOLO's names list, VOC's <name>) tell
+        classes apart; two ids with one name are merged or split arbitrarily downstream.
+        """,
+    ),
+    Rule(
+        "R008",
+        "unused-category",
+        "info",
+        "No annotation uses this category.",
+        """
+        Frameworks size the classifier from the categories list, so an unused category is a
+        class the model must learn with no examples. Often harmless (a split without that
+        class), sometimes a placeholder written by a tool (see T001, T002).
+        """,
+    ),
+    Rule(
+        "R009",
+        "annotation-id-zero",
+        "warning",
+        "An annotation has id 0.",
+        f"""
+        COCOeval stores matches as annotation ids and uses 0 for "unmatched" ({_COCOEVAL};
+        https://github.com/cocodataset/cocoapi/issues/664), so a ground-truth annotation
+        with id 0 is never counted as matched and evaluation is silently wrong. CVAT fixed
+        its exporter for this (https://github.com/cvat-ai/cvat/pull/748); labelme2coco,
+        Roboflow, makesense.ai and COCO Annotator still number from 0. The unsafe fix gives
+        it the next free id.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "R010",
+        "duplicate-annotation",
+        "warning",
+        "An annotation repeats another exactly (same image, category and geometry).",
+        """
+        Exact copies come from double submissions or merged exports; they count twice in
+        training and evaluation. The fix drops the later copy.
+        """,
+        fix="safe",
+    ),
+    # --- G: geometry -------------------------------------------------------------------------
+    Rule(
+        "G101",
+        "empty-bbox",
+        "error",
+        "A bbox has zero or negative width or height.",
+        """
+        A box [x, y, w, h] with w <= 0 or h <= 0 is nothing to learn from; some loaders drop
+        it (Detectron2's filter_empty_annotations), others produce NaN losses. A negative
+        size usually means the tool wrote [x1, y1, x2, y2] with x2 < x1, or a point click.
+        COCO Annotator exports deleted shapes as bbox [0, 0, 0, 0]
+        (https://github.com/jsbroks/coco-annotator/issues/109).
+        """,
+    ),
+    Rule(
+        "G102",
+        "bbox-past-edge",
+        "warning",
+        "A bbox extends past the image's edge.",
+        """
+        Part of the box lies outside [0, width] x [0, height]. Frameworks clip silently,
+        which changes the box the model learns from the one that was labelled. The fix
+        clips the box to the image (and keeps what lies inside).
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "G103",
+        "bbox-outside-image",
+        "error",
+        "A bbox lies entirely outside the image.",
+        """
+        Nothing of the box is inside the image: usually coordinates of another image, a
+        resized image whose annotations were not scaled, or normalised (0-1) coordinates
+        read as pixels the other way round.
+        """,
+    ),
+    Rule(
+        "G104",
+        "bbox-mismatch",
+        "warning",
+        "The bbox disagrees with the segmentation's bounding box.",
+        """
+        The box should be the tight bounding box of the mask. The reference is pycocotools'
+        `toBbox` of the segmentation (the numbers COCO's own files hold). A mismatch larger
+        than `bbox-tolerance` pixels (default 1) means one of the two was edited without
+        the other. The fix recomputes the box from the segmentation.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "G105",
+        "area-mismatch",
+        "warning",
+        "The area disagrees with the segmentation's area.",
+        """
+        COCO's area is the mask's pixel count (pycocotools' `area` of the segmentation's
+        RLE); COCOeval uses it for the small/medium/large split. Tools that write the box
+        area (w * h) or the polygon's exact (shoelace) area instead put objects in the wrong
+        size bucket. Reported when the difference exceeds `area-tolerance` (relative,
+        default 0.1) and 4 pixels. The fix recomputes the area with pycocotools.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "G106",
+        "degenerate-polygon",
+        "error",
+        "A polygon encloses no area.",
+        """
+        Fewer than 3 distinct points, or all points on one line: a line or point drawn with
+        the polygon tool. pycocotools rasterises it to an empty mask, so the object has a
+        box but no pixels. The unsafe fix removes the polygon (and the annotation's
+        segmentation when nothing is left).
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "G107",
+        "self-intersecting-polygon",
+        "warning",
+        "A polygon crosses itself.",
+        """
+        A bow-tie polygon: rasterisers fill it by the even-odd rule, so the crossing part
+        is a hole the annotator did not draw, and shapely-based tools report it invalid.
+        Usually points clicked out of order. Checked with shapely.
+        """,
+    ),
+    Rule(
+        "G108",
+        "rle-size-mismatch",
+        "error",
+        "An RLE's size is not the image's [height, width].",
+        """
+        An RLE mask is only meaningful at the size it was encoded at; a mask of another size
+        decodes to the wrong pixels (or fails in pycocotools' merge). Often width and
+        height swapped, or the image resized after labelling.
+        """,
+    ),
+    Rule(
+        "G109",
+        "rle-counts-invalid",
+        "error",
+        "RLE counts do not cover the mask exactly (h * w pixels).",
+        """
+        The runs must add up to height * width. A compressed string that pycocotools cannot
+        decode, or runs that add up to another number, decode to garbage or crash.
+        """,
+    ),
+    Rule(
+        "G110",
+        "crowd-segmentation-type",
+        "warning",
+        "iscrowd disagrees with the segmentation type.",
+        """
+        COCO stores crowd regions (iscrowd 1) as RLE and single objects (iscrowd 0) as
+        polygons. A crowd with polygons, or an object with an uncompressed RLE, usually
+        means the flag was set wrongly; COCOeval ignores crowd ground truth, so a wrong
+        flag silently drops objects from evaluation.
+        """,
+    ),
+    Rule(
+        "G111",
+        "polygon-past-edge",
+        "warning",
+        "A polygon point lies outside the image.",
+        """
+        pycocotools clips polygons to the image when rasterising, so the mask differs from
+        what the coordinates say. Usually a drag past the edge in the labelling tool.
+        """,
+    ),
+    Rule(
+        "G112",
+        "empty-segmentation",
+        "warning",
+        "segmentation is an empty list.",
+        """
+        CVAT (box-only exports), Roboflow and COCO Annotator write "segmentation": []
+        (../shared/realdata/coco_cvat, coco_roboflow;
+        https://github.com/jsbroks/coco-annotator/issues/109). pycocotools' annToMask fails
+        on it (IndexError in frPyObjects), and Detectron2 drops such instances from
+        mask training. The fix removes the empty key, which loaders read as "no mask".
+        """,
+        fix="safe",
+    ),
+    # --- K: keypoints ------------------------------------------------------------------------
+    Rule(
+        "K001",
+        "keypoints-length",
+        "error",
+        "keypoints does not hold 3 numbers per keypoint of the category.",
+        """
+        A person in COCO has 17 named keypoints, so 51 numbers. Another length shifts every
+        keypoint after the gap and breaks OKS evaluation (COCOeval.computeOks reshapes by
+        the category's count).
+        """,
+    ),
+    Rule(
+        "K002",
+        "num-keypoints",
+        "warning",
+        "num_keypoints is missing or wrong.",
+        f"""
+        num_keypoints must count the keypoints with visibility > 0. COCOeval ignores
+        ground truth with num_keypoints 0 and reads it without a default ({_COCOEVAL}).
+        The fix sets the count.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "K003",
+        "keypoint-visibility",
+        "error",
+        "A keypoint's visibility is not 0, 1 or 2.",
+        """
+        v is 0 (not labelled), 1 (labelled, not visible) or 2 (labelled and visible). Other
+        values come from writing a confidence or a class in its place.
+        """,
+    ),
+    Rule(
+        "K004",
+        "skeleton-index",
+        "error",
+        "A skeleton edge names a keypoint that does not exist.",
+        """
+        Skeleton edges use 1-based keypoint indices (COCO's person skeleton starts
+        [16, 14]). Index 0, or one larger than the number of keypoint names, usually means
+        0-based indices: datumaro's fixture writes [[0, 1], [1, 2]] with no keypoint names
+        (../shared/realdata/coco_keypoints).
+        """,
+    ),
+    Rule(
+        "K005",
+        "keypoint-outside-box",
+        "warning",
+        "A labelled keypoint lies far outside its box.",
+        """
+        A labelled keypoint further than `keypoint-margin` (default 0.5) times the box size
+        outside the box: usually a keypoint attached to the wrong instance.
+        """,
+    ),
+    Rule(
+        "K006",
+        "unlabelled-keypoint-coordinates",
+        "info",
+        "A keypoint with visibility 0 has non-zero coordinates.",
+        """
+        COCO writes unlabelled keypoints as 0, 0, 0. CVAT's exports keep the coordinates of
+        hidden points (../shared/realdata/yolo_pose); code that ignores v draws them. The
+        fix sets x and y to 0.
+        """,
+        fix="safe",
+    ),
+    # --- I: images ---------------------------------------------------------------------------
+    Rule(
+        "I001",
+        "missing-image-size",
+        "error",
+        "An image has no width or height.",
+        """
+        Masks (polygon or RLE) are rasterised at the image's size, YOLO conversion
+        normalises by it, and aspect-ratio grouping needs it. makesense.ai and hand-written
+        exporters leave it out.
+        """,
+    ),
+    Rule(
+        "I002",
+        "duplicate-file-name",
+        "error",
+        "Two images share a file_name.",
+        """
+        Two ids for one picture: its annotations are split between them and the image is
+        seen twice per epoch. Usually the same file exported in two tasks.
+        """,
+    ),
+    Rule(
+        "I003",
+        "unportable-path",
+        "warning",
+        "file_name is absolute or climbs out with `..`.",
+        """
+        file_name is relative to the image folder. An absolute path works only on the
+        exporting machine (Label Studio writes its storage paths,
+        https://github.com/HumanSignal/label-studio/issues/9366); `..` escapes the folder.
+        """,
+    ),
+    Rule(
+        "I004",
+        "backslash-path",
+        "warning",
+        "file_name uses backslashes.",
+        """
+        Windows exporters write "images\\\\a.jpg", which is a single odd file name on Linux
+        and macOS, so the image is not found. The fix writes forward slashes.
+        """,
+        fix="safe",
+    ),
+    Rule(
+        "I005",
+        "image-file-missing",
+        "error",
+        "The image file does not exist.",
+        "Looked up as DIR/file_name for `--images DIR`.",
+        needs="images",
+    ),
+    Rule(
+        "I006",
+        "image-size-mismatch",
+        "error",
+        "The image file's size is not the declared width and height.",
+        """
+        Read from the file's header (Pillow, EXIF orientation applied, as training loaders
+        see the picture). Swapped width and height usually mean a phone photo whose EXIF
+        rotation one tool applied and another did not; any other difference means the
+        images were resized after labelling, and every box is off by the scale.
+        """,
+        needs="images",
+    ),
+    Rule(
+        "I007",
+        "bad-image-size",
+        "error",
+        "An image's width or height is zero or negative.",
+        """
+        VGG Image Annotator's COCO export writes width and height -1 for images it has not
+        displayed (https://github.com/facebookresearch/detectron2/issues/1966).
+        """,
+    ),
+    Rule(
+        "I008",
+        "image-unreadable",
+        "error",
+        "The image file cannot be read as an image.",
+        "The file exists but Pillow cannot read its header (truncated, not an image).",
+        needs="images",
+    ),
+    # --- P: panoptic -------------------------------------------------------------------------
+    Rule(
+        "P001",
+        "duplicate-segment-id",
+        "error",
+        "Two segments of one image share an id.",
+        """
+        A panoptic segment id is the RGB colour of its pixels in the PNG
+        (R + 256 G + 256^2 B); two segments with one id are one region in the PNG.
+        """,
+    ),
+    Rule(
+        "P002",
+        "panoptic-png-missing",
+        "error",
+        "The panoptic PNG does not exist.",
+        """
+        Looked up as DIR/file_name for `--images DIR` (point it at the panoptic PNG folder,
+        panoptic_val2017/ beside panoptic_val2017.json).
+        """,
+        needs="images",
+    ),
+    Rule(
+        "P003",
+        "duplicate-panoptic-annotation",
+        "error",
+        "An image has two panoptic annotations.",
+        "Each image has exactly one PNG and one segments_info list.",
+    ),
+    Rule(
+        "P004",
+        "void-segment-id",
+        "error",
+        "A segment has id 0.",
+        "Colour (0, 0, 0) is VOID in panopticapi; a segment with id 0 is never read.",
+    ),
+    # --- D: detection results ----------------------------------------------------------------
+    Rule(
+        "D001",
+        "score-range",
+        "warning",
+        "A detection's score is outside [0, 1].",
+        """
+        COCOeval only sorts by score, but scores outside [0, 1] usually are logits or a
+        class index written in the wrong column, and score thresholds mean nothing then.
+        """,
+    ),
+    # --- T: tool profiles --------------------------------------------------------------------
+    Rule(
+        "T001",
+        "roboflow-superclass",
+        "warning",
+        "Roboflow's placeholder superclass is a category.",
+        """
+        Roboflow's COCO export prepends a category named after the project (id 0,
+        supercategory "none") that every real class names as its supercategory and no
+        annotation uses (../shared/realdata/coco_roboflow). Frameworks count it as a class:
+        RF-DETR had to filter it (https://github.com/roboflow/rf-detr/pull/1303), and
+        Roboflow-100 users got one class more than expected
+        (https://github.com/roboflow/roboflow-100-benchmark/issues/45). The unsafe fix
+        removes the category.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "T002",
+        "labelme-background-class",
+        "warning",
+        "labelme2coco's `_background_` is a category.",
+        """
+        labelme2coco.py writes the first line of labels.txt, `_background_`, as category
+        id 0 (../shared/realdata/coco_labelme). COCO has no background category and
+        frameworks add their own, so the model gets a class with no examples
+        (https://github.com/wkentaro/labelme/pull/377). The unsafe fix removes the
+        category when no annotation uses it.
+        """,
+        fix="unsafe",
+    ),
+    Rule(
+        "T003",
+        "cvat-rotated-box",
+        "error",
+        "A CVAT rotated box was exported as an axis-aligned bbox.",
+        """
+        CVAT's COCO export writes the box of a rotated rectangle unrotated and keeps the
+        angle only in attributes.rotation (https://github.com/cvat-ai/cvat/issues/4745,
+        https://github.com/cvat-ai/cvat/issues/6785). Every framework reading "bbox" trains
+        on the wrong box. Export rotated boxes as polygons, or convert them.
+        """,
+    ),
+    Rule(
+        "T004",
+        "label-studio-upload-prefix",
+        "info",
+        "file_name carries Label Studio's upload prefix.",
+        """
+        Label Studio renames uploaded files to "<8 hex digits>-<original name>" and its
+        exports use those names (../shared/realdata/yolo, ls-yolo-*); images kept under
+        their original names are then not found. Export "with images", or strip the prefix
+        on both sides.
+        """,
+    ),
+    Rule(
+        "T005",
+        "makesense-unlabelled",
+        "error",
+        "makesense.ai exported shapes without a label.",
+        """
+        makesense.ai's COCO export leaves out category_id for shapes that have no label
+        and writes an empty categories list when no label was defined
+        (../shared/realdata/coco_makesense; https://github.com/SkalskiP/make-sense/issues/144).
+        Assign labels in makesense.ai before exporting.
+        """,
+    ),
+    Rule(
+        "T006",
+        "via-string-ids",
+        "error",
+        "VGG Image Annotator wrote ids or category ids as strings or null.",
+        """
+        VIA's COCO export writes image_id as a string ("0") and category_id as null when a
+        region attribute's option ids are not numbers
+        (https://github.com/matterport/Mask_RCNN/issues/1922,
+        https://github.com/neuroinformatics-unit/ethology/issues/38). Use numeric option
+        ids in VIA's attribute editor before exporting.
+        """,
+    ),
+    # --- X: the validator --------------------------------------------------------------------
+    Rule(
+        "X001",
+        "internal-error",
+        "error",
+        "coco-convert failed while checking this file.",
+        """
+        A bug in coco-convert, not necessarily in the file. The message names the rule
+        that failed; please report it with the file (or a piece of it).
+        """,
+    ),
+)
+
+
+def resolve_codes(selectors: list[str] | tuple[str, ...]) -> set[str]:
+    """Codes matching any of ``selectors``: a code (``G102``), a prefix (``G``, ``G1``) or
+    ``ALL``. Unknown selectors raise ValueError."""
+    codes: set[str] = set()
+    for selector in selectors:
+        selector = selector.strip().upper()
+        if not selector:
+            continue
+        if selector == "ALL":
+            codes.update(RULES)
+            continue
+        matched = {code for code in RULES if code.startswith(selector)}
+        if not matched:
+            raise ValueError(f"unknown rule code or prefix {selector!r}")
+        codes |= matched
+    return codes

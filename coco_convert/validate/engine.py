@@ -1,0 +1,212 @@
+"""Running the rules over one parsed COCO document.
+
+A check is a small function ``(ctx) -> None`` registered with the codes it can report
+(:func:`check`); it walks the document and calls ``ctx.report(code, pointer, message, fix)``.
+The engine runs the schema first (which marks the records that do not fit, so the other
+checks can trust the types of what they read), then every check whose codes are selected.
+A check that raises is a bug in coco-convert: it is reported as X001 for that file, never as
+a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeGuard
+
+from ..schemas.check import check_document
+from ..schemas.coco import Kind
+from .codes import RULES
+from .diagnostics import Diagnostic, Fix, Location
+
+__all__ = ["Context", "Settings", "check", "run_checks"]
+
+#: Records with more schema problems than this are not listed one by one (the first ones are).
+MAX_SCHEMA_ISSUES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to check and how strictly (from the command line and ``pyproject.toml``)."""
+
+    select: frozenset[str] = frozenset(RULES)
+    #: Pixels a bbox may differ from the segmentation's box before G104 reports it.
+    bbox_tolerance: float = 1.0
+    #: Relative difference of area and mask area before G105 reports it.
+    area_tolerance: float = 0.1
+    #: How far outside its box (as a fraction of the box size) a keypoint may lie (K005).
+    keypoint_margin: float = 0.5
+    #: Pixels a box or polygon may extend past the image's edge before G102/G111 report it.
+    edge_tolerance: float = 0.0
+    #: Image folder for the I005/I006/I008/P002 checks (``--images DIR``).
+    images: Path | None = None
+
+
+Check = Callable[["Context"], None]
+_CHECKS: list[tuple[frozenset[str], frozenset[str] | None, Check]] = []
+
+
+def check(*codes: str, kinds: tuple[str, ...] | None = None) -> Callable[[Check], Check]:
+    """Register a check that can report ``codes``, for documents of ``kinds`` (all if None)."""
+    for code in codes:
+        assert code in RULES, code
+
+    def register(func: Check) -> Check:
+        _CHECKS.append((frozenset(codes), None if kinds is None else frozenset(kinds), func))
+        return func
+
+    return register
+
+
+class Context:
+    """One document being checked: what checks read, and where they report."""
+
+    def __init__(self, file: str, document: Any, kind: Kind, settings: Settings) -> None:
+        self.file = file
+        self.document = document
+        self.kind = kind
+        self.settings = settings
+        self.diagnostics: list[Diagnostic] = []
+        #: Indices of records (per top-level list; "" for results) that break the schema.
+        self.invalid: dict[str, set[int]] = {}
+        #: Top-level lists that are missing or not lists of objects.
+        self.broken: set[str] = set()
+        #: The tool that wrote the file, when recognised (see checks/profiles.py).
+        self.tool: str | None = None
+        #: Places already reported by checks that see one problem several times.
+        self.seen: set[str] = set()
+        self._next_ids: dict[str, int] = {}
+
+    # Reporting ------------------------------------------------------------------------------
+
+    def wants(self, *codes: str) -> bool:
+        return any(code in self.settings.select for code in codes)
+
+    def report(self, code: str, pointer: str, message: str, fix: Fix | None = None) -> None:
+        if code in self.settings.select:
+            rule = RULES[code]
+            self.diagnostics.append(
+                Diagnostic(code, message, Location(self.file, pointer), rule.severity, fix)
+            )
+
+    # Reading --------------------------------------------------------------------------------
+
+    def items(self, key: str) -> list[Any]:
+        """The top-level list ``key`` ("" for a results array), or [] when it is broken."""
+        if key in self.broken:
+            return []
+        value = self.document if key == "" else _get(self.document, key)
+        return value if isinstance(value, list) else []
+
+    def records(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(index, record)`` for each record of list ``key`` that fits the schema."""
+        invalid = self.invalid.get(key, ())
+        for index, record in enumerate(self.items(key)):
+            if isinstance(record, dict) and index not in invalid:
+                yield index, record
+
+    @functools.cached_property
+    def images_by_id(self) -> dict[int, dict[str, Any]]:
+        """Images by id (the first of duplicates), including those with other problems."""
+        found: dict[int, dict[str, Any]] = {}
+        for image in self.items("images"):
+            if isinstance(image, dict):
+                image_id = image.get("id")
+                if _is_int(image_id) and image_id not in found:
+                    found[image_id] = image
+        return found
+
+    @functools.cached_property
+    def categories_by_id(self) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for category in self.items("categories"):
+            if isinstance(category, dict):
+                category_id = category.get("id")
+                if _is_int(category_id) and category_id not in found:
+                    found[category_id] = category
+        return found
+
+    def next_free_id(self, key: str) -> int:
+        """A new id for list ``key``: after the largest in use and any handed out before."""
+        if key not in self._next_ids:
+            ids = [r.get("id") for r in self.items(key) if isinstance(r, dict)]
+            self._next_ids[key] = max([i for i in ids if _is_int(i)] + [0]) + 1
+        self._next_ids[key] += 1
+        return self._next_ids[key] - 1
+
+    def image_size(self, image_id: Any) -> tuple[int, int] | None:
+        """(width, height) of an image when both are positive integers."""
+        image = self.images_by_id.get(image_id) if _is_int(image_id) else None
+        if image is None:
+            return None
+        width, height = image.get("width"), image.get("height")
+        if _is_int(width) and _is_int(height) and width > 0 and height > 0:
+            return width, height
+        return None
+
+
+def _get(document: Any, key: str) -> Any:
+    return document.get(key) if isinstance(document, dict) else None
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A finite JSON number (not a boolean)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def run_checks(ctx: Context) -> list[Diagnostic]:
+    """Run the schema, then every selected check, on ``ctx``; the findings in order."""
+    from . import checks  # noqa: F401  (registers the checks)
+
+    _mark_schema(ctx)
+    for codes, kinds, func in _CHECKS:
+        if kinds is not None and ctx.kind not in kinds:
+            continue
+        if not codes & ctx.settings.select:
+            continue
+        try:
+            func(ctx)
+        except Exception as exc:  # a bug in a rule must not hide the findings of the others
+            ctx.report(
+                "X001",
+                "",
+                f"check {func.__name__} failed: {type(exc).__name__}: {exc}",
+            )
+    return ctx.diagnostics
+
+
+def _mark_schema(ctx: Context) -> None:
+    """Run the models' checks; remember which records are invalid; report S001-S005."""
+    from .checks.structure import report_schema_issue
+
+    document = ctx.document
+    lists = ("",) if ctx.kind == "results" else ("images", "annotations", "categories")
+    for key in lists:
+        value = document if key == "" else _get(document, key)
+        if not isinstance(value, list):
+            ctx.broken.add(key)
+    issues, _ = check_document(document, ctx.kind, limit=MAX_SCHEMA_ISSUES)
+    for issue in issues:
+        parts = issue.pointer.split("/")[1:]
+        if ctx.kind == "results":
+            key, index = "", parts[0] if parts else None
+        else:
+            key = parts[0] if parts else ""
+            index = parts[1] if len(parts) > 1 else None
+        if index is None or not index.isdigit():
+            if key in lists:
+                ctx.broken.add(key)
+        else:
+            ctx.invalid.setdefault(key, set()).add(int(index))
+        report_schema_issue(ctx, issue)

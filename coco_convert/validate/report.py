@@ -1,0 +1,220 @@
+"""Reporters: the findings as text (like a linter), JSON, GitHub annotations or SARIF 2.1.0."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import __version__
+from ..io import dump_json
+from .codes import RULES
+from .diagnostics import Diagnostic
+from .runner import FileResult
+
+__all__ = ["FORMATS", "render", "render_statistics", "summary"]
+
+
+def _diagnostics(results: Sequence[FileResult]) -> list[Diagnostic]:
+    return [d for result in results for d in result.diagnostics]
+
+
+def _fix_note(diagnostic: Diagnostic) -> str:
+    if diagnostic.fix is None:
+        return ""
+    return " [fixable]" if diagnostic.fix.applicability == "safe" else " [unsafe fix]"
+
+
+def summary(results: Sequence[FileResult]) -> dict[str, Any]:
+    """Counts for the last line of the text output and the ``summary`` of JSON output."""
+    diagnostics = _diagnostics(results)
+    severities = Counter(d.severity for d in diagnostics)
+    return {
+        "files": len(results),
+        "files_with_findings": sum(1 for r in results if r.diagnostics),
+        "findings": len(diagnostics),
+        "errors": severities["error"],
+        "warnings": severities["warning"],
+        "info": severities["info"],
+        "fixable": sum(1 for d in diagnostics if d.fixable()),
+        "unsafe_fixable": sum(1 for d in diagnostics if d.fixable(unsafe=True) and not d.fixable()),
+        "fixed": sum(len(r.applied) for r in results),
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def render_text(results: Sequence[FileResult], *, fixing: bool = False) -> str:
+    lines: list[str] = []
+    for result in results:
+        for applied in result.applied:
+            d = applied.diagnostic
+            assert d.fix is not None
+            verb = "fixed" if result.written else "would fix"
+            lines.append(f"{d.location}: {d.code} {verb}: {d.fix.description}")
+        for d in result.diagnostics:
+            note = "" if d.severity == "error" else f" ({d.severity})"
+            lines.append(f"{d.location}: {d.code} {d.message}{_fix_note(d)}{note}")
+    counts = summary(results)
+    if lines:
+        lines.append("")
+    if counts["fixed"]:
+        lines.append(f"Fixed {_plural(counts['fixed'], 'problem')}.")
+    if not counts["findings"]:
+        lines.append(f"All checks passed ({_plural(counts['files'], 'file')}).")
+        return "\n".join(lines)
+    kinds = ", ".join(
+        _plural(counts[key], word)
+        for key, word in (("errors", "error"), ("warnings", "warning"), ("info", "note"))
+        if counts[key]
+    )
+    line = (
+        f"Found {_plural(counts['findings'], 'problem')} ({kinds}) in "
+        f"{_plural(counts['files_with_findings'], 'file')}"
+    )
+    if counts["fixable"] and not fixing:
+        line += f"; {counts['fixable']:,} fixable with --fix"
+    if counts["unsafe_fixable"]:
+        line += f"; {counts['unsafe_fixable']:,} more with --fix --unsafe-fixes"
+    lines.append(line + ".")
+    return "\n".join(lines)
+
+
+def render_statistics(results: Sequence[FileResult]) -> str:
+    """``--statistics``: one line per rule code with its count, most frequent first."""
+    counts = Counter(d.code for d in _diagnostics(results))
+    lines = []
+    for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        rule = RULES[code]
+        fix = {"safe": "[fixable]", "unsafe": "[unsafe fix]", None: ""}[rule.fix]
+        lines.append(f"{n:>9,}  {code}  {rule.name:<34} {rule.severity:<8}{fix}".rstrip())
+    return "\n".join(lines)
+
+
+def _diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "name": RULES[d.code].name,
+        "severity": d.severity,
+        "message": d.message,
+        "filename": d.file,
+        "location": d.location.to_dict(),
+        "fix": d.fix.to_dict() if d.fix else None,
+    }
+
+
+def render_json(results: Sequence[FileResult], **_: Any) -> str:
+    payload = {
+        "tool": "coco-convert",
+        "version": __version__,
+        "summary": summary(results),
+        "files": [
+            {"filename": r.file, "format": r.format, "tool": r.tool, "written": r.written}
+            for r in results
+        ],
+        "diagnostics": [_diagnostic_dict(d) for d in _diagnostics(results)],
+        "fixed": [
+            {**_diagnostic_dict(a.diagnostic), "before": list(a.before), "after": list(a.after)}
+            for r in results
+            for a in r.applied
+        ],
+    }
+    return dump_json(payload, indent=2).decode()
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(results: Sequence[FileResult], **_: Any) -> str:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    level = {"error": "error", "warning": "warning", "info": "notice"}
+    lines = []
+    for d in _diagnostics(results):
+        props = [f"file={_escape_property(d.file)}"]
+        if d.location.line is not None:
+            props.append(f"line={d.location.line}")
+        if d.location.column is not None:
+            props.append(f"col={d.location.column}")
+        props.append(f"title={_escape_property(f'{d.code} {RULES[d.code].name}')}")
+        where = f"{d.location.pointer}: " if d.location.pointer else ""
+        lines.append(f"::{level[d.severity]} {','.join(props)}::{_escape_data(where + d.message)}")
+    return "\n".join(lines)
+
+
+def render_sarif(results: Sequence[FileResult], **_: Any) -> str:
+    """SARIF 2.1.0, for GitHub code scanning and other SARIF viewers."""
+    level = {"error": "error", "warning": "warning", "info": "note"}
+    codes = sorted(RULES)
+    index = {code: i for i, code in enumerate(codes)}
+    rules = [
+        {
+            "id": code,
+            "name": RULES[code].name,
+            "shortDescription": {"text": RULES[code].summary},
+            "fullDescription": {"text": RULES[code].explain()},
+            "defaultConfiguration": {"level": level[RULES[code].severity]},
+            "properties": {"family": RULES[code].family, "fix": RULES[code].fix},
+        }
+        for code in codes
+    ]
+    sarif_results = []
+    for d in _diagnostics(results):
+        physical: dict[str, Any] = {"artifactLocation": {"uri": d.file}}
+        if d.location.line is not None:
+            region = {"startLine": d.location.line}
+            if d.location.column is not None:
+                region["startColumn"] = d.location.column
+            physical["region"] = region
+        location: dict[str, Any] = {"physicalLocation": physical}
+        if d.location.pointer is not None:
+            location["logicalLocations"] = [
+                {"fullyQualifiedName": d.location.pointer or "/", "kind": "member"}
+            ]
+        sarif_results.append(
+            {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": level[d.severity],
+                "message": {"text": d.message},
+                "locations": [location],
+                "properties": {"fixable": d.fix.applicability if d.fix else None},
+            }
+        )
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "coco-convert",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/coco-convert/",
+                        "rules": rules,
+                    }
+                },
+                "results": sarif_results,
+            }
+        ],
+    }
+    return dump_json(log, indent=2).decode()
+
+
+FORMATS: dict[str, Callable[..., str]] = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}
+
+
+def render(results: Sequence[FileResult], output_format: str, *, fixing: bool = False) -> str:
+    """The findings of ``results`` in ``output_format`` (a key of :data:`FORMATS`)."""
+    return FORMATS[output_format](results, fixing=fixing)

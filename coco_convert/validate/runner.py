@@ -1,0 +1,156 @@
+"""Validating one path: read, parse, run the rules, fix, write back.
+
+Every problem with the input becomes a finding (F001 unreadable, F002 invalid JSON with its
+line and column, F003 not COCO, F004 a tool's own format); nothing here raises for bad input.
+The input is written only when fixes were asked for and changed something, atomically, in
+the same layout (indentation, gzip) it was read in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..dataset import detect_kind
+from ..errors import InputError, JSONSyntaxError
+from ..io import atomic_write, dump_json, gc_paused, parse_json, read_bytes
+from ..schemas.coco import Kind
+from .codes import RULES
+from .diagnostics import Diagnostic, Location
+from .engine import Context, Settings, run_checks
+from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
+
+__all__ = ["FileResult", "check_document", "sort_key", "validate_path"]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_INDENT = re.compile(rb"\n([ ]+)[\"\{\[\]\}]")
+
+
+@dataclass
+class FileResult:
+    """What validating one file found and did."""
+
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Fixes applied (``--fix``) or that would be applied (``--diff``).
+    applied: list[AppliedFix] = field(default_factory=list)
+    #: What the file was read as: ``coco/instances``, ``voc``, ``yolo``, ... (None if unread).
+    format: str | None = None
+    #: The tool that wrote the file, when recognised.
+    tool: str | None = None
+    #: Whether the file on disk was rewritten.
+    written: bool = False
+
+
+def _finding(code: str, file: str, message: str, **where: Any) -> Diagnostic:
+    return Diagnostic(code, message, Location(file, **where), RULES[code].severity)
+
+
+def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
+    """Document order: by line, or by JSON pointer with list indices compared as numbers."""
+    location = diagnostic.location
+    tokens = tuple(
+        (int(t), "") if t.isdigit() else (-1, t) for t in parse_pointer(location.pointer or "")
+    )
+    return (location.file, location.line or 0, location.column or 0, tokens, diagnostic.code)
+
+
+def check_document(
+    document: Any, file: str, settings: Settings, *, kind: Kind | None = None
+) -> tuple[list[Diagnostic], Kind | None, str | None]:
+    """Every finding of the rules on a parsed JSON document: (findings, kind, tool)."""
+    from .checks.profiles import native_format, recognise_tool
+
+    native = native_format(document)
+    if native is not None:
+        message = f"this is {native}, not COCO; convert it to COCO first"
+        return [_finding("F004", file, message, pointer="")], None, None
+    if isinstance(document, dict) and "images" not in document and "annotations" not in document:
+        message = "not a COCO document: a JSON object without 'images' or 'annotations'"
+        return [_finding("F003", file, message, pointer="")], None, None
+    if not isinstance(document, dict | list):
+        message = "not a COCO document: expected a JSON object (a dataset) or an array (results)"
+        return [_finding("F003", file, message, pointer="")], None, None
+    found: Kind = kind or detect_kind(document, source=file)
+    ctx = Context(file, document, found, settings)
+    ctx.tool = recognise_tool(document)
+    diagnostics = run_checks(ctx)
+    diagnostics.sort(key=sort_key)
+    return diagnostics, found, ctx.tool
+
+
+def validate_path(
+    path: str | os.PathLike[str],
+    settings: Settings,
+    *,
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    write: bool = True,
+) -> FileResult:
+    """Validate one file. With ``fix``, apply fixes (``unsafe_fixes`` too) until none is
+    left, and with ``write`` write the result back atomically."""
+    name = os.fspath(path)
+    result = FileResult(name)
+    try:
+        data = read_bytes(name)
+        with gc_paused():
+            document = parse_json(data, name)
+    except JSONSyntaxError as exc:
+        result.diagnostics.append(
+            _finding("F002", name, exc.message, line=exc.line, column=exc.column)
+        )
+        return result
+    except InputError as exc:
+        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        result.diagnostics.append(_finding("F001", name, message))
+        return result
+    del data
+    with gc_paused():
+        diagnostics, kind, tool = check_document(document, name, settings)
+        result.format = f"coco/{kind}" if kind else None
+        result.tool = tool
+        if fix and kind is not None:
+            for _ in range(MAX_ROUNDS):
+                document, applied = apply_fixes(document, diagnostics, unsafe=unsafe_fixes)
+                if not applied:
+                    break
+                result.applied.extend(applied)
+                diagnostics, kind, _ = check_document(document, name, settings, kind=kind)
+        result.diagnostics = diagnostics
+        if result.applied and write:
+            atomic_write(name, _encode_like(document, Path(name)))
+            result.written = True
+    return result
+
+
+def _encode_like(document: Any, path: Path) -> bytes:
+    """``document`` as JSON laid out like the file at ``path``: compact or indented by the
+    same width, gzip-compressed if it was, with a final newline if it had one."""
+    with path.open("rb") as handle:
+        was_gzip = handle.read(2) == _GZIP_MAGIC
+    opener: Any = gzip.open if was_gzip else open
+    with opener(path, "rb") as handle:
+        head = handle.read(65536)
+        if was_gzip:
+            tail = (head + handle.read())[-1:]
+        else:
+            handle.seek(max(path.stat().st_size - 1, 0))
+            tail = handle.read(1)
+    match = _INDENT.search(head)
+    indent = len(match.group(1)) if match else None
+    data = dump_json(document, indent=indent)
+    if tail == b"\n":
+        data += b"\n"
+    return gzip.compress(data, compresslevel=6, mtime=0) if was_gzip else data
+
+
+def validate_paths(
+    paths: Sequence[str | os.PathLike[str]], settings: Settings, **options: Any
+) -> list[FileResult]:
+    """:func:`validate_path` for each path, in order."""
+    return [validate_path(path, settings, **options) for path in paths]
