@@ -83,7 +83,8 @@ def test_usage_errors_exit_two(good: Path) -> None:
 def test_select_and_ignore(bad: Path) -> None:
     assert "G102" not in _run("--ignore", "G102", str(bad)).output
     only = _run("--select", "G1", "--ignore", "G101", str(bad))
-    assert "G102" in only.output and "G101" not in only.output
+    assert "G102" in only.output
+    assert "G101" not in only.output
     assert only.exit_code == 0
 
 
@@ -94,7 +95,8 @@ def test_fix_rewrites_in_place_and_exits_one(bad: Path) -> None:
     fixed = json.loads(bad.read_text())
     assert fixed["annotations"][0]["bbox"] == [90.0, 10.0, 10.0, 10.0]
     # Layout kept: indented by 2 with a final newline, as the input was.
-    assert bad.read_text().startswith('{\n  "info"') and bad.read_text().endswith("}\n")
+    assert bad.read_text().startswith('{\n  "info"')
+    assert bad.read_text().endswith("}\n")
     # Fixed again: nothing left to fix, the error stays.
     again = _run("--fix", "--select", "G102", str(bad))
     assert again.exit_code == 0
@@ -113,15 +115,18 @@ def test_no_fix_never_writes(bad: Path) -> None:
     before, mtime = bad.read_bytes(), bad.stat().st_mtime_ns
     for output_format in ("text", "json", "github", "sarif"):
         _run("--output-format", output_format, "--statistics", str(bad))
-    assert bad.read_bytes() == before and bad.stat().st_mtime_ns == mtime
+    assert bad.read_bytes() == before
+    assert bad.stat().st_mtime_ns == mtime
 
 
 def test_json_output(bad: Path) -> None:
     result = _run("--output-format", "json", str(bad))
     payload = json.loads(result.output)
-    assert payload["summary"]["errors"] == 1 and payload["summary"]["warnings"] == 1
+    assert payload["summary"]["errors"] == 1
+    assert payload["summary"]["warnings"] == 1
     first = payload["diagnostics"][0]
-    assert first["code"] == "G102" and first["name"] == "bbox-past-edge"
+    assert first["code"] == "G102"
+    assert first["name"] == "bbox-past-edge"
     assert first["location"]["pointer"] == "/annotations/0/bbox"
     assert first["fix"]["applicability"] == "safe"
     assert first["fix"]["edits"] == [
@@ -148,7 +153,8 @@ def test_sarif_output(bad: Path) -> None:
     run = log["runs"][0]
     assert {rule["id"] for rule in run["tool"]["driver"]["rules"]} == set(RULES)
     first = run["results"][0]
-    assert first["ruleId"] == "G102" and first["level"] == "warning"
+    assert first["ruleId"] == "G102"
+    assert first["level"] == "warning"
     assert first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == (
         "/annotations/0/bbox"
     )
