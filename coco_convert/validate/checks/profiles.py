@@ -68,11 +68,11 @@ def recognise_tool(document: Any) -> str | None:
     if isinstance(first_ann, dict) and "isbbox" in first_ann:
         return "COCO Annotator"
     categories = document.get("categories")
-    names = (
-        {c.get("name") for c in categories if isinstance(c, dict)}
-        if isinstance(categories, list)
-        else set()
-    )
+    names = {
+        c.get("name")
+        for c in (categories if isinstance(categories, list) else ())
+        if isinstance(c, dict) and isinstance(c.get("name"), str)
+    }
     if document.get("type") == "instances" or names & _BACKGROUND:
         return "labelme2coco"
     if (
