@@ -189,7 +189,7 @@ def wrong_nesting(data: bytes, rng: random.Random) -> bytes:
     elif choice == 1:  # a whole list moved inside another record
         value = doc.pop(key)
         other = "images" if key != "images" else "categories"
-        if other in doc and doc[other]:
+        if doc.get(other):
             doc[other][0][key] = value
     else:  # the list replaced by an object keyed by id
         doc[key] = {str(i): record for i, record in enumerate(doc[key])}
