@@ -137,15 +137,22 @@ class Context:
         self._next_ids[key] += 1
         return self._next_ids[key] - 1
 
+    @functools.cached_property
+    def image_sizes(self) -> dict[int, tuple[int, int]]:
+        """(width, height) by image id, for images whose sizes are positive integers."""
+        sizes: dict[int, tuple[int, int]] = {}
+        for image_id, image in self.images_by_id.items():
+            width, height = image.get("width"), image.get("height")
+            if type(width) is int and type(height) is int and width > 0 and height > 0:
+                sizes[image_id] = (width, height)
+        return sizes
+
     def image_size(self, image_id: Any) -> tuple[int, int] | None:
         """(width, height) of an image when both are positive integers."""
-        image = self.images_by_id.get(image_id) if _is_int(image_id) else None
-        if image is None:
+        try:
+            return self.image_sizes.get(image_id)
+        except TypeError:  # an unhashable id
             return None
-        width, height = image.get("width"), image.get("height")
-        if _is_int(width) and _is_int(height) and width > 0 and height > 0:
-            return width, height
-        return None
 
 
 def _get(document: Any, key: str) -> Any:
@@ -153,7 +160,7 @@ def _get(document: Any, key: str) -> Any:
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int
 
 
 def is_number(value: Any) -> bool:

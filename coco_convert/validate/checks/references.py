@@ -18,7 +18,7 @@ def _ids(ctx: Context, key: str) -> Iterator[tuple[int, Any]]:
     for i, record in enumerate(ctx.items(key)):
         if isinstance(record, dict):
             value = record.get("id")
-            if isinstance(value, int) and not isinstance(value, bool):
+            if type(value) is int:
                 yield i, value
 
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""``coco-convert validate`` against the floor: ``orjson.loads`` of the same bytes.
+
+Each measurement runs in a fresh interpreter (so peak memory is its own), in this order, in
+one run of this script:
+
+* ``orjson``        read the file, ``orjson.loads`` (the cyclic GC as Python leaves it)
+* ``orjson-nogc``   the same with the cyclic GC paused (what coco-convert does while parsing)
+* ``validate``      every rule that needs no masks (schema, references, boxes, keypoints,
+                    images, tool profiles): read, parse, check
+* ``geometry``      only the rules that rasterise or decode masks with pycocotools/shapely
+                    (G104-G107, G109): read, parse, check
+
+Times are wall-clock seconds of the work itself (interpreter start and imports excluded),
+best of ``--repeat``; peak is the child's maximum resident set size. Ratios are against
+``orjson`` of the same run.
+
+    flock /tmp/bench.lock python benchmarks/bench_validate.py /tmp/data/coco_full.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: The rules that need pycocotools (RLE, area, bbox of masks) or shapely.
+MASK_RULES = frozenset({"G104", "G105", "G106", "G107", "G109"})
+MODES = ("orjson", "orjson-nogc", "validate", "geometry")
+
+
+def _child(mode: str, path: Path) -> dict[str, float | int]:
+    if mode.startswith("orjson"):
+        import gc
+
+        import orjson
+
+        start = time.perf_counter()
+        data = path.read_bytes()
+        if mode == "orjson-nogc":
+            gc.disable()
+        document = orjson.loads(data)
+        seconds = time.perf_counter() - start
+        findings = len(document)
+    else:
+        from coco_convert.validate import RULES, Settings, validate_path
+
+        select = MASK_RULES if mode == "geometry" else frozenset(RULES) - MASK_RULES
+        start = time.perf_counter()
+        result = validate_path(path, Settings(select=frozenset(select)))
+        seconds = time.perf_counter() - start
+        findings = len(result.diagnostics)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    return {"seconds": seconds, "peak_mib": peak, "findings": findings}
+
+
+def _measure(mode: str, path: Path, repeat: int) -> dict[str, float | int]:
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", mode, str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        runs.append(json.loads(out))
+    best = min(runs, key=lambda run: run["seconds"])
+    return {**best, "peak_mib": max(run["peak_mib"] for run in runs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="a COCO instances JSON (gen_coco.py output)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per mode (best is kept)")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.path)))
+        return
+    size = args.path.stat().st_size / 2**20
+    print(f"{args.path} ({size:,.0f} MiB), best of {args.repeat}")
+    results = {mode: _measure(mode, args.path, args.repeat) for mode in MODES}
+    floor = results["orjson"]["seconds"]
+    print(f"{'job':<14}{'seconds':>10}{'x orjson':>10}{'peak MiB':>11}{'findings':>10}")
+    for mode, run in results.items():
+        print(
+            f"{mode:<14}{run['seconds']:>10.2f}{run['seconds'] / floor:>10.2f}"
+            f"{run['peak_mib']:>11,.0f}{run['findings']:>10,}"
+        )
+
+
+if __name__ == "__main__":
+    main()
