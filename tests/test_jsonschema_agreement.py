@@ -61,8 +61,16 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     for extra in ([], ["--keypoints"]):
         path = out / f"gen{'_kp' if extra else ''}.json"
         subprocess.run(
-            [sys.executable, str(generator), str(path), "--images", "6", "--crowd-frac", "0.3",
-             *extra],
+            [
+                sys.executable,
+                str(generator),
+                str(path),
+                "--images",
+                "6",
+                "--crowd-frac",
+                "0.3",
+                *extra,
+            ],
             check=True,
             capture_output=True,
         )
@@ -78,8 +86,7 @@ def _verdicts(document: Any, kind: str) -> tuple[list[str], bool]:
 def _in_gap(messages: list[str], document: Any) -> bool:
     """Every model complaint is one JSON Schema cannot express."""
     return bool(messages) and all(
-        message.startswith(GAP_MESSAGES) or _integral_float_message(message)
-        for message in messages
+        message.startswith(GAP_MESSAGES) or _integral_float_message(message) for message in messages
     )
 
 
@@ -134,7 +141,7 @@ def _check_agreement(document: Any, kind: str, label: str) -> str:
     model_ok = not messages
     if model_ok == schema_ok:
         return "agree"
-    assert not model_ok and schema_ok, (
+    assert not model_ok, (
         f"{label}: JSON Schema rejects what the models accept: "
         f"{list(VALIDATORS[kind].iter_errors(document))[:1]}"
     )
@@ -177,7 +184,12 @@ def test_models_and_json_schema_agree_on_valid_files_and_their_mutations(
                 "images": [],
                 "categories": [],
                 "annotations": [
-                    {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 2, 3, 4, 5, 6, 7]]}
+                    {
+                        "id": 1,
+                        "image_id": 1,
+                        "category_id": 1,
+                        "segmentation": [[1, 2, 3, 4, 5, 6, 7]],
+                    }
                 ],
             },
         ),

@@ -162,7 +162,9 @@ def test_extra_keys_are_allowed_everywhere() -> None:
         ),
     ],
 )
-def test_problems_are_named_by_pointer_in_plain_words(mutate: Any, pointer: str, message: str) -> None:
+def test_problems_are_named_by_pointer_in_plain_words(
+    mutate: Any, pointer: str, message: str
+) -> None:
     document = _doc()
     mutate(document)
     assert _issues(document) == [Issue(pointer, message)]
