@@ -11,11 +11,13 @@ import gc
 import gzip
 import json
 import os
+import queue
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 import msgspec
 import orjson
@@ -28,6 +30,7 @@ __all__ = [
     "atomic_write",
     "dump_json",
     "gc_paused",
+    "json_pieces",
     "parse_json",
     "read_bytes",
     "source_name",
@@ -145,11 +148,17 @@ def dump_json(obj: Any, *, indent: int | None = None) -> bytes:
     return text.encode("utf-8")
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    part: a temporary file in the same folder, flushed to disk, then renamed over ``path``.
-    A new file gets the permissions a plain ``open()`` would give; a replaced file keeps its
-    own."""
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes | Iterable[bytes], *, gzip_level: int | None = None
+) -> None:
+    """Write ``data`` (bytes, or pieces of them) to ``path`` so that readers see the old file
+    or the new one, never a part: a temporary file in the same folder, flushed to disk
+    (``fsync``), then renamed over ``path``.
+
+    Pieces are written by a second thread while the caller makes the next one, so
+    serialising and disk writes (and gzip compression, with ``gzip_level``) overlap on two
+    cores. A new file gets the permissions a plain ``open()`` would give; a replaced file
+    keeps its own."""
     target = Path(path)
     folder = target.parent
     try:
@@ -160,7 +169,14 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         raise InputError(os.fspath(path), f"cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if gzip_level is None:
+                _write_all(handle, data)
+            else:
+                # mtime 0: the same data gives the same bytes.
+                with gzip.GzipFile(
+                    filename="", fileobj=handle, mode="wb", compresslevel=gzip_level, mtime=0
+                ) as zipped:
+                    _write_all(zipped, data)
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp_name).chmod(mode)
@@ -171,6 +187,41 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         if isinstance(exc, OSError):
             raise InputError(os.fspath(path), f"cannot write: {exc.strerror or exc}") from None
         raise
+
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+def _write_all(handle: _Writable, data: bytes | Iterable[bytes]) -> None:
+    """Write bytes, or pieces through a writer thread (file writes and zlib release the GIL,
+    so they run beside the producer)."""
+    if isinstance(data, bytes):
+        handle.write(data)
+        return
+    pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    failure: list[BaseException] = []
+
+    def writer() -> None:
+        while (piece := pieces.get()) is not None:
+            if not failure:
+                try:
+                    handle.write(piece)
+                except BaseException as exc:  # reported by the producer, below
+                    failure.append(exc)
+
+    thread = threading.Thread(target=writer, name="coco-convert-writer", daemon=True)
+    thread.start()
+    try:
+        for piece in data:
+            if failure:
+                break
+            pieces.put(piece)
+    finally:
+        pieces.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 @contextlib.contextmanager
@@ -209,12 +260,46 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
 
 
 def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = None) -> None:
-    """``dump_json`` then ``atomic_write``; a path ending in ``.gz`` is gzip-compressed
-    (with a zero timestamp, so the same data gives the same bytes)."""
-    data = dump_json(obj, indent=indent)
-    if os.fspath(path).endswith(".gz"):
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    atomic_write(path, data)
+    """Serialise ``obj`` as :func:`dump_json` does and write it atomically; a path ending in
+    ``.gz`` is gzip-compressed (with a zero timestamp, so the same data gives the same bytes).
+    Compact output is produced and written in pieces (see :func:`json_pieces`), so the whole
+    text is never held in memory at once."""
+    data: bytes | Iterable[bytes] = (
+        json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
+    )
+    gzip_level = 6 if os.fspath(path).endswith(".gz") else None
+    atomic_write(path, data, gzip_level=gzip_level)
+
+
+#: Lists longer than this (images, annotations) are serialised a chunk at a time.
+_PIECE = 20_000
+
+
+def json_pieces(obj: Any) -> Iterator[bytes]:
+    """Compact JSON of ``obj`` in pieces whose concatenation is exactly ``dump_json(obj)``:
+    the long lists of a COCO document (or a results array) go out a chunk at a time."""
+    if isinstance(obj, dict):
+        yield b"{"
+        for i, (key, value) in enumerate(obj.items()):
+            head = (b"," if i else b"") + orjson.dumps(key) + b":"
+            if isinstance(value, list) and len(value) > _PIECE:
+                yield head
+                yield from _list_pieces(value)
+            else:
+                yield head + dump_json(value)
+        yield b"}"
+    elif isinstance(obj, list) and len(obj) > _PIECE:
+        yield from _list_pieces(obj)
+    else:
+        yield dump_json(obj)
+
+
+def _list_pieces(items: list[Any]) -> Iterator[bytes]:
+    yield b"["
+    for start in range(0, len(items), _PIECE):
+        body = dump_json(items[start : start + _PIECE])[1:-1]
+        yield body if start == 0 else b"," + body
+    yield b"]"
 
 
 def _default_mode() -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from coco_convert.io import (
     atomic_directory,
     atomic_write,
     dump_json,
+    json_pieces,
     parse_json,
     read_bytes,
     write_json,
@@ -169,3 +172,49 @@ def test_atomic_directory_refuses_to_mix_with_old_output(tmp_path: Path) -> None
         (work / "new.txt").write_text("new")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_json_pieces_join_to_exactly_the_whole_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    import coco_convert.io as cio
+
+    monkeypatch.setattr(cio, "_PIECE", 3)
+    documents = [
+        {"images": [{"id": i, "f": "é"} for i in range(10)], "x": 1.5, "annotations": []},
+        [{"image_id": i, "score": 0.1 * i} for i in range(7)],
+        {"info": None, "annotations": list(range(4)), "categories": list(range(3))},
+        {},
+        [],
+        "text",
+    ]
+    for document in documents:
+        assert b"".join(json_pieces(document)) == dump_json(document)
+
+
+def test_pieces_are_written_through_a_thread_and_errors_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.json"
+    atomic_write(path, iter([b"[1", b",2", b"]"]))
+    assert path.read_bytes() == b"[1,2]"
+
+    def pieces() -> Iterator[bytes]:
+        for i in range(100):
+            yield b"x" * 1000
+            if i == 50:
+                raise ValueError("serialiser failed")
+
+    with pytest.raises(ValueError, match="serialiser failed"):
+        atomic_write(path, pieces())
+    assert path.read_bytes() == b"[1,2]"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.json"]
+
+
+def test_a_disk_error_in_the_writer_thread_is_reported(tmp_path: Path) -> None:
+    class Full(io.BytesIO):
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    from coco_convert.io import _write_all
+
+    with pytest.raises(OSError, match="No space left"):
+        _write_all(Full(), (b"x" for _ in range(50)))
