@@ -149,7 +149,10 @@ def dump_json(obj: Any, *, indent: int | None = None) -> bytes:
 
 
 def atomic_write(
-    path: str | os.PathLike[str], data: bytes | Iterable[bytes], *, gzip_level: int | None = None
+    path: str | os.PathLike[str],
+    data: bytes | Iterable[bytes | memoryview],
+    *,
+    gzip_level: int | None = None,
 ) -> None:
     """Write ``data`` (bytes, or pieces of them) to ``path`` so that readers see the old file
     or the new one, never a part: a temporary file in the same folder, flushed to disk
@@ -190,16 +193,16 @@ def atomic_write(
 
 
 class _Writable(Protocol):
-    def write(self, data: bytes, /) -> int: ...
+    def write(self, data: bytes | memoryview, /) -> int: ...
 
 
-def _write_all(handle: _Writable, data: bytes | Iterable[bytes]) -> None:
+def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) -> None:
     """Write bytes, or pieces through a writer thread (file writes and zlib release the GIL,
     so they run beside the producer)."""
     if isinstance(data, bytes):
         handle.write(data)
         return
-    pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    pieces: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=4)
     failure: list[BaseException] = []
 
     def writer() -> None:
@@ -264,7 +267,7 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
     ``.gz`` is gzip-compressed (with a zero timestamp, so the same data gives the same bytes).
     Compact output is produced and written in pieces (see :func:`json_pieces`), so the whole
     text is never held in memory at once."""
-    data: bytes | Iterable[bytes] = (
+    data: bytes | Iterable[bytes | memoryview] = (
         json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
     )
     gzip_level = 6 if os.fspath(path).endswith(".gz") else None
@@ -275,7 +278,7 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
 _PIECE = 20_000
 
 
-def json_pieces(obj: Any) -> Iterator[bytes]:
+def json_pieces(obj: Any) -> Iterator[bytes | memoryview]:
     """Compact JSON of ``obj`` in pieces whose concatenation is exactly ``dump_json(obj)``:
     the long lists of a COCO document (or a results array) go out a chunk at a time."""
     if isinstance(obj, dict):
@@ -294,11 +297,12 @@ def json_pieces(obj: Any) -> Iterator[bytes]:
         yield dump_json(obj)
 
 
-def _list_pieces(items: list[Any]) -> Iterator[bytes]:
+def _list_pieces(items: list[Any]) -> Iterator[bytes | memoryview]:
     yield b"["
     for start in range(0, len(items), _PIECE):
-        body = dump_json(items[start : start + _PIECE])[1:-1]
-        yield body if start == 0 else b"," + body
+        if start:
+            yield b","
+        yield memoryview(dump_json(items[start : start + _PIECE]))[1:-1]  # no copy
     yield b"]"
 
 

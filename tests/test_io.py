@@ -188,6 +188,7 @@ def test_json_pieces_join_to_exactly_the_whole_dump(monkeypatch: pytest.MonkeyPa
     ]
     for document in documents:
         assert b"".join(json_pieces(document)) == dump_json(document)
+        assert all(isinstance(piece, bytes | memoryview) for piece in json_pieces(document))
 
 
 def test_pieces_are_written_through_a_thread_and_errors_come_back(
