@@ -141,3 +141,23 @@ def test_help_lists_the_verbs() -> None:
     assert code == 0
     assert "info" in out
     assert "schema" in out
+
+
+def test_progress_bars_only_when_turned_on() -> None:
+    from tqdm import tqdm
+
+    from coco_convert import progress
+
+    items = [1, 2, 3]
+    assert progress.track(items, total=3) is items
+    with progress.enabled():
+        bar = progress.track(items, total=3, desc="x")
+        assert isinstance(bar, tqdm)
+        assert list(bar) == items
+        assert progress.track(items, total=1) is items  # one step is not worth a bar
+    with progress.enabled(False):
+        assert progress.track(items, total=3) is items
+
+
+def test_quiet_is_accepted_and_changes_no_output() -> None:
+    assert run("--quiet", "info", str(CVAT))[:2] == run("info", str(CVAT))[:2]
