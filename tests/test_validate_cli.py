@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
-from validate_cases import BASES, corrupted
 
 from coco_convert.cli import main
 from coco_convert.validate import RULES
+from tests.conftest import ROOT
+from tests.validate_cases import BASES, corrupted
 
 
 def _write(path: Path, doc: Any, *, indent: int | None = None) -> Path:

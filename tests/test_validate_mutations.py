@@ -17,12 +17,13 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import REALDATA
-from validate_cases import BASES
 
 from coco_convert.dataset import detect_kind
+from coco_convert.io import parse_json
 from coco_convert.schemas import adapter, coco
 from coco_convert.validate import Settings, validate_path
+from tests.conftest import REALDATA
+from tests.validate_cases import BASES
 
 SEEDS = range(4)
 
@@ -66,7 +67,7 @@ def _records(doc: Any) -> list[tuple[str, int, dict[str, Any], Any]]:
     """(list key, index, record, model) of every record of the document."""
     kind = detect_kind(doc)
     if kind == "results":
-        return [("", i, r, coco._ResultFields) for i, r in enumerate(doc) if isinstance(r, dict)]
+        return [("", i, r, coco.Result) for i, r in enumerate(doc) if isinstance(r, dict)]
     return [
         (key, i, record, model)
         for key, model in _RECORDS[kind].items()
@@ -251,6 +252,6 @@ def test_corrupted_input(name: str, corruption: str, seed: int, tmp_path: Path) 
     fixed = validate_path(path, Settings(), fix=True, unsafe_fixes=True)
     assert "X001" not in [d.code for d in fixed.diagnostics]
     if fixed.written:
-        orjson.loads(path.read_bytes())
+        parse_json(path.read_bytes(), str(path))
     else:
         assert path.read_bytes() == data

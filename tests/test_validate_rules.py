@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 import pytest
-from validate_cases import BASES, CASES, corrupted
 
 from coco_convert.validate import RULES, Settings, validate_path
 from coco_convert.validate import engine as engine_module
+from tests.validate_cases import BASES, CASES, corrupted
 
 #: Rules whose fixtures are files on disk rather than a document (tests below and in
 #: test_validate_files.py), and the validator's own crash report (X001, tested here).

@@ -192,6 +192,7 @@ CASES: dict[str, tuple[str, Callable[[Doc], None]]] = {
     "S003": ("instances", _set("images/0/width", "100")),
     "S004": ("instances", _set("annotations/0/iscrowd", False)),
     "S005": ("instances", _set(POLYGON, [10.0, 10.0, 30.0, 10.0, 30.0, 20.0, 10.0, 20.0])),
+    "S006": ("instances", _set("annotations/0/id", 10**30)),
     "S101": ("instances", _delete("annotations/0/iscrowd")),
     "S102": ("instances", _delete("annotations/0/area")),
     "S103": ("instances", _delete("annotations/0/bbox")),

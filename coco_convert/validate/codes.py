@@ -199,6 +199,17 @@ RULES: dict[str, Rule] = _rules(
         fix="safe",
     ),
     Rule(
+        "S006",
+        "integer-out-of-range",
+        "error",
+        "An integer does not fit in 64 bits.",
+        """
+        JSON has no limit, but pycocotools' C code, orjson, JavaScript, C++ (int64) and Java
+        readers overflow or round such numbers, so an id silently becomes another id. Usually
+        a corrupted or concatenated number.
+        """,
+    ),
+    Rule(
         "S101",
         "missing-iscrowd",
         "warning",

@@ -26,6 +26,8 @@ __all__ = ["Context", "Settings", "check", "run_checks"]
 
 #: Records with more schema problems than this are not listed one by one (the first ones are).
 MAX_SCHEMA_ISSUES = 1_000_000
+#: Image sides beyond this are not sizes (and would overflow float arithmetic).
+_BIG = 2**31
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,12 @@ class Context:
         sizes: dict[int, tuple[int, int]] = {}
         for image_id, image in self.images_by_id.items():
             width, height = image.get("width"), image.get("height")
-            if type(width) is int and type(height) is int and width > 0 and height > 0:
+            if (
+                type(width) is int
+                and type(height) is int
+                and 0 < width < _BIG
+                and 0 < height < _BIG
+            ):
                 sizes[image_id] = (width, height)
         return sizes
 
@@ -172,6 +179,14 @@ def is_number(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
+def fmt(value: Any) -> str:
+    """A number for a message: 6 significant digits (integers of any size stay exact)."""
+    if type(value) is int:
+        text = str(value)
+        return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
 def run_checks(ctx: Context) -> list[Diagnostic]:
     """Run the schema, then every selected check, on ``ctx``; the findings in order."""
     from . import checks  # noqa: F401  (registers the checks)
@@ -195,7 +210,7 @@ def run_checks(ctx: Context) -> list[Diagnostic]:
 
 def _mark_schema(ctx: Context) -> None:
     """Run the models' checks; remember which records are invalid; report S001-S005."""
-    from .checks.structure import report_schema_issue
+    from .checks.structure import mark_out_of_range, report_schema_issue
 
     document = ctx.document
     lists = ("",) if ctx.kind == "results" else ("images", "annotations", "categories")
@@ -217,3 +232,4 @@ def _mark_schema(ctx: Context) -> None:
         else:
             ctx.invalid.setdefault(key, set()).add(int(index))
         report_schema_issue(ctx, issue)
+    mark_out_of_range(ctx)

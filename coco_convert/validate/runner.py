@@ -9,6 +9,7 @@ the same layout (indentation, gzip) it was read in.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -143,7 +144,12 @@ def _encode_like(document: Any, path: Path) -> bytes:
             tail = handle.read(1)
     match = _INDENT.search(head)
     indent = len(match.group(1)) if match else None
-    data = dump_json(document, indent=indent)
+    try:
+        data = dump_json(document, indent=indent)
+    except TypeError:  # integers beyond 64 bits (S006): the standard library writes them
+        separators = (",", ":") if indent is None else None
+        text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=False)
+        data = text.encode("utf-8")
     if tail == b"\n":
         data += b"\n"
     return gzip.compress(data, compresslevel=6, mtime=0) if was_gzip else data

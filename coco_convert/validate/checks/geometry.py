@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Fix
-from ..engine import Context, check
+from ..engine import Context, check, fmt
 
 _INSTANCE_KINDS = ("instances", "keypoints", "stuff")
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
 
 
 @check("G101", "G102", "G103", kinds=(*_INSTANCE_KINDS, "results"))
@@ -25,7 +21,7 @@ def boxes(ctx: Context) -> None:
         where = f"{prefix}/{i}/bbox"
         x, y, w, h = bbox
         if w <= 0 or h <= 0:
-            ctx.report("G101", where, f"bbox has width {_fmt(w)} and height {_fmt(h)}")
+            ctx.report("G101", where, f"bbox has width {fmt(w)} and height {fmt(h)}")
             continue
         size = ctx.image_size(ann.get("image_id"))
         if size is None:
@@ -35,7 +31,7 @@ def boxes(ctx: Context) -> None:
             ctx.report(
                 "G103",
                 where,
-                f"bbox [{_fmt(x)}, {_fmt(y)}, {_fmt(w)}, {_fmt(h)}] lies entirely outside the "
+                f"bbox [{fmt(x)}, {fmt(y)}, {fmt(w)}, {fmt(h)}] lies entirely outside the "
                 f"{width}x{height} image",
             )
             continue
@@ -53,7 +49,7 @@ def boxes(ctx: Context) -> None:
             ctx.report(
                 "G102",
                 where,
-                f"bbox extends {_fmt(amount)} px past the image's {edge} edge",
+                f"bbox extends {fmt(amount)} px past the image's {edge} edge",
                 Fix.replace("clip the bbox to the image", where, clipped),
             )
 
@@ -122,5 +118,5 @@ def _polygon_edges(
         ctx.report(
             "G111",
             where,
-            f"a polygon point lies {_fmt(worst)} px outside the {width}x{height} image",
+            f"a polygon point lies {fmt(worst)} px outside the {width}x{height} image",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import Edit, Fix
-from ..engine import Context, check
+from ..engine import Context, check, fmt
 
 
 @check("K004", kinds=("keypoints",))
@@ -88,6 +88,6 @@ def keypoint_annotations(ctx: Context) -> None:
                 ctx.report(
                     "K005",
                     f"{where}/keypoints/{k}",
-                    f"keypoint {k // 3 + 1} at ({px:.6g}, {py:.6g}) lies far outside the bbox",
+                    f"keypoint {k // 3 + 1} at ({fmt(px)}, {fmt(py)}) lies far outside the bbox",
                 )
                 break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import Context, check
+from ..engine import Context, check, fmt
 
 
 @check("P001", "P003", "P004", kinds=("panoptic",))
@@ -53,4 +53,4 @@ def scores(ctx: Context) -> None:
     for i, result in ctx.records(""):
         score = result["score"]
         if not 0 <= score <= 1:
-            ctx.report("D001", f"/{i}/score", f"score {score:.6g} is outside [0, 1]")
+            ctx.report("D001", f"/{i}/score", f"score {fmt(score)} is outside [0, 1]")

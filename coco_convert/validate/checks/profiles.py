@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..diagnostics import Fix
-from ..engine import Context, check
+from ..engine import Context, check, fmt
 
 __all__ = ["native_format", "recognise_tool"]
 
@@ -129,7 +129,7 @@ def cvat_rotation(ctx: Context) -> None:
             ctx.report(
                 "T003",
                 f"/annotations/{i}/attributes/rotation",
-                f"box rotated by {rotation:.6g} degrees in CVAT, but bbox is the unrotated box",
+                f"box rotated by {fmt(rotation)} degrees in CVAT, but bbox is the unrotated box",
             )
 
 

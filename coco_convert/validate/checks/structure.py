@@ -80,6 +80,28 @@ def _number_from_text(text: str, field: str, *, integer: bool) -> int | float | 
     return None
 
 
+def mark_out_of_range(ctx: Context) -> None:
+    """S006: integers beyond 64 bits in the fields of records (and their boxes). Such records
+    are set aside like those that break the schema: no reader does arithmetic on them."""
+    lists = ("",) if ctx.kind == "results" else ("images", "annotations", "categories")
+    low, high = -(2**63), 2**63
+    for key in lists:
+        prefix = f"/{key}" if key else ""
+        for i, record in ctx.records(key):
+            values = list(record.items())
+            bbox = record.get("bbox")
+            if isinstance(bbox, list):
+                values.extend((f"bbox/{j}", v) for j, v in enumerate(bbox))
+            for field, value in values:
+                if type(value) is int and not low <= value < high:
+                    ctx.invalid.setdefault(key, set()).add(i)
+                    ctx.report(
+                        "S006",
+                        f"{prefix}/{i}/{field}",
+                        f"{field} is an integer of {len(str(abs(value)))} digits, beyond 64 bits",
+                    )
+
+
 @check("S101", "S102", "S103", kinds=("instances", "keypoints", "stuff"))
 def missing_training_keys(ctx: Context) -> None:
     """Keys the schema lets pass but pycocotools' evaluation and the frameworks need."""
