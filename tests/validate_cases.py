@@ -185,6 +185,14 @@ def _roboflow(doc: Doc) -> None:
 
 POLYGON = "annotations/0/segmentation"
 
+
+def _append_polygon(polygon: list[float]) -> Callable[[Doc], None]:
+    def apply(doc: Doc) -> None:
+        doc["annotations"][0]["segmentation"].append(polygon)
+
+    return apply
+
+
 #: code -> (base, corruption). Each corruption must make its rule report.
 CASES: dict[str, tuple[str, Callable[[Doc], None]]] = {
     "S001": ("instances", _delete("images/0/file_name")),
@@ -210,8 +218,15 @@ CASES: dict[str, tuple[str, Callable[[Doc], None]]] = {
         _append("annotations", lambda d: {**copy.deepcopy(d["annotations"][0]), "id": 3}),
     ),
     "G101": ("instances", _set("annotations/0/bbox", [10.0, 10.0, 0.0, 10.0])),
-    "G102": ("instances", _set("annotations/0/bbox", [90.0, 10.0, 20.0, 10.0])),
+    "G102": (
+        "instances",
+        _all(_delete(POLYGON), _set("annotations/0/bbox", [90.0, 10.0, 20.0, 10.0])),
+    ),
     "G103": ("instances", _set("annotations/0/bbox", [200.0, 10.0, 20.0, 10.0])),
+    "G104": ("instances", _set("annotations/0/bbox", [10.0, 10.0, 25.0, 10.0])),
+    "G105": ("instances", _set("annotations/0/area", 500.0)),
+    "G106": ("instances", _append_polygon([0.0, 0.0, 10.0, 0.0, 20.0, 0.0])),
+    "G107": ("instances", _set(POLYGON, [[10.0, 10.0, 30.0, 20.0, 30.0, 10.0, 10.0, 20.0]])),
     "G108": ("instances", _set("annotations/1/segmentation/size", [40, 60])),
     "G109": ("instances", _set("annotations/1/segmentation/counts", [100, 10, 5])),
     "G110": ("instances", _set("annotations/0/iscrowd", 1)),

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..diagnostics import Fix
 from ..engine import Context, check, fmt
+from .masks import check_rle
 
 _INSTANCE_KINDS = ("instances", "keypoints", "stuff")
 
@@ -85,25 +86,14 @@ def segmentations(ctx: Context) -> None:
                 f"{where}/size",
                 f"RLE size is {rle_size} but the image is [height, width] = [{size[1]}, {size[0]}]",
             )
-        if isinstance(counts, list):
-            total, expected = sum(counts), rle_size[0] * rle_size[1]
-            if total != expected:
-                ctx.report(
-                    "G109",
-                    f"{where}/counts",
-                    f"RLE runs add up to {total:,} pixels, not {rle_size[0]} x {rle_size[1]} = "
-                    f"{expected:,}",
-                )
-            if crowd == 0:
-                ctx.report(
-                    "G110",
-                    where,
-                    "uncompressed RLE on an annotation with iscrowd 0 (COCO uses it for crowds)",
-                )
-        else:
-            from .masks import check_compressed_rle
-
-            check_compressed_rle(ctx, f"{where}/counts", counts, rle_size)
+        if isinstance(counts, list) and crowd == 0:
+            ctx.report(
+                "G110",
+                where,
+                "uncompressed RLE on an annotation with iscrowd 0 (COCO uses it for crowds)",
+            )
+        if ctx.wants("G109"):
+            check_rle(ctx, where, segmentation)
 
 
 def _polygon_edges(

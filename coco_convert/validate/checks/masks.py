@@ -1,17 +1,39 @@
-"""G: the rules that need masks: bbox and area against the segmentation, degenerate and
-self-intersecting polygons, compressed RLE. Numbers come from :mod:`coco_convert.geometry`
-(pycocotools for RLE, area and bbox; shapely for polygon validity)."""
+"""G: the rules that need masks: bbox and area against the segmentation (pycocotools'
+numbers), degenerate and self-intersecting polygons, RLE counts. All geometry comes from
+:mod:`coco_convert.geometry`; nothing here rasterises or decodes by itself."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from ..diagnostics import Fix
-from ..engine import Context
+from ... import geometry
+from ...errors import GeometryError
+from ..diagnostics import Edit, Fix
+from ..engine import Context, check, fmt
+
+_INSTANCE_KINDS = ("instances", "keypoints", "stuff")
+
+
+def _reference(ctx: Context, ann: dict[str, Any]) -> tuple[int, list[float]] | None:
+    """pycocotools' (area, bbox) of the annotation's segmentation, when it can be computed."""
+    segmentation = ann.get("segmentation")
+    size = ctx.image_size(ann.get("image_id"))
+    if not segmentation or size is None:
+        return None
+    try:
+        return geometry.area_and_bbox(segmentation, size[1], size[0])
+    except GeometryError:
+        return None
 
 
 def area_fix(ctx: Context, ann: dict[str, Any], where: str) -> Fix | None:
     """Set the area: the mask's pixel count, or the box's area when there is no mask."""
+    reference = _reference(ctx, ann)
+    if reference is not None:
+        return Fix.replace(
+            "set area to the segmentation's pixel count", f"{where}/area", reference[0]
+        )
     bbox = ann.get("bbox")
     if not ann.get("segmentation") and bbox is not None:
         return Fix.replace(
@@ -22,8 +44,125 @@ def area_fix(ctx: Context, ann: dict[str, Any], where: str) -> Fix | None:
 
 def bbox_fix(ctx: Context, ann: dict[str, Any], where: str) -> Fix | None:
     """Set the bbox to the segmentation's bounding box."""
-    return None
+    reference = _reference(ctx, ann)
+    if reference is None or reference[0] == 0:
+        return None
+    return Fix.replace("set bbox to the segmentation's box", f"{where}/bbox", reference[1])
 
 
-def check_compressed_rle(ctx: Context, where: str, counts: str, size: list[int]) -> None:
-    """G109 for pycocotools' compressed counts strings."""
+def check_rle(ctx: Context, where: str, rle: dict[str, Any]) -> None:
+    """G109: runs that do not cover the mask, or a compressed string pycocotools cannot read."""
+    try:
+        geometry.check_rle(rle)
+    except GeometryError as exc:
+        ctx.report("G109", f"{where}/counts", str(exc))
+
+
+@check("G104", "G105", kinds=_INSTANCE_KINDS)
+def against_masks(ctx: Context) -> None:
+    """Box and area against pycocotools' numbers, one pycocotools call per image."""
+    by_image: dict[int, list[int]] = defaultdict(list)
+    annotations = ctx.items("annotations")
+    for i, ann in ctx.records("annotations"):
+        segmentation = ann.get("segmentation")
+        if segmentation and ("bbox" in ann or "area" in ann):
+            by_image[ann["image_id"]].append(i)
+    tolerance, relative = ctx.settings.bbox_tolerance, ctx.settings.area_tolerance
+    for image_id, indices in by_image.items():
+        size = ctx.image_size(image_id)
+        if size is None:
+            continue
+        width, height = size
+        usable = [i for i in indices if _encodable(annotations[i]["segmentation"], height, width)]
+        try:
+            rles = geometry.encode_image(
+                [annotations[i]["segmentation"] for i in usable], height, width
+            )
+        except GeometryError:
+            continue
+        areas = geometry.rle_area(rles)
+        boxes = geometry.rle_bbox(rles)
+        for i, area, box in zip(usable, areas, boxes, strict=True):
+            ann = annotations[i]
+            where = f"/annotations/{i}"
+            bbox = ann.get("bbox")
+            if bbox is not None and area > 0 and bbox[2] > 0 and bbox[3] > 0:
+                edges = _edge_differences(bbox, box)
+                worst = max(edges.values())
+                if worst > tolerance:
+                    edge = max(edges, key=lambda k: edges[k])
+                    ctx.report(
+                        "G104",
+                        f"{where}/bbox",
+                        f"bbox {_show(bbox)} differs from the segmentation's box {_show(box)} "
+                        f"by {fmt(worst)} px at the {edge} edge",
+                        Fix.replace("set bbox to the segmentation's box", f"{where}/bbox", box),
+                    )
+            declared = ann.get("area")
+            if declared is None:
+                continue
+            allowed = max(relative * max(declared, area), box[2] + box[3], 4.0)
+            if abs(declared - area) > allowed:
+                ctx.report(
+                    "G105",
+                    f"{where}/area",
+                    f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
+                    Fix.replace(f"set area {area}", f"{where}/area", area),
+                )
+
+
+def _show(box: list[float]) -> str:
+    return "[" + ", ".join(fmt(v) for v in box) + "]"
+
+
+def _encodable(segmentation: Any, height: int, width: int) -> bool:
+    """Whether pycocotools can rasterise it here: polygons (checked by the schema), or an RLE
+    of this image's size whose runs add up (G108 and G109 report the others)."""
+    if not isinstance(segmentation, dict):
+        return True
+    try:
+        geometry.check_rle(segmentation, height, width)
+    except GeometryError:
+        return False
+    return True
+
+
+def _edge_differences(bbox: list[float], box: list[float]) -> dict[str, float]:
+    x, y, w, h = bbox
+    bx, by, bw, bh = box
+    return {
+        "left": abs(x - bx),
+        "top": abs(y - by),
+        "right": abs(x + w - (bx + bw)),
+        "bottom": abs(y + h - (by + bh)),
+    }
+
+
+@check("G106", "G107", kinds=_INSTANCE_KINDS)
+def polygons(ctx: Context) -> None:
+    want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
+    for i, ann in ctx.records("annotations"):
+        segmentation = ann.get("segmentation")
+        if not isinstance(segmentation, list) or not segmentation:
+            continue
+        where = f"/annotations/{i}/segmentation"
+        problems = geometry.check_polygons(segmentation)
+        degenerate = [
+            p.polygon for p in problems if p.code in ("too_few_points", "zero_area", "not_finite")
+        ]
+        if want_degenerate and degenerate:
+            kept = [poly for k, poly in enumerate(segmentation) if k not in set(degenerate)]
+            if kept:
+                fix = Fix(
+                    "delete the polygons that enclose nothing",
+                    tuple(Edit(f"{where}/{k}") for k in degenerate),
+                    "unsafe",
+                )
+            else:
+                fix = Fix.remove("delete the segmentation (nothing is left)", where, unsafe=True)
+            first = next(p for p in problems if p.polygon == degenerate[0])
+            ctx.report("G106", f"{where}/{degenerate[0]}", first.message, fix)
+        if want_crossing:
+            for problem in problems:
+                if problem.code == "self_intersection":
+                    ctx.report("G107", f"{where}/{problem.polygon}", problem.message)
