@@ -415,10 +415,12 @@ RULES: dict[str, Rule] = _rules(
         "warning",
         "The bbox disagrees with the segmentation's bounding box.",
         """
-        The box should be the tight bounding box of the mask. The reference is pycocotools'
-        `toBbox` of the segmentation (the numbers COCO's own files hold). A mismatch larger
-        than `bbox-tolerance` pixels (default 1) means one of the two was edited without
-        the other. The fix recomputes the box from the segmentation.
+        The box should be the tight box of the object's outline. Two conventions agree with
+        a polygon segmentation: the box of its vertices (what COCO's own files hold, exact to a
+        fraction of a pixel) and pycocotools' `toBbox` of the rasterised mask (whole pixels);
+        an RLE has only the latter. A box further than `bbox-tolerance` pixels (default 1)
+        from both means the box or the mask was edited without the other. The fix sets
+        pycocotools' box.
         """,
         fix="safe",
     ),
@@ -431,8 +433,10 @@ RULES: dict[str, Rule] = _rules(
         COCO's area is the mask's pixel count (pycocotools' `area` of the segmentation's
         RLE); COCOeval uses it for the small/medium/large split. Tools that write the box
         area (w * h) or the polygon's exact (shoelace) area instead put objects in the wrong
-        size bucket. Reported when the difference exceeds `area-tolerance` (relative,
-        default 0.1) and 4 pixels. The fix recomputes the area with pycocotools.
+        size bucket. Reported when the difference exceeds both `area-tolerance` (relative,
+        default 0.1) and the mask box's width + height (what a one-pixel rim weighs: a polygon's
+        exact area and its pixel count differ by about that much). The fix writes
+        pycocotools' pixel count.
         """,
         fix="safe",
     ),

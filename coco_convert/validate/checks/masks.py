@@ -86,7 +86,13 @@ def against_masks(ctx: Context) -> None:
             ann = annotations[i]
             where = f"/annotations/{i}"
             bbox = ann.get("bbox")
-            if bbox is not None and area > 0 and bbox[2] > 0 and bbox[3] > 0:
+            if (
+                bbox is not None
+                and area > 0
+                and bbox[2] > 0
+                and bbox[3] > 0
+                and not _fits_vertices(bbox, ann["segmentation"], tolerance)
+            ):
                 edges = _edge_differences(bbox, box)
                 worst = max(edges.values())
                 if worst > tolerance:
@@ -125,6 +131,17 @@ def _encodable(segmentation: Any, height: int, width: int) -> bool:
     except GeometryError:
         return False
     return True
+
+
+def _fits_vertices(bbox: list[float], segmentation: Any, tolerance: float) -> bool:
+    """Whether ``bbox`` is the box of the polygons' vertices (COCO's own convention, exact
+    to a fraction of a pixel, where pycocotools' box is whole pixels)."""
+    if not isinstance(segmentation, list):
+        return False
+    xs = [min(min(p[0::2]) for p in segmentation), max(max(p[0::2]) for p in segmentation)]
+    ys = [min(min(p[1::2]) for p in segmentation), max(max(p[1::2]) for p in segmentation)]
+    extents = [xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0]]
+    return max(_edge_differences(bbox, extents).values()) <= tolerance
 
 
 def _edge_differences(bbox: list[float], box: list[float]) -> dict[str, float]:
