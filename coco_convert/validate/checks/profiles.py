@@ -13,6 +13,7 @@ from typing import Any
 
 from ..diagnostics import Fix
 from ..engine import Context, check, fmt
+from .references import used_category_ids
 
 __all__ = ["native_format", "recognise_tool"]
 
@@ -89,7 +90,7 @@ def recognise_tool(document: Any) -> str | None:
 @check("T001", "T002", kinds=("instances", "keypoints", "stuff", "panoptic"))
 def placeholder_categories(ctx: Context) -> None:
     categories = list(ctx.records("categories"))
-    used = {ann.get("category_id") for _, ann in ctx.records("annotations")}
+    used = used_category_ids(ctx)
     for i, category in categories:
         name, others = category["name"], [c for j, c in categories if j != i]
         unused = category["id"] not in used
