@@ -146,12 +146,13 @@ class PanopticCategory(Category):
 
 @with_config(MODEL_CONFIG)
 class Annotation(TypedDict):
-    """An object instance: box, optional segmentation (polygons or RLE), area, crowd flag."""
+    """An object instance: box, optional segmentation (polygons or RLE), area, crowd flag.
+    ``segmentation`` null means none, as pylabel writes for boxes."""
 
     id: int
     image_id: int
     category_id: int
-    segmentation: NotRequired[Segmentation]
+    segmentation: NotRequired[Segmentation | None]
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
     iscrowd: NotRequired[CrowdFlag]
