@@ -92,6 +92,7 @@ def test_fix_rewrites_in_place_and_exits_one(bad: Path) -> None:
     result = _run("--fix", str(bad))
     assert result.exit_code == 1
     assert f"{bad}:/annotations/0/bbox: G102 fixed: clip the bbox to the image" in result.output
+    assert "Fixed 1 problem." in result.output
     fixed = json.loads(bad.read_text())
     assert fixed["annotations"][0]["bbox"] == [90.0, 10.0, 10.0, 10.0]
     # Layout kept: indented by 2 with a final newline, as the input was.
@@ -109,6 +110,7 @@ def test_diff_shows_and_does_not_write(bad: Path) -> None:
     assert bad.read_bytes() == before
     assert "@@ /annotations/0/bbox @@ G102 clip the bbox to the image" in result.output
     assert "-[90.0,10.0,20.0,10.0]\n+[90.0,10.0,10.0,10.0]" in result.output
+    assert "Would fix 1 problem." in result.output
 
 
 def test_no_fix_never_writes(bad: Path) -> None:

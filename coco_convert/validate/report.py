@@ -61,7 +61,8 @@ def render_text(results: Sequence[FileResult], *, fixing: bool = False) -> str:
     if lines:
         lines.append("")
     if counts["fixed"]:
-        lines.append(f"Fixed {_plural(counts['fixed'], 'problem')}.")
+        verb = "Fixed" if all(r.written for r in results if r.applied) else "Would fix"
+        lines.append(f"{verb} {_plural(counts['fixed'], 'problem')}.")
     if not counts["findings"]:
         lines.append(f"All checks passed ({_plural(counts['files'], 'file')}).")
         return "\n".join(lines)
