@@ -110,26 +110,24 @@ class Context:
             if isinstance(record, dict) and index not in invalid:
                 yield index, record
 
-    @functools.cached_property
-    def images_by_id(self) -> dict[int, dict[str, Any]]:
-        """Images by id (the first of duplicates), including those with other problems."""
+    def by_id(self, key: str) -> dict[int, dict[str, Any]]:
+        """Records of list ``key`` by their integer id (the first of duplicates), including
+        records with other problems."""
         found: dict[int, dict[str, Any]] = {}
-        for image in self.items("images"):
-            if isinstance(image, dict):
-                image_id = image.get("id")
-                if _is_int(image_id) and image_id not in found:
-                    found[image_id] = image
+        for record in self.items(key):
+            if isinstance(record, dict):
+                record_id = record.get("id")
+                if _is_int(record_id) and record_id not in found:
+                    found[record_id] = record
         return found
 
     @functools.cached_property
+    def images_by_id(self) -> dict[int, dict[str, Any]]:
+        return self.by_id("images")
+
+    @functools.cached_property
     def categories_by_id(self) -> dict[int, dict[str, Any]]:
-        found: dict[int, dict[str, Any]] = {}
-        for category in self.items("categories"):
-            if isinstance(category, dict):
-                category_id = category.get("id")
-                if _is_int(category_id) and category_id not in found:
-                    found[category_id] = category
-        return found
+        return self.by_id("categories")
 
     def next_free_id(self, key: str) -> int:
         """A new id for list ``key``: after the largest in use and any handed out before."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ...errors import Issue
 from ..diagnostics import Fix
@@ -39,33 +40,27 @@ def report_schema_issue(ctx: Context, issue: Issue) -> None:
                 Fix.replace("wrap the list in a list (one polygon)", parent, [flat]),
             )
         return
-    if expects_int and isinstance(value, float) and value.is_integer() and abs(value) < _INT_LIMIT:
-        ctx.report(
-            "S002",
-            pointer,
-            f"{field} is {value!r}, a float; expected an integer",
-            Fix.replace(f"write {int(value)}", pointer, int(value)),
-        )
+    rewrite = _rewrite(field, value, expects_int=expects_int, expects_number=expects_number)
+    if rewrite is not None:
+        code, message, number = rewrite
+        ctx.report(code, pointer, message, Fix.replace(f"write {number}", pointer, number))
         return
+    ctx.report("S001", pointer, issue.message)
+
+
+def _rewrite(
+    field: str, value: Any, *, expects_int: bool, expects_number: bool
+) -> tuple[str, str, int | float] | None:
+    """(code, message, number) when a value of the wrong type means one number for sure."""
+    if expects_int and isinstance(value, float) and value.is_integer() and abs(value) < _INT_LIMIT:
+        return "S002", f"{field} is {value!r}, a float; expected an integer", int(value)
     if expects_number and isinstance(value, str):
         number = _number_from_text(value, field, integer=expects_int)
         if number is not None:
-            ctx.report(
-                "S003",
-                pointer,
-                f"{field} is the string {value!r}; expected a number",
-                Fix.replace(f"write {number}", pointer, number),
-            )
-            return
+            return "S003", f"{field} is the string {value!r}; expected a number", number
     if field in _FLAGS and isinstance(value, bool):
-        ctx.report(
-            "S004",
-            pointer,
-            f"{field} is {str(value).lower()}; expected 0 or 1",
-            Fix.replace(f"write {int(value)}", pointer, int(value)),
-        )
-        return
-    ctx.report("S001", pointer, issue.message)
+        return "S004", f"{field} is {str(value).lower()}; expected 0 or 1", int(value)
+    return None
 
 
 def _number_from_text(text: str, field: str, *, integer: bool) -> int | float | None:
