@@ -255,3 +255,14 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     passed = try_repo("good.json", "package.txt")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
+
+
+def test_readme_example_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README shows the first findings and the summary of the bundled broken fixture."""
+    monkeypatch.chdir(ROOT)
+    shown = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = shown.split("$ coco-convert validate fixtures/validate/broken.json\n", 1)[1]
+    block = block.split("\n$ ", 1)[0].splitlines()
+    output = _run("fixtures/validate/broken.json").output.splitlines()
+    assert block[:3] == output[:3]
+    assert block[-1] == output[-1]

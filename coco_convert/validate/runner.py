@@ -29,6 +29,8 @@ from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
 __all__ = ["FileResult", "check_document", "sort_key", "validate_path"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: Top-level keys in the order COCO files hold them (findings are listed in this order).
+_KEY_ORDER = {key: -9 + i for i, key in enumerate(("info", "licenses", "images", "annotations"))}
 _INDENT = re.compile(rb"\n([ ]+)[\"\{\[\]\}]")
 
 
@@ -56,7 +58,8 @@ def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
     """Document order: by line, or by JSON pointer with list indices compared as numbers."""
     location = diagnostic.location
     tokens = tuple(
-        (int(t), "") if t.isdigit() else (-1, t) for t in parse_pointer(location.pointer or "")
+        (int(t), "") if t.isdigit() else (_KEY_ORDER.get(t, len(_KEY_ORDER)), t)
+        for t in parse_pointer(location.pointer or "")
     )
     return (location.file, location.line or 0, location.column or 0, tokens, diagnostic.code)
 
