@@ -129,6 +129,20 @@ class Context:
     def categories_by_id(self) -> dict[int, dict[str, Any]]:
         return self.by_id("categories")
 
+    @functools.cached_property
+    def used_category_ids(self) -> set[int]:
+        """Category ids that annotations name, including annotations with other problems."""
+        used: set[int] = set()
+        for ann in self.items("annotations"):
+            if not isinstance(ann, dict):
+                continue
+            segments = ann.get("segments_info") if self.kind == "panoptic" else [ann]
+            for record in segments if isinstance(segments, list) else ():
+                value = record.get("category_id") if isinstance(record, dict) else None
+                if _is_int(value):
+                    used.add(value)
+        return used
+
     def next_free_id(self, key: str) -> int:
         """A new id for list ``key``: after the largest in use and any handed out before."""
         if key not in self._next_ids:

@@ -13,7 +13,6 @@ from typing import Any
 
 from ..diagnostics import Fix
 from ..engine import Context, check, fmt
-from .references import used_category_ids
 
 __all__ = ["native_format", "recognise_tool"]
 
@@ -90,7 +89,7 @@ def recognise_tool(document: Any) -> str | None:
 @check("T001", "T002", kinds=("instances", "keypoints", "stuff", "panoptic"))
 def placeholder_categories(ctx: Context) -> None:
     categories = list(ctx.records("categories"))
-    used = used_category_ids(ctx)
+    used = ctx.used_category_ids
     for i, category in categories:
         name, others = category["name"], [c for j, c in categories if j != i]
         unused = category["id"] not in used

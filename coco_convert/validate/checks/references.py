@@ -137,23 +137,9 @@ def duplicate_names(ctx: Context) -> None:
             first[name] = i
 
 
-def used_category_ids(ctx: Context) -> set[Any]:
-    """Category ids that annotations name, including annotations with other problems."""
-    used: set[Any] = set()
-    for ann in ctx.items("annotations"):
-        if not isinstance(ann, dict):
-            continue
-        segments = ann.get("segments_info") if ctx.kind == "panoptic" else [ann]
-        for record in segments if isinstance(segments, list) else ():
-            value = record.get("category_id") if isinstance(record, dict) else None
-            if type(value) is int:
-                used.add(value)
-    return used
-
-
 @check("R008", kinds=_WITH_CATEGORIES)
 def unused_categories(ctx: Context) -> None:
-    used = used_category_ids(ctx)
+    used = ctx.used_category_ids
     for i, category in ctx.records("categories"):
         if category["id"] not in used:
             ctx.report(

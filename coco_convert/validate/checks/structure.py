@@ -16,6 +16,7 @@ _INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
 _FLOAT_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 #: orjson writes integers up to 64 bits; a float id beyond that cannot be an integer again.
 _INT_LIMIT = 2**63
+_LOW, _HIGH = -(2**63), 2**63
 
 
 def report_schema_issue(ctx: Context, issue: Issue) -> None:
@@ -79,17 +80,22 @@ def mark_out_of_range(ctx: Context) -> None:
     """S006: integers beyond 64 bits in the fields of records (and their boxes). Such records
     are set aside like those that break the schema: no reader does arithmetic on them."""
     lists = ("",) if ctx.kind == "results" else ("images", "annotations", "categories")
-    low, high = -(2**63), 2**63
     for key in lists:
         prefix = f"/{key}" if key else ""
         for i, record in ctx.records(key):
-            values = list(record.items())
+            # Cheap first: numbers compare with integers of any size, so one min/max per box
+            # and one pass over the record's values finds the rare record worth a closer look.
             bbox = record.get("bbox")
-            if isinstance(bbox, list):
-                values.extend((f"bbox/{j}", v) for j, v in enumerate(bbox))
+            for value in record.values():
+                if type(value) is int and (value >= _HIGH or value < _LOW):
+                    break
+            else:
+                if not bbox or (min(bbox) >= _LOW and max(bbox) < _HIGH):
+                    continue
+            ctx.invalid.setdefault(key, set()).add(i)
+            values = [*record.items(), *((f"bbox/{j}", v) for j, v in enumerate(bbox or ()))]
             for field, value in values:
-                if type(value) is int and not low <= value < high:
-                    ctx.invalid.setdefault(key, set()).add(i)
+                if type(value) is int and not _LOW <= value < _HIGH:
                     ctx.report(
                         "S006",
                         f"{prefix}/{i}/{field}",
