@@ -138,7 +138,11 @@ def test_json_output(bad: Path) -> None:
 
 def test_github_output(bad: Path) -> None:
     lines = _run("--output-format", "github", str(bad)).output.splitlines()
-    assert lines[0].startswith(f"::warning file={bad},title=G102 bbox-past-edge::")
+    # bad.json is indented: the annotation lands on the line of the pointed-to value.
+    row = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if '"bbox": [' in text)
+    assert lines[0].startswith(
+        f"::warning file={bad},line={row},col=15,title=G102 bbox-past-edge::"
+    )
     assert lines[1].startswith("::error ")
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..io import dump_json
+from ..errors import InputError
+from ..io import dump_json, read_bytes
 from .codes import RULES
 from .diagnostics import Diagnostic
+from .locate import MAX_BYTES, pointer_positions
 from .runner import FileResult
 
 __all__ = ["FORMATS", "render", "render_statistics", "summary"]
@@ -133,16 +136,48 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _lines(results: Sequence[FileResult]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(file, pointer) -> (line, column) for findings in files laid out on many lines."""
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    for result in results:
+        pointers = {d.location.pointer for d in result.diagnostics if d.location.pointer}
+        if not pointers or not result.format:
+            continue
+        try:
+            path = Path(result.file)
+            if path.stat().st_size > MAX_BYTES:
+                continue
+            data = read_bytes(path)
+        except (OSError, InputError):
+            continue
+        if data.count(b"\n") < 2:
+            continue
+        for pointer, where in pointer_positions(data, pointers).items():
+            found[(result.file, pointer)] = where
+    return found
+
+
+def _line_column(
+    d: Diagnostic, lines: dict[tuple[str, str], tuple[int, int]]
+) -> tuple[int | None, int | None]:
+    if d.location.line is not None:
+        return d.location.line, d.location.column
+    return lines.get((d.file, d.location.pointer or ""), (None, None))
+
+
 def render_github(results: Sequence[FileResult], **_: Any) -> str:
-    """GitHub Actions workflow commands: one annotation per finding."""
+    """GitHub Actions workflow commands: one annotation per finding (on its line when the
+    file is laid out on many lines)."""
     level = {"error": "error", "warning": "warning", "info": "notice"}
     lines = []
+    positions = _lines(results)
     for d in _diagnostics(results):
         props = [f"file={_escape_property(d.file)}"]
-        if d.location.line is not None:
-            props.append(f"line={d.location.line}")
-        if d.location.column is not None:
-            props.append(f"col={d.location.column}")
+        line, column = _line_column(d, positions)
+        if line is not None:
+            props.append(f"line={line}")
+        if column is not None:
+            props.append(f"col={column}")
         props.append(f"title={_escape_property(f'{d.code} {RULES[d.code].name}')}")
         where = f"{d.location.pointer}: " if d.location.pointer else ""
         lines.append(f"::{level[d.severity]} {','.join(props)}::{_escape_data(where + d.message)}")
@@ -166,12 +201,14 @@ def render_sarif(results: Sequence[FileResult], **_: Any) -> str:
         for code in codes
     ]
     sarif_results = []
+    positions = _lines(results)
     for d in _diagnostics(results):
         physical: dict[str, Any] = {"artifactLocation": {"uri": d.file}}
-        if d.location.line is not None:
-            region = {"startLine": d.location.line}
-            if d.location.column is not None:
-                region["startColumn"] = d.location.column
+        line, column = _line_column(d, positions)
+        if line is not None:
+            region = {"startLine": line}
+            if column is not None:
+                region["startColumn"] = column
             physical["region"] = region
         location: dict[str, Any] = {"physicalLocation": physical}
         if d.location.pointer is not None:
