@@ -543,6 +543,8 @@ def _check_image_size(height: int, width: int) -> None:
 
 
 def _all_ints(values: Sequence[Any]) -> bool:
+    if isinstance(values, list | tuple) and set(map(type, values)) <= {int}:
+        return True  # the common case, at C speed (crowd RLEs hold thousands of runs)
     return all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values)
 
 
