@@ -36,14 +36,9 @@ def boxes(ctx: Context) -> None:
                 f"{width}x{height} image",
             )
             continue
-        overshoot = {
-            "left": -x,
-            "top": -y,
-            "right": x + w - width,
-            "bottom": y + h - height,
-        }
-        edge, amount = max(overshoot.items(), key=lambda item: item[1])
-        if amount > tolerance:
+        if max(-x, -y, x + w - width, y + h - height) > tolerance:
+            overshoot = {"left": -x, "top": -y, "right": x + w - width, "bottom": y + h - height}
+            edge, amount = max(overshoot.items(), key=lambda item: item[1])
             x1, y1 = max(x, 0), max(y, 0)
             x2, y2 = min(x + w, width), min(y + h, height)
             clipped = [x1, y1, x2 - x1, y2 - y1]
