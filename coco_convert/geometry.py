@@ -514,6 +514,13 @@ def repair_polygons(
             shape = shapely.make_valid(shape)
         if "outside_image" in codes:
             shape = shape.intersection(image)
+            # GEOS may keep a vertex a rounding error outside the box: snap it onto the border
+            polygons_in = _geometry_polygons(shape)
+            repaired.extend(
+                np.clip(np.reshape(p, (-1, 2)), 0, (width, height)).ravel().tolist()
+                for p in polygons_in
+            )
+            continue
         repaired.extend(_geometry_polygons(shape))
     return repaired, problems
 
