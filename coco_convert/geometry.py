@@ -219,8 +219,9 @@ def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: 
             out[k] = compress_rle(segmentation)
             continue
         for index, polygon in enumerate(segmentation):
-            flat.append(_polygon_array(polygon, index))
-            owners.append(k)
+            for part in _rasterisable(polygon, index, height, width):
+                flat.append(part)
+                owners.append(k)
     if flat:
         encoded = _coco_mask.frPyObjects(flat, height, width)
         start = 0
@@ -604,12 +605,39 @@ def _decode_counts(text: str | bytes) -> npt.NDArray[np.int64]:
     return cast("npt.NDArray[np.int64]", runs)
 
 
-def _polygon_array(polygon: Any, index: int) -> _FloatArray:
-    """A polygon as pycocotools may take it, or a GeometryError saying why not."""
-    found = _malformed(polygon, index)
-    if found is not None:
-        raise GeometryError(found.message)
-    return np.asarray(polygon, dtype=np.float64)
+#: How far outside the image (in image sizes) a polygon may reach before it is clipped to the
+#: image ahead of rasterising: pycocotools' memory grows with the perimeter *including* the
+#: part outside the image (a vertex at 4e8 px exhausts memory, at 1e9 it crashes).
+FAR_OUTSIDE = 4
+
+
+def _rasterisable(polygon: Any, index: int, height: int, width: int) -> list[Any]:
+    """The polygon as pycocotools may take it (clipped to the image when it reaches far
+    outside), or a GeometryError saying why it cannot be rasterised. Fast for good input:
+    three C loops over the coordinates."""
+    count, total, low, high = 0, math.nan, math.nan, math.nan
+    try:
+        if isinstance(polygon, list | tuple | np.ndarray):
+            count, total = len(polygon), float(sum(polygon))
+            low, high = float(min(polygon)), float(max(polygon))
+    except (TypeError, ValueError):
+        count = 0
+    if count < 6 or count % 2 or not math.isfinite(total):
+        found = _malformed(polygon, index)
+        if found is not None:
+            raise GeometryError(found.message)
+    reach = FAR_OUTSIDE * max(height, width)
+    if low < -reach or high > max(height, width) + reach:
+        return _clip_to_image(polygon, height, width)
+    return [polygon]
+
+
+def _clip_to_image(polygon: Any, height: int, width: int) -> list[Any]:
+    """The parts of a polygon inside the image (grown by a pixel), by the even-odd rule."""
+    import shapely
+
+    ring = shapely.make_valid(shapely.Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2)))
+    return list(_geometry_polygons(ring.intersection(shapely.box(-1, -1, width + 1, height + 1))))
 
 
 def _malformed(polygon: Any, index: int) -> PolygonProblem | None:

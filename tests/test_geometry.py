@@ -377,3 +377,12 @@ def test_repair_leaves_good_polygons_alone() -> None:
     repaired, problems = g.repair_polygons([[*square, 7.0]], 10, 10)
     assert repaired == [square]
     assert codes(problems) == [("odd_coordinates", 0)]
+
+
+def test_polygons_far_outside_are_clipped_not_crashing() -> None:
+    """pycocotools allocates memory for the whole perimeter, outside the image too: a vertex
+    at 1e9 px crashes it. Such polygons are clipped to the image first: same pixels."""
+    far = [2, 2, 1e9, 2, 2, 1e9]
+    near = [2, 2, 40, 2, 2, 40]  # the same two edges through the 10 x 10 image
+    assert g.to_rle([far], 10, 10) == g.to_rle([near], 10, 10)
+    assert g.area([far, [0, 0, 1, 0, 1, 1]], 10, 10) == g.area([near, [0, 0, 1, 0, 1, 1]], 10, 10)
