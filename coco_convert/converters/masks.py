@@ -25,6 +25,7 @@ import numpy as np
 from .. import geometry
 from ..dataset import CocoDataset, from_document
 from ..errors import GeometryError, UsageError
+from ..io import gc_paused
 from ..parallel import choose_jobs, map_chunks
 from ..progress import track
 from .loss import LossReport
@@ -51,6 +52,7 @@ class _Plan:
 
     groups: list[tuple[int, int, list[int]]] = field(default_factory=list)
     size: int = 0  # polygons or masks to convert
+    annotations: int = 0
 
 
 def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, unit: str) -> _Plan:
@@ -78,14 +80,16 @@ def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, un
             continue
         image_id = ann.get("image_id")
         size = sizes.get(image_id, ())
+        if size:
+            by_image.setdefault(image_id, []).append(index)
+            plan.size += count
+            plan.annotations += 1
+            continue
         where = f"{_name(dataset)}:/annotations/{index}"
         if size == ():
             report.warn("unknown_image", "annotation of an image not in the file", where=where)
-        elif size is None:
-            report.warn("image_without_size", "image without height and width", where=where)
         else:
-            by_image.setdefault(image_id, []).append(index)
-            plan.size += count
+            report.warn("image_without_size", "image without height and width", where=where)
     for image_id, indices in by_image.items():
         h, w = cast("tuple[int, int]", sizes[image_id])
         plan.groups.append((h, w, indices))
@@ -104,6 +108,13 @@ def _replaced(
     annotations = list(dataset.annotations)
     for index, segmentation in segmentations.items():
         annotations[index] = {**annotations[index], "segmentation": segmentation}
+    return _with_annotations(dataset, annotations)
+
+
+def _with_annotations(
+    dataset: CocoDataset[Any, Any], annotations: list[Any]
+) -> CocoDataset[Any, Any]:
+    """A new dataset: the same document with these annotations."""
     document = {**dataset.document, "annotations": annotations}
     return cast(
         "CocoDataset[Any, Any]",
@@ -141,10 +152,10 @@ def poly2rle(
     report = LossReport("poly2rle")
 
     def wanted(ann: Any) -> int:
-        segmentation = ann.get("segmentation")
         if crowd_only and not ann.get("iscrowd"):
             return 0
-        if isinstance(segmentation, list):
+        segmentation = ann.get("segmentation")
+        if type(segmentation) is list:
             return len(segmentation)
         if compress and isinstance(segmentation, dict):
             return int(isinstance(segmentation.get("counts"), list))
@@ -154,52 +165,65 @@ def poly2rle(
     annotations = dataset.annotations
     groups = plan.groups
 
-    def work(start: int, stop: int) -> list[tuple[int, Any]]:
-        out: list[tuple[int, Any]] = []
+    def work(start: int, stop: int) -> list[tuple[list[int], Sequence[Any]]]:
+        out: list[tuple[list[int], Sequence[Any]]] = []
         for h, w, indices in groups[start:stop]:
             segmentations = [annotations[i]["segmentation"] for i in indices]
             try:
-                rles: Sequence[Any] = geometry.encode_image(segmentations, h, w)
+                out.append((indices, geometry.encode_image(segmentations, h, w)))
             except GeometryError:
-                rles = [_encode_one(s, h, w) for s in segmentations]
-            out.extend(zip(indices, rles, strict=True))
+                out.append((indices, [_encode_one(s, h, w) for s in segmentations]))
         return out
 
     n_jobs = choose_jobs(jobs, plan.size, worth_forking=_POLYGONS_WORTH_FORKING)
-    changed: dict[int, Any] = {}
+    new = list(annotations)
+    failed: list[int] = []
     chunks = map_chunks(work, len(groups), jobs=n_jobs, chunk=_CHUNK)
-    total = -(-len(groups) // _CHUNK)
-    for results in track(chunks, total=total, desc="poly2rle", unit="chunk"):
-        for index, rle in results:
-            where = f"{_name(dataset)}:/annotations/{index}/segmentation"
-            if isinstance(rle, GeometryError):
-                report.warn("bad_segmentation", f"left as it was: {rle.message}", where=where)
-                continue
-            before = annotations[index]["segmentation"]
-            if isinstance(before, dict):
-                report.count("rle_compressed")
-            elif not before:
-                report.count("empty_polygon_lists")
-            else:
-                report.count("annotations")
-                report.count("polygons", len(before))
-            changed[index] = rle
-    if report.counts.get("polygons"):
+    progress = track(chunks, total=-(-len(groups) // _CHUNK), desc="poly2rle", unit="chunk")
+    with gc_paused():  # (millions of new dicts, no cycles: the collector would only rescan)
+        for results in progress:
+            for indices, rles in results:
+                for index, rle in zip(indices, rles, strict=True):
+                    if type(rle) is dict:
+                        new[index] = {**annotations[index], "segmentation": rle}
+                    else:
+                        failed.append(index)
+                        where = f"{_name(dataset)}:/annotations/{index}/segmentation"
+                        report.warn("bad_segmentation", f"left as it was: {rle}", where=where)
+    converted = plan.annotations - len(failed)
+    polygons = plan.size - sum(wanted(annotations[i]) for i in failed)
+    compressed = sum(
+        1
+        for _, _, indices in groups
+        for i in indices
+        if isinstance(annotations[i]["segmentation"], dict)
+    ) - sum(1 for i in failed if isinstance(annotations[i]["segmentation"], dict))
+    polygons -= compressed
+    converted -= compressed
+    for key, n in (
+        ("annotations", converted),
+        ("polygons", polygons),
+        ("rle_compressed", compressed),
+    ):
+        if n:
+            report.count(key, n)
+    if polygons:
         report.lose(
             "polygon_vertices",
             "polygons stored as pixels: their exact vertices are not kept (the pixels are the "
             "ones pycocotools rasterises)",
-            count=report.counts["polygons"],
+            count=polygons,
         )
     report.stats["processes"] = n_jobs
-    return _replaced(dataset, changed), report
+    return _with_annotations(dataset, new), report
 
 
 def _encode_one(segmentation: Any, h: int, w: int) -> Any:
+    """The RLE, or the message saying why there is none."""
     try:
         return geometry.to_rle(segmentation, h, w)
     except GeometryError as error:
-        return error
+        return error.message
 
 
 # --- RLE -> polygons --------------------------------------------------------------------------
@@ -258,41 +282,42 @@ def rle2poly(
     vertices_exact = vertices = 0
     total = -(-len(groups) // _CHUNK)
     chunks = map_chunks(work, len(groups), jobs=n_jobs, chunk=_CHUNK)
-    for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
-        for index, traced in results:
-            where = f"{_name(dataset)}:/annotations/{index}/segmentation"
-            if traced.error is not None:
-                report.warn("bad_segmentation", f"left as it was: {traced.error}", where=where)
-                continue
-            if traced.polygons is None:
-                report.count("kept_as_rle")
-                report.lose(
-                    "holes_kept_as_rle",
-                    "masks with holes kept as RLE (--holes rle)",
-                    where=where,
-                )
-                continue
-            report.count("masks")
-            report.count("polygons", len(traced.polygons))
-            if traced.holes:
-                report.count(f"holes_{'cut' if holes == 'cut' else 'filled'}", traced.holes)
-            if traced.parts_dropped:
-                report.lose(
-                    "parts_below_min_area",
-                    f"mask parts smaller than {min_area:g} px dropped (--min-area)",
-                    where=where,
-                    count=traced.parts_dropped,
-                )
-            if not traced.polygons:
-                report.lose(
-                    "empty_mask",
-                    "masks without any polygon left (segmentation is now [])",
-                    where=where,
-                )
-            ious.append(traced.iou)
-            vertices_exact += traced.vertices_exact
-            vertices += traced.vertices
-            changed[index] = traced.polygons
+    with gc_paused():
+        for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
+            for index, traced in results:
+                where = f"{_name(dataset)}:/annotations/{index}/segmentation"
+                if traced.error is not None:
+                    report.warn("bad_segmentation", f"left as it was: {traced.error}", where=where)
+                    continue
+                if traced.polygons is None:
+                    report.count("kept_as_rle")
+                    report.lose(
+                        "holes_kept_as_rle",
+                        "masks with holes kept as RLE (--holes rle)",
+                        where=where,
+                    )
+                    continue
+                report.count("masks")
+                report.count("polygons", len(traced.polygons))
+                if traced.holes:
+                    report.count(f"holes_{'cut' if holes == 'cut' else 'filled'}", traced.holes)
+                if traced.parts_dropped:
+                    report.lose(
+                        "parts_below_min_area",
+                        f"mask parts smaller than {min_area:g} px dropped (--min-area)",
+                        where=where,
+                        count=traced.parts_dropped,
+                    )
+                if not traced.polygons:
+                    report.lose(
+                        "empty_mask",
+                        "masks without any polygon left (segmentation is now [])",
+                        where=where,
+                    )
+                ious.append(traced.iou)
+                vertices_exact += traced.vertices_exact
+                vertices += traced.vertices
+                changed[index] = traced.polygons
     if holes == "fill" and report.counts.get("holes_filled"):
         report.lose(
             "holes_filled", "holes filled (--holes fill)", count=report.counts["holes_filled"]
@@ -316,10 +341,11 @@ def _trace_one(
     rle: Any, h: int, w: int, tolerance: float, min_area: float, holes: RleHoles
 ) -> _Traced:
     try:
-        geometry.check_rle(rle, h, w)
-        outlines = geometry.rle_to_outlines(rle)
+        geometry.check_rle_size(rle, h, w)
+        runs = geometry.rle_counts(rle)
     except GeometryError as error:
         return _Traced(None, error=error.message)
+    outlines = geometry.rle_to_outlines(rle, runs=runs)
     n_holes = sum(len(o.holes) for o in outlines)
     if holes == "rle" and n_holes:
         return _Traced(None)
@@ -333,7 +359,7 @@ def _trace_one(
     if tolerance:
         exact_polygons = geometry.outlines_to_polygons(outlines, holes=mode, min_area=min_area)
         exact = geometry.polygon_vertices(exact_polygons)
-    original = geometry.compress_rle(rle)
+    original = rle if isinstance(rle["counts"], str) else geometry.compress_rle(rle)
     iou = geometry.iou(geometry.to_rle(polygons, h, w), original)
     return _Traced(
         polygons,
