@@ -105,7 +105,7 @@ def test_rle_and_hole_options(voc: Path) -> None:
 
 def test_rgb_masks_need_colours(tmp_path: Path) -> None:
     rgb = np.zeros((10, 10, 3), dtype=np.uint8)
-    rgb[2:5, 2:5] = (128, 0, 0)  # 'Кесадилья с курицей' in the real CVAT labelmap
+    rgb[2:5, 2:5] = (128, 0, 0)  # label 1 of the real CVAT labelmap
     rgb[6:8, 6:8] = (1, 2, 3)  # not in the labelmap
     (tmp_path / "class").mkdir()
     Image.fromarray(rgb).save(tmp_path / "class/x.png")
@@ -115,7 +115,8 @@ def test_rgb_masks_need_colours(tmp_path: Path) -> None:
     labelmap = labelmap / "cvat-voc-cyrillic-labelmap.txt"
     dataset, report = masks.read_masks(tmp_path / "class", labels=labelmap)
     assert [a["category_id"] for a in dataset.annotations] == [1]
-    assert dataset.categories[0]["name"] == "Кесадилья с курицей"
+    first = labelmap.read_text(encoding="utf-8").splitlines()[2].split(":")[0]
+    assert dataset.categories[0]["name"] == first
     assert report.warnings["unknown_colour"].count == 4
 
 
@@ -125,7 +126,7 @@ def test_folder_name_or_kind(tmp_path: Path) -> None:
         masks.read_masks(tmp_path / "masks")
     dataset, _ = masks.read_masks(tmp_path / "masks", kind="class")
     assert dataset.categories == [{"id": 1, "name": "1", "supercategory": ""}]
-    with pytest.raises(InputError, match="no .png"):
+    with pytest.raises(InputError, match=r"no \.png"):
         masks.read_masks(tmp_path / "masks" / "..", kind="class")
 
 
