@@ -16,6 +16,8 @@ from coco_convert.cli import main
 from coco_convert.converters import masks
 from coco_convert.errors import InputError, UsageError
 
+from .conftest import REALDATA
+
 
 def write_palette_png(path: Path, values: np.ndarray) -> None:
     image = Image.fromarray(values.astype(np.uint8), mode="P")
@@ -111,8 +113,7 @@ def test_rgb_masks_need_colours(tmp_path: Path) -> None:
     Image.fromarray(rgb).save(tmp_path / "class/x.png")
     with pytest.raises(InputError, match="RGB"):
         masks.read_masks(tmp_path / "class")
-    labelmap = Path(__file__).resolve().parents[2] / "shared/realdata/voc_xml"
-    labelmap = labelmap / "cvat-voc-cyrillic-labelmap.txt"
+    labelmap = REALDATA / "voc_xml/cvat-voc-cyrillic-labelmap.txt"
     dataset, report = masks.read_masks(tmp_path / "class", labels=labelmap)
     assert [a["category_id"] for a in dataset.annotations] == [1]
     first = labelmap.read_text(encoding="utf-8").splitlines()[2].split(":")[0]
