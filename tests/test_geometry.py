@@ -14,6 +14,8 @@ from coco_convert import geometry as g
 from coco_convert.errors import GeometryError
 from tests.real_masks import real_masks
 
+from .real_masks import real_masks
+
 
 def oracle_rle(segmentation: Any, h: int, w: int) -> dict[str, Any]:
     """What pycocotools' COCO.annToRLE does, with str counts."""
@@ -377,3 +379,36 @@ def test_repair_leaves_good_polygons_alone() -> None:
     repaired, problems = g.repair_polygons([[*square, 7.0]], 10, 10)
     assert repaired == [square]
     assert codes(problems) == [("odd_coordinates", 0)]
+
+
+def test_polygons_far_outside_are_clipped_not_crashing() -> None:
+    """pycocotools allocates memory for the whole perimeter, outside the image too: a vertex
+    at 1e9 px crashes it. Such polygons are clipped to the image first: same pixels."""
+    far = [2, 2, 1e9, 2, 2, 1e9]
+    near = [2, 2, 40, 2, 2, 40]  # the same two edges through the 10 x 10 image
+    assert g.to_rle([far], 10, 10) == g.to_rle([near], 10, 10)
+    assert g.area([far, [0, 0, 1, 0, 1, 1]], 10, 10) == g.area([near, [0, 0, 1, 0, 1, 1]], 10, 10)
+
+
+def test_check_segmentations_is_check_polygons_in_bulk() -> None:
+    square = [1, 1, 5, 1, 5, 5, 1, 5]
+    segmentations: list[Any] = [
+        [square, [0, 0, 4, 4, 4, 0, 0, 4]],
+        {"size": [10, 10], "counts": [100]},
+        [],
+        [[-2, 1, 5, 1, 5, 5], [0, 0, 1, 1], [0, 0, 1, 1, 2, 2]],
+        [square],
+    ]
+    sizes = [(10, 10), (10, 10), (10, 10), (10, 10), None]
+    bulk = g.check_segmentations(segmentations, sizes)
+    assert bulk == [
+        g.check_polygons(s, *(size or (None, None))) if isinstance(s, list) else []
+        for s, size in zip(segmentations, sizes, strict=True)
+    ]
+    assert [codes(found) for found in bulk] == [
+        [("self_intersection", 1)],
+        [],
+        [],
+        [("outside_image", 0), ("too_few_points", 1), ("zero_area", 2)],
+        [],
+    ]

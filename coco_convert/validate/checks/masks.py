@@ -157,29 +157,39 @@ def _edge_differences(bbox: list[float], box: list[float]) -> dict[str, float]:
 
 @check("G106", "G107", kinds=_INSTANCE_KINDS)
 def polygons(ctx: Context) -> None:
+    """Degenerate and self-intersecting polygons, all of the dataset's in one vectorised
+    pass (:func:`coco_convert.geometry.check_segmentations`)."""
+    indices = [
+        i
+        for i, ann in ctx.records("annotations")
+        if isinstance(ann.get("segmentation"), list) and ann["segmentation"]
+    ]
+    annotations = ctx.items("annotations")
+    found = geometry.check_segmentations([annotations[i]["segmentation"] for i in indices])
     want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
-    for i, ann in ctx.records("annotations"):
-        segmentation = ann.get("segmentation")
-        if not isinstance(segmentation, list) or not segmentation:
+    for i, problems in zip(indices, found, strict=True):
+        if not problems:
             continue
+        segmentation = annotations[i]["segmentation"]
         where = f"/annotations/{i}/segmentation"
-        problems = geometry.check_polygons(segmentation)
-        degenerate = [
-            p.polygon for p in problems if p.code in ("too_few_points", "zero_area", "not_finite")
-        ]
+        degenerate = [p for p in problems if p.code in _DEGENERATE]
         if want_degenerate and degenerate:
-            kept = [poly for k, poly in enumerate(segmentation) if k not in set(degenerate)]
-            if kept:
+            drop = {p.polygon for p in degenerate}
+            if len(drop) < len(segmentation):
                 fix = Fix(
                     "delete the polygons that enclose nothing",
-                    tuple(Edit(f"{where}/{k}") for k in degenerate),
+                    tuple(Edit(f"{where}/{k}") for k in sorted(drop)),
                     "unsafe",
                 )
             else:
                 fix = Fix.remove("delete the segmentation (nothing is left)", where, unsafe=True)
-            first = next(p for p in problems if p.polygon == degenerate[0])
-            ctx.report("G106", f"{where}/{degenerate[0]}", first.message, fix)
+            first = degenerate[0]
+            ctx.report("G106", f"{where}/{first.polygon}", first.message, fix)
         if want_crossing:
             for problem in problems:
                 if problem.code == "self_intersection":
                     ctx.report("G107", f"{where}/{problem.polygon}", problem.message)
+
+
+#: Polygon problems that leave nothing to rasterise.
+_DEGENERATE = ("too_few_points", "zero_area", "not_finite")

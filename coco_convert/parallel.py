@@ -1,0 +1,79 @@
+"""Spread a long job over the machine's cores: ordered, self-contained tasks in worker processes.
+
+:func:`map_tasks` runs ``function(task)`` for each task in fresh worker processes (``spawn``:
+they share nothing with this process, so a dataset of several GB in memory here costs nothing
+there; forked workers would write the reference counts of every object they read and so copy
+its memory page by page). ``function`` must be a module-level function, and a task must carry
+all it needs in a compact, quickly pickled form (numpy arrays, strings, small lists): the
+tasks are pickled to the workers as they need them, the results come back in order.
+
+With ``jobs=1`` the tasks run in this process, with the same results in the same order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from .errors import UsageError
+
+__all__ = ["available_cores", "choose_jobs", "map_tasks"]
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def choose_jobs(jobs: int | None, work: float, *, worth_it: float) -> int:
+    """``jobs`` if given (0: every core), else every core when ``work`` (in any unit) reaches
+    ``worth_it`` (starting workers costs about half a second) and one process otherwise."""
+    if jobs is not None and jobs > 0:
+        return jobs
+    if jobs is not None or work >= worth_it:
+        return available_cores()
+    return 1
+
+
+def map_tasks(function: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> Iterator[R]:
+    """``function(task)`` for every task, results in order; with ``jobs`` > 1 in ``jobs``
+    worker processes, at most two tasks per worker packed ahead.
+
+    Workers start by importing the caller's main module, as ``spawn`` does: a script that
+    calls this with ``jobs`` > 1 needs the usual ``if __name__ == "__main__":`` guard (without
+    it the workers fail to start and a :class:`UsageError` says so)."""
+    if jobs <= 1:
+        for task in tasks:
+            yield function(task)
+        return
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError("a worker process is importing the main module, which starts work")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(function, task))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise UsageError(
+                "worker processes could not start: a script that runs coco-convert's parallel "
+                'work needs an `if __name__ == "__main__":` guard (or pass jobs=1)'
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()
