@@ -12,7 +12,6 @@ from pycocotools import mask as coco_mask
 
 from coco_convert import geometry as g
 from coco_convert.errors import GeometryError
-from tests.real_masks import real_masks
 
 from .real_masks import real_masks
 
