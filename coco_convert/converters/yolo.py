@@ -51,14 +51,26 @@ from ..images import is_image_name, read_sizes
 from ..io import atomic_directory, atomic_write
 from ..progress import track
 from .loss import LossReport
-from .yolo_rows import FloatArray, IntArray, as_float_array, flip_indices, format_rows
-from .yolo_rows import merge_multi_segment as merge_multi_segment
+from .yolo_read import read_yolo
+from .yolo_rows import (
+    FloatArray,
+    IntArray,
+    as_float_array,
+    darknet_label_path,
+    flip_indices,
+    format_rows,
+    label_path,
+    merge_multi_segment,
+)
 
 __all__ = [
+    "ClassMap",
     "Layout",
     "Task",
     "class_map",
     "label_path",
+    "merge_multi_segment",
+    "read_yolo",
     "split_name",
     "write_yolo",
 ]
@@ -154,22 +166,6 @@ def _relative_image_path(file_name: str) -> tuple[str, bool]:
     if len(parts) > 1 and parts[0] == "images":
         parts = parts[1:]
     return "/".join(parts), False
-
-
-def label_path(image_path: str) -> str:
-    """The label file ultralytics reads for an image (``img2label_paths`` with ``/``): the last
-    ``/images/`` becomes ``/labels/`` and the suffix becomes ``.txt``."""
-    head, sep, tail = f"/{image_path}".rpartition("/images/")
-    path = f"{head}/labels/{tail}" if sep else f"/{image_path}"
-    return path[1:].rsplit(".", 1)[0] + ".txt"
-
-
-def _darknet_label_path(image_path: str) -> str:
-    """The label file darknet reads for an image: the same path with ``.txt``, with an
-    ``images`` or ``JPEGImages`` folder read as ``labels`` (``replace_image_to_label``)."""
-    parts = image_path.split("/")
-    parts[:-1] = ["labels" if part in ("images", "JPEGImages") else part for part in parts[:-1]]
-    return "/".join(parts).rsplit(".", 1)[0] + ".txt"
 
 
 def split_name(dataset: CocoDataset[Any, Any], default: str = "train") -> str:
@@ -364,7 +360,7 @@ class _SplitWriter:
                     # A folder named `images` inside file_name: ultralytics looks there.
                     report.count("labels_beside_inner_images_folder")
             else:
-                label = _darknet_label_path(image_path)
+                label = darknet_label_path(image_path)
             first = owner.setdefault(label, i)
             if first != i and keep[i]:
                 report.warn(

@@ -17,8 +17,10 @@ import numpy.typing as npt
 
 __all__ = [
     "DECIMALS",
+    "darknet_label_path",
     "flip_indices",
     "format_rows",
+    "label_path",
     "merge_multi_segment",
 ]
 
@@ -181,3 +183,19 @@ def as_float_array(values: Any) -> FloatArray:
     if array.dtype.kind not in "iuf" and not (array.dtype.kind == "b" and array.size == 0):
         raise TypeError(f"expected numbers, got {array.dtype}")
     return array.astype(np.float64, copy=False)
+
+
+def label_path(image_path: str) -> str:
+    """The label file ultralytics reads for an image (``img2label_paths`` with ``/``): the last
+    ``/images/`` becomes ``/labels/`` and the suffix becomes ``.txt``."""
+    head, sep, tail = f"/{image_path}".rpartition("/images/")
+    path = f"{head}/labels/{tail}" if sep else f"/{image_path}"
+    return path[1:].rsplit(".", 1)[0] + ".txt"
+
+
+def darknet_label_path(image_path: str) -> str:
+    """The label file darknet reads for an image: the same path with ``.txt``, with an
+    ``images`` or ``JPEGImages`` folder read as ``labels`` (``replace_image_to_label``)."""
+    parts = image_path.split("/")
+    parts[:-1] = ["labels" if part in ("images", "JPEGImages") else part for part in parts[:-1]]
+    return "/".join(parts).rsplit(".", 1)[0] + ".txt"
