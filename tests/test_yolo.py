@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FIXTURES, REALDATA
 from PIL import Image
 from pycocotools.coco import COCO
 
@@ -20,6 +19,8 @@ from coco_convert.cli import main
 from coco_convert.converters.loss import ConversionError
 from coco_convert.converters.yolo import read_yolo, write_yolo
 from coco_convert.errors import SchemaError, UsageError
+
+from .conftest import FIXTURES, REALDATA
 
 YOLO = REALDATA / "yolo"
 POSE = REALDATA / "yolo_pose"

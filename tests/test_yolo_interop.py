@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
-from yolo_cases import CASES, dataset_digest, make_images
 
 import coco_convert
 from coco_convert.converters.yolo import write_yolo
 from coco_convert.images import read_size
+
+from .conftest import FIXTURES
+from .yolo_cases import CASES, dataset_digest, make_images
 
 RECORDED = FIXTURES / "yolo" / "ultralytics"
 RECORD = json.loads((RECORDED / "record.json").read_text(encoding="utf-8"))

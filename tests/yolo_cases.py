@@ -9,9 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures"
-REALDATA = ROOT.parent / "shared" / "realdata"
+from .conftest import FIXTURES, REALDATA
 
 CASES: dict[str, dict[str, Any]] = {
     # gen_coco.py: COCO's 80 categories with their 91-set ids, crowd RLE, person keypoints.
