@@ -493,3 +493,30 @@ def test_cli_reports_bad_yaml_without_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "data.yaml:1: invalid YAML" in result.output
     assert "Traceback" not in result.output
+
+
+def test_rle_masks_become_one_exact_ring(tmp_path: Path) -> None:
+    from pycocotools import mask as coco_mask
+
+    mask = np.zeros((40, 60), dtype=np.uint8)
+    mask[5:15, 5:25] = 1  # two islands, the first with a hole
+    mask[8:11, 10:14] = 0
+    mask[25:35, 30:55] = 1
+    rle = coco_mask.encode(np.asfortranarray(mask))
+    rle["counts"] = rle["counts"].decode()
+    document = {
+        "images": [{"id": 1, "file_name": "m.png", "width": 60, "height": 40}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [5, 5, 50, 30],
+             "segmentation": rle, "iscrowd": 0, "area": float(mask.sum())},
+        ],
+        "categories": [{"id": 1, "name": "blob"}],
+    }  # fmt: skip
+    dataset = coco_convert.from_document(document, source="instances_m.json")
+    report = write_yolo(dataset, tmp_path / "out", task="segment")
+    assert report.counts["rle_traced_to_polygons"] == 1
+    assert report.losses["multi_part_joined"].count == 1
+    (row,) = (tmp_path / "out/labels/m/m.txt").read_text().splitlines()
+    ring = np.array([float(v) for v in row.split()[1:]]).reshape(-1, 2) * [60, 40]
+    back = coco_mask.decode(coco_mask.frPyObjects([ring.ravel().tolist()], 40, 60))[..., 0]
+    assert (back == mask).all()  # zero-width bridges and cuts cover no pixel centre

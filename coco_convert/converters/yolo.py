@@ -31,6 +31,7 @@ Conventions, and where we differ from ``ultralytics.data.converter.convert_coco`
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -46,7 +47,7 @@ import yaml
 
 from .. import __version__
 from ..dataset import CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
-from ..errors import InputError, UsageError
+from ..errors import GeometryError, InputError, UsageError
 from ..images import is_image_name, read_sizes
 from ..io import atomic_directory, atomic_write
 from ..progress import track
@@ -498,7 +499,16 @@ class _SplitWriter:
             if task == "detect":
                 values: Any = bbox
             elif task == "segment":
-                values = self._ring(segmentation, bbox, f"{name}:/annotations/{a}/segmentation")
+                ring = segmentation[0] if type(segmentation) is list and segmentation else None
+                if len(segmentation or ()) == 1 and type(ring) is list and _is_ring(ring):
+                    values = ring  # the common case: one polygon
+                else:
+                    values = self._ring(
+                        segmentation,
+                        bbox,
+                        (int(width[i]), int(height[i])),
+                        f"{name}:/annotations/{a}/segmentation",
+                    )
             else:
                 keypoints = ann.get("keypoints")
                 if keypoints is None:
@@ -527,7 +537,9 @@ class _SplitWriter:
             )
         return rows
 
-    def _ring(self, segmentation: Any, bbox: Sequence[float], where: str) -> Any:
+    def _ring(
+        self, segmentation: Any, bbox: Sequence[float], size: tuple[int, int], where: str
+    ) -> Any:
         """One polygon ring in pixels for a segment row."""
         report = self.report
         if isinstance(segmentation, list):
@@ -543,30 +555,56 @@ class _SplitWriter:
                     "left out of their object",
                     where=where,
                 )
-            if len(rings) == 1:
-                return rings[0]
-            if len(rings) > 1:
-                report.lose(
-                    "multi_part_joined",
-                    "objects in several polygons, joined into one ring by zero-width bridges "
-                    "(ultralytics' merge_multi_segment); YOLO holds one polygon per object",
-                    where=where,
-                )
-                return merge_multi_segment([as_float_array(ring) for ring in rings]).ravel()
+            if rings:
+                return self._joined(rings, where)
         elif isinstance(segmentation, dict):
-            report.lose(
-                "rle_as_box",
-                "RLE masks written as the rectangle of their box (RLE -> polygon needs the "
-                "geometry module)",
-                where=where,
-            )
-            return _box_ring(bbox)
+            traced = self._trace(segmentation, size, where)
+            if traced is not None:
+                return traced
         report.lose(
             "box_as_polygon",
             "objects without a polygon, written as the rectangle of their box",
             where=where,
         )
         return _box_ring(bbox)
+
+    def _joined(self, rings: list[Any], where: str) -> Any:
+        if len(rings) == 1:
+            return rings[0]
+        self.report.lose(
+            "multi_part_joined",
+            "objects in several polygons, joined into one ring by zero-width bridges "
+            "(ultralytics' merge_multi_segment); YOLO holds one polygon per object",
+            where=where,
+        )
+        return merge_multi_segment([as_float_array(ring) for ring in rings]).ravel()
+
+    def _trace(self, rle: dict[str, Any], size: tuple[int, int], where: str) -> Any:
+        """The outline of an RLE mask as one ring (pixel-edge tracing, holes joined by
+        zero-width cuts: exact), or None to fall back to the box."""
+        from ..geometry import rle_to_polygons
+
+        width, height = size
+        if rle.get("size") != [height, width]:
+            self.report.warn(
+                "rle_size_mismatch",
+                "RLE masks whose size is not their image's: written as the rectangle of their box",
+                where=f"{where}/size",
+            )
+            return None
+        try:
+            polygons = rle_to_polygons(rle)
+        except GeometryError as exc:
+            self.report.warn(
+                "bad_rle",
+                "RLE masks that cannot be decoded: written as the rectangle of their box",
+                where=f"{where}: {exc}",
+            )
+            return None
+        if not polygons:
+            return None
+        self.report.count("rle_traced_to_polygons")
+        return self._joined(polygons, where)
 
     # Rows -> files --------------------------------------------------------------------------
 
@@ -758,14 +796,11 @@ def _write_files(files: list[tuple[str, bytes]]) -> None:
 
 
 def _concat_values(values: list[Any], total: int) -> FloatArray:
-    if not values:
-        return np.empty(0, dtype=np.float64)
-    if all(type(v) is list for v in values):
-        flat = as_float_array([x for v in values for x in v])
-    else:
-        flat = np.concatenate([as_float_array(v).ravel() for v in values])
-    if len(flat) != total:
-        raise ValueError("row values do not add up")
+    """The numbers of all rows as one array. ``sum`` refuses anything but numbers first (a
+    TypeError names the record through the schema), since numpy would read ``"1.5"`` as 1.5
+    and ``None`` as NaN."""
+    sum(map(sum, values))
+    flat = np.fromiter(itertools.chain.from_iterable(values), dtype=np.float64, count=total)
     return flat
 
 
@@ -775,6 +810,10 @@ def _value_order(order: IntArray, counts: IntArray) -> IntArray:
     sorted_counts = counts[order]
     offsets = np.repeat(starts[order] - (np.cumsum(sorted_counts) - sorted_counts), sorted_counts)
     return offsets + np.arange(int(sorted_counts.sum()), dtype=np.int64)
+
+
+def _is_ring(ring: list[Any]) -> bool:
+    return len(ring) >= 6 and not len(ring) % 2
 
 
 def _box_ring(bbox: Sequence[float]) -> list[float]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -302,8 +303,9 @@ def _file_name(image: Path, root: Path) -> str:
 
 
 def _pairs_in(folder: Path, to_label: Any) -> list[tuple[str, str, str]]:
-    images = sorted(_walk_images(folder))
-    return [(str(folder / rel), to_label(str(folder / rel)), rel) for rel in images]
+    base = str(folder)
+    paths = [(f"{base}/{rel}", rel) for rel in sorted(_walk_images(folder))]
+    return [(path, to_label(path), rel) for path, rel in paths]
 
 
 def _walk_images(folder: Path, prefix: str = "") -> Iterator[str]:
@@ -318,7 +320,7 @@ def _walk_images(folder: Path, prefix: str = "") -> Iterator[str]:
 def _orphans(pairs: Sequence[tuple[str, str, str]]) -> int:
     """Label files in the splits' label folders that no image of the split points at."""
     wanted = {label for _, label, _ in pairs}
-    folders = {str(Path(label).parent) for label in wanted}
+    folders = {label.rpartition("/")[0] for label in wanted}
     extra = 0
     for folder in folders:
         with contextlib.suppress(OSError):
@@ -686,7 +688,7 @@ class _ChunkReader:
         except ValueError:
             problems.append(("bad_row", _non_number_message(tokens), where))
             return
-        if not all(v - v == 0 for v in values):  # NaN and infinities
+        if not math.isfinite(sum(values)):  # NaN and infinities
             problems.append(("bad_row", "values must be finite numbers", where))
             return
         cls_value = values[0]
