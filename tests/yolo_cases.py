@@ -12,6 +12,18 @@ from PIL import Image
 from .conftest import FIXTURES, REALDATA
 
 CASES: dict[str, dict[str, Any]] = {
+    # Real COCO val2014 excerpt (fixtures/coco): a two-part polygon, a crowd RLE.
+    "val2014": {
+        "source": str(FIXTURES / "coco" / "instances.json"),
+        "tasks": ("detect", "segment"),
+        "cls91to80": True,
+    },
+    # Real COCO val2017 person keypoints (fixtures/coco): persons with 0 labelled keypoints.
+    "kp2017": {
+        "source": str(FIXTURES / "coco" / "person_keypoints.json"),
+        "tasks": ("pose",),
+        "cls91to80": True,
+    },
     # gen_coco.py: COCO's 80 categories with their 91-set ids, crowd RLE, person keypoints.
     "gen20": {
         "source": str(FIXTURES / "yolo" / "person_keypoints_gen20.json"),
