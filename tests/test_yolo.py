@@ -171,11 +171,16 @@ def test_images_need_copy_or_symlink(tmp_path: Path) -> None:
         write_yolo(coco_convert.load(EDGE), tmp_path / "out", images=tmp_path)
 
 
-def test_darknet_layout_round_trips(tmp_path: Path) -> None:
+def _gen20_with_images(tmp_path: Path) -> tuple[Any, Path]:
     dataset = coco_convert.load(GEN20)
     source = tmp_path / "src"
     for image in dataset.images:
         _image(source / image["file_name"], (image["width"], image["height"]))
+    return dataset, source
+
+
+def test_darknet_layout_round_trips(tmp_path: Path) -> None:
+    dataset, source = _gen20_with_images(tmp_path)
     write_yolo(
         dataset, tmp_path / "dk", layout="darknet", split="train", images=source, image_mode="copy"
     )
@@ -233,10 +238,7 @@ def test_real_coco_exports_convert(tmp_path: Path, name: str) -> None:
 
 
 def test_round_trip_keeps_geometry_and_category_ids(tmp_path: Path) -> None:
-    dataset = coco_convert.load(GEN20)
-    source = tmp_path / "src"
-    for image in dataset.images:
-        _image(source / image["file_name"], (image["width"], image["height"]))
+    dataset, source = _gen20_with_images(tmp_path)
     write_yolo(
         dataset, tmp_path / "y", task="segment", split="train", images=source, image_mode="copy"
     )

@@ -49,7 +49,7 @@ from .. import __version__
 from ..dataset import CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
 from ..errors import GeometryError, InputError, UsageError
 from ..images import is_image_name, read_sizes
-from ..io import atomic_directory, atomic_write
+from ..io import atomic_directory, atomic_write, gc_paused
 from ..progress import track
 from .loss import LossReport
 from .yolo_read import read_yolo
@@ -261,7 +261,9 @@ def write_yolo(
         report=report,
         jobs=jobs,
     )
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    # The cyclic GC would re-scan the whole dataset (millions of objects) again and again
+    # while rows are gathered; nothing here makes reference cycles.
+    with gc_paused(), atomic_directory(out_dir, overwrite=overwrite) as tmp:
         lists: dict[str, list[str]] = {}
         for name, dataset in splits.items():
             lists[name] = writer.write(dataset, name, tmp)
@@ -624,9 +626,10 @@ class _SplitWriter:
         counts = np.asarray(rows.count, dtype=np.int64)
         flat = _concat_values(rows.values, int(counts.sum()))
         del rows.values[:]
-        order = np.argsort(image, kind="stable")
-        image, cls, counts = image[order], cls[order], counts[order]
-        flat = flat[_value_order(order, np.asarray(rows.count, dtype=np.int64))]
+        if n_rows and np.any(image[1:] < image[:-1]):  # group the rows by image
+            order = np.argsort(image, kind="stable")
+            flat = flat[_value_order(order, counts)]
+            image, cls, counts = image[order], cls[order], counts[order]
         flat, digit_mask, clipped = self._normalise(flat, image, counts, width, height)
         if clipped:
             self.report.lose(
@@ -637,7 +640,7 @@ class _SplitWriter:
             )
         n_images = len(label_paths)
         row_ends = np.searchsorted(image, np.arange(n_images + 1))
-        folders = {str(PurePosixPath(path).parent) for path in label_paths}
+        folders = {path.rpartition("/")[0] for path in label_paths}
         for folder in sorted(folders):
             (root / folder).mkdir(parents=True, exist_ok=True)
         written = 0
@@ -652,33 +655,34 @@ class _SplitWriter:
             batches.append((first, last))
             first = last
         duplicates = 0
-        if True:
-            for first, last in track(batches, desc="label files", unit="batch"):
-                r0, r1 = int(row_ends[first]), int(row_ends[last])
-                v0, v1 = int(value_starts[r0]), int(value_starts[r1])
-                data, ends = format_rows(
-                    cls[r0:r1],
-                    flat[v0:v1],
-                    counts[r0:r1],
-                    digit_mask=digit_mask[v0:v1] if digit_mask is not None else None,
-                )
-                blob = data.tobytes()
-                files: list[tuple[str, bytes]] = []
-                local_ends = np.concatenate([[0], ends])
-                for i in range(first, last):
-                    if not keep[i]:
-                        continue
-                    a, b = int(row_ends[i]) - r0, int(row_ends[i + 1]) - r0
-                    text = blob[int(local_ends[a]) : int(local_ends[b])]
-                    if b - a > 1:
-                        lines = text.splitlines(keepends=True)
-                        unique = dict.fromkeys(lines)
-                        if len(unique) < len(lines):
-                            duplicates += len(lines) - len(unique)
-                            text = b"".join(unique)
-                    files.append((str(root / label_paths[i]), text))
-                written += len(files)
-                _write_files(files)
+        base = str(root)
+        row_list, kept = row_ends.tolist(), keep.tolist()
+        for first, last in track(batches, desc="label files", unit="batch"):
+            r0, r1 = int(row_ends[first]), int(row_ends[last])
+            v0, v1 = int(value_starts[r0]), int(value_starts[r1])
+            data, ends = format_rows(
+                cls[r0:r1],
+                flat[v0:v1],
+                counts[r0:r1],
+                digit_mask=digit_mask[v0:v1] if digit_mask is not None else None,
+            )
+            blob = data.tobytes()
+            files: list[tuple[str, bytes]] = []
+            local_ends = [0, *ends.tolist()]
+            for i in range(first, last):
+                if not kept[i]:
+                    continue
+                a, b = row_list[i] - r0, row_list[i + 1] - r0
+                text = blob[local_ends[a] : local_ends[b]]
+                if b - a > 1:
+                    lines = text.splitlines(keepends=True)
+                    unique = dict.fromkeys(lines)
+                    if len(unique) < len(lines):
+                        duplicates += len(lines) - len(unique)
+                        text = b"".join(unique)
+                files.append((f"{base}/{label_paths[i]}", text))
+            written += len(files)
+            _write_files(files)
         if duplicates:
             self.report.lose(
                 "duplicate_rows",
@@ -704,14 +708,14 @@ class _SplitWriter:
             return flat, None, 0
         row_w, row_h = width[image], height[image]
         if self.task == "segment":
-            row_of_value = np.repeat(np.arange(n_rows), counts)
-            xs, ys = flat[0::2] / row_w[row_of_value[0::2]], flat[1::2] / row_h[row_of_value[1::2]]
-            out = np.empty_like(flat)
-            out[0::2], out[1::2] = xs, ys
-            outside = (out < 0) | (out > 1)
-            clipped = int(np.logical_or.reduceat(outside, np.cumsum(counts) - counts).sum())
+            points = counts // 2
+            out = flat.reshape(-1, 2) / np.stack(
+                [np.repeat(row_w, points), np.repeat(row_h, points)], axis=1
+            )
+            outside = ((out < 0) | (out > 1)).any(axis=1)
+            clipped = int(np.logical_or.reduceat(outside, np.cumsum(points) - points).sum())
             np.clip(out, 0.0, 1.0, out=out)
-            return out, None, clipped
+            return out.ravel(), None, clipped
         width_of_row = counts[0]
         table = flat.reshape(n_rows, width_of_row)
         x1, y1 = table[:, 0], table[:, 1]
@@ -726,11 +730,11 @@ class _SplitWriter:
         out[:, 3] = (cy2 - cy1) / row_h
         digit_mask: np.ndarray | None = None
         if self.task == "pose":
-            points = table[:, 4:].reshape(n_rows, -1, 3)
+            triples = table[:, 4:].reshape(n_rows, -1, 3)
             px, py, v = (
-                points[..., 0] / row_w[:, None],
-                points[..., 1] / row_h[:, None],
-                points[..., 2],
+                triples[..., 0] / row_w[:, None],
+                triples[..., 1] / row_h[:, None],
+                triples[..., 2],
             )
             outside |= ((px < 0) | (px > 1) | (py < 0) | (py > 1)).any(axis=1)
             kp = out[:, 4:].reshape(n_rows, -1, 3)
@@ -923,23 +927,14 @@ def _report_dataset_losses(
             "keypoint skeletons (YOLO pose has kpt_shape and flip_idx only)",
             count=classes.skeleton_categories,
         )
-    if task != "segment":
-        segmented = sum(
-            1 for d in splits.values() for ann in d.annotations if ann.get("segmentation")
-        )
-        if segmented:
-            report.lose(
-                "segmentation",
-                f"segmentations (the {task} task keeps boxes; use --task segment)",
-                count=segmented,
-            )
-    if task != "pose":
-        with_keypoints = sum(
-            1 for d in splits.values() for ann in d.annotations if ann.get("num_keypoints")
-        )
-        if with_keypoints:
-            report.lose(
-                "keypoints",
-                f"annotations' keypoints (the {task} task has none; use --task pose)",
-                count=with_keypoints,
-            )
+    dropped = (
+        ("segment", "segmentation", f"segmentations (the {task} task keeps boxes)"),
+        ("pose", "num_keypoints", f"annotations' keypoints (the {task} task has none)"),
+    )
+    for needed, key, message in dropped:
+        if task == needed:
+            continue
+        found = sum(1 for d in splits.values() for ann in d.annotations if ann.get(key))
+        if found:
+            name = "keypoints" if key == "num_keypoints" else key
+            report.lose(name, f"{message}; use --task {needed}", count=found)

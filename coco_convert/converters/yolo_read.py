@@ -28,6 +28,7 @@ import numpy as np
 from ..dataset import InstancesDataset, KeypointsDataset
 from ..errors import InputError, UsageError
 from ..images import ImageSizeError, available_cpus, is_image_name, read_size
+from ..io import gc_paused
 from ..progress import track
 from .loss import LossReport
 from .yolo_rows import darknet_label_path, label_path
@@ -94,11 +95,13 @@ def read_yolo(
         raise InputError(source.where, "no images found", hint="point at a data.yaml or folder")
     categories = _categories(source)
     out: dict[str, InstancesDataset | KeypointsDataset] = {}
-    for part in splits:
-        document = _read_split(part, source, categories, report, jobs)
-        pose = source.kpt_shape is not None
-        cls = KeypointsDataset if pose else InstancesDataset
-        out[part.name] = cls(document, source=f"{source.where}[{part.name}]", validate=False)
+    with gc_paused():  # millions of new dicts and lists: no cycles, nothing to collect
+        for part in splits:
+            document = _read_split(part, source, categories, report, jobs)
+            pose = source.kpt_shape is not None
+            cls = KeypointsDataset if pose else InstancesDataset
+            name = f"{source.where}[{part.name}]"
+            out[part.name] = cls(document, source=name, validate=False)
     report.raise_if_strict(strict)
     return out, report
 
