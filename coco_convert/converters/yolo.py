@@ -624,20 +624,14 @@ class _SplitWriter:
         image = np.asarray(rows.image, dtype=np.int64)
         cls = np.asarray(rows.cls, dtype=np.int64)
         counts = np.asarray(rows.count, dtype=np.int64)
-        flat = _concat_values(rows.values, int(counts.sum()))
-        del rows.values[:]
+        values = rows.values
+        # A TypeError here names the record through the schema: numpy would read "1.5" as
+        # 1.5 and None as NaN.
+        sum(map(sum, values))
         if n_rows and np.any(image[1:] < image[:-1]):  # group the rows by image
             order = np.argsort(image, kind="stable")
-            flat = flat[_value_order(order, counts)]
+            values = [values[k] for k in order.tolist()]
             image, cls, counts = image[order], cls[order], counts[order]
-        flat, digit_mask, clipped = self._normalise(flat, image, counts, width, height)
-        if clipped:
-            self.report.lose(
-                "clipped",
-                "objects reaching outside their image, clipped to it (normalised values "
-                "must lie in [0, 1])",
-                count=clipped,
-            )
         n_images = len(label_paths)
         row_ends = np.searchsorted(image, np.arange(n_images + 1))
         folders = {path.rpartition("/")[0] for path in label_paths}
@@ -654,18 +648,21 @@ class _SplitWriter:
             last = min(max(last, first + 1), n_images)
             batches.append((first, last))
             first = last
-        duplicates = 0
+        duplicates = clipped = 0
         base = str(root)
         row_list, kept = row_ends.tolist(), keep.tolist()
         for first, last in track(batches, desc="label files", unit="batch"):
             r0, r1 = int(row_ends[first]), int(row_ends[last])
             v0, v1 = int(value_starts[r0]), int(value_starts[r1])
-            data, ends = format_rows(
-                cls[r0:r1],
-                flat[v0:v1],
-                counts[r0:r1],
-                digit_mask=digit_mask[v0:v1] if digit_mask is not None else None,
+            # Batch by batch: the arrays stay small (cache- and memory-friendly).
+            flat = np.fromiter(
+                itertools.chain.from_iterable(values[r0:r1]), dtype=np.float64, count=v1 - v0
             )
+            flat, digit_mask, batch_clipped = self._normalise(
+                flat, image[r0:r1], counts[r0:r1], width, height
+            )
+            clipped += batch_clipped
+            data, ends = format_rows(cls[r0:r1], flat, counts[r0:r1], digit_mask=digit_mask)
             blob = data.tobytes()
             files: list[tuple[str, bytes]] = []
             local_ends = [0, *ends.tolist()]
@@ -683,6 +680,13 @@ class _SplitWriter:
                 files.append((f"{base}/{label_paths[i]}", text))
             written += len(files)
             _write_files(files)
+        if clipped:
+            self.report.lose(
+                "clipped",
+                "objects reaching outside their image, clipped to it (normalised values "
+                "must lie in [0, 1])",
+                count=clipped,
+            )
         if duplicates:
             self.report.lose(
                 "duplicate_rows",
@@ -797,23 +801,6 @@ def _write_files(files: list[tuple[str, bytes]]) -> None:
                 os.write(fd, data)
         finally:
             os.close(fd)
-
-
-def _concat_values(values: list[Any], total: int) -> FloatArray:
-    """The numbers of all rows as one array. ``sum`` refuses anything but numbers first (a
-    TypeError names the record through the schema), since numpy would read ``"1.5"`` as 1.5
-    and ``None`` as NaN."""
-    sum(map(sum, values))
-    flat = np.fromiter(itertools.chain.from_iterable(values), dtype=np.float64, count=total)
-    return flat
-
-
-def _value_order(order: IntArray, counts: IntArray) -> IntArray:
-    """Indices that reorder the flat values of rows given in ``order``."""
-    starts = np.cumsum(counts) - counts
-    sorted_counts = counts[order]
-    offsets = np.repeat(starts[order] - (np.cumsum(sorted_counts) - sorted_counts), sorted_counts)
-    return offsets + np.arange(int(sorted_counts.sum()), dtype=np.int64)
 
 
 def _is_ring(ring: list[Any]) -> bool:
