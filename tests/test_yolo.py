@@ -522,3 +522,34 @@ def test_rle_masks_become_one_exact_ring(tmp_path: Path) -> None:
     ring = np.array([float(v) for v in row.split()[1:]]).reshape(-1, 2) * [60, 40]
     back = coco_mask.decode(coco_mask.frPyObjects([ring.ravel().tolist()], 40, 60))[..., 0]
     assert (back == mask).all()  # zero-width bridges and cuts cover no pixel centre
+
+
+def test_obb_rows_read_as_four_point_polygons(tmp_path: Path) -> None:
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "ship.txt").write_text("0 0.1 0.2 0.5 0.1 0.6 0.4 0.2 0.5\n")
+    _image(tmp_path / "images" / "ship.jpg", (100, 50))
+    datasets, report = read_yolo(labels, images=tmp_path / "images")
+    (ann,) = datasets["default"].annotations
+    assert ann["segmentation"] == [[10.0, 10.0, 50.0, 5.0, 60.0, 20.0, 20.0, 25.0]]
+    assert ann["bbox"] == [10.0, 5.0, 50.0, 20.0]
+    assert list(report.warnings) == ["no_names"]
+    assert datasets["default"].categories[0]["name"] == "class_0"
+
+
+def test_cli_splits_from_file_names(tmp_path: Path) -> None:
+    for split in ("train", "val"):
+        _copy(GEN20, tmp_path / f"instances_{split}.json")
+    out = tmp_path / "out"
+    args = [
+        "coco2yolo",
+        str(tmp_path / "instances_train.json"),
+        str(tmp_path / "instances_val.json"),
+    ]
+    result = CliRunner().invoke(main, [*args, "-o", str(out), "--task", "pose"])
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load((out / "data.yaml").read_text())
+    assert (data["train"], data["val"]) == ("images/train", "images/val")
+    assert len(list((out / "labels" / "val").iterdir())) == 20
+    result = CliRunner().invoke(main, [*args, "-o", str(out), "--split", "x"])
+    assert result.exit_code == 2
