@@ -204,7 +204,6 @@ class _Rows:
     #: Flat numbers per row: a bbox (detect), ring coordinates (segment) or a bbox then
     #: keypoint triples (pose). Lists of Python numbers or arrays (joined rings).
     values: list[Any] = field(default_factory=list)
-    where: list[int] = field(default_factory=list)
 
 
 def write_yolo(
@@ -449,7 +448,8 @@ class _SplitWriter:
         usable = keep.tolist()
         rows = _Rows()
         row_image, row_cls, row_count = rows.image.append, rows.cls.append, rows.count.append
-        add_values, row_where = rows.values.append, rows.where.append
+        add_values = rows.values.append
+        include_crowd = self.include_crowd
         n_keypoints = len(self.classes.keypoint_names)
         crowd = 0
         for a, ann in enumerate(track(dataset.annotations, desc="annotations", unit="ann")):
@@ -475,11 +475,11 @@ class _SplitWriter:
                     where=f"{name}:/annotations/{a}/category_id",
                 )
                 continue
-            if ann.get("iscrowd") and not self.include_crowd:
+            if ann.get("iscrowd") and not include_crowd:
                 crowd += 1
                 continue
             bbox = ann.get("bbox")
-            segmentation = ann.get("segmentation")
+            segmentation = ann.get("segmentation") if task == "segment" or bbox is None else None
             if bbox is None:
                 bbox = _polygon_bbox(segmentation)
                 if bbox is None:
@@ -529,7 +529,6 @@ class _SplitWriter:
             row_cls(c)
             row_count(len(values))
             add_values(values)
-            row_where(a)
         if crowd:
             report.lose(
                 "crowd",
