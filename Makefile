@@ -23,6 +23,8 @@ run: $(STAMP)
 	$(CLI) info fixtures/coco/person_keypoints.json
 	$(PY) -c "import coco_convert as cc; cc.load('fixtures/coco/instances.json').save('out/instances.json')"
 	$(CLI) schema --kind instances > out/instances.schema.json
+	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json
+	$(CLI) rle2poly out/instances_rle.json -o out/instances_polygons.json --report out/rle2poly.json
 	@echo "outputs in out/"
 
 lint: $(STAMP)

@@ -20,13 +20,16 @@ Polygons -> pixels (pycocotools' ``frPoly``, the reference rasteriser)
     (``frPyObjects`` + ``merge``). :func:`to_rle` does exactly this.
 
 Pixels -> polygons (:func:`mask_to_polygons`, :func:`rle_to_polygons`)
-    Outlines are traced with contourpy (marching squares at level 0.5 on the zero-padded
-    mask): they run between the centres of the pixels inside and outside and cross pixel
-    edges at their midpoints, so every pixel centre stays at least 0.35 px from the outline
-    and the polygons rasterise back to *the same pixels* (IoU 1.0) with a vertex only where the
-    outline turns (a 45-degree staircase is one straight edge). Outlines through pixel centres
-    (``cv2.findContours``, what most tools write) put every boundary pixel on the edge and lose
-    about half of them, and all of a one-pixel-wide part.
+    Outlines are traced with contourpy (filled marching squares between levels 0.5 and 1.5 on
+    the zero-padded mask, its ``mpl2005`` generator: the fastest of its algorithms and, like
+    the others, exact here): they run between the centres of the pixels inside and outside and
+    cross pixel edges at their midpoints, so every pixel centre stays at least 0.35 px from the
+    outline and the polygons rasterise back to *the same pixels* (IoU 1.0) with a vertex only
+    where the outline turns (a 45-degree staircase is one straight edge). Parts are
+    4-connected: pixels touching only at a corner are separate parts. Outlines through pixel
+    centres (``cv2.findContours``, what most tools write) put every boundary pixel on the
+    edge and lose about half of them, and all of a one-pixel-wide part
+    (``benchmarks/compare_contours.py`` measures both).
 
 Holes
     COCO polygons cannot hold holes (every polygon of an annotation is filled and they are
