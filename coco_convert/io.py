@@ -271,7 +271,8 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
         json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
     )
     gzip_level = 6 if os.fspath(path).endswith(".gz") else None
-    atomic_write(path, data, gzip_level=gzip_level)
+    with gc_paused():  # serialising creates no reference cycles; see gc_paused
+        atomic_write(path, data, gzip_level=gzip_level)
 
 
 #: Lists longer than this (images, annotations) are serialised a chunk at a time.

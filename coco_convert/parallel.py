@@ -59,8 +59,7 @@ def map_chunks(
         return
     global _WORK
     _WORK = work
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # (no collection first: a full one over a big dataset costs seconds)
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(min(jobs, len(bounds)), initializer=gc.disable) as pool:
