@@ -117,13 +117,15 @@ def run(command: list[str], scratch: Path) -> dict[str, float | str]:
     """Run a job in a fresh process: wall seconds and peak RSS (GB), or its error."""
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=scratch
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    log = scratch.parent / "stderr.log"  # a file, not a pipe: a chatty peer must not block
+    with log.open("wb") as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, cwd=scratch
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+    stderr = log.read_text(errors="replace")
     process.returncode = os.waitstatus_to_exitcode(status)
     shutil.rmtree(scratch, ignore_errors=True)
     if process.returncode != 0:
