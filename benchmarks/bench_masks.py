@@ -28,7 +28,7 @@ Each job runs in its own process on the loaded file; inside it the variants run 
 
 Wall and CPU seconds (workers included) of the job alone (the load is reported once);
 ``extra memory``: peak of the job's processes above what the process held before the job
-(this process's RSS plus each worker's private pages).
+(the sum of their proportional set sizes, so pages shared after the fork count once).
 """
 
 from __future__ import annotations
@@ -52,10 +52,9 @@ sys.path.insert(0, str(ROOT))
 
 
 class PeakMemory:
-    """Samples the memory of this process and its workers until stopped: this process's RSS
-    plus each worker's private pages (RSS less the pages it shares with this process, which
-    are counted once). Cheap (/proc/PID/statm), so it does not slow the job. ``peak`` in bytes.
-    """
+    """Samples the memory of this process and its workers until stopped: the sum of their
+    proportional set sizes (``/proc/PID/smaps_rollup``), so that the pages forked workers
+    share with this process count once. ``peak`` in bytes."""
 
     def __init__(self, interval: float = 0.1) -> None:
         import psutil
@@ -67,12 +66,13 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> int:
-        total = self.process.memory_info().rss
-        for child in self.process.children(recursive=True):
-            with contextlib.suppress(Exception):  # a worker that just ended
-                info = child.memory_info()
-                total += info.rss - info.shared
-        return int(total)
+        total = 0
+        for proc in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(OSError):  # a worker that just ended
+                rollup = Path(f"/proc/{proc.pid}/smaps_rollup").read_text()
+                pss = next(line for line in rollup.splitlines() if line.startswith("Pss:"))
+                total += int(pss.split()[1]) * 1024
+        return total
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -86,6 +86,7 @@ __all__ = [
     "check_polygons",
     "check_rle",
     "check_rle_size",
+    "check_segmentations",
     "compress_rle",
     "encode_image",
     "iou",
@@ -216,11 +217,13 @@ def to_rle(segmentation: SegmentationLike, height: int, width: int) -> RLE:
 
 def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: int) -> list[RLE]:
     """:func:`to_rle` of every segmentation of one image, with a single pycocotools call for
-    all their polygons (the fast path for whole datasets: for good polygons, the checks cost
-    three C loops over their coordinates)."""
+    all their polygons (the fast path for whole datasets).
+
+    Polygons are converted to arrays by numpy, which reads the floats without touching their
+    reference counts (so forked workers share the parent's coordinates instead of copying every
+    page of them) and checked in three vectorised passes per image (finite, not far outside);
+    anything unusual takes the polygon-by-polygon path, which names the problem."""
     _check_image_size(height, width)
-    low, high = -FAR_OUTSIDE, max(height, width) + FAR_OUTSIDE
-    isfinite = math.isfinite
     flat: list[Any] = []
     parts = [0] * len(segmentations)
     out: list[RLE | None] = [None] * len(segmentations)
@@ -229,25 +232,51 @@ def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: 
             _check_size_matches(segmentation, height, width)
             out[k] = compress_rle(segmentation)
             continue
+        for polygon in segmentation:
+            array = np.asarray(polygon) if type(polygon) in (list, np.ndarray) else None
+            if (
+                array is None
+                or array.ndim != 1
+                or array.dtype.kind not in "fiu"
+                or array.size < 6
+                or array.size % 2
+            ):
+                return _encode_checked(segmentations, height, width)
+            flat.append(array)
+            parts[k] += 1
+    if flat:
+        joined = np.concatenate(flat)
+        low, high = -FAR_OUTSIDE, max(height, width) + FAR_OUTSIDE
+        if not (np.isfinite(joined).all() and low <= joined.min() and joined.max() <= high):
+            return _encode_checked(segmentations, height, width)
+    return _assemble(flat, parts, out, height, width)
+
+
+def _encode_checked(
+    segmentations: Sequence[SegmentationLike], height: int, width: int
+) -> list[RLE]:
+    """:func:`encode_image` polygon by polygon: a clear error for what cannot be rasterised,
+    polygons reaching far outside the image clipped to it first."""
+    flat: list[Any] = []
+    parts = [0] * len(segmentations)
+    out: list[RLE | None] = [None] * len(segmentations)
+    for k, segmentation in enumerate(segmentations):
+        if isinstance(segmentation, dict):
+            out[k] = compress_rle(segmentation)
+            continue
         for index, polygon in enumerate(segmentation):
-            try:
-                fast = (
-                    type(polygon) is list
-                    and len(polygon) >= 6
-                    and not len(polygon) % 2
-                    and isfinite(sum(polygon))
-                    and low <= min(polygon)
-                    and max(polygon) <= high
-                )
-            except TypeError:
-                fast = False
-            if fast:
-                flat.append(polygon)
-                parts[k] += 1
-            else:
-                found = _rasterisable(polygon, index, height, width)
-                flat.extend(found)
-                parts[k] += len(found)
+            found = _rasterisable(polygon, index, height, width)
+            flat.extend(found)
+            parts[k] += len(found)
+    return _assemble(flat, parts, out, height, width)
+
+
+def _assemble(
+    flat: list[Any], parts: list[int], out: list[RLE | None], height: int, width: int
+) -> list[RLE]:
+    """Rasterise ``flat`` polygons in one call; ``parts[k]`` of them (in order) make
+    segmentation ``k``: one is its RLE, several are merged, none is an empty mask (unless
+    ``out[k]`` holds an RLE already)."""
     encoded = _coco_mask.frPyObjects(flat, height, width) if flat else []
     start = 0
     empty: str | None = None
@@ -472,42 +501,85 @@ def check_polygons(
     coordinates, fewer than 3 points, zero area, self-intersection (a ring that crosses
     itself; a ring that only touches itself, like a hole's zero-width cut, is fine) and, with
     the image size, vertices outside ``[0, width] x [0, height]``."""
+    size = (height, width) if height is not None and width is not None else None
+    return check_segmentations([polygons], [size])[0]
+
+
+def check_segmentations(
+    segmentations: Sequence[Any], sizes: Sequence[tuple[int, int] | None] | None = None
+) -> list[list[PolygonProblem]]:
+    """:func:`check_polygons` of many segmentations at once (``sizes[k]``: ``(height,
+    width)`` of segmentation ``k``'s image, or None), vectorised: numpy for the coordinates,
+    shapely's array functions for validity, so a whole dataset takes seconds (the validator's
+    fast path). RLEs and other non-lists have no polygon problems here."""
     import shapely
 
-    problems: list[PolygonProblem] = []
-    for index, polygon in enumerate(polygons):
-        found = _malformed(polygon, index)
-        if found is not None:
-            problems.append(found)
+    problems: list[list[PolygonProblem]] = [[] for _ in segmentations]
+    owners: list[tuple[int, int]] = []
+    rings: list[_FloatArray] = []
+    for k, polygons in enumerate(segmentations):
+        if not isinstance(polygons, list):
             continue
-        xy = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-        if height is not None and width is not None:
-            outside = _outside(xy, height, width)
-            if outside:
-                problems.append(
-                    PolygonProblem(
-                        "outside_image",
-                        index,
-                        f"polygon {index}: {outside} of {len(xy)} points outside the "
-                        f"{width} x {height} image",
-                    )
+        for index, polygon in enumerate(polygons):
+            array = np.asarray(polygon) if type(polygon) in (list, np.ndarray) else None
+            clean = (
+                array is not None
+                and array.ndim == 1
+                and array.dtype.kind in "fiu"
+                and array.size >= 6
+                and not array.size % 2
+                and bool(np.isfinite(array).all())
+            )
+            found = None if clean else _malformed(polygon, index)
+            if found is not None:
+                problems[k].append(found)
+                continue
+            owners.append((k, index))
+            rings.append(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
+    if not rings:
+        return problems
+    lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    xy = np.concatenate(rings)
+    starts = np.cumsum(lengths) - lengths
+    _, after = _neighbours(lengths)
+    twice_area = np.add.reduceat(xy[:, 0] * xy[after, 1] - xy[:, 1] * xy[after, 0], starts)
+    outside = np.zeros(len(rings), dtype=np.int64)
+    if sizes is not None:
+        limits = np.array([sizes[k] or (np.inf, np.inf) for k, _ in owners], dtype=np.float64)
+        h, w = np.repeat(limits[:, 0], lengths), np.repeat(limits[:, 1], lengths)
+        beyond = (xy[:, 0] < 0) | (xy[:, 0] > w) | (xy[:, 1] < 0) | (xy[:, 1] > h)
+        outside = np.add.reduceat(beyond.astype(np.int64), starts)
+    ring_of = np.repeat(np.arange(len(rings)), lengths)
+    shapes: npt.NDArray[Any] = np.asarray(
+        shapely.polygons(shapely.linearrings(xy, indices=ring_of))
+    )
+    valid: npt.NDArray[np.bool_] = np.asarray(shapely.is_valid(shapes))
+    for r, (k, index) in enumerate(owners):
+        if outside[r]:
+            height, width = sizes[k]  # type: ignore[index,misc]
+            problems[k].append(
+                PolygonProblem(
+                    "outside_image",
+                    index,
+                    f"polygon {index}: {outside[r]} of {lengths[r]} points outside the "
+                    f"{width} x {height} image",
                 )
-        shoelace = _ring_area(xy)
-        if shoelace == 0 and _is_flat(xy):
-            problems.append(
+            )
+        if twice_area[r] == 0 and _is_flat(rings[r]):
+            problems[k].append(
                 PolygonProblem("zero_area", index, f"polygon {index}: all points on one line")
             )
-            continue
-        ring = shapely.Polygon(xy)
-        if not ring.is_valid:
-            filled = shapely.make_valid(ring).area
-            if not math.isclose(filled, abs(shoelace), rel_tol=1e-6, abs_tol=1e-6):
-                reason = shapely.is_valid_reason(ring)
-                problems.append(
+        elif not valid[r]:
+            filled = shapely.make_valid(shapes[r]).area
+            if not math.isclose(filled, abs(twice_area[r]) / 2, rel_tol=1e-6, abs_tol=1e-6):
+                reason = shapely.is_valid_reason(shapes[r])
+                problems[k].append(
                     PolygonProblem(
                         "self_intersection", index, f"polygon {index} crosses itself ({reason})"
                     )
                 )
+    for listed in problems:
+        listed.sort(key=lambda problem: problem.polygon)  # (stable: per polygon as found)
     return problems
 
 
@@ -743,10 +815,8 @@ def _trace_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int) -> list[Outline]:
     points = np.concatenate(point_arrays) + np.array([x0 - 0.5, y0 - 0.5])
     starts = np.flatnonzero(codes == 1)
     ends = np.append(starts[1:], len(codes))
-    keep = np.ones(len(points), dtype=np.bool_)
-    keep[ends - 1] = False  # each ring's closing point repeats its first
-    points, lengths = _filter_rings(points, ends - starts, keep)
-    points, lengths = _filter_rings(points, lengths, _not_repeated(points, lengths))
+    # (each ring's closing point repeats its first: dropped with any other repeated point)
+    points, lengths = _filter_rings(points, ends - starts, _not_repeated(points, ends - starts))
     points, lengths = _filter_rings(points, lengths, _turning(points, lengths))
     rings = np.split(points, np.cumsum(lengths)[:-1])
     outline_of_ring = np.repeat(

@@ -28,6 +28,31 @@ def jobs_option(func: F) -> F:
     )(func)
 
 
+def polygon_options(func: F) -> F:
+    """``--tolerance``, ``--min-area`` and ``--holes``: how masks become polygons."""
+    options = [
+        _pixels("--tolerance", "Simplify outlines within PX pixels (0: exact, the same pixels)."),
+        _pixels("--min-area", "Drop mask parts smaller than PX pixels."),
+        click.option(
+            "--holes",
+            type=click.Choice(["cut", "fill", "rle"]),
+            default="cut",
+            show_default=True,
+            help="Masks with holes: cut each hole into its outline (exact), fill the holes, "
+            "or keep such masks as RLE.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _pixels(name: str, help: str) -> Callable[[F], F]:
+    return click.option(
+        name, type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="PX", help=help
+    )
+
+
 def _finish(
     dataset: CocoDataset[Any, Any], loss: LossReport, output: Path, report: Path | None
 ) -> None:
@@ -71,29 +96,7 @@ def poly2rle_command(
 @main.command("rle2poly")
 @click.argument("src", type=click.Path(path_type=Path))
 @output_option(help="Output COCO JSON file.")
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="PX",
-    help="Simplify outlines within PX pixels (0: exact, same pixels).",
-)
-@click.option(
-    "--min-area",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="PX",
-    help="Drop mask parts smaller than PX pixels.",
-)
-@click.option(
-    "--holes",
-    type=click.Choice(["cut", "fill", "rle"]),
-    default="cut",
-    show_default=True,
-    help="Masks with holes: cut each hole into its ring (exact), fill holes, or keep as RLE.",
-)
+@polygon_options
 @jobs_option
 @report_option
 def rle2poly_command(
@@ -144,29 +147,7 @@ def rle2poly_command(
     help="With --kind instance: the class masks (SegmentationClass) giving each object's class.",
 )
 @click.option("--rle", is_flag=True, help="Write RLE segmentations instead of polygons.")
-@click.option(
-    "--holes",
-    type=click.Choice(["cut", "fill", "rle"]),
-    default="cut",
-    show_default=True,
-    help="Objects with holes: cut each hole into its ring (exact), fill holes, or write RLE.",
-)
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="PX",
-    help="Simplify outlines within PX pixels (0: exact).",
-)
-@click.option(
-    "--min-area",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="PX",
-    help="Drop objects or parts smaller than PX pixels.",
-)
+@polygon_options
 @report_option
 def masks2coco_command(
     mask_dir: Path,

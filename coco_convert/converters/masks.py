@@ -15,9 +15,10 @@ otherwise, and then the report gives the IoU it cost).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -28,7 +29,7 @@ from .. import geometry
 from ..dataset import CocoDataset, from_document
 from ..errors import GeometryError, InputError, UsageError
 from ..io import gc_paused
-from ..parallel import choose_jobs, map_chunks
+from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
 
@@ -47,9 +48,9 @@ __all__ = [
 #: ``rle2poly``'s choice for masks with holes: cut them into the ring, fill them, keep RLE.
 RleHoles = Literal["cut", "fill", "rle"]
 
-#: Below these amounts of work one process is faster than forking workers.
-_POLYGONS_WORTH_FORKING = 50_000
-_MASKS_WORTH_FORKING = 2_000
+#: Below these amounts of work one process is faster than starting workers.
+_POLYGONS_WORTH_WORKERS = 100_000
+_MASKS_WORTH_WORKERS = 2_000
 #: Images per chunk of parallel work.
 _CHUNK = 500
 
@@ -177,20 +178,24 @@ def poly2rle(
     annotations = dataset.annotations
     groups = plan.groups
 
-    def work(start: int, stop: int) -> list[tuple[list[int], Sequence[Any]]]:
-        out: list[tuple[list[int], Sequence[Any]]] = []
-        for h, w, indices in groups[start:stop]:
-            segmentations = [annotations[i]["segmentation"] for i in indices]
-            try:
-                out.append((indices, geometry.encode_image(segmentations, h, w)))
-            except GeometryError:
-                out.append((indices, [_encode_one(s, h, w) for s in segmentations]))
-        return out
+    n_jobs = choose_jobs(jobs, plan.size, worth_it=_POLYGONS_WORTH_WORKERS)
 
-    n_jobs = choose_jobs(jobs, plan.size, worth_forking=_POLYGONS_WORTH_FORKING)
+    def tasks() -> Iterator[_ImagesTask]:
+        for start in range(0, len(groups), _CHUNK):
+            chunk = groups[start : start + _CHUNK]
+            packed = _pack_polygons(annotations, chunk) if n_jobs > 1 else None
+            if packed is not None:
+                yield "packed", packed
+            else:  # in this process, or a chunk with something unusual: the objects themselves
+                plain = [
+                    (h, w, indices, [annotations[i]["segmentation"] for i in indices])
+                    for h, w, indices in chunk
+                ]
+                yield "plain", plain
+
     new = list(annotations)
     failed: list[int] = []
-    chunks = map_chunks(work, len(groups), jobs=n_jobs, chunk=_CHUNK)
+    chunks = map_tasks(_encode_task, tasks(), jobs=n_jobs)
     progress = track(chunks, total=-(-len(groups) // _CHUNK), desc="poly2rle", unit="chunk")
     with gc_paused():  # (millions of new dicts, no cycles: the collector would only rescan)
         for results in progress:
@@ -228,6 +233,67 @@ def poly2rle(
         )
     report.stats["processes"] = n_jobs
     return _with_annotations(dataset, new), report
+
+
+#: What a poly2rle worker gets: ("packed", _pack_polygons(...)) or ("plain", [(h, w, annotation
+#: indices, their segmentations), ...]).
+_ImagesTask = tuple[str, Any]
+
+
+def _encode_task(task: _ImagesTask) -> list[tuple[list[int], Sequence[Any]]]:
+    """poly2rle's work on some images: their RLEs (or why not), by annotation index."""
+    kind, payload = task
+    images = _unpack_polygons(payload) if kind == "packed" else payload
+    out: list[tuple[list[int], Sequence[Any]]] = []
+    for h, w, indices, segmentations in images:
+        try:
+            out.append((indices, geometry.encode_image(segmentations, h, w)))
+        except GeometryError:
+            out.append((indices, [_encode_one(s, h, w) for s in segmentations]))
+    return out
+
+
+def _pack_polygons(
+    annotations: Sequence[Any], groups: Sequence[tuple[int, int, list[int]]]
+) -> tuple[list[tuple[int, int, list[int], list[int]]], Any, Any] | None:
+    """The polygons of some images as one float64 array (plus how to cut it): what a worker
+    process needs, in a form that pickles as a memory copy. None when a segmentation is not a
+    plain list of number lists (the worker then reads it from the inherited dataset)."""
+    images = []
+    polygons: list[Any] = []
+    for h, w, indices in groups:
+        per_annotation = []
+        for index in indices:
+            segmentation = annotations[index]["segmentation"]
+            if type(segmentation) is not list:
+                return None
+            per_annotation.append(len(segmentation))
+            polygons.extend(segmentation)
+        images.append((h, w, indices, per_annotation))
+    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
+    try:
+        flat = np.fromiter(
+            itertools.chain.from_iterable(polygons), dtype=np.float64, count=int(lengths.sum())
+        )
+    except (TypeError, ValueError):
+        return None
+    return images, flat, lengths
+
+
+def _unpack_polygons(
+    packed: tuple[list[tuple[int, int, list[int], list[int]]], Any, Any],
+) -> list[tuple[int, int, list[int], list[Any]]]:
+    images, flat, lengths = packed
+    polygons = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+    out = []
+    at = 0
+    for h, w, indices, per_annotation in images:
+        segmentations = []
+        for count in per_annotation:
+            segmentations.append(polygons[at : at + count])
+            at += count
+        out.append((h, w, indices, segmentations))
+    return out
 
 
 def _encode_one(segmentation: Any, h: int, w: int) -> Any:
@@ -280,20 +346,24 @@ def rle2poly(
     annotations = dataset.annotations
     groups = plan.groups
 
-    def work(start: int, stop: int) -> list[tuple[int, _Traced]]:
-        out = []
-        for h, w, indices in groups[start:stop]:
-            for index in indices:
-                rle = annotations[index]["segmentation"]
-                out.append((index, _trace_one(rle, h, w, tolerance, min_area, holes)))
-        return out
+    options = (tolerance, min_area, holes)
 
-    n_jobs = choose_jobs(jobs, plan.size, worth_forking=_MASKS_WORTH_FORKING)
+    def tasks() -> Iterator[tuple[tuple[float, float, RleHoles], list[Any]]]:
+        # the masks themselves travel to the workers (mostly short strings)
+        for start in range(0, len(groups), _CHUNK):
+            masks = [
+                (h, w, index, annotations[index]["segmentation"])
+                for h, w, indices in groups[start : start + _CHUNK]
+                for index in indices
+            ]
+            yield options, masks
+
+    n_jobs = choose_jobs(jobs, plan.size, worth_it=_MASKS_WORTH_WORKERS)
     changed: dict[int, Any] = {}
     ious: list[float] = []
     vertices_exact = vertices = 0
     total = -(-len(groups) // _CHUNK)
-    chunks = map_chunks(work, len(groups), jobs=n_jobs, chunk=_CHUNK)
+    chunks = map_tasks(_trace_task, tasks(), jobs=n_jobs)
     with gc_paused():
         for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
             for index, traced in results:
@@ -347,6 +417,16 @@ def rle2poly(
         report.stats["vertices_saved"] = 1 - vertices / vertices_exact if vertices_exact else 0.0
     report.stats["processes"] = n_jobs
     return _replaced(dataset, changed), report
+
+
+def _trace_task(
+    task: tuple[tuple[float, float, RleHoles], list[tuple[int, int, int, Any]]],
+) -> list[tuple[int, _Traced]]:
+    """rle2poly's work on some masks, by annotation index."""
+    (tolerance, min_area, holes), masks = task
+    return [
+        (index, _trace_one(rle, h, w, tolerance, min_area, holes)) for h, w, index, rle in masks
+    ]
 
 
 def _trace_one(
