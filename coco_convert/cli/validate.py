@@ -12,7 +12,7 @@ import click
 
 from ..errors import UsageError
 from ..validate import FORMATS, RULES, load_config, render, render_diff, render_statistics
-from ..validate.runner import FileResult, validate_path
+from ..validate.runner import FileResult, validate_target
 from .app import main
 
 
@@ -87,8 +87,8 @@ def validate(
     explain: str | None,
     config_path: Path | None,
 ) -> None:
-    """Check COCO JSON files (any kind), VOC folders or XML files, and YOLO datasets
-    (data.yaml) for problems that break training; with --fix, repair the safe ones.
+    """Check COCO JSON files (any kind) and YOLO datasets (data.yaml or the dataset's
+    folder) for problems that break training; with --fix, repair the safe ones in COCO JSON.
 
     Each finding has a stable rule code (`--explain CODE` documents it) and a location:
     file plus JSON pointer, or file:line."""
@@ -102,14 +102,15 @@ def validate(
         raise UsageError(f"{images}: --images must be an existing folder")
     config = load_config(config_path, select=_split(select), ignore=_split(ignore), images=images)
     results: list[FileResult] = [
-        validate_path(
+        result
+        for path in paths
+        for result in validate_target(
             path,
             config.for_file(path),
             fix=fix or diff,
             unsafe_fixes=unsafe_fixes,
             write=fix and not diff,
         )
-        for path in paths
     ]
     if diff and output_format == "text":
         for result in results:

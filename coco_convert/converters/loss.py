@@ -54,14 +54,16 @@ class LossReport:
     warnings: dict[str, _Entry] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    #: Places kept per key (None: every one, as the validator needs them).
+    max_examples: int | None = MAX_EXAMPLES
 
     def lose(self, key: str, message: str, *, where: str | None = None, count: int = 1) -> None:
         """Record that ``count`` things of kind ``key`` could not be carried over."""
-        _add(self.losses, key, message, where, count)
+        _add(self.losses, key, message, where, count, self.max_examples)
 
     def warn(self, key: str, message: str, *, where: str | None = None, count: int = 1) -> None:
         """Record a problem of the input (``where``: ``file:line``, ``file:/pointer``...)."""
-        _add(self.warnings, key, message, where, count)
+        _add(self.warnings, key, message, where, count, self.max_examples)
 
     def count(self, key: str, n: int = 1) -> None:
         """Count what was converted (``images``, ``annotations``, files written, ...)."""
@@ -118,10 +120,17 @@ class LossReport:
         return "\n".join(lines)
 
 
-def _add(table: dict[str, _Entry], key: str, message: str, where: str | None, count: int) -> None:
+def _add(
+    table: dict[str, _Entry],
+    key: str,
+    message: str,
+    where: str | None,
+    count: int,
+    limit: int | None = MAX_EXAMPLES,
+) -> None:
     entry = table.get(key)
     if entry is None:
         entry = table[key] = _Entry(message)
     entry.count += count
-    if where is not None and len(entry.examples) < MAX_EXAMPLES:
+    if where is not None and (limit is None or len(entry.examples) < limit):
         entry.examples.append(where)

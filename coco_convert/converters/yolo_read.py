@@ -71,6 +71,7 @@ def read_yolo(
     images: str | os.PathLike[str] | None = None,
     strict: bool = False,
     jobs: int | None = None,
+    report: LossReport | None = None,
 ) -> tuple[dict[str, InstancesDataset | KeypointsDataset], LossReport]:
     """Read a YOLO dataset as COCO: one dataset per split, and the report of what was wrong.
 
@@ -80,8 +81,9 @@ def read_yolo(
     names, a wrong number of values, non-numbers, values far outside [0, 1]) and images no
     reader can open are reported as ``file:line: message``; with ``strict`` they are an
     error. Categories get ids 1..N, or the ids a ``data.yaml`` written by coco-convert
-    recorded (``coco_category_ids``)."""
-    report = LossReport("yolo2coco")
+    recorded (``coco_category_ids``). ``report`` collects the problems into a report of the
+    caller's (the validator passes one that keeps every place)."""
+    report = LossReport("yolo2coco") if report is None else report
     source = _locate(Path(src), Path(images) if images is not None else None, split)
     for key, message, where in source.notes:
         report.warn(key, message, where=where)
@@ -624,6 +626,7 @@ _MESSAGES = {
     "out_of_range": "label rows with values far outside [0, 1] (not normalised?): left out",
     "class_out_of_range": "label rows whose class index is not in names: left out",
     "empty_box": "label rows whose box has no width or height: left out",
+    "duplicate_row": "label rows that repeat an earlier row of the file exactly: left out",
 }
 
 
@@ -677,10 +680,18 @@ class _ChunkReader:
         if not text.strip():
             self.count("empty_label_files")
             return
+        seen: dict[tuple[str, ...], int] = {}
         for lineno, line in enumerate(text.splitlines(), 1):
             tokens = line.split()
-            if tokens:
-                self._row(tokens, f"{label}:{lineno}", width, height, anns)
+            if not tokens:
+                continue
+            first = seen.setdefault(tuple(tokens), lineno)
+            if first != lineno:
+                self.problems.append(
+                    ("duplicate_row", f"repeats line {first}", f"{label}:{lineno}")
+                )
+                continue
+            self._row(tokens, f"{label}:{lineno}", width, height, anns)
 
     def _row(
         self, tokens: list[str], where: str, width: int, height: int, anns: list[dict[str, Any]]

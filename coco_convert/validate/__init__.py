@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, Edit, Fix, Location
 from .engine import Settings
 from .fixes import AppliedFix, apply_fixes, render_diff
 from .report import FORMATS, render, render_statistics
-from .runner import FileResult, check_document, validate_path, validate_paths
+from .runner import FileResult, check_document, validate_path, validate_paths, validate_target
 
 __all__ = [
     "FAMILIES",
@@ -39,4 +39,5 @@ __all__ = [
     "resolve_codes",
     "validate_path",
     "validate_paths",
+    "validate_target",
 ]

@@ -49,6 +49,7 @@ FAMILIES: dict[str, str] = {
 
 _COCOEVAL = "https://github.com/cocodataset/cocoapi/blob/master/PythonAPI/pycocotools/cocoeval.py"
 _COCO_FORMAT = "https://cocodataset.org/#format-data"
+_ULTRALYTICS_DATA = "https://github.com/ultralytics/ultralytics/blob/main/ultralytics/data/utils.py"
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,13 @@ RULES: dict[str, Rule] = _rules(
         "F003",
         "not-coco",
         "error",
-        "The JSON is not a COCO document.",
+        "The JSON is not a COCO document (or the folder is no dataset).",
         """
         A COCO dataset is a JSON object with "images" and "annotations" (and usually
         "categories"); detection results are a JSON array of objects. Anything else (a
-        number, a string, an object with neither key) cannot be trained on as COCO.
+        number, a string, an object with neither key) cannot be trained on as COCO. A folder
+        given as PATH must be a YOLO dataset (data.yaml, labels/); Pascal VOC folders follow
+        when the VOC reader lands.
         """,
     ),
     Rule(
@@ -797,6 +800,156 @@ RULES: dict[str, Rule] = _rules(
         (https://github.com/matterport/Mask_RCNN/issues/1922,
         https://github.com/neuroinformatics-unit/ethology/issues/38). Use numeric option
         ids in VIA's attribute editor before exporting.
+        """,
+    ),
+    # --- Y: YOLO -----------------------------------------------------------------------------
+    Rule(
+        "Y001",
+        "yolo-unreadable",
+        "error",
+        "The dataset description cannot be read.",
+        """
+        data.yaml that is not valid YAML (with its line; unquoted Windows paths in double
+        quotes are the usual cause), nc that disagrees with names, names that are neither a
+        list nor an index -> name mapping, or a folder with no images at all.
+        """,
+    ),
+    Rule(
+        "Y002",
+        "class-index-out-of-range",
+        "error",
+        "A label row's class index is not one of 0..nc-1.",
+        f"""
+        ultralytics stops on it ("Label class N exceeds dataset class count", in
+        verify_image_label, {_ULTRALYTICS_DATA}). Usually a class list that lost an entry,
+        or labels exported with 1-based class ids.
+        """,
+    ),
+    Rule(
+        "Y003",
+        "value-outside-unit-range",
+        "error",
+        "A label row holds coordinates outside [0, 1].",
+        f"""
+        YOLO coordinates are normalised by the image size. Values beyond 1 are pixels
+        (DOTA-style exports such as ../shared/realdata/yolo's Roboflow OBB file) or the
+        wrong image size; ultralytics drops the whole image ("non-normalized or out of
+        bounds coordinates", {_ULTRALYTICS_DATA}). Values within 0.01 of the range are
+        rounding and pass.
+        """,
+    ),
+    Rule(
+        "Y004",
+        "malformed-row",
+        "error",
+        "A label row has the wrong number of values or values that are not numbers.",
+        f"""
+        A box row is class + 4 values; a polygon row class + an even number (at least 6)
+        of values; a pose row class + 4 + kpt_shape values. An odd polygon length is a
+        dangling x; class names or pixel corners (DOTA) are not YOLO rows. ultralytics
+        rejects the image's labels ("labels require 5 columns", {_ULTRALYTICS_DATA}).
+        """,
+    ),
+    Rule(
+        "Y005",
+        "yolo-empty-box",
+        "error",
+        "A label row's box has zero width or height.",
+        "Nothing to learn from; ultralytics filters such boxes out silently.",
+    ),
+    Rule(
+        "Y006",
+        "duplicate-row",
+        "warning",
+        "A label row repeats an earlier row of the same file exactly.",
+        f"""
+        ultralytics removes them with a warning ("duplicate labels removed",
+        {_ULTRALYTICS_DATA}); other trainers count the object twice.
+        """,
+    ),
+    Rule(
+        "Y007",
+        "yolo-image-unreadable",
+        "error",
+        "An image of the dataset cannot be read.",
+        "Its header cannot be parsed (truncated, not an image): ultralytics skips the image.",
+    ),
+    Rule(
+        "Y008",
+        "label-unreadable",
+        "error",
+        "A label file is not UTF-8 text.",
+        "The labels of that image cannot be read; the image trains as background.",
+    ),
+    Rule(
+        "Y009",
+        "label-without-image",
+        "info",
+        "Label files with no image of the same name.",
+        "ultralytics never reads them: usually images deleted or renamed after export.",
+    ),
+    Rule(
+        "Y010",
+        "class-names-disagree",
+        "error",
+        "The class names of data.yaml differ from the names file beside it.",
+        """
+        Label Studio's YOLO export writes classes.txt; hand-written data.yaml files copy the
+        names and fix typos on the way ('keybaord' vs 'keyboard' in
+        ../shared/realdata/yolo/ls-yolo-mousekb-*), or reorder them, which silently swaps
+        classes. ultralytics uses data.yaml's names.
+        """,
+    ),
+    Rule(
+        "Y011",
+        "splits-share-images",
+        "warning",
+        "Two splits list the same images.",
+        """
+        val pointing at train/images (../shared/realdata/yolo/ls-yolo-mousekb-data.yaml):
+        validation scores then measure memorisation.
+        """,
+    ),
+    Rule(
+        "Y012",
+        "no-class-names",
+        "warning",
+        "The dataset names no classes.",
+        "No names:, classes.txt or obj.names: classes are only numbers downstream.",
+    ),
+    Rule(
+        "Y013",
+        "path-not-here",
+        "warning",
+        "data.yaml's path: is not a folder on this machine.",
+        """
+        An absolute path from the exporting machine (/Users/..., C:\\...; both in
+        ../shared/realdata/yolo). ultralytics looks there and fails; coco-convert reads the
+        dataset beside data.yaml. Use a path relative to data.yaml.
+        """,
+    ),
+    Rule(
+        "Y014",
+        "split-missing",
+        "error",
+        "A split's images are not found.",
+        "train:/val:/test: names a folder or list file that does not exist.",
+    ),
+    Rule(
+        "Y015",
+        "yolo-other",
+        "warning",
+        "Another problem the YOLO reader reported.",
+        "The message names the reader's problem key.",
+    ),
+    Rule(
+        "Y016",
+        "similar-class-names",
+        "warning",
+        "Two class names differ only in case, spaces, '_' or '-'.",
+        """
+        'RAE 734W' and 'RAE 734 W' (LabelImg classes.txt in ../shared/realdata/yolo): one
+        class split in two by a typo, each with half the examples.
         """,
     ),
     # --- X: the validator --------------------------------------------------------------------

@@ -26,7 +26,14 @@ from .diagnostics import Diagnostic, Location
 from .engine import Context, Settings, run_checks
 from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
 
-__all__ = ["FileResult", "check_document", "sort_key", "validate_path"]
+__all__ = [
+    "FileResult",
+    "check_document",
+    "sort_key",
+    "validate_path",
+    "validate_paths",
+    "validate_target",
+]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 #: Top-level keys in the order COCO files hold them (findings are listed in this order).
@@ -158,8 +165,36 @@ def _encode_like(document: Any, path: Path) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0) if was_gzip else data
 
 
+def validate_target(
+    path: str | os.PathLike[str],
+    settings: Settings,
+    *,
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    write: bool = True,
+) -> list[FileResult]:
+    """Validate what ``path`` is: a COCO JSON file or a YOLO dataset (``data.yaml``, darknet
+    ``obj.data`` or a dataset folder). One result per file with findings (and per path)."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if target.is_dir() or suffix in (".yaml", ".yml") or target.name == "obj.data":
+        from .yolo import is_yolo, validate_yolo
+
+        if is_yolo(target):
+            return [
+                FileResult(name, sorted(found, key=sort_key), format="yolo")
+                for name, found in validate_yolo(target, settings)
+            ]
+        message = (
+            "not a dataset folder: no data.yaml, obj.data or labels/ (YOLO); pass COCO JSON "
+            "files one by one"
+        )
+        return [FileResult(str(target), [_finding("F003", str(target), message)])]
+    return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
+
+
 def validate_paths(
     paths: Sequence[str | os.PathLike[str]], settings: Settings, **options: Any
 ) -> list[FileResult]:
-    """:func:`validate_path` for each path, in order."""
-    return [validate_path(path, settings, **options) for path in paths]
+    """:func:`validate_target` for each path, in order."""
+    return [result for path in paths for result in validate_target(path, settings, **options)]
