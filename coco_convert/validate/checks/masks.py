@@ -165,7 +165,10 @@ def polygons(ctx: Context) -> None:
         if isinstance(ann.get("segmentation"), list) and ann["segmentation"]
     ]
     annotations = ctx.items("annotations")
-    found = geometry.check_segmentations([annotations[i]["segmentation"] for i in indices])
+    found: list[list[geometry.PolygonProblem]] = []
+    for start in range(0, len(indices), _POLYGON_CHUNK):  # bounds the arrays' memory
+        chunk = indices[start : start + _POLYGON_CHUNK]
+        found += geometry.check_segmentations([annotations[i]["segmentation"] for i in chunk])
     want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
     for i, problems in zip(indices, found, strict=True):
         if not problems:
@@ -191,5 +194,7 @@ def polygons(ctx: Context) -> None:
                     ctx.report("G107", f"{where}/{problem.polygon}", problem.message)
 
 
+#: Segmentations per vectorised polygon check.
+_POLYGON_CHUNK = 50_000
 #: Polygon problems that leave nothing to rasterise.
 _DEGENERATE = ("too_few_points", "zero_area", "not_finite")
