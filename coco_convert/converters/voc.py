@@ -1,0 +1,1113 @@
+"""Pascal VOC and ImageNet ILSVRC XML to and from COCO.
+
+``read_voc(src)`` reads a VOC devkit folder (``Annotations/``, ``ImageSets/Main/<split>.txt``,
+``JPEGImages/``), an ILSVRC CLS-LOC tree, a folder of XML files or a text file listing them,
+and returns a COCO :class:`~coco_convert.dataset.InstancesDataset` and a
+:class:`~coco_convert.converters.loss.LossReport`. ``write_voc(dataset, out_dir)`` writes a
+devkit tree back. ILSVRC bounding-box XML is VOC-shaped with synset ids as names; it goes
+through the same functions (``synsets=`` gives names and the standard 1000-class order).
+
+Pixel convention (see docs/voc.md for which tool writes which, with evidence): VOC devkit boxes
+are 1-based and inclusive, so by default ``x = xmin - 1, w = xmax - xmin + 1`` (Detectron2 and
+the VOC devkit); ``coords="zero-based"`` reads and writes ``x = xmin, w = xmax - xmin`` for
+tools that write 0-based corner coordinates (LabelImg, CVAT/Datumaro, Label Studio, labelme).
+
+XML is parsed by lxml with entity resolution, network access and huge trees off; a document
+that declares entities (an external entity, an expansion bomb) is refused before any value is
+read. Only :func:`read_voc` and :func:`write_voc` touch the disk; the ``parse_*``/``build_*``
+helpers are pure and tested without files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, NamedTuple, cast
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from ..dataset import CocoDataset, InstancesDataset
+from ..errors import InputError, UsageError, format_location
+from ..io import atomic_directory
+from ..progress import track
+from ..schemas.coco import Annotation, Category, Image
+from .loss import ConversionError, LossReport
+
+__all__ = [
+    "VOC_CLASSES",
+    "Coords",
+    "ImageIds",
+    "VocFile",
+    "VocObject",
+    "build_voc_xml",
+    "load_labels",
+    "load_synsets",
+    "parse_voc_xml",
+    "read_voc",
+    "write_voc",
+]
+
+#: The 20 Pascal VOC classes in the devkit's order (``VOCopts.classes``).
+VOC_CLASSES: tuple[str, ...] = (
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
+
+Coords = Literal["one-based", "zero-based"]
+ImageIds = Literal["sequential", "from-filename"]
+COORDS: tuple[Coords, ...] = ("one-based", "zero-based")
+IMAGE_IDS: tuple[ImageIds, ...] = ("sequential", "from-filename")
+
+#: Object children read into ``attributes`` as 0/1 flags.
+_FLAGS = ("truncated", "difficult", "occluded")
+#: Top-level elements describing the image that COCO has no field for.
+_IMAGE_METADATA = ("folder", "path", "source", "owner", "segmented")
+_SYNSET = re.compile(r"n\d{8}")
+#: ``<!ENTITY name "value">`` or ``<!ENTITY % name SYSTEM "url">``: (name, url or b"").
+_ENTITY_DECLARATION = re.compile(
+    rb"<!ENTITY\s+(?:%\s*)?([^\s>]+)\s*(?:(?:SYSTEM|PUBLIC)\s+[\"']([^\"']*)[\"'])?"
+)
+
+#: One parser for every file: no entity substitution, no DTD or network loads, no huge trees.
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+# --- parsing one file (pure) -----------------------------------------------------------------
+
+
+class VocObject(NamedTuple):
+    """One ``<object>``: its class, box as written (``xmin, ymin, xmax, ymax``) or None when
+    unusable (``problem`` says why), the other fields as ``attributes``, and where it is."""
+
+    name: str | None
+    box: tuple[float, float, float, float] | None
+    attributes: dict[str, Any]
+    line: int
+    problem: str | None = None
+    parts: int = 0
+    dropped_fields: tuple[str, ...] = ()
+
+
+class VocFile(NamedTuple):
+    """One annotation file as read: ``width``/``height`` are None when absent or zero."""
+
+    path: str
+    filename: str | None
+    width: int | None
+    height: int | None
+    objects: list[VocObject]
+    metadata: tuple[str, ...] = ()
+
+
+def parse_voc_xml(data: bytes, path: str = "<xml>") -> VocFile:
+    """Parse the bytes of one VOC or ILSVRC annotation file.
+
+    Raises :class:`~coco_convert.errors.InputError` naming the file and line for malformed
+    XML, for a root other than ``<annotation>`` and for any entity declaration."""
+    if b"<!ENTITY" in data:
+        declared = _ENTITY_DECLARATION.findall(data)
+        if declared:
+            raise _entities_refused(path, declared)
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        message = exc.msg or str(exc)
+        message = re.sub(r",? line \d+, column \d+$", "", message)
+        raise InputError(format_location(path, line=line), f"malformed XML: {message}") from None
+    if root.tag != "annotation":
+        raise InputError(
+            format_location(path, line=cast("int | None", root.sourceline)),
+            f"not a Pascal VOC annotation: the root element is <{root.tag}>, expected <annotation>",
+        )
+    filename: str | None = None
+    width = height = None
+    objects: list[VocObject] = []
+    metadata: list[str] = []
+    for child in root:
+        tag = child.tag
+        if tag == "object":
+            objects.append(_parse_object(child))
+        elif tag == "filename":
+            filename = (child.text or "").strip() or None
+        elif tag == "size":
+            for field in child:
+                if field.tag == "width":
+                    width = _size(field, path)
+                elif field.tag == "height":
+                    height = _size(field, path)
+        elif isinstance(tag, str):
+            metadata.append(tag)
+    return VocFile(path, filename, width, height, objects, tuple(metadata))
+
+
+def _entities_refused(path: str, declared: list[tuple[bytes, bytes]]) -> InputError:
+    name, external = (part.decode("utf-8", "replace") for part in declared[0])
+    if external:
+        what = f"an external entity '{name}' ({external})"
+    else:
+        count = len(declared)
+        what = f"{count} {'entity' if count == 1 else 'entities'} ('{name}', ...)"
+    return InputError(
+        path,
+        f"refused: the XML declares {what}",
+        hint="VOC annotations never need entities; they are how XXE and expansion-bomb "
+        "attacks work, so coco-convert never expands them. Remove the <!DOCTYPE> block",
+    )
+
+
+def _size(element: Any, path: str) -> int | None:
+    text = (element.text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(
+            format_location(path, line=element.sourceline),
+            f"<{element.tag}> is {text!r}, expected a number of pixels",
+        ) from None
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        raise InputError(
+            format_location(path, line=element.sourceline),
+            f"<{element.tag}> is {text!r}, expected a whole number of pixels",
+        )
+    return int(value) or None  # LabelImg writes 0 when it could not read the image
+
+
+def _parse_object(element: Any) -> VocObject:
+    name: str | None = None
+    box: tuple[float, float, float, float] | None = None
+    problem: str | None = "no <bndbox>"
+    attributes: dict[str, Any] = {}
+    parts = 0
+    dropped: list[str] = []
+    for child in element:
+        tag = child.tag
+        if tag == "name":
+            name = (child.text or "").strip() or None
+        elif tag == "bndbox":
+            box, problem = _parse_box(child)
+        elif tag in _FLAGS or tag == "pose":
+            text = (child.text or "").strip()
+            if text:
+                attributes[tag] = _scalar(text)
+        elif tag == "attributes":  # CVAT: <attributes><attribute><name/><value/></attribute>
+            for attribute in child.iter("attribute"):
+                key = (attribute.findtext("name") or "").strip()
+                if key:
+                    attributes[key] = _scalar((attribute.findtext("value") or "").strip())
+        elif tag == "actions":  # VOC action classification: <actions><jumping>0</jumping>...
+            attributes["actions"] = {
+                action.tag: _scalar((action.text or "").strip())
+                for action in child
+                if isinstance(action.tag, str)
+            }
+        elif tag == "part":  # VOC person layout: head, hands, feet with their own boxes
+            parts += 1
+        elif isinstance(tag, str):
+            if len(child):
+                dropped.append(tag)
+            else:
+                text = (child.text or "").strip()
+                if text:
+                    attributes[tag] = _scalar(text)
+    return VocObject(name, box, attributes, element.sourceline, problem, parts, tuple(dropped))
+
+
+def _parse_box(element: Any) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    values: dict[str, float] = {}
+    for child in element:
+        tag = child.tag
+        if tag in ("xmin", "ymin", "xmax", "ymax"):
+            text = (child.text or "").strip()
+            number = _number(text)
+            if number is None:
+                return None, f"<{tag}> is {text!r}, not a number"
+            values[tag] = number
+    if len(values) < 4:
+        missing = [tag for tag in ("xmin", "ymin", "xmax", "ymax") if tag not in values]
+        return None, f"<bndbox> has no <{missing[0]}>"
+    return (values["xmin"], values["ymin"], values["xmax"], values["ymax"]), None
+
+
+def _number(text: str) -> float | None:
+    """An int when the text is one (so integer boxes stay integers in the JSON), else a
+    finite float, else None."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _scalar(text: str) -> Any:
+    """Attribute text as an int, a finite float, or the text itself."""
+    number = _number(text)
+    return text if number is None else number
+
+
+# --- categories --------------------------------------------------------------------------------
+
+
+def load_labels(path: str | os.PathLike[str]) -> list[str]:
+    """Class names, one per line, in id order (blank lines and ``#`` comments skipped).
+
+    Also reads CVAT's VOC ``labelmap.txt`` (``name:r,g,b:parts:actions``), leaving out its
+    ``background`` entry."""
+    name = os.fspath(path)
+    text = _read_text(name)
+    lines = [line.strip() for line in text.splitlines()]
+    entries = [line for line in lines if line and not line.startswith("#")]
+    labelmap = text.lstrip().startswith("# label:") or (
+        bool(entries) and all(re.fullmatch(r"[^:]*:[\d, ]*:[^:]*:[^:]*", e) for e in entries)
+    )
+    if labelmap:
+        entries = [e.split(":", 1)[0].strip() for e in entries]
+        entries = [e for e in entries if e != "background"]
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, 1):
+        if entry in seen:
+            raise InputError(name, f"class {entry!r} is listed twice (entry {number})")
+        seen.add(entry)
+    if not entries:
+        raise InputError(name, "lists no class names", hint="one class name per line")
+    return entries
+
+
+def load_synsets(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``): synset -> words, in
+    sorted-synset order (the standard ILSVRC 1000-class index)."""
+    name = os.fspath(path)
+    mapping: dict[str, str] = {}
+    for number, line in enumerate(_read_text(name).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        synset, _, words = line.partition(" ")
+        if not _SYNSET.fullmatch(synset):
+            raise InputError(
+                format_location(name, line=number),
+                f"{synset!r} is not a WordNet synset id",
+                hint="expected lines like 'n01440764 tench, Tinca tinca'",
+            )
+        mapping[synset] = words.strip() or synset
+    if not mapping:
+        raise InputError(name, "lists no synsets")
+    return dict(sorted(mapping.items()))
+
+
+def _synset_categories(mapping: dict[str, str]) -> list[Category]:
+    """Categories 1..N in sorted-synset order; the name is the first of the synset's words,
+    with the synset added where two synsets share it ('crane' is a bird and a machine)."""
+    first = {synset: words.split(",")[0].strip() for synset, words in mapping.items()}
+    counts: dict[str, int] = {}
+    for word in first.values():
+        counts[word] = counts.get(word, 0) + 1
+    categories: list[Category] = []
+    for number, (synset, word) in enumerate(first.items(), 1):
+        name = word if counts[word] == 1 else f"{word} ({synset})"
+        category = cast("Category", {"id": number, "name": name, "synset": synset})
+        categories.append(category)
+    return categories
+
+
+def _default_categories(names: Iterable[str]) -> list[Category]:
+    found = set(names)
+    ordered = list(VOC_CLASSES) if found <= set(VOC_CLASSES) and found else sorted(found)
+    return [{"id": number, "name": name} for number, name in enumerate(ordered, 1)]
+
+
+# --- finding the files ------------------------------------------------------------------------
+
+
+class _Layout(NamedTuple):
+    xml_paths: list[Path]
+    annotation_root: Path | None  # XML folders below it become file_name folders (ILSVRC)
+    image_root: Path | None
+    devkit: Path | None
+    #: images listed in the split that have no XML (Datumaro writes none for an image
+    #: without objects): images with no annotations
+    unannotated: tuple[Path, ...] = ()
+
+
+def _layout(src: Path, split: str | None, images: Path | None) -> _Layout:
+    if not src.exists():
+        raise InputError(str(src), "no such file or folder")
+    if src.is_file():
+        if split:
+            raise UsageError("--split needs a devkit folder (with Annotations/ and ImageSets/)")
+        if src.suffix.lower() == ".xml":
+            return _Layout([src], None, images or src.parent, None)
+        paths = _listed_paths(src)
+        return _Layout(paths, None, images, None)
+    if (src / "Annotations").is_dir():
+        return _devkit_layout(src, split, images)
+    if split:
+        raise UsageError(f"--split needs a devkit folder; {src} has no Annotations/ folder")
+    paths = _xml_files(src)
+    return _Layout(paths, src, images or _guess_image_root(src), None)
+
+
+def _devkit_layout(src: Path, split: str | None, images: Path | None) -> _Layout:
+    annotations = src / "Annotations"
+    ilsvrc = annotations / "CLS-LOC"
+    if split is None:
+        root = ilsvrc if ilsvrc.is_dir() else annotations
+        image_root = images or _first_dir(src / "JPEGImages", src / "Data" / "CLS-LOC")
+        return _Layout(_xml_files(root), root, image_root, src)
+    main = src / "ImageSets" / "Main" / f"{split}.txt"
+    loc = src / "ImageSets" / "CLS-LOC" / f"{split}.txt"
+    if main.is_file():
+        ids, root, image_root = _split_ids(main), annotations, src / "JPEGImages"
+    elif loc.is_file():  # ILSVRC: train_loc.txt lists n01440764/n01440764_10026 under train/
+        subset = split.split("_")[0]
+        ids, root = _split_ids(loc), ilsvrc / subset
+        image_root = src / "Data" / "CLS-LOC" / subset
+    else:
+        sets = sorted(
+            p.stem for p in (src / "ImageSets" / "Main").glob("*.txt") if "_" not in p.stem
+        )
+        known = f" (splits there: {', '.join(sets)})" if sets else ""
+        raise InputError(str(main), f"no such split file{known}")
+    paths: list[Path] = []
+    unannotated: list[Path] = []
+    image_root = images or image_root
+    for line, image_id in ids:
+        path = root / f"{image_id}.xml"
+        if path.is_file():
+            paths.append(path)
+            continue
+        image = image_root / f"{image_id}{_extension(image_id, image_root, '')}"
+        if not image.is_file():
+            raise InputError(
+                format_location(str(main if main.is_file() else loc), line=line),
+                f"lists {image_id!r} but neither {path} nor its image exists",
+            )
+        unannotated.append(image)
+    return _Layout(paths, root, _first_dir(image_root), src, tuple(unannotated))
+
+
+def _split_ids(path: Path) -> list[tuple[int, str]]:
+    ids = []
+    for number, line in enumerate(_read_text(str(path)).splitlines(), 1):
+        fields = line.split()
+        if fields:
+            ids.append((number, fields[0]))
+    return ids
+
+
+def _listed_paths(path: Path) -> list[Path]:
+    paths = []
+    for _, entry in _split_ids(path):
+        listed = Path(entry)
+        paths.append(listed if listed.is_absolute() else path.parent / listed)
+    if not paths:
+        raise InputError(str(path), "lists no XML files", hint="one XML path per line")
+    return paths
+
+
+def _xml_files(folder: Path) -> list[Path]:
+    paths: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        paths.extend(Path(dirpath, name) for name in filenames if name.lower().endswith(".xml"))
+    if not paths:
+        raise InputError(str(folder), "holds no .xml files")
+    paths.sort()
+    return paths
+
+
+def _guess_image_root(folder: Path) -> Path:
+    """``.../Annotations/CLS-LOC/val`` -> ``.../Data/CLS-LOC/val`` (ILSVRC), a sibling
+    ``JPEGImages`` (VOC), or the XML folder itself (LabelImg saves XML beside the image)."""
+    parts = folder.resolve().parts
+    if "Annotations" in parts:
+        at = len(parts) - 1 - parts[::-1].index("Annotations")
+        for replacement in ("Data", "JPEGImages", "images"):
+            candidate = Path(*parts[:at], replacement, *parts[at + 1 :])
+            if candidate.is_dir():
+                return candidate
+    return _first_dir(folder.parent / "JPEGImages") or folder
+
+
+def _first_dir(*candidates: Path) -> Path | None:
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def _read_text(name: str) -> str:
+    try:
+        return Path(name).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(name, "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(name, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(name, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _read_xml(path: Path) -> VocFile:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    return parse_voc_xml(data, str(path))
+
+
+def parse_files(paths: Sequence[Path]) -> Iterator[VocFile]:
+    """Parse annotation files in order (the part of :func:`read_voc` that scales)."""
+    for path in track(paths, total=len(paths), desc="reading XML", unit="file"):
+        yield _read_xml(path)
+
+
+# --- VOC -> COCO ------------------------------------------------------------------------------
+
+
+def read_voc(
+    src: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    labels: str | os.PathLike[str] | Sequence[str] | None = None,
+    synsets: str | os.PathLike[str] | None = None,
+    coords: Coords = "one-based",
+    skip_difficult: bool = False,
+    image_ids: ImageIds = "sequential",
+    images: str | os.PathLike[str] | None = None,
+    strict: bool = False,
+) -> tuple[InstancesDataset, LossReport]:
+    """Read Pascal VOC (or ImageNet ILSVRC) annotations into a COCO instances dataset.
+
+    ``src`` is a devkit folder (``--split`` picks ``ImageSets/Main/<split>.txt``), a folder
+    of XML files (searched recursively: ILSVRC train has one folder per synset), a text file
+    listing XML paths, or one XML file. ``labels`` (a file or a list of names) fixes the
+    classes and their ids; ``synsets`` (``LOC_synset_mapping.txt``) names ILSVRC synsets.
+    ``images`` is where image headers are read when an XML has no usable ``<size>``.
+
+    Returns the dataset and the report of what was lost or looked wrong; with ``strict`` a
+    warning raises :class:`~coco_convert.converters.loss.ConversionError` instead."""
+    if coords not in COORDS:
+        raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
+    if image_ids not in IMAGE_IDS:
+        raise UsageError(f"image_ids must be one of {', '.join(IMAGE_IDS)}, not {image_ids!r}")
+    if labels is not None and synsets is not None:
+        raise UsageError("give --labels or --synsets, not both")
+    source = Path(src)
+    layout = _layout(source, split, Path(images) if images is not None else None)
+    files = list(parse_files(layout.xml_paths))
+    report = LossReport("voc2coco")
+    for image in layout.unannotated:
+        files.append(VocFile(str(image), image.name, None, None, []))
+        report.count("listed images without an XML (no objects)")
+    dataset = build_coco(
+        files,
+        report,
+        labels=labels,
+        synsets=synsets,
+        coords=coords,
+        skip_difficult=skip_difficult,
+        image_ids=image_ids,
+        annotation_root=layout.annotation_root,
+        image_root=layout.image_root,
+        imagenet=synsets is not None,
+        source=str(source),
+    )
+    report.raise_if_strict(strict)
+    return dataset, report
+
+
+def build_coco(
+    files: Sequence[VocFile],
+    report: LossReport,
+    *,
+    labels: str | os.PathLike[str] | Sequence[str] | None = None,
+    synsets: str | os.PathLike[str] | None = None,
+    coords: Coords = "one-based",
+    skip_difficult: bool = False,
+    image_ids: ImageIds = "sequential",
+    annotation_root: Path | None = None,
+    image_root: Path | None = None,
+    imagenet: bool = False,
+    source: str | None = None,
+) -> InstancesDataset:
+    """The COCO dataset of parsed annotation files (problems go to ``report``)."""
+    categories = _categories(files, labels, synsets)
+    by_name = {cat["name"]: cat["id"] for cat in categories}
+    if synsets is not None:
+        by_name = {cast("dict[str, Any]", cat)["synset"]: cat["id"] for cat in categories}
+    vocabulary = "--synsets" if synsets is not None else "--labels" if labels is not None else ""
+    imagenet = imagenet or _looks_like_imagenet(files)
+
+    entries = [(_file_name(f, annotation_root, image_root, imagenet, report), f) for f in files]
+    if image_ids == "sequential":
+        entries.sort(key=lambda entry: entry[0])
+    ids = _image_ids(entries, image_ids)
+    if image_ids == "from-filename":
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        ids, entries = [ids[i] for i in order], [entries[i] for i in order]
+
+    images: list[Image] = []
+    annotations: list[Annotation] = []
+    seen_names: dict[str, str] = {}
+    shift = 1 if coords == "one-based" else 0
+    for image_id, (file_name, voc) in zip(ids, entries, strict=True):
+        if file_name in seen_names:
+            report.warn(
+                "duplicate_file_name",
+                "images named twice (two XML files with the same <filename>)",
+                where=f"{voc.path} and {seen_names[file_name]}",
+            )
+        seen_names[file_name] = voc.path
+        width, height = voc.width, voc.height
+        if width is None or height is None:
+            width, height = _image_size(voc, file_name, image_root)
+            report.count("sizes read from image headers")
+        images.append({"id": image_id, "file_name": file_name, "width": width, "height": height})
+        if voc.metadata:
+            report.lose(
+                "image_metadata",
+                "files with image metadata COCO has no field for "
+                f"(<{'>, <'.join(sorted(set(voc.metadata)))}>)",
+                where=voc.path,
+            )
+        for number, obj in enumerate(voc.objects, 1):
+            where = f"{format_location(voc.path, line=obj.line)}: object {number}"
+            annotation = _annotation(
+                obj, where, report, by_name, vocabulary, shift, width, height, skip_difficult
+            )
+            if annotation is None:
+                continue
+            annotation["id"] = len(annotations) + 1
+            annotation["image_id"] = image_id
+            annotations.append(annotation)
+    report.count("images", len(images))
+    report.count("annotations", len(annotations))
+    report.count("categories", len(categories))
+    document = {
+        "info": {"description": "converted from Pascal VOC by coco-convert"},
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": categories,
+    }
+    # Built field by field from checked values, so it is valid by construction (tests check).
+    return InstancesDataset(document, source=source, validate=False)
+
+
+def _annotation(
+    obj: VocObject,
+    where: str,
+    report: LossReport,
+    by_name: dict[str, int],
+    vocabulary: str,
+    shift: int,
+    width: int,
+    height: int,
+    skip_difficult: bool,
+) -> Annotation | None:
+    if obj.name is None:
+        report.warn("object_without_name", "objects without a <name> (dropped)", where=where)
+        return None
+    if obj.box is None:
+        report.warn(
+            "object_without_box",
+            f"objects without a usable box (dropped): {obj.problem}",
+            where=where,
+        )
+        return None
+    category_id = by_name.get(obj.name)
+    if category_id is None:
+        report.warn(
+            "unknown_class",
+            f"objects whose class is not in {vocabulary or 'the classes'} (dropped)",
+            where=f"{where} ({obj.name!r})",
+        )
+        return None
+    attributes = obj.attributes
+    if skip_difficult and attributes.get("difficult") == 1:
+        report.count("difficult objects skipped")
+        return None
+    xmin, ymin, xmax, ymax = obj.box
+    x, y = xmin - shift, ymin - shift
+    w, h = xmax - xmin + shift, ymax - ymin + shift
+    area = w * h
+    if not all(type(v) is int for v in obj.box):
+        # subtraction noise (374.9 - 87.5 = 287.40000000000003) is not in the data
+        x, y, w, h, area = (round(v, 6) for v in (x, y, w, h, area))
+        if shift:
+            report.warn(
+                "fractional_one_based",
+                "fractional coordinates read as one-based VOC (devkit boxes are whole "
+                "pixels; tools writing fractions, such as CVAT, are zero-based: pass "
+                "--coords zero-based)",
+                where=where,
+            )
+    if w <= 0 or h <= 0:
+        report.warn(
+            "degenerate_box",
+            "boxes with no area under the pixel convention (xmax < xmin or ymax < ymin; dropped)",
+            where=f"{where} ({xmin}, {ymin}, {xmax}, {ymax})",
+        )
+        return None
+    if x < 0 or y < 0 or x + w > width or y + h > height:
+        report.warn(
+            "box_outside_image",
+            "boxes reaching outside the image (kept as written)",
+            where=f"{where} ({xmin}, {ymin}, {xmax}, {ymax} in {width}x{height})",
+        )
+    if obj.parts:
+        report.lose(
+            "parts", "person-layout <part> boxes (COCO has no parts)", where=where, count=obj.parts
+        )
+    if obj.dropped_fields:
+        report.lose(
+            "object_fields",
+            f"object fields with nested values (<{'>, <'.join(obj.dropped_fields)}>)",
+            where=where,
+        )
+    annotation = cast(
+        "Annotation",
+        {
+            "id": 0,
+            "image_id": 0,
+            "category_id": category_id,
+            "bbox": [x, y, w, h],
+            "area": area,
+            "iscrowd": 0,
+        },
+    )
+    if attributes:
+        cast("dict[str, Any]", annotation)["attributes"] = attributes
+    return annotation
+
+
+def _categories(
+    files: Sequence[VocFile],
+    labels: str | os.PathLike[str] | Sequence[str] | None,
+    synsets: str | os.PathLike[str] | None,
+) -> list[Category]:
+    if synsets is not None:
+        return _synset_categories(load_synsets(synsets))
+    if labels is not None:
+        names = (
+            load_labels(labels)
+            if isinstance(labels, str | os.PathLike)
+            else list(dict.fromkeys(labels))
+        )
+        return [{"id": number, "name": name} for number, name in enumerate(names, 1)]
+    return _default_categories(obj.name for f in files for obj in f.objects if obj.name)
+
+
+def _looks_like_imagenet(files: Sequence[VocFile]) -> bool:
+    names = [obj.name for f in files[:50] for obj in f.objects if obj.name]
+    return bool(names) and all(_SYNSET.fullmatch(name) for name in names)
+
+
+def _file_name(
+    voc: VocFile,
+    annotation_root: Path | None,
+    image_root: Path | None,
+    imagenet: bool,
+    report: LossReport,
+) -> str:
+    """``<filename>``, below the XML's sub-folder of the annotation root (ILSVRC train:
+    ``n01440764/n01440764_10026.JPEG``). ILSVRC writes names without an extension: the image
+    on disk gives it, else ``.JPEG`` (ILSVRC) or ``.jpg``."""
+    xml = Path(voc.path)
+    name = voc.filename
+    if name is None:
+        name = xml.stem
+        report.warn(
+            "no_filename",
+            "files without <filename> (the XML's own name is used)",
+            where=voc.path,
+        )
+    name = name.replace("\\", "/")
+    folder = ""
+    if annotation_root is not None:
+        try:
+            relative = xml.parent.relative_to(annotation_root)
+        except ValueError:
+            relative = Path()
+        folder = relative.as_posix() if relative.parts else ""
+    if "/" not in name and folder:
+        name = f"{folder}/{name}"
+    if not PurePosixPath(name).suffix:
+        name += _extension(name, image_root, ".JPEG" if imagenet else ".jpg")
+    elif PurePosixPath(name).stem != xml.stem and voc.filename is not None:
+        report.warn(
+            "filename_differs",
+            "files whose <filename> differs from the XML's name (COCO keeps <filename>; "
+            "Detectron2 and MMDetection load the image named after the XML)",
+            where=f"{voc.path} (<filename>{voc.filename}</filename>)",
+        )
+    return name
+
+
+def _extension(name: str, image_root: Path | None, default: str) -> str:
+    if image_root is not None:
+        base = image_root / name
+        for suffix in (".JPEG", ".jpg", ".jpeg", ".png", ".JPG", ".PNG"):
+            if base.with_name(base.name + suffix).is_file():
+                return suffix
+    return default
+
+
+def _image_ids(entries: list[tuple[str, VocFile]], mode: ImageIds) -> list[int]:
+    if mode == "sequential":
+        return list(range(1, len(entries) + 1))
+    ids: list[int] = []
+    owners: dict[int, str] = {}
+    for file_name, voc in entries:
+        stem = PurePosixPath(file_name).stem
+        if not stem.isdigit():
+            raise UsageError(
+                f"{voc.path}: --image-ids from-filename needs numeric file names, "
+                f"and {file_name!r} is not (use --image-ids sequential)"
+            )
+        number = int(stem)
+        if number in owners:
+            raise UsageError(
+                f"{voc.path}: image id {number} from the file name is also that of "
+                f"{owners[number]} (use --image-ids sequential)"
+            )
+        owners[number] = voc.path
+        ids.append(number)
+    return ids
+
+
+def _image_size(voc: VocFile, file_name: str, image_root: Path | None) -> tuple[int, int]:
+    """Width and height from the image file's header (no pixels decoded; EXIF rotation
+    applied, as training frameworks see the image)."""
+    import imagesize
+
+    candidates = [image_root / file_name] if image_root is not None else []
+    candidates.append(Path(voc.path).parent / PurePosixPath(file_name).name)
+    for path in candidates:
+        if path.is_file():
+            width, height = imagesize.get(path)
+            if width > 0 and height > 0:
+                return int(width), int(height)
+            raise InputError(
+                str(path), "cannot read the image size from its header (not an image?)"
+            )
+    looked = " or ".join(str(c) for c in candidates)
+    raise InputError(
+        voc.path,
+        f"has no usable <size> and the image is not at {looked}",
+        hint="pass --images DIR to say where the images are",
+    )
+
+
+# --- COCO -> VOC ------------------------------------------------------------------------------
+
+#: Annotation keys VOC XML carries (boxes, class, flags); anything else is reported.
+_CARRIED = frozenset({"id", "image_id", "category_id", "bbox", "area", "iscrowd", "attributes"})
+_IMAGE_CARRIED = frozenset({"id", "file_name", "width", "height"})
+
+
+def write_voc(
+    dataset: CocoDataset[Any, Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    coords: Coords = "one-based",
+    split: str = "default",
+    overwrite: bool = False,
+    strict: bool = False,
+) -> LossReport:
+    """Write a VOC devkit tree: ``Annotations/<stem>.xml`` for every image (one without
+    annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` and
+    ``labels.txt``. Boxes are rounded to whole pixels under ``coords``; the report holds the
+    largest rounding error and everything VOC cannot hold (crowd regions, segmentations,
+    keypoints, extra fields). The folder appears whole or not at all."""
+    if coords not in COORDS:
+        raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
+    if dataset.kind not in ("instances", "keypoints"):
+        raise ConversionError(
+            LossReport("coco2voc"),
+            f"coco2voc: a COCO {dataset.kind} file has no boxes to write as VOC",
+        )
+    report = LossReport("coco2voc")
+    report.stats["largest_rounding_error_px"] = 0.0
+    plan = plan_voc(dataset, report, coords=coords)
+    report.raise_if_strict(strict)
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        annotations = tmp / "Annotations"
+        annotations.mkdir()
+        for stem, data in track(plan.files, total=len(plan.stems), desc="writing XML", unit="file"):
+            (annotations / f"{stem}.xml").write_bytes(data)
+        sets = tmp / "ImageSets" / "Main"
+        sets.mkdir(parents=True)
+        (sets / f"{split}.txt").write_text("".join(f"{s}\n" for s in plan.stems), encoding="utf-8")
+        (tmp / "labels.txt").write_text("".join(f"{n}\n" for n in plan.labels), encoding="utf-8")
+    report.count("xml files", len(plan.stems))
+    return report
+
+
+class _Plan(NamedTuple):
+    stems: list[str]
+    labels: list[str]
+    files: Iterator[tuple[str, bytes]]
+
+
+def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, coords: Coords) -> _Plan:
+    """Check the dataset, fill the report, and return the XML files to write (built lazily
+    while they are written)."""
+    document = dataset.document
+    if document.get("info") or document.get("licenses"):
+        report.lose("info", "the dataset's info and licenses (VOC has no such fields)")
+    categories = {cat["id"]: cat for cat in dataset.categories}
+    names: dict[str, int] = {}
+    for cat in dataset.categories:
+        if cat["name"] in names:
+            report.warn(
+                "duplicate_category_name",
+                "categories sharing a name (VOC names classes, so they merge)",
+                where=f"category ids {names[cat['name']]} and {cat['id']} ({cat['name']!r})",
+            )
+        names.setdefault(cat["name"], cat["id"])
+        if cat.get("supercategory"):
+            report.lose("supercategory", "category supercategories (labels.txt holds names only)")
+    image_ids = {img["id"] for img in dataset.images}
+    by_image: dict[int, list[Any]] = {}
+    for number, ann in enumerate(dataset.annotations):
+        where = f"{dataset.source or 'dataset'}:/annotations/{number}"
+        if ann["image_id"] not in image_ids:
+            report.warn(
+                "unknown_image", "annotations of images not in the file (skipped)", where=where
+            )
+            continue
+        if ann.get("category_id") not in categories:
+            report.warn(
+                "unknown_category", "annotations of unknown categories (skipped)", where=where
+            )
+            continue
+        by_image.setdefault(ann["image_id"], []).append((number, ann))
+    stems = _xml_stems(dataset.images, report)
+    labels = [cat["name"] for cat in sorted(dataset.categories, key=lambda c: c["id"])]
+    labels = list(dict.fromkeys(labels))
+
+    def files() -> Iterator[tuple[str, bytes]]:
+        for img, stem in zip(dataset.images, stems, strict=True):
+            anns = by_image.get(img["id"], [])
+            yield (
+                stem,
+                build_voc_xml(img, anns, categories, report, coords=coords, source=dataset.source),
+            )
+
+    return _Plan(stems, labels, files())
+
+
+def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
+    """A safe, unique XML name per image: the stem of the file name's last part, so no
+    ``..``, absolute path or backslash in ``file_name`` can write outside the folder."""
+    stems: list[str] = []
+    used: set[str] = set()
+    for img in images:
+        file_name = img["file_name"]
+        last = file_name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        stem = PurePosixPath(last).stem if last not in ("", ".", "..") else ""
+        stem = re.sub(r"[\x00-\x1f]", "_", stem).strip() or f"image_{img['id']}"
+        if file_name != last and (
+            ".." in file_name.replace("\\", "/").split("/")
+            or file_name.startswith(("/", "\\"))
+            or re.match(r"[A-Za-z]:", file_name)
+        ):
+            report.warn(
+                "unsafe_file_name",
+                "file names reaching outside the image folder (written under their last part)",
+                where=f"image {img['id']} ({file_name!r})",
+            )
+        if stem.lower() in used:
+            report.warn(
+                "xml_name_collision",
+                "images whose file names end alike (the XML name gets the image id)",
+                where=f"image {img['id']} ({file_name!r})",
+            )
+            stem = f"{stem}_{img['id']}"
+        used.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def build_voc_xml(
+    image: Image,
+    annotations: Sequence[tuple[int, Any]],
+    categories: dict[int, Category],
+    report: LossReport,
+    *,
+    coords: Coords = "one-based",
+    source: str | None = None,
+) -> bytes:
+    """The VOC XML of one image and its ``(index, annotation)`` pairs."""
+    shift = 1 if coords == "one-based" else 0
+    extra = set(image) - _IMAGE_CARRIED
+    if extra:
+        report.lose(
+            "image_fields", f"image fields VOC has no place for ({', '.join(sorted(extra))})"
+        )
+    file_name = image["file_name"].replace("\\", "/")
+    folder, _, base = file_name.rpartition("/")
+    width, height = image.get("width", 0), image.get("height", 0)
+    if not width or not height:
+        report.warn(
+            "image_size_missing",
+            "images without width and height (<size> 0)",
+            where=f"image {image['id']}",
+        )
+    out = [
+        "<annotation>\n",
+        f"\t<folder>{escape(folder or 'JPEGImages')}</folder>\n",
+        f"\t<filename>{escape(base)}</filename>\n",
+        "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n",
+        f"\t<size>\n\t\t<width>{width}</width>\n\t\t<height>{height}</height>\n"
+        "\t\t<depth>3</depth>\n\t</size>\n",
+        "\t<segmented>0</segmented>\n",
+    ]
+    for number, ann in annotations:
+        where = f"{source or 'dataset'}:/annotations/{number}"
+        if ann.get("iscrowd"):
+            report.lose(
+                "crowd", "crowd regions (iscrowd 1; VOC has none, not written)", where=where
+            )
+            continue
+        box = ann.get("bbox")
+        segmentation = ann.get("segmentation")
+        if segmentation:
+            report.lose(
+                "segmentation", "segmentations (VOC XML holds boxes; the box is kept)", where=where
+            )
+        if box is None and segmentation:
+            box = _segmentation_box(segmentation, height, width)
+        if box is None:
+            report.warn(
+                "no_box", "annotations without a bbox or segmentation (skipped)", where=where
+            )
+            continue
+        for key in ann.keys() - _CARRIED:
+            if key != "segmentation":
+                report.lose(
+                    f"field_{key}",
+                    f"annotation field '{key}' (VOC has no place for it)",
+                    where=where,
+                )
+        corners, error = _round_box(box, shift)
+        report.track_max("largest_rounding_error_px", error)
+        out.append(
+            _object_xml(
+                categories[ann["category_id"]]["name"],
+                corners,
+                ann.get("attributes"),
+                report,
+                where,
+            )
+        )
+    out.append("</annotation>\n")
+    return "".join(out).encode("utf-8")
+
+
+def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, int], float]:
+    """VOC corners of a COCO box, rounded to whole pixels, and the largest change."""
+    x, y, w, h = box
+    exact = (x + shift, y + shift, x + w, y + h)
+    xmin, ymin, xmax, ymax = (math.floor(v + 0.5) for v in exact)
+    # at least one pixel: a box thinner than half a pixel would vanish or turn inside out
+    xmax = max(xmax, xmin + 1 - shift)
+    ymax = max(ymax, ymin + 1 - shift)
+    rounded = (xmin, ymin, xmax, ymax)
+    return rounded, max(abs(a - b) for a, b in zip(rounded, exact, strict=True))
+
+
+def _object_xml(
+    name: str, corners: tuple[int, int, int, int], attributes: Any, report: LossReport, where: str
+) -> str:
+    attrs: dict[str, Any] = dict(attributes) if isinstance(attributes, dict) else {}
+    pose = attrs.pop("pose", "Unspecified")
+    parts = [
+        "\t<object>\n",
+        f"\t\t<name>{escape(name)}</name>\n",
+        f"\t\t<pose>{escape(_text(pose))}</pose>\n",
+    ]
+    for flag in ("truncated", "difficult", "occluded"):
+        if flag in attrs or flag != "occluded":
+            parts.append(f"\t\t<{flag}>{escape(_text(attrs.pop(flag, 0)))}</{flag}>\n")
+    xmin, ymin, xmax, ymax = corners
+    parts.append(
+        f"\t\t<bndbox>\n\t\t\t<xmin>{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n"
+        f"\t\t\t<xmax>{xmax}</xmax>\n\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n"
+    )
+    actions = attrs.pop("actions", None)
+    if isinstance(actions, dict) and actions:
+        inner = "".join(
+            f"\t\t\t<{tag}>{escape(_text(v))}</{tag}>\n"
+            for tag, v in actions.items()
+            if re.fullmatch(r"[A-Za-z_][\w.-]*", tag)
+        )
+        parts.append(f"\t\t<actions>\n{inner}\t\t</actions>\n")
+    scalars = {k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)}
+    if len(scalars) < len(attrs):
+        report.lose("nested_attributes", "attributes with nested values", where=where)
+    if scalars:
+        parts.append("\t\t<attributes>\n")
+        for key, value in scalars.items():
+            parts.append(
+                f"\t\t\t<attribute>\n\t\t\t\t<name>{escape(key)}</name>\n"
+                f"\t\t\t\t<value>{escape(_text(value))}</value>\n\t\t\t</attribute>\n"
+            )
+        parts.append("\t\t</attributes>\n")
+    parts.append("\t</object>\n")
+    return "".join(parts)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _segmentation_box(segmentation: Any, height: int, width: int) -> list[float] | None:
+    from pycocotools import mask as mask_utils
+
+    try:
+        if isinstance(segmentation, list):
+            rles = mask_utils.frPyObjects(segmentation, height, width)
+            rle = mask_utils.merge(rles)
+        elif isinstance(segmentation.get("counts"), list):
+            rle = mask_utils.frPyObjects(segmentation, *segmentation["size"])
+        else:
+            rle = segmentation
+        return [float(v) for v in mask_utils.toBbox(rle)]
+    except Exception:  # pragma: no cover - malformed segmentation caught by the schema
+        return None
