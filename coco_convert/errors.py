@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CocoConvertError",
+    "GeometryError",
     "InputError",
     "Issue",
     "JSONSyntaxError",
@@ -67,6 +68,26 @@ class JSONSyntaxError(InputError):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}:{self.column}: invalid JSON: {self.message}"
+
+
+class GeometryError(CocoConvertError, ValueError):
+    """A segmentation that cannot be rasterised or measured: an RLE whose run lengths do not
+    cover its ``size``, a polygon with NaN or fewer than 3 points, a mask of the wrong shape.
+
+    Raised by :mod:`coco_convert.geometry` with a plain message; callers that know where the
+    segmentation came from add the place (``where``: ``file:/annotations/17/segmentation``)."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    def at(self, where: str) -> GeometryError:
+        """The same error, located (``where`` is prefixed to the message)."""
+        return GeometryError(self.message, where=where)
 
 
 @dataclass(frozen=True)

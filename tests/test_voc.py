@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES, REALDATA
 from pycocotools import mask as mask_utils
 
 from coco_convert.cli import main
@@ -23,8 +24,6 @@ from coco_convert.converters.voc import (
 )
 from coco_convert.dataset import InstancesDataset, from_document, load
 from coco_convert.errors import InputError, UsageError
-
-from .conftest import FIXTURES, REALDATA
 
 VOC = FIXTURES / "voc"
 IMAGENET = FIXTURES / "imagenet"

@@ -1,0 +1,116 @@
+"""``poly2rle``, ``rle2poly`` and ``masks2coco``: segmentations between polygons, RLE and PNGs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..converters.loss import LossReport
+from ..converters.masks import poly2rle, rle2poly
+from ..dataset import CocoDataset, load
+from ..errors import UsageError
+from .app import echo_err, main, output_option, report_option
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def jobs_option(func: F) -> F:
+    """``-j/--jobs N``: worker processes (default: every core when the input is large)."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Worker processes (0: every core; default: every core for large inputs).",
+    )(func)
+
+
+def _finish(
+    dataset: CocoDataset[Any, Any], loss: LossReport, output: Path, report: Path | None
+) -> None:
+    dataset.save(output)
+    if report is not None:
+        loss.save(report)
+    echo_err(loss.render())
+
+
+def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:
+    if output.exists() and output.resolve() == src.resolve():
+        raise UsageError(f"{output}: would overwrite the input; choose another output file")
+    dataset = load(src)
+    if not isinstance(dataset, CocoDataset):
+        raise UsageError(f"{src}: detection results carry no image sizes; convert the dataset")
+    return dataset
+
+
+@main.command("poly2rle")
+@click.argument("src", type=click.Path(path_type=Path))
+@output_option(help="Output COCO JSON file.")
+@click.option("--crowd-only", is_flag=True, help="Convert only crowd (iscrowd 1) annotations.")
+@click.option("--compress", is_flag=True, help="Also compress uncompressed (list) RLEs.")
+@jobs_option
+@report_option
+def poly2rle_command(
+    src: Path,
+    output: Path,
+    crowd_only: bool,
+    compress: bool,
+    jobs: int | None,
+    report: Path | None,
+) -> None:
+    """Polygon segmentations of SRC as compressed RLE (the pixels pycocotools rasterises)."""
+    dataset, loss = poly2rle(
+        _load(src, output), crowd_only=crowd_only, compress=compress, jobs=jobs
+    )
+    _finish(dataset, loss, output, report)
+
+
+@main.command("rle2poly")
+@click.argument("src", type=click.Path(path_type=Path))
+@output_option(help="Output COCO JSON file.")
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="PX",
+    help="Simplify outlines within PX pixels (0: exact, same pixels).",
+)
+@click.option(
+    "--min-area",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="PX",
+    help="Drop mask parts smaller than PX pixels.",
+)
+@click.option(
+    "--holes",
+    type=click.Choice(["cut", "fill", "rle"]),
+    default="cut",
+    show_default=True,
+    help="Masks with holes: cut each hole into its ring (exact), fill holes, or keep as RLE.",
+)
+@jobs_option
+@report_option
+def rle2poly_command(
+    src: Path,
+    output: Path,
+    tolerance: float,
+    min_area: float,
+    holes: str,
+    jobs: int | None,
+    report: Path | None,
+) -> None:
+    """RLE segmentations of SRC as polygons that rasterise back to the same pixels."""
+    dataset, loss = rle2poly(
+        _load(src, output),
+        tolerance=tolerance,
+        min_area=min_area,
+        holes=holes,  # type: ignore[arg-type]
+        jobs=jobs,
+    )
+    _finish(dataset, loss, output, report)

@@ -1,0 +1,778 @@
+"""Segmentation geometry: polygons, RLE and binary masks, exactly as pycocotools sees them.
+
+Everything here works on one segmentation (or one image's segmentations) and knows nothing of
+datasets; the converters (:mod:`coco_convert.converters.masks`) and the validator build on it.
+
+Conventions
+===========
+Coordinates
+    Pixels, origin at the top-left *corner* of the image: pixel (column ``i``, row ``j``)
+    covers the square ``[i, i+1] x [j, j+1]`` and its centre is ``(i + 0.5, j + 0.5)``. COCO
+    boxes ``[x, y, w, h]`` use the same frame, so a mask's box is ``[min col, min row, cols,
+    rows]``.
+
+Polygons -> pixels (pycocotools' ``frPoly``, the reference rasteriser)
+    A pixel is in the mask when its *centre* is inside the polygon, by the even-odd rule (a
+    ring that winds twice covers nothing; a bow-tie covers both lobes). pycocotools decides on
+    a grid upsampled 5x, so a centre closer than about 0.17 px to an edge may fall either way
+    (measured: ``tests/test_geometry.py::test_frpoly_is_the_pixel_centre_rule``). Coordinates
+    outside the image are clipped. Several polygons of one annotation are merged by union
+    (``frPyObjects`` + ``merge``). :func:`to_rle` does exactly this.
+
+Pixels -> polygons (:func:`mask_to_polygons`, :func:`rle_to_polygons`)
+    Outlines are traced with contourpy (marching squares at level 0.5 on the zero-padded
+    mask): they run between the centres of the pixels inside and outside and cross pixel
+    edges at their midpoints, so every pixel centre stays at least 0.35 px from the outline
+    and the polygons rasterise back to *the same pixels* (IoU 1.0) with a vertex only where the
+    outline turns (a 45-degree staircase is one straight edge). Outlines through pixel centres
+    (``cv2.findContours``, what most tools write) put every boundary pixel on the edge and lose
+    about half of them, and all of a one-pixel-wide part.
+
+Holes
+    COCO polygons cannot hold holes (every polygon of an annotation is filled and they are
+    united). ``holes="cut"`` (the default) joins each hole to the ring around it with a
+    zero-width cut: a vertical segment from the hole's top vertex straight up to the nearest
+    edge above, walked there and back. The even-odd rule leaves the hole empty, pycocotools
+    rasterises it exactly (a vertical segment crosses no pixel column), and the cut crosses no
+    other edge. ``holes="fill"`` drops holes (lossy: the converters report the IoU it cost).
+    Keeping a holed annotation as RLE is a dataset-level choice (``rle2poly --holes rle``).
+    :func:`check_polygons` does not flag a cut: it only touches itself.
+
+RLE
+    ``{"size": [height, width], "counts": ...}``: column-major runs alternating background and
+    foreground, starting with background. ``counts`` is a list of ints ("uncompressed", how
+    COCO stores crowd regions) or pycocotools' compressed string. Functions returning an RLE
+    return it compressed, with ``counts`` a ``str`` (JSON-ready, not pycocotools' ``bytes``).
+    Run lengths that do not add up to ``height * width`` are a :class:`GeometryError` *before*
+    pycocotools sees them (its decoder would write past the end of the mask).
+
+Area and box
+    :func:`area` and :func:`bbox` are pycocotools' ``area`` and ``toBbox`` of :func:`to_rle`:
+    the pixel count (an int) and the box of the pixels, for polygons and RLE alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
+
+import numpy as np
+import numpy.typing as npt
+from pycocotools import mask as _coco_mask
+
+from .errors import GeometryError
+from .schemas.types import RLE
+
+if TYPE_CHECKING:
+    import shapely
+
+__all__ = [
+    "PROBLEMS",
+    "RLE",
+    "HoleMode",
+    "Mask",
+    "Outline",
+    "PolygonList",
+    "PolygonProblem",
+    "SegmentationLike",
+    "area",
+    "area_and_bbox",
+    "bbox",
+    "check_polygons",
+    "check_rle",
+    "compress_rle",
+    "encode_image",
+    "iou",
+    "mask_to_polygons",
+    "mask_to_rle",
+    "outlines_to_polygons",
+    "polygon_vertices",
+    "repair_polygons",
+    "rle_area",
+    "rle_bbox",
+    "rle_counts",
+    "rle_to_mask",
+    "rle_to_outlines",
+    "rle_to_polygons",
+    "to_rle",
+    "trace",
+    "uncompress_rle",
+]
+
+#: A binary mask, ``(height, width)``, any integer or bool dtype (non-zero is foreground).
+Mask: TypeAlias = "npt.NDArray[Any]"
+#: The polygons of one annotation: flat ``[x1, y1, x2, y2, ...]`` lists.
+PolygonList: TypeAlias = "list[list[float]]"
+#: What a COCO ``segmentation`` holds: polygons or an RLE (compressed or not).
+SegmentationLike: TypeAlias = "Sequence[Sequence[float]] | RLE | dict[str, Any]"
+#: How holes become COCO polygons (see the module docstring).
+HoleMode = Literal["cut", "fill"]
+
+_FloatArray: TypeAlias = "npt.NDArray[np.float64]"
+
+
+# --- RLE -------------------------------------------------------------------------------------
+
+
+def rle_counts(rle: RLE | dict[str, Any]) -> npt.NDArray[np.int64]:
+    """The run lengths of an RLE (compressed or not) as an int64 array, checked: ``size`` is
+    ``[height, width]`` of non-negative ints, runs are non-negative and add up to
+    ``height * width``. Raises :class:`GeometryError` otherwise."""
+    height, width = _rle_size(rle)
+    counts = rle.get("counts") if isinstance(rle, dict) else None
+    if isinstance(counts, str | bytes):
+        runs = _decode_counts(counts)
+    elif isinstance(counts, list | tuple | np.ndarray):
+        try:
+            runs = np.asarray(counts, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise GeometryError("RLE counts must be integers") from None
+        if runs.ndim != 1 or (len(counts) and not _all_ints(list(counts))):
+            raise GeometryError("RLE counts must be a flat list of integers")
+    else:
+        raise GeometryError("RLE counts must be a compressed string or a list of run lengths")
+    if runs.size and runs.min() < 0:
+        raise GeometryError(f"RLE has a negative run length ({int(runs.min())})")
+    total = int(runs.sum())
+    if total != height * width:
+        raise GeometryError(
+            f"RLE run lengths add up to {total:,} pixels but its size {height} x {width} "
+            f"has {height * width:,}"
+        )
+    return runs
+
+
+def check_rle(
+    rle: RLE | dict[str, Any], height: int | None = None, width: int | None = None
+) -> None:
+    """Raise :class:`GeometryError` unless ``rle`` is well formed (see :func:`rle_counts`) and,
+    when given, of this image's ``height`` and ``width``."""
+    rle_counts(rle)
+    if height is not None and width is not None:
+        _check_size_matches(rle, height, width)
+
+
+def compress_rle(rle: RLE | dict[str, Any]) -> RLE:
+    """The RLE with pycocotools' compressed string counts (checked; already compressed RLEs
+    come back with ``str`` counts)."""
+    height, width = _rle_size(rle)
+    counts = rle["counts"]
+    if isinstance(counts, str | bytes):
+        rle_counts(rle)
+        text = counts.decode("ascii") if isinstance(counts, bytes) else counts
+        return {"size": [height, width], "counts": text}
+    rle_counts(rle)
+    encoded = _coco_mask.frPyObjects(
+        {"size": [height, width], "counts": list(counts)}, height, width
+    )
+    return _json_rle(encoded)
+
+
+def uncompress_rle(rle: RLE | dict[str, Any]) -> RLE:
+    """The RLE with ``counts`` as a list of run lengths (as COCO stores crowd regions)."""
+    height, width = _rle_size(rle)
+    return {"size": [height, width], "counts": rle_counts(rle).tolist()}
+
+
+def rle_to_mask(rle: RLE | dict[str, Any]) -> npt.NDArray[np.uint8]:
+    """The ``(height, width)`` uint8 mask (0/1) of an RLE, compressed or not."""
+    compressed = compress_rle(rle)
+    return cast("npt.NDArray[np.uint8]", _coco_mask.decode(_c_rle(compressed)))
+
+
+def mask_to_rle(mask: Mask) -> RLE:
+    """The compressed RLE of a 2-D mask (non-zero is foreground)."""
+    array = np.asarray(mask)
+    if array.ndim != 2:
+        raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
+    binary = np.asfortranarray(array != 0, dtype=np.uint8)
+    return _json_rle(_coco_mask.encode(binary))
+
+
+# --- any segmentation -> RLE, area, box -------------------------------------------------------
+
+
+def to_rle(segmentation: SegmentationLike, height: int, width: int) -> RLE:
+    """The compressed RLE of a COCO segmentation in an image of ``height`` x ``width``:
+    polygons through pycocotools' ``frPyObjects`` + ``merge`` (the reference rasteriser; an
+    empty list is an empty mask), an RLE checked, compressed and required to be of this size.
+    """
+    if isinstance(segmentation, dict):
+        _check_size_matches(segmentation, height, width)
+        return compress_rle(segmentation)
+    return encode_image([segmentation], height, width)[0]
+
+
+def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: int) -> list[RLE]:
+    """:func:`to_rle` of every segmentation of one image, with a single pycocotools call for
+    all their polygons (the fast path for whole datasets)."""
+    _check_image_size(height, width)
+    flat: list[Any] = []
+    owners: list[int] = []
+    out: list[RLE | None] = [None] * len(segmentations)
+    for k, segmentation in enumerate(segmentations):
+        if isinstance(segmentation, dict):
+            _check_size_matches(segmentation, height, width)
+            out[k] = compress_rle(segmentation)
+            continue
+        for index, polygon in enumerate(segmentation):
+            for part in _rasterisable(polygon, index, height, width):
+                flat.append(part)
+                owners.append(k)
+    if flat:
+        encoded = _coco_mask.frPyObjects(flat, height, width)
+        start = 0
+        while start < len(flat):
+            k = owners[start]
+            stop = start + 1
+            while stop < len(flat) and owners[stop] == k:
+                stop += 1
+            parts = encoded[start:stop]
+            out[k] = _json_rle(parts[0] if len(parts) == 1 else _coco_mask.merge(parts))
+            start = stop
+    empty: str | None = None
+    for k, rle in enumerate(out):
+        if rle is None:
+            empty = empty or _empty_counts(height, width)
+            out[k] = {"size": [height, width], "counts": empty}
+    return cast("list[RLE]", out)
+
+
+def rle_area(rles: Sequence[RLE]) -> list[int]:
+    """pycocotools' ``area`` of compressed RLEs (as from :func:`to_rle`): pixel counts."""
+    if not rles:
+        return []
+    return [int(a) for a in _coco_mask.area([_c_rle(r) for r in rles])]
+
+
+def rle_bbox(rles: Sequence[RLE]) -> list[list[float]]:
+    """pycocotools' ``toBbox`` of compressed RLEs: ``[x, y, w, h]`` of their pixels
+    (``[0, 0, 0, 0]`` for an empty mask)."""
+    if not rles:
+        return []
+    boxes = _coco_mask.toBbox([_c_rle(r) for r in rles])
+    return [[float(v) for v in box] for box in boxes]
+
+
+def area(segmentation: SegmentationLike, height: int, width: int) -> int:
+    """Pixel count of a segmentation, as pycocotools computes it (``area(to_rle(...))``)."""
+    return rle_area([to_rle(segmentation, height, width)])[0]
+
+
+def bbox(segmentation: SegmentationLike, height: int, width: int) -> list[float]:
+    """``[x, y, w, h]`` of a segmentation's pixels, as pycocotools computes it (``toBbox``)."""
+    return rle_bbox([to_rle(segmentation, height, width)])[0]
+
+
+def area_and_bbox(
+    segmentation: SegmentationLike, height: int, width: int
+) -> tuple[int, list[float]]:
+    """:func:`area` and :func:`bbox` from a single encoding."""
+    rle = to_rle(segmentation, height, width)
+    return rle_area([rle])[0], rle_bbox([rle])[0]
+
+
+def iou(a: RLE, b: RLE) -> float:
+    """Intersection over union of two compressed RLEs of the same size (1.0 when both are
+    empty: nothing was lost)."""
+    if _rle_size(a) != _rle_size(b):
+        raise GeometryError(f"cannot compare masks of sizes {a['size']} and {b['size']}")
+    ca, cb = _c_rle(a), _c_rle(b)
+    union = int(_coco_mask.area(_coco_mask.merge([ca, cb], intersect=False)))
+    if union == 0:
+        return 1.0
+    inter = int(_coco_mask.area(_coco_mask.merge([ca, cb], intersect=True)))
+    return inter / union
+
+
+# --- pixels -> polygons -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outline:
+    """One connected part of a mask: its outer ring and the rings of its holes, each an
+    ``(n, 2)`` array of ``x, y`` vertices in image coordinates (not closed: the last vertex is
+    not the first repeated). Islands inside a hole are outlines of their own."""
+
+    exterior: _FloatArray
+    holes: tuple[_FloatArray, ...] = ()
+
+    @property
+    def area(self) -> float:
+        """Polygon area of the part (exterior minus holes); within a pixel or so of its
+        pixel count (the outline cuts each corner pixel by 1/8)."""
+        return abs(_ring_area(self.exterior)) - sum(abs(_ring_area(h)) for h in self.holes)
+
+    @property
+    def vertices(self) -> int:
+        return len(self.exterior) + sum(len(h) for h in self.holes)
+
+
+def trace(mask: Mask) -> list[Outline]:
+    """The outlines of a binary mask (non-zero is foreground), traced between the centres of
+    the pixels inside and outside (see the module docstring), without redundant vertices.
+    Only the bounding box of the foreground is scanned."""
+    array = np.asarray(mask)
+    if array.ndim != 2:
+        raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
+    rows = np.flatnonzero(array.any(axis=1))
+    if rows.size == 0:
+        return []
+    cols = np.flatnonzero(array.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    return _trace_crop(array[y0 : y1 + 1, x0 : x1 + 1] != 0, x0, y0)
+
+
+def rle_to_outlines(rle: RLE | dict[str, Any]) -> list[Outline]:
+    """:func:`trace` of an RLE's mask, decoding only the columns that hold foreground."""
+    height, _ = _rle_size(rle)
+    runs = rle_counts(rle)
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
+    if fg.size == 0:
+        return []
+    first, last = int(starts[fg[0]]), int(ends[fg[-1]]) - 1
+    x0, x1 = first // height, last // height
+    lo, hi = x0 * height, (x1 + 1) * height
+    # Runs clipped to the columns [x0, x1], then expanded to pixels of those columns only.
+    clipped = np.clip(ends, lo, hi) - np.clip(starts, lo, hi)
+    values = np.zeros(runs.size, dtype=np.bool_)
+    values[1::2] = True
+    columns = np.repeat(values, clipped).reshape(x1 - x0 + 1, height).T
+    rows = np.flatnonzero(columns.any(axis=1))
+    y0, y1 = int(rows[0]), int(rows[-1])
+    return _trace_crop(columns[y0 : y1 + 1], x0, y0)
+
+
+def outlines_to_polygons(
+    outlines: Sequence[Outline],
+    *,
+    holes: HoleMode = "cut",
+    tolerance: float = 0.0,
+    min_area: float = 0.0,
+) -> PolygonList:
+    """COCO polygons (flat lists) of traced outlines.
+
+    ``holes``: ``"cut"`` joins each hole to its ring with a zero-width cut (exact), ``"fill"``
+    leaves holes out. ``tolerance`` > 0 simplifies each outline (Douglas-Peucker, keeping its
+    topology, in pixels) before that. ``min_area`` drops parts whose :attr:`Outline.area` is
+    smaller (specks), in pixels."""
+    if tolerance < 0 or not math.isfinite(tolerance):
+        raise GeometryError(f"tolerance must be a non-negative number of pixels, got {tolerance}")
+    polygons: PolygonList = []
+    for outline in outlines:
+        if min_area and outline.area < min_area:
+            continue
+        if tolerance:
+            parts = _simplified(outline, tolerance)
+        else:
+            parts = [(outline.exterior, list(outline.holes))]
+        for exterior, rings in parts:
+            ring = _cut_holes(exterior, rings) if holes == "cut" and rings else exterior
+            ring = _drop_redundant(ring)
+            if len(ring) >= 3:
+                polygons.append(ring.ravel().tolist())
+    return polygons
+
+
+def mask_to_polygons(
+    mask: Mask, *, holes: HoleMode = "cut", tolerance: float = 0.0, min_area: float = 0.0
+) -> PolygonList:
+    """COCO polygons of a binary mask: :func:`trace` then :func:`outlines_to_polygons`. With
+    the defaults they rasterise back (:func:`to_rle`) to exactly the mask's pixels."""
+    return outlines_to_polygons(trace(mask), holes=holes, tolerance=tolerance, min_area=min_area)
+
+
+def rle_to_polygons(
+    rle: RLE | dict[str, Any],
+    *,
+    holes: HoleMode = "cut",
+    tolerance: float = 0.0,
+    min_area: float = 0.0,
+) -> PolygonList:
+    """COCO polygons of an RLE (see :func:`mask_to_polygons`)."""
+    return outlines_to_polygons(
+        rle_to_outlines(rle), holes=holes, tolerance=tolerance, min_area=min_area
+    )
+
+
+def polygon_vertices(polygons: Sequence[Sequence[float]]) -> int:
+    """Number of vertices of a list of flat polygons."""
+    return sum(len(p) // 2 for p in polygons)
+
+
+# --- polygon checks and repairs ---------------------------------------------------------------
+
+#: Problem codes of :func:`check_polygons`, each with what it means. Codes are stable.
+PROBLEMS: dict[str, str] = {
+    "not_numbers": "a polygon is not a flat list of numbers",
+    "not_finite": "a polygon has NaN or infinite coordinates",
+    "odd_coordinates": "a polygon has an odd number of coordinates (a dangling x)",
+    "too_few_points": "a polygon has fewer than 3 points",
+    "zero_area": "a polygon encloses no area (all its points on one line)",
+    "self_intersection": "a polygon crosses itself (its area is ambiguous)",
+    "outside_image": "a polygon reaches outside the image",
+}
+
+
+@dataclass(frozen=True)
+class PolygonProblem:
+    """One problem of one polygon of a segmentation. ``code`` is a key of :data:`PROBLEMS`;
+    ``polygon`` indexes the segmentation's list; ``message`` says what exactly, in a plain
+    sentence; ``fixable``: :func:`repair_polygons` knows a fix."""
+
+    code: str
+    polygon: int
+    message: str
+    fixable: bool = True
+
+
+def check_polygons(
+    polygons: Sequence[Any], height: int | None = None, width: int | None = None
+) -> list[PolygonProblem]:
+    """Every problem of a segmentation's polygons (empty when all are fine): malformed
+    coordinates, fewer than 3 points, zero area, self-intersection (a ring that crosses
+    itself; a ring that only touches itself, like a hole's zero-width cut, is fine) and, with
+    the image size, vertices outside ``[0, width] x [0, height]``."""
+    import shapely
+
+    problems: list[PolygonProblem] = []
+    for index, polygon in enumerate(polygons):
+        found = _malformed(polygon, index)
+        if found is not None:
+            problems.append(found)
+            continue
+        xy = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        if height is not None and width is not None:
+            outside = _outside(xy, height, width)
+            if outside:
+                problems.append(
+                    PolygonProblem(
+                        "outside_image",
+                        index,
+                        f"polygon {index}: {outside} of {len(xy)} points outside the "
+                        f"{width} x {height} image",
+                    )
+                )
+        shoelace = _ring_area(xy)
+        if shoelace == 0 and _is_flat(xy):
+            problems.append(
+                PolygonProblem("zero_area", index, f"polygon {index}: all points on one line")
+            )
+            continue
+        ring = shapely.Polygon(xy)
+        if not ring.is_valid:
+            filled = shapely.make_valid(ring).area
+            if not math.isclose(filled, abs(shoelace), rel_tol=1e-6, abs_tol=1e-6):
+                reason = shapely.is_valid_reason(ring)
+                problems.append(
+                    PolygonProblem(
+                        "self_intersection", index, f"polygon {index} crosses itself ({reason})"
+                    )
+                )
+    return problems
+
+
+def repair_polygons(
+    polygons: Sequence[Any], height: int, width: int
+) -> tuple[PolygonList, list[PolygonProblem]]:
+    """Repaired polygons and the problems that were repaired (report them).
+
+    Malformed polygons (non-finite, fewer than 3 points, zero area) are dropped; a dangling
+    last coordinate is dropped (pycocotools ignores it too); a polygon that crosses itself is
+    replaced by the parts shapely's ``make_valid`` gives (the same pixels under the even-odd
+    rule: a bow-tie becomes its two lobes); a polygon reaching outside the image is clipped
+    to it (pycocotools clips when rasterising, so the pixels stay the same). Holes that
+    repairs create are joined by zero-width cuts."""
+    import shapely
+
+    problems = check_polygons(polygons, height, width)
+    if not problems:
+        return [list(map(float, p)) for p in polygons], []
+    by_polygon: dict[int, set[str]] = {}
+    for problem in problems:
+        by_polygon.setdefault(problem.polygon, set()).add(problem.code)
+    image = shapely.box(0, 0, width, height)
+    repaired: PolygonList = []
+    for index, polygon in enumerate(polygons):
+        codes = by_polygon.get(index, set())
+        if codes & {"not_numbers", "not_finite", "too_few_points", "zero_area"}:
+            continue
+        coords = [float(v) for v in polygon]
+        if "odd_coordinates" in codes:
+            coords = coords[:-1]
+            if len(coords) < 6:
+                continue
+        if not codes - {"odd_coordinates"}:
+            repaired.append(coords)
+            continue
+        shape: Any = shapely.Polygon(np.asarray(coords).reshape(-1, 2))
+        if "self_intersection" in codes or not shape.is_valid:
+            shape = shapely.make_valid(shape)
+        if "outside_image" in codes:
+            shape = shape.intersection(image)
+            # GEOS may keep a vertex a rounding error outside the box: snap it onto the border
+            polygons_in = _geometry_polygons(shape)
+            repaired.extend(
+                np.clip(np.reshape(p, (-1, 2)), 0, (width, height)).ravel().tolist()
+                for p in polygons_in
+            )
+            continue
+        repaired.extend(_geometry_polygons(shape))
+    return repaired, problems
+
+
+# --- internals --------------------------------------------------------------------------------
+
+
+def _rle_size(rle: Any) -> tuple[int, int]:
+    size = rle.get("size") if isinstance(rle, dict) else None
+    if not isinstance(size, list | tuple) or len(size) != 2 or not _all_ints(size) or min(size) < 0:
+        raise GeometryError("an RLE needs a size [height, width] of two non-negative integers")
+    return int(size[0]), int(size[1])
+
+
+def _check_size_matches(rle: Any, height: int, width: int) -> None:
+    found = _rle_size(rle)
+    if found != (height, width):
+        raise GeometryError(
+            f"RLE size is {found[0]} x {found[1]} (height x width) but the image is "
+            f"{height} x {width}"
+        )
+
+
+def _check_image_size(height: int, width: int) -> None:
+    if not (isinstance(height, int) and isinstance(width, int)) or height <= 0 or width <= 0:
+        raise GeometryError(f"image size must be positive integers, got {height} x {width}")
+
+
+def _all_ints(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values)
+
+
+def _json_rle(encoded: dict[str, Any]) -> RLE:
+    counts = encoded["counts"]
+    size = [int(encoded["size"][0]), int(encoded["size"][1])]
+    return {"size": size, "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+
+
+def _c_rle(rle: RLE | dict[str, Any]) -> dict[str, Any]:
+    """The RLE as pycocotools' C functions take it (bytes counts)."""
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    elif not isinstance(counts, bytes):
+        raise GeometryError("expected a compressed RLE (use compress_rle first)")
+    return {"size": list(rle["size"]), "counts": counts}
+
+
+def _empty_counts(height: int, width: int) -> str:
+    encoded = _coco_mask.encode(np.zeros((height, width), dtype=np.uint8, order="F"))
+    return cast("str", _json_rle(encoded)["counts"])
+
+
+def _decode_counts(text: str | bytes) -> npt.NDArray[np.int64]:
+    """Run lengths of pycocotools' compressed RLE string (``rleFrString``), vectorised.
+
+    Each count is written in 5-bit groups, least significant first, as characters 48 + value;
+    bit 0x20 says another group follows, bit 0x10 of the last group is the sign. From the
+    fourth count on, counts are stored as the difference to the count two places before."""
+    raw = text.encode("ascii") if isinstance(text, str) else bytes(text)
+    codes = np.frombuffer(raw, dtype=np.uint8).astype(np.int64) - 48
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if codes.min() < 0 or codes.max() > 63:
+        raise GeometryError("compressed RLE counts hold characters outside '0'..'o'")
+    more = (codes & 0x20) != 0
+    if more[-1]:
+        raise GeometryError("compressed RLE counts end in the middle of a number")
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if lengths.max() > 7:
+        raise GeometryError("compressed RLE counts hold a number too large for a run length")
+    position = np.arange(codes.size) - np.repeat(starts, lengths)
+    values = np.add.reduceat((codes & 0x1F) << (5 * position), starts)
+    negative = (codes[ends] & 0x10) != 0
+    values = values - (negative.astype(np.int64) << (5 * lengths))
+    runs = values.copy()
+    runs[1::2] = np.cumsum(values[1::2])
+    runs[2::2] = np.cumsum(values[2::2])
+    return cast("npt.NDArray[np.int64]", runs)
+
+
+#: How far outside the image (in image sizes) a polygon may reach before it is clipped to the
+#: image ahead of rasterising: pycocotools' memory grows with the perimeter *including* the
+#: part outside the image (a vertex at 4e8 px exhausts memory, at 1e9 it crashes).
+FAR_OUTSIDE = 4
+
+
+def _rasterisable(polygon: Any, index: int, height: int, width: int) -> list[Any]:
+    """The polygon as pycocotools may take it (clipped to the image when it reaches far
+    outside), or a GeometryError saying why it cannot be rasterised. Fast for good input:
+    three C loops over the coordinates."""
+    count, total, low, high = 0, math.nan, math.nan, math.nan
+    try:
+        if isinstance(polygon, list | tuple | np.ndarray):
+            count, total = len(polygon), float(sum(polygon))
+            low, high = float(min(polygon)), float(max(polygon))
+    except (TypeError, ValueError):
+        count = 0
+    if count < 6 or count % 2 or not math.isfinite(total):
+        found = _malformed(polygon, index)
+        if found is not None:
+            raise GeometryError(found.message)
+    reach = FAR_OUTSIDE * max(height, width)
+    if low < -reach or high > max(height, width) + reach:
+        return _clip_to_image(polygon, height, width)
+    return [polygon]
+
+
+def _clip_to_image(polygon: Any, height: int, width: int) -> list[Any]:
+    """The parts of a polygon inside the image (grown by a pixel), by the even-odd rule."""
+    import shapely
+
+    ring = shapely.make_valid(shapely.Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2)))
+    return list(_geometry_polygons(ring.intersection(shapely.box(-1, -1, width + 1, height + 1))))
+
+
+def _malformed(polygon: Any, index: int) -> PolygonProblem | None:
+    """The problem that keeps ``polygon`` from being rasterised at all, if any."""
+    if not isinstance(polygon, list | tuple | np.ndarray) or not all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in polygon
+    ):
+        return PolygonProblem(
+            "not_numbers", index, f"polygon {index} is not a flat list of numbers", False
+        )
+    coords = np.asarray(polygon, dtype=np.float64)
+    if not np.isfinite(coords).all():
+        return PolygonProblem("not_finite", index, f"polygon {index} has NaN or infinite values")
+    if coords.size % 2:
+        return PolygonProblem(
+            "odd_coordinates",
+            index,
+            f"polygon {index} has an odd number of coordinates ({coords.size})",
+        )
+    if coords.size < 6:
+        return PolygonProblem(
+            "too_few_points", index, f"polygon {index} has {coords.size // 2} points (needs 3)"
+        )
+    return None
+
+
+def _outside(xy: _FloatArray, height: int, width: int) -> int:
+    x, y = xy[:, 0], xy[:, 1]
+    return int(np.count_nonzero((x < 0) | (x > width) | (y < 0) | (y > height)))
+
+
+def _ring_area(xy: _FloatArray) -> float:
+    """Signed shoelace area of a ring given without its closing vertex."""
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def _is_flat(xy: _FloatArray) -> bool:
+    """All points on one line (or one point)."""
+    return bool(np.linalg.matrix_rank(xy - xy[0]) <= 1)
+
+
+def _trace_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int) -> list[Outline]:
+    """Outlines of a cropped mask whose top-left pixel is (x0, y0) in the image."""
+    import contourpy
+
+    padded = np.zeros((crop.shape[0] + 2, crop.shape[1] + 2), dtype=np.float64)
+    padded[1:-1, 1:-1] = crop
+    generator = contourpy.contour_generator(z=padded, fill_type=contourpy.FillType.OuterOffset)
+    filled = generator.filled(0.5, 1.5)
+    points, offsets = cast("tuple[list[_FloatArray], list[npt.NDArray[np.uint32]]]", filled)
+    # contourpy's x, y are column, row of the padded array; pixel centres of the image are
+    # at (col + 0.5, row + 0.5), and padded (1, 1) is image (x0, y0).
+    shift = np.array([x0 - 0.5, y0 - 0.5])
+    outlines = []
+    for xy, offset in zip(points, offsets, strict=True):
+        rings = [_drop_redundant(xy[a : b - 1] + shift) for a, b in itertools.pairwise(offset)]
+        outlines.append(Outline(rings[0], tuple(r for r in rings[1:] if len(r) >= 3)))
+    return outlines
+
+
+def _drop_redundant(ring: _FloatArray) -> _FloatArray:
+    """The ring without repeated vertices and without vertices in the middle of a straight
+    edge (exact: traced coordinates are multiples of 0.5)."""
+    if len(ring) < 3:
+        return ring
+    ring = ring[np.any(ring != np.roll(ring, 1, axis=0), axis=1)]
+    if len(ring) < 3:
+        return ring
+    before, after = np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0)
+    cross = (ring[:, 0] - before[:, 0]) * (after[:, 1] - ring[:, 1]) - (
+        ring[:, 1] - before[:, 1]
+    ) * (after[:, 0] - ring[:, 0])
+    return cast("_FloatArray", ring[cross != 0])
+
+
+def _cut_holes(exterior: _FloatArray, holes: Sequence[_FloatArray]) -> _FloatArray:
+    """One ring: ``exterior`` with each hole joined by a vertical zero-width cut from the
+    hole's top vertex up to the nearest edge above it.
+
+    Holes are joined from the top down, so the first edge above a hole's top vertex belongs
+    to the exterior or to a hole already joined: the cut never crosses an edge."""
+    ring = exterior
+    for hole in sorted(holes, key=lambda h: float(h[:, 1].min())):
+        top = int(np.lexsort((hole[:, 0], hole[:, 1]))[0])
+        x, y = hole[top]
+        xa, ya = ring[:, 0], ring[:, 1]
+        nxt = np.roll(ring, -1, axis=0)
+        xb, yb = nxt[:, 0], nxt[:, 1]
+        spans = (np.minimum(xa, xb) <= x) & (x <= np.maximum(xa, xb)) & (xa != xb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y_hit = np.where(spans, ya + (x - xa) * (yb - ya) / (xb - xa), -np.inf)
+        y_hit[y_hit > y] = -np.inf
+        edge = int(np.argmax(y_hit))
+        if not np.isfinite(y_hit[edge]):
+            raise GeometryError("a hole lies outside its outline (cannot join it)")
+        hit = np.array([[x, y_hit[edge]]])
+        walk = np.roll(hole, -top, axis=0)
+        ring = np.concatenate((ring[: edge + 1], hit, walk, walk[:1], hit, ring[edge + 1 :]))
+    return ring
+
+
+def _simplified(outline: Outline, tolerance: float) -> list[tuple[_FloatArray, list[_FloatArray]]]:
+    """``(exterior, holes)`` of the outline simplified by Douglas-Peucker within
+    ``tolerance`` px, keeping its topology (shapely)."""
+    import shapely
+
+    shape = shapely.Polygon(outline.exterior, list(outline.holes)).simplify(
+        tolerance, preserve_topology=True
+    )
+    return _geometry_parts(shape)
+
+
+def _geometry_parts(shape: shapely.Geometry) -> list[tuple[_FloatArray, list[_FloatArray]]]:
+    """``(exterior, holes)`` of every polygon in a shapely geometry (others are dropped)."""
+    import shapely
+
+    parts: list[tuple[_FloatArray, list[_FloatArray]]] = []
+    for polygon in shapely.get_parts(shapely.get_parts(shape)):
+        if not isinstance(polygon, shapely.Polygon) or polygon.is_empty or polygon.area == 0:
+            if isinstance(polygon, shapely.GeometryCollection | shapely.MultiPolygon):
+                parts.extend(_geometry_parts(polygon))
+            continue
+        exterior = np.asarray(polygon.exterior.coords)[:-1]
+        holes = [np.asarray(r.coords)[:-1] for r in polygon.interiors]
+        parts.append((exterior, holes))
+    return parts
+
+
+def _geometry_polygons(shape: shapely.Geometry) -> PolygonList:
+    """COCO polygons of a shapely geometry, holes joined by zero-width cuts."""
+    polygons: PolygonList = []
+    for exterior, holes in _geometry_parts(shape):
+        ring = _cut_holes(exterior, holes) if holes else exterior
+        ring = ring[np.any(ring != np.roll(ring, 1, axis=0), axis=1)]
+        if len(ring) >= 3:
+            polygons.append(ring.ravel().tolist())
+    return polygons
