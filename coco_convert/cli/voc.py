@@ -11,6 +11,7 @@ from ..converters.loss import LossReport
 from ..converters.voc import COORDS, IMAGE_IDS, Coords, ImageIds, read_voc, write_voc
 from ..dataset import CocoDataset, load
 from .app import echo_err, main, output_option, report_option, strict_option
+from .masks import jobs_option
 
 _COORDS_HELP = (
     "Pixel convention of the XML boxes: one-based inclusive (VOC devkit, Detectron2) or "
@@ -50,6 +51,7 @@ _COORDS_HELP = (
     "Default: JPEGImages/ of the devkit, or beside the XML.",
 )
 @click.option("--indent", type=int, default=None, help="Pretty-print the JSON.")
+@jobs_option
 @report_option
 @strict_option
 def voc2coco(
@@ -63,6 +65,7 @@ def voc2coco(
     image_ids: str,
     images: Path | None,
     indent: int | None,
+    jobs: int | None,
     report: Path | None,
     strict: bool,
 ) -> None:
@@ -79,6 +82,7 @@ def voc2coco(
         skip_difficult=skip_difficult,
         image_ids=cast("ImageIds", image_ids),
         images=images,
+        jobs=jobs,
         strict=strict,
     )
     dataset.save(output, indent=indent)
@@ -99,6 +103,7 @@ def voc2coco(
     help="Name of the ImageSets/Main list. Default: the input's name without 'instances_'.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the output folder if it exists.")
+@jobs_option
 @report_option
 @strict_option
 def coco2voc(
@@ -107,6 +112,7 @@ def coco2voc(
     coords: str,
     split: str | None,
     overwrite: bool,
+    jobs: int | None,
     report: Path | None,
     strict: bool,
 ) -> None:
@@ -119,6 +125,7 @@ def coco2voc(
         coords=cast("Coords", coords),
         split=name,
         overwrite=overwrite,
+        jobs=jobs,
         strict=strict,
     )
     _finish(loss, report)

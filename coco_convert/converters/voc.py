@@ -18,6 +18,9 @@ read. Only :func:`read_voc` and :func:`write_voc` touch the disk; the ``parse_*`
 helpers are pure and tested without files.
 """
 
+# Per-file paths are strings (os.path): at 100k files, Path objects cost more than the parse.
+# ruff: noqa: PTH113, PTH118, PTH122, PTH123
+
 from __future__ import annotations
 
 import math
@@ -30,9 +33,11 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from .. import geometry
 from ..dataset import CocoDataset, InstancesDataset
 from ..errors import InputError, UsageError, format_location
 from ..io import atomic_directory
+from ..parallel import choose_jobs, map_chunks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from .loss import ConversionError, LossReport
@@ -43,11 +48,11 @@ __all__ = [
     "ImageIds",
     "VocFile",
     "VocObject",
-    "build_voc_xml",
     "load_labels",
     "load_synsets",
     "parse_voc_xml",
     "read_voc",
+    "render_voc_xml",
     "write_voc",
 ]
 
@@ -355,7 +360,7 @@ def _default_categories(names: Iterable[str]) -> list[Category]:
 
 
 class _Layout(NamedTuple):
-    xml_paths: list[Path]
+    xml_paths: list[str]  # strings: at 100k+ files, Path objects cost more than the parse
     annotation_root: Path | None  # XML folders below it become file_name folders (ILSVRC)
     image_root: Path | None
     devkit: Path | None
@@ -371,7 +376,7 @@ def _layout(src: Path, split: str | None, images: Path | None) -> _Layout:
         if split:
             raise UsageError("--split needs a devkit folder (with Annotations/ and ImageSets/)")
         if src.suffix.lower() == ".xml":
-            return _Layout([src], None, images or src.parent, None)
+            return _Layout([str(src)], None, images or src.parent, None)
         paths = _listed_paths(src)
         return _Layout(paths, None, images, None)
     if (src / "Annotations").is_dir():
@@ -403,12 +408,12 @@ def _devkit_layout(src: Path, split: str | None, images: Path | None) -> _Layout
         )
         known = f" (splits there: {', '.join(sets)})" if sets else ""
         raise InputError(str(main), f"no such split file{known}")
-    paths: list[Path] = []
+    paths: list[str] = []
     unannotated: list[Path] = []
     image_root = images or image_root
     for line, image_id in ids:
-        path = root / f"{image_id}.xml"
-        if path.is_file():
+        path = os.path.join(root, f"{image_id}.xml")
+        if os.path.isfile(path):
             paths.append(path)
             continue
         image = image_root / f"{image_id}{_extension(image_id, image_root, '')}"
@@ -430,21 +435,19 @@ def _split_ids(path: Path) -> list[tuple[int, str]]:
     return ids
 
 
-def _listed_paths(path: Path) -> list[Path]:
-    paths = []
-    for _, entry in _split_ids(path):
-        listed = Path(entry)
-        paths.append(listed if listed.is_absolute() else path.parent / listed)
+def _listed_paths(path: Path) -> list[str]:
+    paths = [os.path.join(path.parent, entry) for _, entry in _split_ids(path)]
     if not paths:
         raise InputError(str(path), "lists no XML files", hint="one XML path per line")
     return paths
 
 
-def _xml_files(folder: Path) -> list[Path]:
-    paths: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        paths.extend(Path(dirpath, name) for name in filenames if name.lower().endswith(".xml"))
+def _xml_files(folder: Path) -> list[str]:
+    paths: list[str] = []
+    for dirpath, _, filenames in os.walk(folder):
+        paths.extend(
+            os.path.join(dirpath, name) for name in filenames if name.lower().endswith(".xml")
+        )
     if not paths:
         raise InputError(str(folder), "holds no .xml files")
     paths.sort()
@@ -479,18 +482,33 @@ def _read_text(name: str) -> str:
         raise InputError(name, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _read_xml(path: Path) -> VocFile:
+def _read_xml(path: str) -> VocFile:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    return parse_voc_xml(data, str(path))
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    return parse_voc_xml(data, path)
 
 
-def parse_files(paths: Sequence[Path]) -> Iterator[VocFile]:
-    """Parse annotation files in order (the part of :func:`read_voc` that scales)."""
-    for path in track(paths, total=len(paths), desc="reading XML", unit="file"):
-        yield _read_xml(path)
+#: Files per chunk of work, and the count from which forking a worker per core pays off
+#: (measured: forking costs about as much as parsing 1,500 files).
+_CHUNK = 1000
+_WORTH_FORKING = 4000
+
+
+def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[VocFile]:
+    """Parse annotation files, in order (the part of :func:`read_voc` that scales): in one
+    forked worker per core for large inputs, or ``jobs`` workers."""
+
+    def work(start: int, stop: int) -> list[VocFile]:
+        return [_read_xml(path) for path in paths[start:stop]]
+
+    workers = choose_jobs(jobs, len(paths), worth_forking=_WORTH_FORKING)
+    chunks = map_chunks(work, len(paths), jobs=workers, chunk=_CHUNK)
+    total = -(-len(paths) // _CHUNK)
+    for chunk in track(chunks, total=total, desc="reading XML", unit="chunk"):
+        yield from chunk
 
 
 # --- VOC -> COCO ------------------------------------------------------------------------------
@@ -506,6 +524,7 @@ def read_voc(
     skip_difficult: bool = False,
     image_ids: ImageIds = "sequential",
     images: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
     strict: bool = False,
 ) -> tuple[InstancesDataset, LossReport]:
     """Read Pascal VOC (or ImageNet ILSVRC) annotations into a COCO instances dataset.
@@ -515,6 +534,7 @@ def read_voc(
     listing XML paths, or one XML file. ``labels`` (a file or a list of names) fixes the
     classes and their ids; ``synsets`` (``LOC_synset_mapping.txt``) names ILSVRC synsets.
     ``images`` is where image headers are read when an XML has no usable ``<size>``.
+    ``jobs``: worker processes for parsing (default: every core for large inputs).
 
     Returns the dataset and the report of what was lost or looked wrong; with ``strict`` a
     warning raises :class:`~coco_convert.converters.loss.ConversionError` instead."""
@@ -526,7 +546,7 @@ def read_voc(
         raise UsageError("give --labels or --synsets, not both")
     source = Path(src)
     layout = _layout(source, split, Path(images) if images is not None else None)
-    files = list(parse_files(layout.xml_paths))
+    files = list(parse_files(layout.xml_paths, jobs=jobs))
     report = LossReport("voc2coco")
     for image in layout.unannotated:
         files.append(VocFile(str(image), image.name, None, None, []))
@@ -570,7 +590,8 @@ def build_coco(
     vocabulary = "--synsets" if synsets is not None else "--labels" if labels is not None else ""
     imagenet = imagenet or _looks_like_imagenet(files)
 
-    entries = [(_file_name(f, annotation_root, image_root, imagenet, report), f) for f in files]
+    root_prefix = None if annotation_root is None else os.path.join(annotation_root, "")
+    entries = [(_file_name(f, root_prefix, image_root, imagenet, report), f) for f in files]
     if image_ids == "sequential":
         entries.sort(key=lambda entry: entry[0])
     ids = _image_ids(entries, image_ids)
@@ -581,6 +602,8 @@ def build_coco(
     images: list[Image] = []
     annotations: list[Annotation] = []
     seen_names: dict[str, str] = {}
+    metadata: set[str] = set()
+    metadata_files: list[str] = []
     shift = 1 if coords == "one-based" else 0
     for image_id, (file_name, voc) in zip(ids, entries, strict=True):
         if file_name in seen_names:
@@ -596,22 +619,25 @@ def build_coco(
             report.count("sizes read from image headers")
         images.append({"id": image_id, "file_name": file_name, "width": width, "height": height})
         if voc.metadata:
-            report.lose(
-                "image_metadata",
-                "files with image metadata COCO has no field for "
-                f"(<{'>, <'.join(sorted(set(voc.metadata)))}>)",
-                where=voc.path,
-            )
+            metadata.update(voc.metadata)
+            metadata_files.append(voc.path)
         for number, obj in enumerate(voc.objects, 1):
-            where = f"{format_location(voc.path, line=obj.line)}: object {number}"
             annotation = _annotation(
-                obj, where, report, by_name, vocabulary, shift, width, height, skip_difficult
-            )
+                obj, voc.path, number, report, by_name, vocabulary, shift, width, height,
+                skip_difficult,
+            )  # fmt: skip
             if annotation is None:
                 continue
             annotation["id"] = len(annotations) + 1
             annotation["image_id"] = image_id
             annotations.append(annotation)
+    if metadata_files:
+        report.lose(
+            "image_metadata",
+            f"files with image metadata COCO has no field for (<{'>, <'.join(sorted(metadata))}>)",
+            where=metadata_files[0],
+            count=len(metadata_files),
+        )
     report.count("images", len(images))
     report.count("annotations", len(annotations))
     report.count("categories", len(categories))
@@ -628,7 +654,8 @@ def build_coco(
 
 def _annotation(
     obj: VocObject,
-    where: str,
+    path: str,
+    number: int,
     report: LossReport,
     by_name: dict[str, int],
     vocabulary: str,
@@ -637,6 +664,7 @@ def _annotation(
     height: int,
     skip_difficult: bool,
 ) -> Annotation | None:
+    where = f"{path}:{obj.line}: object {number}"  # cheap enough; only shown on problems
     if obj.name is None:
         report.warn("object_without_name", "objects without a <name> (dropped)", where=where)
         return None
@@ -663,7 +691,7 @@ def _annotation(
     x, y = xmin - shift, ymin - shift
     w, h = xmax - xmin + shift, ymax - ymin + shift
     area = w * h
-    if not all(type(v) is int for v in obj.box):
+    if not (type(xmin) is int and type(ymin) is int and type(xmax) is int and type(ymax) is int):
         # subtraction noise (374.9 - 87.5 = 287.40000000000003) is not in the data
         x, y, w, h, area = (round(v, 6) for v in (x, y, w, h, area))
         if shift:
@@ -737,36 +765,34 @@ def _looks_like_imagenet(files: Sequence[VocFile]) -> bool:
 
 def _file_name(
     voc: VocFile,
-    annotation_root: Path | None,
+    root_prefix: str | None,
     image_root: Path | None,
     imagenet: bool,
     report: LossReport,
 ) -> str:
     """``<filename>``, below the XML's sub-folder of the annotation root (ILSVRC train:
     ``n01440764/n01440764_10026.JPEG``). ILSVRC writes names without an extension: the image
-    on disk gives it, else ``.JPEG`` (ILSVRC) or ``.jpg``."""
-    xml = Path(voc.path)
+    on disk gives it, else ``.JPEG`` (ILSVRC) or ``.jpg``. (String operations: this runs
+    once per file.)"""
+    folder_of_xml, xml_name = os.path.split(voc.path)
+    xml_stem = os.path.splitext(xml_name)[0]
     name = voc.filename
     if name is None:
-        name = xml.stem
+        name = xml_stem
         report.warn(
             "no_filename",
             "files without <filename> (the XML's own name is used)",
             where=voc.path,
         )
     name = name.replace("\\", "/")
-    folder = ""
-    if annotation_root is not None:
-        try:
-            relative = xml.parent.relative_to(annotation_root)
-        except ValueError:
-            relative = Path()
-        folder = relative.as_posix() if relative.parts else ""
-    if "/" not in name and folder:
-        name = f"{folder}/{name}"
-    if not PurePosixPath(name).suffix:
+    if root_prefix is not None and "/" not in name:
+        folder = os.path.join(folder_of_xml, "")
+        if folder.startswith(root_prefix) and len(folder) > len(root_prefix):
+            name = folder[len(root_prefix) :].replace(os.sep, "/") + name
+    stem, suffix = os.path.splitext(name)
+    if not suffix:
         name += _extension(name, image_root, ".JPEG" if imagenet else ".jpg")
-    elif PurePosixPath(name).stem != xml.stem and voc.filename is not None:
+    elif voc.filename is not None and stem.rpartition("/")[2] != xml_stem:
         report.warn(
             "filename_differs",
             "files whose <filename> differs from the XML's name (COCO keeps <filename>; "
@@ -836,6 +862,12 @@ def _image_size(voc: VocFile, file_name: str, image_root: Path | None) -> tuple[
 #: Annotation keys VOC XML carries (boxes, class, flags); anything else is reported.
 _CARRIED = frozenset({"id", "image_id", "category_id", "bbox", "area", "iscrowd", "attributes"})
 _IMAGE_CARRIED = frozenset({"id", "file_name", "width", "height"})
+#: Keys that are carried or reported on their own (segmentation: lost, but counted apart).
+_ANNOTATION_KEYS = _CARRIED | {"segmentation"}
+_XML_TAG = re.compile(r"[A-Za-z_][\w.-]*")
+
+#: One object to write: class name, COCO box, attributes (None when there are none).
+_Object = tuple[str, Sequence[float], "dict[str, Any] | None"]
 
 
 def write_voc(
@@ -845,13 +877,15 @@ def write_voc(
     coords: Coords = "one-based",
     split: str = "default",
     overwrite: bool = False,
+    jobs: int | None = None,
     strict: bool = False,
 ) -> LossReport:
     """Write a VOC devkit tree: ``Annotations/<stem>.xml`` for every image (one without
     annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` and
     ``labels.txt``. Boxes are rounded to whole pixels under ``coords``; the report holds the
     largest rounding error and everything VOC cannot hold (crowd regions, segmentations,
-    keypoints, extra fields). The folder appears whole or not at all."""
+    keypoints, extra fields). The folder appears whole or not at all. ``jobs``: worker
+    processes writing files (default: every core for large inputs)."""
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
     if dataset.kind not in ("instances", "keypoints"):
@@ -860,74 +894,166 @@ def write_voc(
             f"coco2voc: a COCO {dataset.kind} file has no boxes to write as VOC",
         )
     report = LossReport("coco2voc")
-    report.stats["largest_rounding_error_px"] = 0.0
-    plan = plan_voc(dataset, report, coords=coords)
+    plan = plan_voc(dataset, report)
     report.raise_if_strict(strict)
+    shift = 1 if coords == "one-based" else 0
+    images = dataset.images
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
-        annotations = tmp / "Annotations"
-        annotations.mkdir()
-        for stem, data in track(plan.files, total=len(plan.stems), desc="writing XML", unit="file"):
-            (annotations / f"{stem}.xml").write_bytes(data)
+        folder = tmp / "Annotations"
+        folder.mkdir()
+        prefix = os.path.join(folder, "")
+
+        def work(start: int, stop: int) -> float:
+            largest = 0.0
+            for i in range(start, stop):
+                image = images[i]
+                data, error = render_voc_xml(image, plan.objects.get(image["id"], ()), shift)
+                largest = max(largest, error)
+                fd = os.open(
+                    f"{prefix}{plan.stems[i]}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666
+                )
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+            return largest
+
+        workers = choose_jobs(jobs, len(images), worth_forking=_WORTH_FORKING)
+        chunks = map_chunks(work, len(images), jobs=workers, chunk=_CHUNK)
+        total = -(-len(images) // _CHUNK)
+        largest = 0.0
+        for error in track(chunks, total=total, desc="writing XML", unit="chunk"):
+            largest = max(largest, error)
         sets = tmp / "ImageSets" / "Main"
         sets.mkdir(parents=True)
         (sets / f"{split}.txt").write_text("".join(f"{s}\n" for s in plan.stems), encoding="utf-8")
         (tmp / "labels.txt").write_text("".join(f"{n}\n" for n in plan.labels), encoding="utf-8")
-    report.count("xml files", len(plan.stems))
+    report.stats["largest_rounding_error_px"] = largest
+    report.count("xml files", len(images))
+    report.count("objects", sum(len(objects) for objects in plan.objects.values()))
     return report
 
 
 class _Plan(NamedTuple):
-    stems: list[str]
+    stems: list[str]  # the XML name of each image, in image order
     labels: list[str]
-    files: Iterator[tuple[str, bytes]]
+    objects: dict[int, list[_Object]]  # image id -> what to write
 
 
-def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, coords: Coords) -> _Plan:
-    """Check the dataset, fill the report, and return the XML files to write (built lazily
-    while they are written)."""
+class _Tally:
+    """Counts of one kind of loss or warning, with the first few places (cheaper than a
+    ``report.lose`` per annotation at COCO scale)."""
+
+    __slots__ = ("count", "examples")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.examples: list[int] = []
+
+    def add(self, index: int) -> None:
+        self.count += 1
+        if len(self.examples) < 5:
+            self.examples.append(index)
+
+
+def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport) -> _Plan:
+    """Everything :func:`write_voc` decides before writing: the objects of each image, the
+    XML names, and what VOC cannot carry (into ``report``)."""
     document = dataset.document
+    source = dataset.source or "dataset"
     if document.get("info") or document.get("licenses"):
         report.lose("info", "the dataset's info and licenses (VOC has no such fields)")
-    categories = {cat["id"]: cat for cat in dataset.categories}
-    names: dict[str, int] = {}
+    names: dict[int, str] = {}
+    seen: dict[str, int] = {}
     for cat in dataset.categories:
-        if cat["name"] in names:
+        name = cat["name"]
+        if name in seen:
             report.warn(
                 "duplicate_category_name",
                 "categories sharing a name (VOC names classes, so they merge)",
-                where=f"category ids {names[cat['name']]} and {cat['id']} ({cat['name']!r})",
+                where=f"category ids {seen[name]} and {cat['id']} ({name!r})",
             )
-        names.setdefault(cat["name"], cat["id"])
+        seen.setdefault(name, cat["id"])
+        names[cat["id"]] = name
         if cat.get("supercategory"):
             report.lose("supercategory", "category supercategories (labels.txt holds names only)")
-    image_ids = {img["id"] for img in dataset.images}
-    by_image: dict[int, list[Any]] = {}
-    for number, ann in enumerate(dataset.annotations):
-        where = f"{dataset.source or 'dataset'}:/annotations/{number}"
-        if ann["image_id"] not in image_ids:
-            report.warn(
-                "unknown_image", "annotations of images not in the file (skipped)", where=where
+    sizes = {img["id"]: (img.get("height", 0), img.get("width", 0)) for img in dataset.images}
+    for img in dataset.images:
+        extra = img.keys() - _IMAGE_CARRIED
+        if extra:
+            report.lose(
+                "image_fields", f"image fields VOC has no place for ({', '.join(sorted(extra))})"
             )
-            continue
-        if ann.get("category_id") not in categories:
+        if not img.get("width") or not img.get("height"):
             report.warn(
-                "unknown_category", "annotations of unknown categories (skipped)", where=where
-            )
-            continue
-        by_image.setdefault(ann["image_id"], []).append((number, ann))
-    stems = _xml_stems(dataset.images, report)
-    labels = [cat["name"] for cat in sorted(dataset.categories, key=lambda c: c["id"])]
-    labels = list(dict.fromkeys(labels))
-
-    def files() -> Iterator[tuple[str, bytes]]:
-        for img, stem in zip(dataset.images, stems, strict=True):
-            anns = by_image.get(img["id"], [])
-            yield (
-                stem,
-                build_voc_xml(img, anns, categories, report, coords=coords, source=dataset.source),
+                "image_size_missing",
+                "images without width and height (<size> 0)",
+                where=f"image {img['id']}",
             )
 
-    return _Plan(stems, labels, files())
+    tallies: dict[tuple[str, str, str], _Tally] = {}
+
+    def tally(kind: str, key: str, message: str, index: int) -> None:
+        entry = tallies.get((kind, key, message))
+        if entry is None:
+            entry = tallies[(kind, key, message)] = _Tally()
+        entry.add(index)
+
+    objects: dict[int, list[_Object]] = {}
+    for index, ann in enumerate(dataset.annotations):
+        image_id = ann["image_id"]
+        if image_id not in sizes:
+            tally("warn", "unknown_image", "annotations of images not in the file (skipped)", index)
+            continue
+        name = names.get(ann.get("category_id"))
+        if name is None:
+            tally("warn", "unknown_category", "annotations of unknown categories (skipped)", index)
+            continue
+        if ann.get("iscrowd"):
+            tally("lose", "crowd", "crowd regions (iscrowd 1; VOC has none, not written)", index)
+            continue
+        if not _ANNOTATION_KEYS.issuperset(ann):
+            for key in ann.keys() - _ANNOTATION_KEYS:
+                tally(
+                    "lose",
+                    f"field_{key}",
+                    f"annotation field '{key}' (VOC has no place for it)",
+                    index,
+                )
+        box = ann.get("bbox")
+        segmentation = ann.get("segmentation")
+        if segmentation:
+            tally(
+                "lose",
+                "segmentation",
+                "segmentations (VOC XML holds boxes; the box is kept)",
+                index,
+            )
+            if box is None:
+                height, width = sizes[image_id]
+                box = _segmentation_box(segmentation, height, width)
+        if box is None:
+            tally("warn", "no_box", "annotations without a bbox or segmentation (skipped)", index)
+            continue
+        attributes = ann.get("attributes")
+        if attributes is not None and not isinstance(attributes, dict):
+            tally("lose", "attributes", "'attributes' that are not an object", index)
+            attributes = None
+        elif attributes and any(
+            not isinstance(v, str | int | float | bool) and k != "actions"
+            for k, v in attributes.items()
+        ):
+            tally("lose", "nested_attributes", "attributes with nested values", index)
+        objects.setdefault(image_id, []).append((name, box, attributes or None))
+    for (kind, key, message), entry in tallies.items():
+        record = report.lose if kind == "lose" else report.warn
+        record(key, message, count=entry.count)
+        target = (report.losses if kind == "lose" else report.warnings)[key]
+        target.examples = [f"{source}:/annotations/{i}" for i in entry.examples]
+    labels = list(
+        dict.fromkeys(cat["name"] for cat in sorted(dataset.categories, key=lambda c: c["id"]))
+    )
+    return _Plan(_xml_stems(dataset.images, report), labels, objects)
 
 
 def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
@@ -937,14 +1063,11 @@ def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
     used: set[str] = set()
     for img in images:
         file_name = img["file_name"]
-        last = file_name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-        stem = PurePosixPath(last).stem if last not in ("", ".", "..") else ""
+        parts = file_name.replace("\\", "/").split("/")
+        last = parts[-1]
+        stem = os.path.splitext(last)[0] if last not in ("", ".", "..") else ""
         stem = re.sub(r"[\x00-\x1f]", "_", stem).strip() or f"image_{img['id']}"
-        if file_name != last and (
-            ".." in file_name.replace("\\", "/").split("/")
-            or file_name.startswith(("/", "\\"))
-            or re.match(r"[A-Za-z]:", file_name)
-        ):
+        if ".." in parts or file_name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", file_name):
             report.warn(
                 "unsafe_file_name",
                 "file names reaching outside the image folder (written under their last part)",
@@ -962,85 +1085,35 @@ def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
     return stems
 
 
-def build_voc_xml(
-    image: Image,
-    annotations: Sequence[tuple[int, Any]],
-    categories: dict[int, Category],
-    report: LossReport,
-    *,
-    coords: Coords = "one-based",
-    source: str | None = None,
-) -> bytes:
-    """The VOC XML of one image and its ``(index, annotation)`` pairs."""
-    shift = 1 if coords == "one-based" else 0
-    extra = set(image) - _IMAGE_CARRIED
-    if extra:
-        report.lose(
-            "image_fields", f"image fields VOC has no place for ({', '.join(sorted(extra))})"
-        )
+def render_voc_xml(image: Image, objects: Iterable[_Object], shift: int) -> tuple[bytes, float]:
+    """The VOC XML of one image, and the largest change rounding made to a box corner."""
     file_name = image["file_name"].replace("\\", "/")
     folder, _, base = file_name.rpartition("/")
-    width, height = image.get("width", 0), image.get("height", 0)
-    if not width or not height:
-        report.warn(
-            "image_size_missing",
-            "images without width and height (<size> 0)",
-            where=f"image {image['id']}",
-        )
     out = [
         "<annotation>\n",
-        f"\t<folder>{escape(folder or 'JPEGImages')}</folder>\n",
-        f"\t<filename>{escape(base)}</filename>\n",
+        f"\t<folder>{_escape(folder or 'JPEGImages')}</folder>\n",
+        f"\t<filename>{_escape(base)}</filename>\n",
         "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n",
-        f"\t<size>\n\t\t<width>{width}</width>\n\t\t<height>{height}</height>\n"
-        "\t\t<depth>3</depth>\n\t</size>\n",
+        f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
+        f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n",
         "\t<segmented>0</segmented>\n",
     ]
-    for number, ann in annotations:
-        where = f"{source or 'dataset'}:/annotations/{number}"
-        if ann.get("iscrowd"):
-            report.lose(
-                "crowd", "crowd regions (iscrowd 1; VOC has none, not written)", where=where
-            )
-            continue
-        box = ann.get("bbox")
-        segmentation = ann.get("segmentation")
-        if segmentation:
-            report.lose(
-                "segmentation", "segmentations (VOC XML holds boxes; the box is kept)", where=where
-            )
-        if box is None and segmentation:
-            box = _segmentation_box(segmentation, height, width)
-        if box is None:
-            report.warn(
-                "no_box", "annotations without a bbox or segmentation (skipped)", where=where
-            )
-            continue
-        for key in ann.keys() - _CARRIED:
-            if key != "segmentation":
-                report.lose(
-                    f"field_{key}",
-                    f"annotation field '{key}' (VOC has no place for it)",
-                    where=where,
-                )
+    largest = 0.0
+    for name, box, attributes in objects:
         corners, error = _round_box(box, shift)
-        report.track_max("largest_rounding_error_px", error)
-        out.append(
-            _object_xml(
-                categories[ann["category_id"]]["name"],
-                corners,
-                ann.get("attributes"),
-                report,
-                where,
-            )
-        )
+        if error > largest:
+            largest = error
+        out.append(_object_xml(name, corners, attributes))
     out.append("</annotation>\n")
-    return "".join(out).encode("utf-8")
+    return "".join(out).encode("utf-8"), largest
 
 
 def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, int], float]:
-    """VOC corners of a COCO box, rounded to whole pixels, and the largest change."""
+    """VOC corners of a COCO box, rounded half up to whole pixels, and the largest change.
+    Integer boxes come back exactly."""
     x, y, w, h = box
+    if type(x) is int and type(y) is int and type(w) is int and type(h) is int and w > 0 and h > 0:
+        return (x + shift, y + shift, x + w, y + h), 0.0
     exact = (x + shift, y + shift, x + w, y + h)
     xmin, ymin, xmax, ymax = (math.floor(v + 0.5) for v in exact)
     # at least one pixel: a box thinner than half a pixel would vanish or turn inside out
@@ -1051,44 +1124,53 @@ def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, i
 
 
 def _object_xml(
-    name: str, corners: tuple[int, int, int, int], attributes: Any, report: LossReport, where: str
+    name: str, corners: tuple[int, int, int, int], attributes: dict[str, Any] | None
 ) -> str:
-    attrs: dict[str, Any] = dict(attributes) if isinstance(attributes, dict) else {}
-    pose = attrs.pop("pose", "Unspecified")
-    parts = [
-        "\t<object>\n",
-        f"\t\t<name>{escape(name)}</name>\n",
-        f"\t\t<pose>{escape(_text(pose))}</pose>\n",
-    ]
-    for flag in ("truncated", "difficult", "occluded"):
-        if flag in attrs or flag != "occluded":
-            parts.append(f"\t\t<{flag}>{escape(_text(attrs.pop(flag, 0)))}</{flag}>\n")
     xmin, ymin, xmax, ymax = corners
-    parts.append(
+    bndbox = (
         f"\t\t<bndbox>\n\t\t\t<xmin>{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n"
         f"\t\t\t<xmax>{xmax}</xmax>\n\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n"
     )
+    if not attributes:  # the common case, kept to one format
+        return (
+            f"\t<object>\n\t\t<name>{_escape(name)}</name>\n\t\t<pose>Unspecified</pose>\n"
+            f"\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n{bndbox}\t</object>\n"
+        )
+    attrs = dict(attributes)
+    parts = [
+        "\t<object>\n",
+        f"\t\t<name>{_escape(name)}</name>\n",
+        f"\t\t<pose>{_escape(_text(attrs.pop('pose', 'Unspecified')))}</pose>\n",
+    ]
+    for flag in ("truncated", "difficult", "occluded"):
+        if flag in attrs or flag != "occluded":
+            parts.append(f"\t\t<{flag}>{_escape(_text(attrs.pop(flag, 0)))}</{flag}>\n")
+    parts.append(bndbox)
     actions = attrs.pop("actions", None)
     if isinstance(actions, dict) and actions:
         inner = "".join(
-            f"\t\t\t<{tag}>{escape(_text(v))}</{tag}>\n"
+            f"\t\t\t<{tag}>{_escape(_text(v))}</{tag}>\n"
             for tag, v in actions.items()
-            if re.fullmatch(r"[A-Za-z_][\w.-]*", tag)
+            if _XML_TAG.fullmatch(tag)
         )
         parts.append(f"\t\t<actions>\n{inner}\t\t</actions>\n")
-    scalars = {k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)}
-    if len(scalars) < len(attrs):
-        report.lose("nested_attributes", "attributes with nested values", where=where)
+    scalars = [(k, v) for k, v in attrs.items() if isinstance(v, str | int | float | bool)]
     if scalars:
         parts.append("\t\t<attributes>\n")
-        for key, value in scalars.items():
+        for key, value in scalars:
             parts.append(
-                f"\t\t\t<attribute>\n\t\t\t\t<name>{escape(key)}</name>\n"
-                f"\t\t\t\t<value>{escape(_text(value))}</value>\n\t\t\t</attribute>\n"
+                f"\t\t\t<attribute>\n\t\t\t\t<name>{_escape(key)}</name>\n"
+                f"\t\t\t\t<value>{_escape(_text(value))}</value>\n\t\t\t</attribute>\n"
             )
         parts.append("\t\t</attributes>\n")
     parts.append("\t</object>\n")
     return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text:
+        return escape(text)
+    return text
 
 
 def _text(value: Any) -> str:
@@ -1098,16 +1180,8 @@ def _text(value: Any) -> str:
 
 
 def _segmentation_box(segmentation: Any, height: int, width: int) -> list[float] | None:
-    from pycocotools import mask as mask_utils
-
-    try:
-        if isinstance(segmentation, list):
-            rles = mask_utils.frPyObjects(segmentation, height, width)
-            rle = mask_utils.merge(rles)
-        elif isinstance(segmentation.get("counts"), list):
-            rle = mask_utils.frPyObjects(segmentation, *segmentation["size"])
-        else:
-            rle = segmentation
-        return [float(v) for v in mask_utils.toBbox(rle)]
-    except Exception:  # pragma: no cover - malformed segmentation caught by the schema
+    """The box of a segmentation's pixels (pycocotools' toBbox), or None if it has none."""
+    if not height or not width:
         return None
+    box = geometry.bbox(segmentation, height, width)
+    return box if box[2] > 0 and box[3] > 0 else None
