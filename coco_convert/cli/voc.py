@@ -8,7 +8,16 @@ from typing import Any, cast
 import click
 
 from ..converters.loss import LossReport
-from ..converters.voc import COORDS, IMAGE_IDS, Coords, ImageIds, read_voc, write_voc
+from ..converters.voc import (
+    COORDS,
+    IMAGE_IDS,
+    MASK_FORMATS,
+    Coords,
+    ImageIds,
+    MaskFormat,
+    read_voc,
+    write_voc,
+)
 from ..dataset import CocoDataset, load
 from .app import echo_err, main, output_option, report_option, strict_option
 from .masks import jobs_option
@@ -50,6 +59,19 @@ _COORDS_HELP = (
     help="Image folder, read (headers only) when an XML has no <size>. "
     "Default: JPEGImages/ of the devkit, or beside the XML.",
 )
+@click.option(
+    "--masks",
+    is_flag=True,
+    help="Read SegmentationObject/*.png into each object's segmentation (instance k is the "
+    "k-th <object>; 255, the void border, is left out).",
+)
+@click.option(
+    "--mask-format",
+    type=click.Choice(MASK_FORMATS),
+    default="polygons",
+    show_default=True,
+    help="Segmentations from --masks: polygons (exact, holes cut in) or RLE.",
+)
 @click.option("--indent", type=int, default=None, help="Pretty-print the JSON.")
 @jobs_option
 @report_option
@@ -64,6 +86,8 @@ def voc2coco(
     skip_difficult: bool,
     image_ids: str,
     images: Path | None,
+    masks: bool,
+    mask_format: str,
     indent: int | None,
     jobs: int | None,
     report: Path | None,
@@ -82,6 +106,8 @@ def voc2coco(
         skip_difficult=skip_difficult,
         image_ids=cast("ImageIds", image_ids),
         images=images,
+        masks=masks,
+        mask_format=cast("MaskFormat", mask_format),
         jobs=jobs,
         strict=strict,
     )
@@ -102,6 +128,11 @@ def voc2coco(
     metavar="NAME",
     help="Name of the ImageSets/Main list. Default: the input's name without 'instances_'.",
 )
+@click.option(
+    "--masks",
+    is_flag=True,
+    help="Also write SegmentationObject/ and SegmentationClass/ PNGs from the segmentations.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace the output folder if it exists.")
 @jobs_option
 @report_option
@@ -111,6 +142,7 @@ def coco2voc(
     output: Path,
     coords: str,
     split: str | None,
+    masks: bool,
     overwrite: bool,
     jobs: int | None,
     report: Path | None,
@@ -125,6 +157,7 @@ def coco2voc(
         coords=cast("Coords", coords),
         split=name,
         overwrite=overwrite,
+        masks=masks,
         jobs=jobs,
         strict=strict,
     )

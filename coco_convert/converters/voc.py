@@ -31,6 +31,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple, cast
 from xml.sax.saxutils import escape
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 from lxml import etree
 
@@ -532,6 +534,125 @@ def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[Vo
             )
 
 
+# --- SegmentationObject PNGs --------------------------------------------------------------------
+
+MaskFormat = Literal["polygons", "rle"]
+MASK_FORMATS: tuple[MaskFormat, ...] = ("polygons", "rle")
+#: SegmentationObject/SegmentationClass: 0 is background, 255 the void border around objects.
+_VOID = 255
+
+
+def voc_palette() -> list[int]:
+    """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
+    palette: list[int] = []
+    for index in range(256):
+        r = g = b = 0
+        c = index
+        for bit in range(8):
+            r |= ((c >> 0) & 1) << (7 - bit)
+            g |= ((c >> 1) & 1) << (7 - bit)
+            b |= ((c >> 2) & 1) << (7 - bit)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def read_index_png(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
+    """The palette indices of a VOC segmentation PNG. Palette PNGs (the devkit's) give them
+    directly; RGB PNGs (Datumaro's and CVAT's exports colour them) are mapped back through
+    the VOC palette; unknown colours are an error naming the file."""
+    from PIL import Image as PILImage
+
+    name = os.fspath(path)
+    try:
+        with PILImage.open(name) as image:
+            image.load()
+            mode = image.mode
+            array = np.asarray(image)
+    except OSError as exc:
+        raise InputError(name, f"cannot read the PNG: {exc}") from None
+    if mode in ("P", "L"):
+        return array.astype(np.uint8, copy=False)
+    if mode not in ("RGB", "RGBA"):
+        raise InputError(name, f"a segmentation PNG in mode {mode}, expected palette or RGB")
+    packed = (
+        (array[..., 0].astype(np.uint32) << 16)
+        | (array[..., 1].astype(np.uint32) << 8)
+        | array[..., 2].astype(np.uint32)
+    )
+    palette = np.asarray(voc_palette(), dtype=np.uint32).reshape(256, 3)
+    keys = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+    colours, inverse = np.unique(packed, return_inverse=True)
+    lookup = {int(key): index for index, key in enumerate(keys)}
+    indices = np.empty(len(colours), dtype=np.uint8)
+    for i, colour in enumerate(colours):
+        if int(colour) not in lookup:
+            rgb = (int(colour) >> 16, (int(colour) >> 8) & 255, int(colour) & 255)
+            raise InputError(name, f"colour {rgb} is not in the VOC palette")
+        indices[i] = lookup[int(colour)]
+    return indices[inverse].reshape(packed.shape)
+
+
+def _attach_masks(
+    dataset: InstancesDataset,
+    origins: Sequence[tuple[VocFile, int]],
+    folder: Path,
+    report: LossReport,
+    mask_format: MaskFormat,
+) -> None:
+    """Give each annotation the pixels of its instance in ``SegmentationObject/<stem>.png``:
+    instance ``k`` is the ``k``-th ``<object>`` of the XML (``origins``: the file and object
+    number of each annotation), 255 is the void border (left out). The box stays the XML's;
+    ``area`` becomes the pixel count."""
+    per_file: dict[str, list[tuple[Annotation, int]]] = {}
+    files: dict[str, VocFile] = {}
+    for ann, (voc, number) in zip(dataset.annotations, origins, strict=True):
+        per_file.setdefault(voc.path, []).append((ann, number))
+        files[voc.path] = voc
+    sizes = {img["id"]: (img["height"], img["width"]) for img in dataset.images}
+    for path, anns in per_file.items():
+        png = folder / f"{os.path.splitext(os.path.split(path)[1])[0]}.png"
+        if not png.is_file():
+            report.count("images without a SegmentationObject PNG")
+            continue
+        indices = read_index_png(png)
+        height, width = sizes[anns[0][0]["image_id"]]
+        if indices.shape != (height, width):
+            raise InputError(
+                str(png),
+                f"is {indices.shape[1]}x{indices.shape[0]} pixels, its image {width}x{height}",
+            )
+        objects = len(files[path].objects)
+        present = set(np.unique(indices).tolist())
+        for extra in sorted(i for i in present - {0, _VOID} if i > objects):
+            report.warn(
+                "mask_without_object",
+                "SegmentationObject instances with no <object> of that number (left out)",
+                where=f"{png} (instance {extra}, {objects} objects)",
+            )
+        if _VOID in present:
+            report.lose(
+                "void_border",
+                "void borders (255) of SegmentationObject PNGs (COCO has no 'ignore' pixels)",
+                where=str(png),
+            )
+        for ann, number in anns:
+            mask = indices == number
+            if not mask.any():
+                report.warn(
+                    "object_without_mask",
+                    "objects with no pixels in their SegmentationObject PNG (box only)",
+                    where=f"{png} (object {number})",
+                )
+                continue
+            if mask_format == "rle":
+                ann["segmentation"] = geometry.mask_to_rle(mask)
+            else:
+                ann["segmentation"] = geometry.mask_to_polygons(mask)
+            ann["area"] = int(mask.sum())
+            report.count("masks")
+
+
 # --- VOC -> COCO ------------------------------------------------------------------------------
 
 
@@ -545,6 +666,8 @@ def read_voc(
     skip_difficult: bool = False,
     image_ids: ImageIds = "sequential",
     images: str | os.PathLike[str] | None = None,
+    masks: bool = False,
+    mask_format: MaskFormat = "polygons",
     jobs: int | None = None,
     strict: bool = False,
 ) -> tuple[InstancesDataset, LossReport]:
@@ -555,6 +678,8 @@ def read_voc(
     listing XML paths, or one XML file. ``labels`` (a file or a list of names) fixes the
     classes and their ids; ``synsets`` (``LOC_synset_mapping.txt``) names ILSVRC synsets.
     ``images`` is where image headers are read when an XML has no usable ``<size>``.
+    ``masks`` reads the devkit's ``SegmentationObject/<stem>.png`` into each object's
+    segmentation (``mask_format``: exact polygons, holes cut in, or RLE).
     ``jobs``: worker processes for parsing (default: every core for large inputs).
 
     Returns the dataset and the report of what was lost or looked wrong; with ``strict`` a
@@ -565,17 +690,28 @@ def read_voc(
         raise UsageError(f"image_ids must be one of {', '.join(IMAGE_IDS)}, not {image_ids!r}")
     if labels is not None and synsets is not None:
         raise UsageError("give --labels or --synsets, not both")
+    if mask_format not in MASK_FORMATS:
+        raise UsageError(f"mask_format must be one of {', '.join(MASK_FORMATS)}")
     source = Path(src)
     layout = _layout(source, split, Path(images) if images is not None else None)
+    segmentation = None
+    if masks:
+        segmentation = (layout.devkit or source) / "SegmentationObject"
+        if not segmentation.is_dir():
+            raise UsageError(f"--masks: {segmentation} is not a folder (a VOC devkit has one)")
     report = LossReport("voc2coco")
     with gc_paused():  # millions of small objects, no cycles: see io.gc_paused
         files = list(parse_files(layout.xml_paths, jobs=jobs))
         for image in layout.unannotated:
             files.append(VocFile(str(image), image.name, None, None, []))
             report.count("listed images without an XML (no objects)")
+        origins: list[tuple[VocFile, int]] | None = [] if segmentation else None
         dataset = _build(
-            files, report, layout, labels, synsets, coords, skip_difficult, image_ids, source
-        )
+            files, report, layout, labels, synsets, coords, skip_difficult, image_ids, source,
+            origins,
+        )  # fmt: skip
+        if segmentation is not None and origins is not None:
+            _attach_masks(dataset, origins, segmentation, report, mask_format)
     report.raise_if_strict(strict)
     return dataset, report
 
@@ -590,6 +726,7 @@ def _build(
     skip_difficult: bool,
     image_ids: ImageIds,
     source: Path,
+    origins: list[tuple[VocFile, int]] | None,
 ) -> InstancesDataset:
     return build_coco(
         files,
@@ -603,6 +740,7 @@ def _build(
         image_root=layout.image_root,
         imagenet=synsets is not None,
         source=str(source),
+        origins=origins,
     )
 
 
@@ -619,8 +757,10 @@ def build_coco(
     image_root: Path | None = None,
     imagenet: bool = False,
     source: str | None = None,
+    origins: list[tuple[VocFile, int]] | None = None,
 ) -> InstancesDataset:
-    """The COCO dataset of parsed annotation files (problems go to ``report``)."""
+    """The COCO dataset of parsed annotation files (problems go to ``report``). ``origins``,
+    when given, receives the file and object number of each annotation."""
     categories = _categories(files, labels, synsets)
     by_name = {cat["name"]: cat["id"] for cat in categories}
     if synsets is not None:
@@ -669,6 +809,8 @@ def build_coco(
             annotation["id"] = len(annotations) + 1
             annotation["image_id"] = image_id
             annotations.append(annotation)
+            if origins is not None:
+                origins.append((voc, number))
     if metadata_files:
         report.lose(
             "image_metadata",
@@ -904,8 +1046,9 @@ _IMAGE_CARRIED = frozenset({"id", "file_name", "width", "height"})
 _ANNOTATION_KEYS = _CARRIED | {"segmentation"}
 _XML_TAG = re.compile(r"[A-Za-z_][\w.-]*")
 
-#: One object to write: class name, COCO box, attributes (None when there are none).
-_Object = tuple[str, Sequence[float], "dict[str, Any] | None"]
+#: One object to write: class name, COCO box, attributes (None when there are none), and
+#: the segmentation when PNGs are written.
+_Object = tuple[str, Sequence[float], "dict[str, Any] | None", Any]
 
 
 def write_voc(
@@ -915,6 +1058,7 @@ def write_voc(
     coords: Coords = "one-based",
     split: str = "default",
     overwrite: bool = False,
+    masks: bool = False,
     jobs: int | None = None,
     strict: bool = False,
 ) -> LossReport:
@@ -922,7 +1066,9 @@ def write_voc(
     annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` and
     ``labels.txt``. Boxes are rounded to whole pixels under ``coords``; the report holds the
     largest rounding error and everything VOC cannot hold (crowd regions, segmentations,
-    keypoints, extra fields). The folder appears whole or not at all. ``jobs``: worker
+    keypoints, extra fields). ``masks`` also writes ``SegmentationObject/`` and
+    ``SegmentationClass/`` PNGs (VOC palette; instance ``k`` is the ``k``-th object of the
+    XML). The folder appears whole or not at all. ``jobs``: worker
     processes writing files (default: every core for large inputs)."""
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
@@ -932,20 +1078,29 @@ def write_voc(
             f"coco2voc: a COCO {dataset.kind} file has no boxes to write as VOC",
         )
     report = LossReport("coco2voc")
-    plan = plan_voc(dataset, report)
+    plan = plan_voc(dataset, report, masks=masks)
     report.raise_if_strict(strict)
     shift = 1 if coords == "one-based" else 0
     images = dataset.images
+    class_index = {name: number for number, name in enumerate(plan.labels, 1)}
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         folder = tmp / "Annotations"
         folder.mkdir()
         prefix = os.path.join(folder, "")
+        if masks:
+            (tmp / "SegmentationObject").mkdir()
+            (tmp / "SegmentationClass").mkdir()
 
-        def work(start: int, stop: int) -> float:
-            largest = 0.0
+        def work(start: int, stop: int) -> tuple[float, int, list[int]]:
+            largest, overlap, segmented = 0.0, 0, []
             for i in range(start, stop):
                 image = images[i]
-                data, error = render_voc_xml(image, plan.objects.get(image["id"], ()), shift)
+                objects = plan.objects.get(image["id"], ())
+                has_masks = masks and any(obj[3] is not None for obj in objects)
+                if has_masks:
+                    overlap += _write_pngs(tmp, plan.stems[i], image, objects, class_index)
+                    segmented.append(i)
+                data, error = render_voc_xml(image, objects, shift, segmented=has_masks)
                 largest = max(largest, error)
                 fd = os.open(
                     f"{prefix}{plan.stems[i]}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666
@@ -954,22 +1109,69 @@ def write_voc(
                     os.write(fd, data)
                 finally:
                     os.close(fd)
-            return largest
+            return largest, overlap, segmented
 
         workers = choose_jobs(jobs, len(images), worth_forking=_WORTH_FORKING)
         chunks = map_chunks(work, len(images), jobs=workers, chunk=_CHUNK)
         total = -(-len(images) // _CHUNK)
-        largest = 0.0
-        for error in track(chunks, total=total, desc="writing XML", unit="chunk"):
+        largest, overlap, segmented = 0.0, 0, []
+        for error, covered, written in track(chunks, total=total, desc="writing", unit="chunk"):
             largest = max(largest, error)
+            overlap += covered
+            segmented += written
         sets = tmp / "ImageSets" / "Main"
         sets.mkdir(parents=True)
         (sets / f"{split}.txt").write_text("".join(f"{s}\n" for s in plan.stems), encoding="utf-8")
+        if masks:
+            lines = "".join(f"{plan.stems[i]}\n" for i in segmented)
+            (tmp / "ImageSets" / "Segmentation").mkdir()
+            (tmp / "ImageSets" / "Segmentation" / f"{split}.txt").write_text(
+                lines, encoding="utf-8"
+            )
         (tmp / "labels.txt").write_text("".join(f"{n}\n" for n in plan.labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
+    if overlap:
+        report.lose(
+            "mask_overlap",
+            "pixels covered by two objects (a VOC PNG gives each pixel one object: the later "
+            "one keeps it)",
+            count=overlap,
+        )
     report.count("xml files", len(images))
     report.count("objects", sum(len(objects) for objects in plan.objects.values()))
+    if masks:
+        report.count("segmentation pngs", 2 * len(segmented))
     return report
+
+
+def _write_pngs(
+    folder: Path,
+    stem: str,
+    image: Image,
+    objects: Sequence[_Object],
+    class_index: dict[str, int],
+) -> int:
+    """SegmentationObject and SegmentationClass PNGs (VOC palette) of one image; returns the
+    number of pixels that two objects claimed."""
+    from PIL import Image as PILImage
+
+    height, width = image["height"], image["width"]
+    instances = np.zeros((height, width), dtype=np.uint8)
+    classes = np.zeros((height, width), dtype=np.uint8)
+    overlap = 0
+    for number, (name, _, _, segmentation) in enumerate(objects, 1):
+        if segmentation is None or number >= _VOID:
+            continue
+        mask = geometry.rle_to_mask(geometry.to_rle(segmentation, height, width)).astype(bool)
+        overlap += int(np.count_nonzero(instances[mask]))
+        instances[mask] = number
+        classes[mask] = min(class_index[name], _VOID - 1)
+    palette = voc_palette()
+    for sub, array in (("SegmentationObject", instances), ("SegmentationClass", classes)):
+        png = PILImage.fromarray(array, mode="P")
+        png.putpalette(palette)
+        png.save(folder / sub / f"{stem}.png", optimize=False)
+    return overlap
 
 
 class _Plan(NamedTuple):
@@ -994,7 +1196,7 @@ class _Tally:
             self.examples.append(index)
 
 
-def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport) -> _Plan:
+def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool = False) -> _Plan:
     """Everything :func:`write_voc` decides before writing: the objects of each image, the
     XML names, and what VOC cannot carry (into ``report``)."""
     document = dataset.document
@@ -1060,16 +1262,20 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport) -> _Plan:
                 )
         box = ann.get("bbox")
         segmentation = ann.get("segmentation")
-        if segmentation:
+        if segmentation and not masks:
             tally(
                 "lose",
                 "segmentation",
                 "segmentations (VOC XML holds boxes; the box is kept)",
                 index,
             )
-            if box is None:
-                height, width = sizes[image_id]
-                box = _segmentation_box(segmentation, height, width)
+        elif masks and not segmentation:
+            tally(
+                "lose", "no_mask", "objects without a segmentation (no pixels in the PNGs)", index
+            )
+        if segmentation and box is None:
+            height, width = sizes[image_id]
+            box = _segmentation_box(segmentation, height, width)
         if box is None:
             tally("warn", "no_box", "annotations without a bbox or segmentation (skipped)", index)
             continue
@@ -1082,7 +1288,8 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport) -> _Plan:
             for k, v in attributes.items()
         ):
             tally("lose", "nested_attributes", "attributes with nested values", index)
-        objects.setdefault(image_id, []).append((name, box, attributes or None))
+        kept = segmentation if masks and segmentation else None
+        objects.setdefault(image_id, []).append((name, box, attributes or None, kept))
     for (kind, key, message), entry in tallies.items():
         record = report.lose if kind == "lose" else report.warn
         record(key, message, count=entry.count)
@@ -1123,7 +1330,9 @@ def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
     return stems
 
 
-def render_voc_xml(image: Image, objects: Iterable[_Object], shift: int) -> tuple[bytes, float]:
+def render_voc_xml(
+    image: Image, objects: Iterable[_Object], shift: int, *, segmented: bool = False
+) -> tuple[bytes, float]:
     """The VOC XML of one image, and the largest change rounding made to a box corner."""
     file_name = image["file_name"].replace("\\", "/")
     folder, _, base = file_name.rpartition("/")
@@ -1134,10 +1343,10 @@ def render_voc_xml(image: Image, objects: Iterable[_Object], shift: int) -> tupl
         "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n",
         f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
         f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n",
-        "\t<segmented>0</segmented>\n",
+        f"\t<segmented>{int(segmented)}</segmented>\n",
     ]
     largest = 0.0
-    for name, box, attributes in objects:
+    for name, box, attributes, _ in objects:
         corners, error = _round_box(box, shift)
         if error > largest:
             largest = error
