@@ -7,9 +7,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, REALDATA
+from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 
 from coco_convert.cli import main
@@ -19,7 +21,9 @@ from coco_convert.converters.voc import (
     load_labels,
     load_synsets,
     parse_voc_xml,
+    read_index_png,
     read_voc,
+    voc_palette,
     write_voc,
 )
 from coco_convert.dataset import InstancesDataset, from_document, load
@@ -490,3 +494,80 @@ def test_cli_bad_xml_is_one_clean_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.startswith(f"coco-convert: error: {tmp_path / 'bad.xml'}:3: malformed XML")
     assert not (tmp_path / "o.json").exists()
+
+
+# --- masks ------------------------------------------------------------------------------------
+
+
+def test_datumaro_segmentation_object_pngs_become_exact_masks() -> None:
+    # datumaro writes SegmentationObject as RGB in the VOC palette, not as a palette PNG
+    dataset, report = read_voc(
+        VOC / "datumaro-segmentation", masks=True, coords="zero-based", labels=["cat", "dog"]
+    )
+    dataset.validate()
+    indices = read_index_png(
+        VOC / "datumaro-segmentation" / "SegmentationObject" / "2007_000010.png"
+    )
+    for number, ann in enumerate(dataset.annotations, 1):
+        pixels = indices == number
+        rle = mask_utils.merge(mask_utils.frPyObjects(ann["segmentation"], 40, 60))
+        assert (mask_utils.decode(rle).astype(bool) == pixels).all()  # pycocotools: the oracle
+        assert ann["area"] == int(pixels.sum())
+    assert [a["area"] for a in dataset.annotations] == [300, 24 * 24 - 8 * 8]  # the dog has a hole
+    assert report.counts["masks"] == 2
+    rle_dataset, _ = read_voc(VOC / "datumaro-segmentation", masks=True, mask_format="rle")
+    assert mask_utils.area(rle_dataset.annotations[1]["segmentation"]) == 512
+
+
+def _palette_png(path: Path, array: np.ndarray) -> None:
+    image = PILImage.fromarray(array.astype(np.uint8), mode="P")
+    image.putpalette(voc_palette())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def test_void_border_missing_and_extra_instances(tmp_path: Path) -> None:
+    root = tmp_path / "VOC"
+    objects = _obj("cat", (2, 2, 5, 5)) + _obj("dog", (7, 2, 9, 4))
+    _write(root / "Annotations", "a.xml", _xml(objects, size="<width>10</width><height>8</height>"))
+    png = np.zeros((8, 10))
+    png[1:5, 1:5] = 255  # the void border around object 1
+    png[2:4, 2:4] = 1
+    png[6, 6] = 3  # an instance without an <object>
+    _palette_png(root / "SegmentationObject" / "a.png", png)
+    dataset, report = read_voc(root, masks=True)
+    cat, dog = dataset.annotations
+    assert cat["area"] == 4  # the void border is not the object's
+    assert "segmentation" not in dog
+    assert dog["area"] == 3 * 3
+    assert report.warnings["object_without_mask"].count == 1
+    assert report.warnings["mask_without_object"].examples == [
+        f"{root / 'SegmentationObject' / 'a.png'} (instance 3, 2 objects)"
+    ]
+    assert report.losses["void_border"].count == 1
+    with pytest.raises(UsageError, match="SegmentationObject is not a folder"):
+        read_voc(VOC / "label-studio", masks=True)
+
+
+def test_coco2voc_masks_round_trip_and_overlap(tmp_path: Path) -> None:
+    square = [[10, 10, 30, 10, 30, 30, 10, 30]]
+    anns = [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20],
+         "segmentation": square},
+        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [20, 20, 20, 20],
+         "segmentation": [[20, 20, 40, 20, 40, 40, 20, 40]]},
+        {"id": 3, "image_id": 1, "category_id": 1, "bbox": [50, 50, 5, 5]},
+    ]  # fmt: skip
+    report = write_voc(_coco(anns), tmp_path / "out", masks=True)
+    assert report.losses["mask_overlap"].count == 100  # 10 x 10 pixels claimed twice
+    assert report.losses["no_mask"].count == 1
+    assert "segmentation" not in report.losses
+    indices = read_index_png(tmp_path / "out" / "SegmentationObject" / "a.png")
+    classes = read_index_png(tmp_path / "out" / "SegmentationClass" / "a.png")
+    assert np.count_nonzero(indices == 1) == 400 - 100
+    assert np.count_nonzero(indices == 2) == 400
+    assert set(np.unique(classes).tolist()) == {0, 1}
+    assert b"<segmented>1</segmented>" in (tmp_path / "out" / "Annotations" / "a.xml").read_bytes()
+    assert (tmp_path / "out" / "ImageSets" / "Segmentation" / "default.txt").read_text() == "a\n"
+    again, _ = read_voc(tmp_path / "out", masks=True)
+    assert again.annotations[1]["area"] == 400
