@@ -165,18 +165,22 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
         """pycocotools' ``imgs``, ``anns``, ``cats``, ``imgToAnns`` and ``catToImgs``, built on
         first use (call :meth:`reindex` after adding or removing records)."""
         if self._index is None:
-            index: _Index[AnnT, CatT] = _Index()
-            index.imgs = {img["id"]: img for img in self.images}
-            index.cats = {cat["id"]: cat for cat in self.categories}
-            for ann in self.annotations:
-                image_id = ann["image_id"]
-                index.img_to_anns[image_id].append(ann)
-                if "id" in ann:
-                    index.anns[ann["id"]] = ann
-                for category_id in self._category_ids_of(ann):
-                    index.cat_to_imgs[category_id].append(image_id)
-            self._index = index
+            with gc_paused():
+                self._index = self._build_index()
         return cast("_Index[AnnT, CatT]", self._index)
+
+    def _build_index(self) -> _Index[AnnT, CatT]:
+        index: _Index[AnnT, CatT] = _Index()
+        index.imgs = {img["id"]: img for img in self.images}
+        index.cats = {cat["id"]: cat for cat in self.categories}
+        for ann in self.annotations:
+            image_id = ann["image_id"]
+            index.img_to_anns[image_id].append(ann)
+            if "id" in ann:
+                index.anns[ann["id"]] = ann
+            for category_id in self._category_ids_of(ann):
+                index.cat_to_imgs[category_id].append(image_id)
+        return index
 
     # Queries --------------------------------------------------------------------------------
 

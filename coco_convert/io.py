@@ -11,12 +11,15 @@ import gc
 import gzip
 import json
 import os
+import queue
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
+import msgspec
 import orjson
 
 from .errors import InputError, JSONSyntaxError, UsageError
@@ -27,6 +30,7 @@ __all__ = [
     "atomic_write",
     "dump_json",
     "gc_paused",
+    "json_pieces",
     "parse_json",
     "read_bytes",
     "source_name",
@@ -73,22 +77,36 @@ def read_bytes(source: Source) -> bytes:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise InputError(name, f"corrupt gzip data: {exc}") from None
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError(name, "is empty", hint="expected a COCO JSON document")
     return data
 
 
 def parse_json(data: bytes, name: str) -> Any:
-    """Parse JSON bytes with orjson; malformed JSON names the line and column."""
+    """Parse JSON bytes; malformed JSON names the line and column.
+
+    msgspec parses: as fast as orjson or faster, and its presized containers take about 30%
+    less memory at COCO scale (the parsed document is most of what a loaded dataset weighs).
+    orjson, which serialises, also locates syntax errors by line and column with clear words.
+    """
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith(_UTF16_32_BOMS):
-        # Rare, but some Windows tools write UTF-16; orjson reads UTF-8 only.
+        # Rare, but some Windows tools write UTF-16; the parsers read UTF-8 only.
         data = _reencode_utf8(data, name)
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise JSONSyntaxError(name, exc.msg, line=exc.lineno, column=exc.colno) from None
+        return msgspec.json.decode(data)
+    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+        raise _syntax_error(data, name, exc) from None
+
+
+def _syntax_error(data: bytes, name: str, exc: Exception) -> JSONSyntaxError:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError as located:
+        return JSONSyntaxError(name, located.msg, line=located.lineno, column=located.colno)
+    # Only msgspec refused (it is stricter on a few numbers): no position, its own words.
+    return JSONSyntaxError(name, str(exc), line=1, column=1)
 
 
 def _reencode_utf8(data: bytes, name: str) -> bytes:
@@ -130,11 +148,20 @@ def dump_json(obj: Any, *, indent: int | None = None) -> bytes:
     return text.encode("utf-8")
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    part: a temporary file in the same folder, flushed to disk, then renamed over ``path``.
-    A new file gets the permissions a plain ``open()`` would give; a replaced file keeps its
-    own."""
+def atomic_write(
+    path: str | os.PathLike[str],
+    data: bytes | Iterable[bytes | memoryview],
+    *,
+    gzip_level: int | None = None,
+) -> None:
+    """Write ``data`` (bytes, or pieces of them) to ``path`` so that readers see the old file
+    or the new one, never a part: a temporary file in the same folder, flushed to disk
+    (``fsync``), then renamed over ``path``.
+
+    Pieces are written by a second thread while the caller makes the next one, so
+    serialising and disk writes (and gzip compression, with ``gzip_level``) overlap on two
+    cores. A new file gets the permissions a plain ``open()`` would give; a replaced file
+    keeps its own."""
     target = Path(path)
     folder = target.parent
     try:
@@ -145,7 +172,14 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         raise InputError(os.fspath(path), f"cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if gzip_level is None:
+                _write_all(handle, data)
+            else:
+                # mtime 0: the same data gives the same bytes.
+                with gzip.GzipFile(
+                    filename="", fileobj=handle, mode="wb", compresslevel=gzip_level, mtime=0
+                ) as zipped:
+                    _write_all(zipped, data)
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp_name).chmod(mode)
@@ -156,6 +190,41 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         if isinstance(exc, OSError):
             raise InputError(os.fspath(path), f"cannot write: {exc.strerror or exc}") from None
         raise
+
+
+class _Writable(Protocol):
+    def write(self, data: bytes | memoryview, /) -> int: ...
+
+
+def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) -> None:
+    """Write bytes, or pieces through a writer thread (file writes and zlib release the GIL,
+    so they run beside the producer)."""
+    if isinstance(data, bytes):
+        handle.write(data)
+        return
+    pieces: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=4)
+    failure: list[BaseException] = []
+
+    def writer() -> None:
+        while (piece := pieces.get()) is not None:
+            if not failure:
+                try:
+                    handle.write(piece)
+                except BaseException as exc:  # reported by the producer, below
+                    failure.append(exc)
+
+    thread = threading.Thread(target=writer, name="coco-convert-writer", daemon=True)
+    thread.start()
+    try:
+        for piece in data:
+            if failure:
+                break
+            pieces.put(piece)
+    finally:
+        pieces.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 @contextlib.contextmanager
@@ -194,12 +263,48 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
 
 
 def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = None) -> None:
-    """``dump_json`` then ``atomic_write``; a path ending in ``.gz`` is gzip-compressed
-    (with a zero timestamp, so the same data gives the same bytes)."""
-    data = dump_json(obj, indent=indent)
-    if os.fspath(path).endswith(".gz"):
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    atomic_write(path, data)
+    """Serialise ``obj`` as :func:`dump_json` does and write it atomically; a path ending in
+    ``.gz`` is gzip-compressed (with a zero timestamp, so the same data gives the same bytes).
+    Compact output is produced and written in pieces (see :func:`json_pieces`), so the whole
+    text is never held in memory at once."""
+    data: bytes | Iterable[bytes | memoryview] = (
+        json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
+    )
+    gzip_level = 6 if os.fspath(path).endswith(".gz") else None
+    with gc_paused():  # serialising creates no reference cycles; see gc_paused
+        atomic_write(path, data, gzip_level=gzip_level)
+
+
+#: Lists longer than this (images, annotations) are serialised a chunk at a time.
+_PIECE = 20_000
+
+
+def json_pieces(obj: Any) -> Iterator[bytes | memoryview]:
+    """Compact JSON of ``obj`` in pieces whose concatenation is exactly ``dump_json(obj)``:
+    the long lists of a COCO document (or a results array) go out a chunk at a time."""
+    if isinstance(obj, dict):
+        yield b"{"
+        for i, (key, value) in enumerate(obj.items()):
+            head = (b"," if i else b"") + orjson.dumps(key) + b":"
+            if isinstance(value, list) and len(value) > _PIECE:
+                yield head
+                yield from _list_pieces(value)
+            else:
+                yield head + dump_json(value)
+        yield b"}"
+    elif isinstance(obj, list) and len(obj) > _PIECE:
+        yield from _list_pieces(obj)
+    else:
+        yield dump_json(obj)
+
+
+def _list_pieces(items: list[Any]) -> Iterator[bytes | memoryview]:
+    yield b"["
+    for start in range(0, len(items), _PIECE):
+        if start:
+            yield b","
+        yield memoryview(dump_json(items[start : start + _PIECE]))[1:-1]  # no copy
+    yield b"]"
 
 
 def _default_mode() -> int:

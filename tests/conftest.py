@@ -9,8 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 #: Real exports written by real tools, read in place (never copied into the repository):
-#: ``shared/realdata`` beside the project root, or beside a parent folder for git worktrees
-#: laid out as ``work/wt/<name>`` next to ``work/shared``.
+#: ``../shared/realdata`` beside the checkout (CI), or beside a folder above it (worktrees).
 REALDATA = next(
     (p / "shared" / "realdata" for p in ROOT.parents if (p / "shared" / "realdata").is_dir()),
     ROOT.parent / "shared" / "realdata",

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import shapely
 from pycocotools import mask as coco_mask
-from real_masks import real_masks
 
 from coco_convert import geometry as g
 from coco_convert.errors import GeometryError
+
+from .real_masks import real_masks
 
 
 def oracle_rle(segmentation: Any, h: int, w: int) -> dict[str, Any]:

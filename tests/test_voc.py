@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, REALDATA
 from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 
@@ -28,6 +27,8 @@ from coco_convert.converters.voc import (
 )
 from coco_convert.dataset import InstancesDataset, from_document, load
 from coco_convert.errors import InputError, UsageError
+
+from .conftest import FIXTURES, REALDATA
 
 VOC = FIXTURES / "voc"
 IMAGENET = FIXTURES / "imagenet"

@@ -56,8 +56,10 @@ def _render(file: Path, summary: dict[str, Any]) -> str:
     if "unknown_category_ids" in summary:
         ids = ", ".join(map(str, summary["unknown_category_ids"][:10]))
         lines.append(f"  annotations refer to categories that do not exist: {ids}")
+    count_key = "results" if summary["kind"] == "results" else "annotations"
+    unused = [c for c in categories if not c[count_key]]
+    categories = [c for c in categories if c[count_key]]
     if categories:
-        count_key = "results" if summary["kind"] == "results" else "annotations"
         width = max([len(str(c.get("name", ""))) for c in categories] + [4])
         lines.append("")
         header = f"  {'id':>5}  {'name':<{width}}  {count_key:>11}"
@@ -69,4 +71,8 @@ def _render(file: Path, summary: dict[str, Any]) -> str:
             if count_key == "annotations":
                 row += f"  {cat['images']:>8,}  {cat.get('supercategory') or ''}"
             lines.append(row.rstrip())
+    if unused:
+        names = ", ".join(str(c.get("name")) for c in unused[:8])
+        more = f" and {len(unused) - 8} more" if len(unused) > 8 else ""
+        lines.append(f"  {len(unused)} categories without {count_key}: {names}{more}")
     return "\n".join(lines)

@@ -147,10 +147,13 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def _resolve(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], bool]:
+def _resolve(
+    root: Any, loc: tuple[str | int, ...], *, missing: bool
+) -> tuple[list[str | int], bool]:
     """Follow pydantic's ``loc`` through the actual document. Union tags (``"rle"``,
-    ``"str"``) are not keys of the document and drop out. Returns the real path and whether
-    a tag was dropped (the error is one branch of a union)."""
+    ``"str"``) are not keys of the document and drop out; for a ``missing`` error the last
+    step names the absent key. Returns the real path and whether a tag was dropped (the
+    error is one branch of a union)."""
     path: list[str | int] = []
     current = root
     dropped = False
@@ -161,7 +164,7 @@ def _resolve(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], bo
         if in_dict or in_list:
             current = current[step]
             path.append(step)
-        elif i == last and isinstance(current, dict):
+        elif missing and i == last and isinstance(current, dict):
             path.append(step)  # a missing key: the last step names it
         else:
             dropped = True
@@ -173,7 +176,7 @@ def _issues(errors: list[ErrorDetails], root: Any, prefix: str) -> Iterator[Issu
     merged: dict[str, tuple[list[str], str]] = {}
     order: list[str] = []
     for error in errors:
-        path, from_union = _resolve(root, error["loc"])
+        path, from_union = _resolve(root, error["loc"], missing=error["type"] == "missing")
         if error["type"] == "missing":
             where = prefix + pointer(path[:-1])
             message = f"missing required key {path[-1]!r}" if path else "missing value"
@@ -191,6 +194,8 @@ def _issues(errors: list[ErrorDetails], root: Any, prefix: str) -> Iterator[Issu
         yield Issue(where, message)
     for where in order:
         expected_all, got = merged[where]
+        if "a number" in expected_all and "an integer" in expected_all:
+            expected_all.remove("an integer")
         yield Issue(where, f"expected {_join_or(expected_all)}, got {got}")
 
 
@@ -228,6 +233,8 @@ def _describe(error: ErrorDetails, path: list[str | int]) -> tuple[str | None, s
             "less_than": "<",
         }[kind]
         bound = next(iter(ctx.values()))
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         return None, f"expected a value {op} {bound}, got {_got(value)}"
     if kind == "value_error":
         return None, str(ctx.get("error", error["msg"]))
@@ -236,23 +243,29 @@ def _describe(error: ErrorDetails, path: list[str | int]) -> tuple[str | None, s
     return None, f"{error['msg'][0].lower()}{error['msg'][1:]}"
 
 
+#: Lists of a fixed length, by key: (length, what they hold).
+_FIXED_LENGTH = {
+    "bbox": (4, "numbers"),
+    "size": (2, "integers [height, width]"),
+    "color": (3, "integers [R, G, B]"),
+}
+
+
 def _length_message(path: list[str | int], ctx: dict[str, Any], value: Any) -> str:
-    low, high = ctx.get("min_length"), ctx.get("max_length")
     actual = len(value) if isinstance(value, list | dict | str) else ctx.get("actual_length")
     parent = path[-2] if len(path) > 1 else None
     field = path[-1] if path else None
-    if parent == "segmentation":
+    if parent == "segmentation" and isinstance(field, int):
+        low = ctx.get("min_length")
         return f"a polygon needs at least 3 points ({low} coordinates), got {actual} coordinates"
-    noun = {
-        "bbox": "numbers [x, y, width, height]",
-        "size": "integers [height, width]",
-        "color": "integers [R, G, B]",
-    }.get(str(field), "keypoint indices" if parent == "skeleton" else "items")
-    if low is not None and low == high:
-        return f"expected {low} {noun}, got {actual}"
-    if high is not None and isinstance(actual, int) and actual > high:
-        return f"expected at most {high} {noun}, got {actual}"
-    return f"expected at least {low} {noun}, got {actual}"
+    if parent == "skeleton":
+        return f"expected 2 keypoint indices, got {actual}"
+    if isinstance(field, str) and field in _FIXED_LENGTH:
+        length, noun = _FIXED_LENGTH[field]
+        return f"expected {length} {noun}, got {actual}"
+    if "max_length" in ctx:
+        return f"expected at most {ctx['max_length']} items, got {actual}"
+    return f"expected at least {ctx.get('min_length')} items, got {actual}"
 
 
 def _join_or(options: list[str]) -> str:

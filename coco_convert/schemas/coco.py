@@ -146,12 +146,13 @@ class PanopticCategory(Category):
 
 @with_config(MODEL_CONFIG)
 class Annotation(TypedDict):
-    """An object instance: box, optional segmentation (polygons or RLE), area, crowd flag."""
+    """An object instance: box, optional segmentation (polygons or RLE), area, crowd flag.
+    ``segmentation`` null means none, as pylabel writes for boxes."""
 
     id: int
     image_id: int
     category_id: int
-    segmentation: NotRequired[Segmentation]
+    segmentation: NotRequired[Segmentation | None]
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
     iscrowd: NotRequired[CrowdFlag]
@@ -205,7 +206,10 @@ class PanopticAnnotation(TypedDict):
 
 
 @with_config(MODEL_CONFIG)
-class _ResultFields(TypedDict):
+class Result(TypedDict):
+    """One detection: ``image_id``, ``category_id``, ``score`` and at least one of ``bbox``,
+    ``segmentation``, ``keypoints``."""
+
     image_id: int
     category_id: int
     score: FiniteFloat
@@ -220,10 +224,8 @@ def _has_geometry(result: Any) -> Any:
     return result
 
 
-#: One detection: ``image_id``, ``category_id``, ``score`` and at least one of ``bbox``,
-#: ``segmentation``, ``keypoints``.
-Result = Annotated[
-    _ResultFields,
+_ResultWithGeometry = Annotated[
+    Result,
     AfterValidator(_has_geometry),
     Field(
         json_schema_extra={
@@ -285,4 +287,4 @@ class StuffDocument(_Document):
 
 
 #: Detection results, as written for the COCO evaluation server: a JSON array.
-ResultsDocument = list[Result]
+ResultsDocument = list[_ResultWithGeometry]

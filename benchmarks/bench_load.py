@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Load and save a COCO train2017-scale file: coco-convert against the raw parsers and
+pycocotools, in one run.
+
+    python benchmarks/bench_load.py                      # generate train2017 scale (~530 MB)
+    python benchmarks/bench_load.py --data big.json      # reuse a file
+    python benchmarks/bench_load.py --images 10000       # smaller
+
+Each job runs in a fresh process (so peak RSS is its own) and is repeated; the table shows the
+best wall time (of the job itself, not the interpreter start) and the peak RSS of the process.
+Jobs are interleaved across repeats, so a noisy machine slows all of them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+GENERATOR = Path(__file__).resolve().parents[2] / "shared" / "bench" / "gen_coco.py"
+
+# Each job prints one JSON line: {"seconds": ..., "rss": ...} (and extra timings).
+JOB = r"""
+import gc, json, resource, sys, time
+path, job = sys.argv[1], sys.argv[2]
+extra = {}
+if job in ("orjson", "orjson-gc-paused", "orjson.dumps"):
+    import orjson
+    data = open(path, "rb").read()
+    if job == "orjson-gc-paused":
+        gc.disable()
+    t0 = time.perf_counter()
+    doc = orjson.loads(data)
+    seconds = time.perf_counter() - t0
+    if job == "orjson.dumps":
+        t0 = time.perf_counter()
+        out = orjson.dumps(doc)
+        seconds = time.perf_counter() - t0
+elif job == "json.load":
+    t0 = time.perf_counter()
+    with open(path, "rb") as f:
+        doc = json.load(f)
+    seconds = time.perf_counter() - t0
+elif job == "pycocotools":
+    import contextlib, io
+    from pycocotools.coco import COCO
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(path)
+    seconds = time.perf_counter() - t0
+elif job.startswith("coco_convert"):
+    import coco_convert
+    t0 = time.perf_counter()
+    ds = coco_convert.load(path, validate=job != "coco_convert-novalidate")
+    seconds = time.perf_counter() - t0
+    if job == "coco_convert+index":
+        ds.index
+        seconds = time.perf_counter() - t0
+    if job == "coco_convert+gc":
+        gc.collect()  # the collection that loading with the collector paused put off
+        seconds = time.perf_counter() - t0
+    if job == "coco_convert.save":
+        out_path = sys.argv[3]
+        t0 = time.perf_counter()
+        ds.save(out_path)
+        seconds = time.perf_counter() - t0
+else:
+    raise SystemExit(f"unknown job {job}")
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "rss": rss, **extra}))
+"""
+
+JOBS = [
+    ("orjson", "orjson.loads(bytes)"),
+    ("orjson-gc-paused", "orjson.loads(bytes), GC paused"),
+    ("json.load", "json.load"),
+    ("pycocotools", "pycocotools COCO(path) (load + index)"),
+    ("coco_convert-novalidate", "coco_convert.load(validate=False)"),
+    ("coco_convert", "coco_convert.load (full validation)"),
+    ("coco_convert+index", "coco_convert.load + index"),
+    ("coco_convert+gc", "coco_convert.load + a full gc.collect()"),
+    ("orjson.dumps", "orjson.dumps(document)"),
+    ("coco_convert.save", "coco_convert save (dumps + atomic write + fsync)"),
+]
+
+
+def run_job(path: Path, job: str, out: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, "-c", JOB, str(path), job, str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="an existing COCO JSON file to use")
+    parser.add_argument("--images", type=int, default=118_287, help="scale when generating")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.data
+        if path is None:
+            path = Path(tmp) / "coco.json"
+            print(f"generating {args.images:,} images with {GENERATOR.name} ...", file=sys.stderr)
+            subprocess.run(
+                [sys.executable, str(GENERATOR), str(path), "--images", str(args.images)],
+                check=True,
+            )
+        size = path.stat().st_size
+        best: dict[str, dict[str, float]] = {}
+        identical = True
+        for round_ in range(args.repeat):
+            for job, _ in JOBS:
+                result = run_job(path, job, Path(tmp) / "saved.json")
+                if job == "coco_convert.save":
+                    identical &= filecmp.cmp(path, Path(tmp) / "saved.json", shallow=False)
+                print(f"  round {round_ + 1} {job}: {result['seconds']:.2f} s", file=sys.stderr)
+                if job not in best or result["seconds"] < best[job]["seconds"]:
+                    best[job] = result
+
+    floor = best["orjson"]["seconds"]
+    floor_paused = best["orjson-gc-paused"]["seconds"]
+    dumps = best["orjson.dumps"]["seconds"]
+    print(
+        f"\n{path.name}: {size / 1e6:,.0f} MB, best of {args.repeat},"
+        f" Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
+    print(f"{'job':<50} {'seconds':>8} {'peak RSS':>9} {'x orjson':>9} {'x paused':>9}")
+    for job, label in JOBS:
+        seconds, rss = best[job]["seconds"], best[job]["rss"]
+        ref = (
+            (dumps, dumps)
+            if job in ("orjson.dumps", "coco_convert.save")
+            else (floor, floor_paused)
+        )
+        print(
+            f"{label:<50} {seconds:>8.2f} {rss / 2**30:>7.2f} GB {seconds / ref[0]:>8.2f}x"
+            f" {seconds / ref[1]:>8.2f}x"
+        )
+    print("(save rows are relative to orjson.dumps)")
+    if not identical:
+        print(
+            "note: the saved file differs in bytes from the input (same JSON value; e.g. spacing)"
+        )
+
+
+if __name__ == "__main__":
+    main()
