@@ -165,6 +165,10 @@ def main() -> None:
     jobs = {
         "floor (write)": ([python, "-c", FLOOR_COCO, str(args.coco), str(out_dir)], out_dir),
         "coco-convert": ([cli, "-q", "coco2voc", str(args.coco), "-o", str(out_dir)], out_dir),
+        "coco-convert -j1": (
+            [cli, "-q", "coco2voc", str(args.coco), "-o", str(out_dir), "-j", "1"],
+            out_dir,
+        ),
         "globox": ([args.peer_python, "-c", PEER_COCO, str(args.coco), str(out_dir)], out_dir),
     }
     best = run_all(jobs, args.coco_runs)
