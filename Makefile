@@ -23,6 +23,8 @@ run: $(STAMP)
 	$(CLI) info fixtures/coco/person_keypoints.json
 	$(PY) -c "import coco_convert as cc; cc.load('fixtures/coco/instances.json').save('out/instances.json')"
 	$(CLI) schema --kind instances > out/instances.schema.json
+	$(CLI) voc2coco fixtures/voc/datumaro-segmentation --coords zero-based --masks -o out/voc_masks.json
+	$(CLI) coco2voc out/voc_masks.json -o out/voc --masks --coords zero-based
 	@echo "outputs in out/"
 
 lint: $(STAMP)
