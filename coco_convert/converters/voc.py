@@ -27,9 +27,9 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from html import escape as _html_escape
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple, cast
-from xml.sax.saxutils import escape
 
 import numpy as np
 import numpy.typing as npt
@@ -844,15 +844,18 @@ def _annotation(
     height: int,
     skip_difficult: bool,
 ) -> Annotation | None:
-    where = f"{path}:{obj.line}: object {number}"  # cheap enough; only shown on problems
     if obj.name is None:
-        report.warn("object_without_name", "objects without a <name> (dropped)", where=where)
+        report.warn(
+            "object_without_name",
+            "objects without a <name> (dropped)",
+            where=_where(path, obj, number),
+        )
         return None
     if obj.box is None:
         report.warn(
             "object_without_box",
             f"objects without a usable box (dropped): {obj.problem}",
-            where=where,
+            where=_where(path, obj, number),
         )
         return None
     category_id = by_name.get(obj.name)
@@ -860,7 +863,7 @@ def _annotation(
         report.warn(
             "unknown_class",
             f"objects whose class is not in {vocabulary or 'the classes'} (dropped)",
-            where=f"{where} ({obj.name!r})",
+            where=f"{_where(path, obj, number)} ({obj.name!r})",
         )
         return None
     attributes = obj.attributes
@@ -880,30 +883,34 @@ def _annotation(
                 "fractional coordinates read as one-based VOC (devkit boxes are whole "
                 "pixels; tools writing fractions, such as CVAT, are zero-based: pass "
                 "--coords zero-based)",
-                where=where,
+                where=_where(path, obj, number),
             )
     if w <= 0 or h <= 0:
         report.warn(
             "degenerate_box",
             "boxes with no area under the pixel convention (xmax < xmin or ymax < ymin; dropped)",
-            where=f"{where} ({xmin}, {ymin}, {xmax}, {ymax})",
+            where=f"{_where(path, obj, number)} ({xmin}, {ymin}, {xmax}, {ymax})",
         )
         return None
     if x < 0 or y < 0 or x + w > width or y + h > height:
         report.warn(
             "box_outside_image",
             "boxes reaching outside the image (kept as written)",
-            where=f"{where} ({xmin}, {ymin}, {xmax}, {ymax} in {width}x{height})",
+            where=f"{_where(path, obj, number)} ({xmin}, {ymin}, {xmax}, {ymax} "
+            f"in {width}x{height})",
         )
     if obj.parts:
         report.lose(
-            "parts", "person-layout <part> boxes (COCO has no parts)", where=where, count=obj.parts
+            "parts",
+            "person-layout <part> boxes (COCO has no parts)",
+            where=_where(path, obj, number),
+            count=obj.parts,
         )
     if obj.dropped_fields:
         report.lose(
             "object_fields",
             f"object fields with nested values (<{'>, <'.join(obj.dropped_fields)}>)",
-            where=where,
+            where=_where(path, obj, number),
         )
     annotation = cast(
         "Annotation",
@@ -919,6 +926,11 @@ def _annotation(
     if attributes:
         cast("dict[str, Any]", annotation)["attributes"] = attributes
     return annotation
+
+
+def _where(path: str, obj: VocObject, number: int) -> str:
+    """``file:line: object N``: where a message about an object points (built only then)."""
+    return f"{path}:{obj.line}: object {number}"
 
 
 def _categories(
@@ -1416,8 +1428,10 @@ def _object_xml(
 
 
 def _escape(text: str) -> str:
+    """XML text content: ``&``, ``<`` and ``>`` escaped (html's escape; xml.sax.saxutils
+    would import urllib and http.client, 20 ms of start-up)."""
     if "&" in text or "<" in text or ">" in text:
-        return escape(text)
+        return _html_escape(text, quote=False)
     return text
 
 
