@@ -14,6 +14,7 @@ from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 
 from coco_convert.cli import main
+from coco_convert.converters import voc as voc_module
 from coco_convert.converters.loss import ConversionError
 from coco_convert.converters.voc import (
     VOC_CLASSES,
@@ -572,3 +573,29 @@ def test_coco2voc_masks_round_trip_and_overlap(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "ImageSets" / "Segmentation" / "default.txt").read_text() == "a\n"
     again, _ = read_voc(tmp_path / "out", masks=True)
     assert again.annotations[1]["area"] == 400
+
+
+# --- forked workers ---------------------------------------------------------------------------
+
+
+def test_workers_give_the_same_results_and_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(voc_module, "_CHUNK", 1)  # one file per chunk: every worker gets work
+    folder = VOC / "datumaro-zero-based"
+    one, _ = read_voc(folder, jobs=1)
+    two, _ = read_voc(folder, jobs=2)
+    assert two.document == one.document
+    report_one = write_voc(one, tmp_path / "one", jobs=1)
+    report_two = write_voc(one, tmp_path / "two", jobs=2)
+    assert report_two.to_dict() == report_one.to_dict()
+    for path in (tmp_path / "one").rglob("*"):
+        if path.is_file():
+            assert (
+                tmp_path / "two" / path.relative_to(tmp_path / "one")
+            ).read_bytes() == path.read_bytes()
+    bad = tmp_path / "bad"
+    shutil.copytree(folder / "Annotations", bad)
+    (bad / "zz.xml").write_bytes(b"<annotation>\n<object>\n")
+    with pytest.raises(InputError, match=r"zz\.xml:3: malformed XML"):
+        read_voc(bad, jobs=2)  # the worker's error crosses the process boundary intact
