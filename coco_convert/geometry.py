@@ -20,13 +20,16 @@ Polygons -> pixels (pycocotools' ``frPoly``, the reference rasteriser)
     (``frPyObjects`` + ``merge``). :func:`to_rle` does exactly this.
 
 Pixels -> polygons (:func:`mask_to_polygons`, :func:`rle_to_polygons`)
-    Outlines are traced with contourpy (marching squares at level 0.5 on the zero-padded
-    mask): they run between the centres of the pixels inside and outside and cross pixel
-    edges at their midpoints, so every pixel centre stays at least 0.35 px from the outline
-    and the polygons rasterise back to *the same pixels* (IoU 1.0) with a vertex only where the
-    outline turns (a 45-degree staircase is one straight edge). Outlines through pixel centres
-    (``cv2.findContours``, what most tools write) put every boundary pixel on the edge and lose
-    about half of them, and all of a one-pixel-wide part.
+    Outlines are traced with contourpy (filled marching squares between levels 0.5 and 1.5 on
+    the zero-padded mask, its ``mpl2005`` generator: the fastest of its algorithms and, like
+    the others, exact here): they run between the centres of the pixels inside and outside and
+    cross pixel edges at their midpoints, so every pixel centre stays at least 0.35 px from the
+    outline and the polygons rasterise back to *the same pixels* (IoU 1.0) with a vertex only
+    where the outline turns (a 45-degree staircase is one straight edge). Parts are
+    4-connected: pixels touching only at a corner are separate parts. Outlines through pixel
+    centres (``cv2.findContours``, what most tools write) put every boundary pixel on the
+    edge and lose about half of them, and all of a one-pixel-wide part
+    (``benchmarks/compare_contours.py`` measures both).
 
 Holes
     COCO polygons cannot hold holes (every polygon of an annotation is filled and they are
@@ -53,7 +56,6 @@ Area and box
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +85,8 @@ __all__ = [
     "bbox",
     "check_polygons",
     "check_rle",
+    "check_rle_size",
+    "check_segmentations",
     "compress_rle",
     "encode_image",
     "iou",
@@ -152,7 +156,12 @@ def check_rle(
     when given, of this image's ``height`` and ``width``."""
     rle_counts(rle)
     if height is not None and width is not None:
-        _check_size_matches(rle, height, width)
+        check_rle_size(rle, height, width)
+
+
+def check_rle_size(rle: RLE | dict[str, Any], height: int, width: int) -> None:
+    """Raise :class:`GeometryError` unless the RLE's ``size`` is ``[height, width]``."""
+    _check_size_matches(rle, height, width)
 
 
 def compress_rle(rle: RLE | dict[str, Any]) -> RLE:
@@ -208,36 +217,82 @@ def to_rle(segmentation: SegmentationLike, height: int, width: int) -> RLE:
 
 def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: int) -> list[RLE]:
     """:func:`to_rle` of every segmentation of one image, with a single pycocotools call for
-    all their polygons (the fast path for whole datasets)."""
+    all their polygons (the fast path for whole datasets).
+
+    Polygons are converted to arrays by numpy, which reads the floats without touching their
+    reference counts (so forked workers share the parent's coordinates instead of copying every
+    page of them) and checked in three vectorised passes per image (finite, not far outside);
+    anything unusual takes the polygon-by-polygon path, which names the problem."""
     _check_image_size(height, width)
     flat: list[Any] = []
-    owners: list[int] = []
+    parts = [0] * len(segmentations)
     out: list[RLE | None] = [None] * len(segmentations)
     for k, segmentation in enumerate(segmentations):
         if isinstance(segmentation, dict):
             _check_size_matches(segmentation, height, width)
             out[k] = compress_rle(segmentation)
             continue
-        for index, polygon in enumerate(segmentation):
-            for part in _rasterisable(polygon, index, height, width):
-                flat.append(part)
-                owners.append(k)
+        for polygon in segmentation:
+            array = np.asarray(polygon) if type(polygon) in (list, np.ndarray) else None
+            if (
+                array is None
+                or array.ndim != 1
+                or array.dtype.kind not in "fiu"
+                or array.size < 6
+                or array.size % 2
+            ):
+                return _encode_checked(segmentations, height, width)
+            flat.append(array)
+            parts[k] += 1
     if flat:
-        encoded = _coco_mask.frPyObjects(flat, height, width)
-        start = 0
-        while start < len(flat):
-            k = owners[start]
-            stop = start + 1
-            while stop < len(flat) and owners[stop] == k:
-                stop += 1
-            parts = encoded[start:stop]
-            out[k] = _json_rle(parts[0] if len(parts) == 1 else _coco_mask.merge(parts))
-            start = stop
+        joined = np.concatenate(flat)
+        low, high = -FAR_OUTSIDE, max(height, width) + FAR_OUTSIDE
+        if not (np.isfinite(joined).all() and low <= joined.min() and joined.max() <= high):
+            return _encode_checked(segmentations, height, width)
+    return _assemble(flat, parts, out, height, width)
+
+
+def _encode_checked(
+    segmentations: Sequence[SegmentationLike], height: int, width: int
+) -> list[RLE]:
+    """:func:`encode_image` polygon by polygon: a clear error for what cannot be rasterised,
+    polygons reaching far outside the image clipped to it first."""
+    flat: list[Any] = []
+    parts = [0] * len(segmentations)
+    out: list[RLE | None] = [None] * len(segmentations)
+    for k, segmentation in enumerate(segmentations):
+        if isinstance(segmentation, dict):
+            out[k] = compress_rle(segmentation)
+            continue
+        for index, polygon in enumerate(segmentation):
+            found = _rasterisable(polygon, index, height, width)
+            flat.extend(found)
+            parts[k] += len(found)
+    return _assemble(flat, parts, out, height, width)
+
+
+def _assemble(
+    flat: list[Any], parts: list[int], out: list[RLE | None], height: int, width: int
+) -> list[RLE]:
+    """Rasterise ``flat`` polygons in one call; ``parts[k]`` of them (in order) make
+    segmentation ``k``: one is its RLE, several are merged, none is an empty mask (unless
+    ``out[k]`` holds an RLE already)."""
+    encoded = _coco_mask.frPyObjects(flat, height, width) if flat else []
+    start = 0
     empty: str | None = None
-    for k, rle in enumerate(out):
-        if rle is None:
+    for k, count in enumerate(parts):
+        if count == 1:
+            counts = encoded[start]["counts"]
+        elif count:
+            counts = _coco_mask.merge(encoded[start : start + count])["counts"]
+        elif out[k] is None:
             empty = empty or _empty_counts(height, width)
             out[k] = {"size": [height, width], "counts": empty}
+            continue
+        else:
+            continue
+        out[k] = {"size": [height, width], "counts": counts.decode("ascii")}
+        start += count
     return cast("list[RLE]", out)
 
 
@@ -326,10 +381,14 @@ def trace(mask: Mask) -> list[Outline]:
     return _trace_crop(array[y0 : y1 + 1, x0 : x1 + 1] != 0, x0, y0)
 
 
-def rle_to_outlines(rle: RLE | dict[str, Any]) -> list[Outline]:
-    """:func:`trace` of an RLE's mask, decoding only the columns that hold foreground."""
+def rle_to_outlines(
+    rle: RLE | dict[str, Any], *, runs: npt.NDArray[np.int64] | None = None
+) -> list[Outline]:
+    """:func:`trace` of an RLE's mask, decoding only the columns that hold foreground.
+    ``runs``: its :func:`rle_counts`, when the caller has them already."""
     height, _ = _rle_size(rle)
-    runs = rle_counts(rle)
+    if runs is None:
+        runs = rle_counts(rle)
     ends = np.cumsum(runs)
     starts = ends - runs
     fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
@@ -372,8 +431,12 @@ def outlines_to_polygons(
         else:
             parts = [(outline.exterior, list(outline.holes))]
         for exterior, rings in parts:
-            ring = _cut_holes(exterior, rings) if holes == "cut" and rings else exterior
-            ring = _drop_redundant(ring)
+            # traced rings are clean already; a cut may repeat a vertex where it lands
+            ring = (
+                _drop_redundant(_cut_holes(exterior, rings))
+                if holes == "cut" and rings
+                else exterior
+            )
             if len(ring) >= 3:
                 polygons.append(ring.ravel().tolist())
     return polygons
@@ -438,42 +501,85 @@ def check_polygons(
     coordinates, fewer than 3 points, zero area, self-intersection (a ring that crosses
     itself; a ring that only touches itself, like a hole's zero-width cut, is fine) and, with
     the image size, vertices outside ``[0, width] x [0, height]``."""
+    size = (height, width) if height is not None and width is not None else None
+    return check_segmentations([polygons], [size])[0]
+
+
+def check_segmentations(
+    segmentations: Sequence[Any], sizes: Sequence[tuple[int, int] | None] | None = None
+) -> list[list[PolygonProblem]]:
+    """:func:`check_polygons` of many segmentations at once (``sizes[k]``: ``(height,
+    width)`` of segmentation ``k``'s image, or None), vectorised: numpy for the coordinates,
+    shapely's array functions for validity, so a whole dataset takes seconds (the validator's
+    fast path). RLEs and other non-lists have no polygon problems here."""
     import shapely
 
-    problems: list[PolygonProblem] = []
-    for index, polygon in enumerate(polygons):
-        found = _malformed(polygon, index)
-        if found is not None:
-            problems.append(found)
+    problems: list[list[PolygonProblem]] = [[] for _ in segmentations]
+    owners: list[tuple[int, int]] = []
+    rings: list[_FloatArray] = []
+    for k, polygons in enumerate(segmentations):
+        if not isinstance(polygons, list):
             continue
-        xy = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-        if height is not None and width is not None:
-            outside = _outside(xy, height, width)
-            if outside:
-                problems.append(
-                    PolygonProblem(
-                        "outside_image",
-                        index,
-                        f"polygon {index}: {outside} of {len(xy)} points outside the "
-                        f"{width} x {height} image",
-                    )
+        for index, polygon in enumerate(polygons):
+            array = np.asarray(polygon) if type(polygon) in (list, np.ndarray) else None
+            clean = (
+                array is not None
+                and array.ndim == 1
+                and array.dtype.kind in "fiu"
+                and array.size >= 6
+                and not array.size % 2
+                and bool(np.isfinite(array).all())
+            )
+            found = None if clean else _malformed(polygon, index)
+            if found is not None:
+                problems[k].append(found)
+                continue
+            owners.append((k, index))
+            rings.append(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
+    if not rings:
+        return problems
+    lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    xy = np.concatenate(rings)
+    starts = np.cumsum(lengths) - lengths
+    _, after = _neighbours(lengths)
+    twice_area = np.add.reduceat(xy[:, 0] * xy[after, 1] - xy[:, 1] * xy[after, 0], starts)
+    outside = np.zeros(len(rings), dtype=np.int64)
+    if sizes is not None:
+        limits = np.array([sizes[k] or (np.inf, np.inf) for k, _ in owners], dtype=np.float64)
+        h, w = np.repeat(limits[:, 0], lengths), np.repeat(limits[:, 1], lengths)
+        beyond = (xy[:, 0] < 0) | (xy[:, 0] > w) | (xy[:, 1] < 0) | (xy[:, 1] > h)
+        outside = np.add.reduceat(beyond.astype(np.int64), starts)
+    ring_of = np.repeat(np.arange(len(rings)), lengths)
+    shapes: npt.NDArray[Any] = np.asarray(
+        shapely.polygons(shapely.linearrings(xy, indices=ring_of))
+    )
+    valid: npt.NDArray[np.bool_] = np.asarray(shapely.is_valid(shapes))
+    for r, (k, index) in enumerate(owners):
+        if outside[r]:
+            height, width = sizes[k]  # type: ignore[index,misc]
+            problems[k].append(
+                PolygonProblem(
+                    "outside_image",
+                    index,
+                    f"polygon {index}: {outside[r]} of {lengths[r]} points outside the "
+                    f"{width} x {height} image",
                 )
-        shoelace = _ring_area(xy)
-        if shoelace == 0 and _is_flat(xy):
-            problems.append(
+            )
+        if twice_area[r] == 0 and _is_flat(rings[r]):
+            problems[k].append(
                 PolygonProblem("zero_area", index, f"polygon {index}: all points on one line")
             )
-            continue
-        ring = shapely.Polygon(xy)
-        if not ring.is_valid:
-            filled = shapely.make_valid(ring).area
-            if not math.isclose(filled, abs(shoelace), rel_tol=1e-6, abs_tol=1e-6):
-                reason = shapely.is_valid_reason(ring)
-                problems.append(
+        elif not valid[r]:
+            filled = shapely.make_valid(shapes[r]).area
+            if not math.isclose(filled, abs(twice_area[r]) / 2, rel_tol=1e-6, abs_tol=1e-6):
+                reason = shapely.is_valid_reason(shapes[r])
+                problems[k].append(
                     PolygonProblem(
                         "self_intersection", index, f"polygon {index} crosses itself ({reason})"
                     )
                 )
+    for listed in problems:
+        listed.sort(key=lambda problem: problem.polygon)  # (stable: per polygon as found)
     return problems
 
 
@@ -512,7 +618,10 @@ def repair_polygons(
             continue
         shape: Any = shapely.Polygon(np.asarray(coords).reshape(-1, 2))
         if "self_intersection" in codes or not shape.is_valid:
-            shape = shapely.make_valid(shape)
+            try:
+                shape = shapely.make_valid(shape)
+            except shapely.errors.GEOSException:  # degenerate beyond repair (mixed dimensions)
+                continue
         if "outside_image" in codes:
             shape = shape.intersection(image)
             # GEOS may keep a vertex a rounding error outside the box: snap it onto the border
@@ -605,10 +714,10 @@ def _decode_counts(text: str | bytes) -> npt.NDArray[np.int64]:
     return cast("npt.NDArray[np.int64]", runs)
 
 
-#: How far outside the image (in image sizes) a polygon may reach before it is clipped to the
-#: image ahead of rasterising: pycocotools' memory grows with the perimeter *including* the
-#: part outside the image (a vertex at 4e8 px exhausts memory, at 1e9 it crashes).
-FAR_OUTSIDE = 4
+#: How far (px) outside the image a polygon may reach before it is clipped to the image ahead
+#: of rasterising: pycocotools' memory grows with the perimeter *including* the part outside
+#: the image (40 bytes a pixel: a vertex at 4e8 px exhausts memory, at 1e9 it crashes).
+FAR_OUTSIDE = 100_000
 
 
 def _rasterisable(polygon: Any, index: int, height: int, width: int) -> list[Any]:
@@ -626,8 +735,7 @@ def _rasterisable(polygon: Any, index: int, height: int, width: int) -> list[Any
         found = _malformed(polygon, index)
         if found is not None:
             raise GeometryError(found.message)
-    reach = FAR_OUTSIDE * max(height, width)
-    if low < -reach or high > max(height, width) + reach:
+    if low < -FAR_OUTSIDE or high > max(height, width) + FAR_OUTSIDE:
         return _clip_to_image(polygon, height, width)
     return [polygon]
 
@@ -682,21 +790,79 @@ def _is_flat(xy: _FloatArray) -> bool:
 
 def _trace_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int) -> list[Outline]:
     """Outlines of a cropped mask whose top-left pixel is (x0, y0) in the image."""
-    import contourpy
+    from contourpy import Mpl2005ContourGenerator
 
-    padded = np.zeros((crop.shape[0] + 2, crop.shape[1] + 2), dtype=np.float64)
+    ny, nx = crop.shape[0] + 2, crop.shape[1] + 2
+    padded = np.zeros((ny, nx), dtype=np.float64)
     padded[1:-1, 1:-1] = crop
-    generator = contourpy.contour_generator(z=padded, fill_type=contourpy.FillType.OuterOffset)
-    filled = generator.filled(0.5, 1.5)
-    points, offsets = cast("tuple[list[_FloatArray], list[npt.NDArray[np.uint32]]]", filled)
-    # contourpy's x, y are column, row of the padded array; pixel centres of the image are
-    # at (col + 0.5, row + 0.5), and padded (1, 1) is image (x0, y0).
-    shift = np.array([x0 - 0.5, y0 - 0.5])
+    # contourpy's own constructor (contour_generator) adds ~70 us of argument checks and a
+    # masked-array pass per call; the mask is known clean, so build the generator directly.
+    x, y = np.meshgrid(np.arange(nx, dtype=np.float64), np.arange(ny, dtype=np.float64))
+    generator = Mpl2005ContourGenerator(
+        x,
+        y,
+        padded,
+        None,  # type: ignore[arg-type]  # (no mask: contourpy's stubs say otherwise)
+        x_chunk_size=0,
+        y_chunk_size=0,
+    )
+    point_arrays, code_arrays = cast("tuple[list[Any], list[Any]]", generator.filled(0.5, 1.5))
+    if not point_arrays:
+        return []
+    # One array per outline, rings in it opened by code 1 (MOVETO) and closed by a repeat of
+    # their first point: clean every ring of every outline in one vectorised pass.
+    codes = np.concatenate(code_arrays)
+    points = np.concatenate(point_arrays) + np.array([x0 - 0.5, y0 - 0.5])
+    starts = np.flatnonzero(codes == 1)
+    ends = np.append(starts[1:], len(codes))
+    keep = np.ones(len(points), dtype=np.bool_)
+    keep[ends - 1] = False  # each ring's closing point repeats its first
+    points, lengths = _filter_rings(points, ends - starts, keep)
+    points, lengths = _filter_rings(points, lengths, _not_repeated(points, lengths))
+    points, lengths = _filter_rings(points, lengths, _turning(points, lengths))
+    rings = np.split(points, np.cumsum(lengths)[:-1])
+    outline_of_ring = np.repeat(
+        np.arange(len(code_arrays)), [int((c == 1).sum()) for c in code_arrays]
+    )
     outlines = []
-    for xy, offset in zip(points, offsets, strict=True):
-        rings = [_drop_redundant(xy[a : b - 1] + shift) for a, b in itertools.pairwise(offset)]
-        outlines.append(Outline(rings[0], tuple(r for r in rings[1:] if len(r) >= 3)))
+    first = 0
+    for count in np.bincount(outline_of_ring, minlength=len(code_arrays)):
+        exterior, *holes = rings[first : first + count]
+        first += count
+        outlines.append(Outline(exterior, tuple(h for h in holes if len(h) >= 3)))
     return outlines
+
+
+def _neighbours(lengths: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Index of the previous and the next vertex of every vertex of rings stored one after
+    the other (``lengths`` vertices each), wrapping around within each ring."""
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    index = np.arange(int(ends[-1]) if len(ends) else 0)
+    before, after = index - 1, index + 1
+    before[starts] = ends - 1
+    after[ends - 1] = starts
+    return before, after
+
+
+def _not_repeated(points: _FloatArray, lengths: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    before, _ = _neighbours(lengths)
+    return cast("npt.NDArray[np.bool_]", np.any(points != points[before], axis=1))
+
+
+def _turning(points: _FloatArray, lengths: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Vertices where the ring turns (exact: traced coordinates are multiples of 0.5)."""
+    before, after = _neighbours(lengths)
+    d_in, d_out = points - points[before], points[after] - points
+    return cast("npt.NDArray[np.bool_]", d_in[:, 0] * d_out[:, 1] != d_in[:, 1] * d_out[:, 0])
+
+
+def _filter_rings(
+    points: _FloatArray, lengths: npt.NDArray[Any], keep: npt.NDArray[np.bool_]
+) -> tuple[_FloatArray, npt.NDArray[Any]]:
+    """Rings stored one after the other, with only the ``keep`` vertices."""
+    ring_of = np.repeat(np.arange(len(lengths)), lengths)
+    return points[keep], np.bincount(ring_of[keep], minlength=len(lengths))
 
 
 def _drop_redundant(ring: _FloatArray) -> _FloatArray:
@@ -757,7 +923,7 @@ def _geometry_parts(shape: shapely.Geometry) -> list[tuple[_FloatArray, list[_Fl
 
     parts: list[tuple[_FloatArray, list[_FloatArray]]] = []
     for polygon in shapely.get_parts(shapely.get_parts(shape)):
-        if not isinstance(polygon, shapely.Polygon) or polygon.is_empty or polygon.area == 0:
+        if not isinstance(polygon, shapely.Polygon) or polygon.is_empty or polygon.area < 1e-9:
             if isinstance(polygon, shapely.GeometryCollection | shapely.MultiPolygon):
                 parts.extend(_geometry_parts(polygon))
             continue

@@ -1,30 +1,31 @@
-"""Spread a long job over the machine's cores: ordered chunks of work in forked processes.
+"""Spread a long job over the machine's cores: ordered, self-contained tasks in worker processes.
 
-The work is a function of a chunk ``(start, stop)`` of some sequence the caller holds in
-memory (a dataset's images). Worker processes are forked after the data is in memory, so they
-read it without copying or pickling it; only each chunk's (small) result travels back. The
-cyclic garbage collector is frozen across the fork so that it does not touch, and so copy, the
-parent's millions of objects in every worker.
+:func:`map_tasks` runs ``function(task)`` for each task in fresh worker processes (``spawn``:
+they share nothing with this process, so a dataset of several GB in memory here costs nothing
+there; forked workers would write the reference counts of every object they read and so copy
+its memory page by page). ``function`` must be a module-level function, and a task must carry
+all it needs in a compact, quickly pickled form (numpy arrays, strings, small lists): the
+tasks are pickled to the workers as they need them, the results come back in order.
 
-Without ``fork`` (Windows, macOS' default) or with ``jobs=1`` the chunks run in this process,
-with the same results in the same order.
+With ``jobs=1`` the tasks run in this process, with the same results in the same order.
 """
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
-import sys
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
-__all__ = ["available_cores", "choose_jobs", "map_chunks"]
+from .errors import UsageError
+
+__all__ = ["available_cores", "choose_jobs", "map_tasks"]
 
 R = TypeVar("R")
-
-#: The work of the pool being run (set just before the fork, read by the workers).
-_WORK: Callable[[int, int], Any] | None = None
+T = TypeVar("T")
 
 
 def available_cores() -> int:
@@ -35,45 +36,44 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def choose_jobs(jobs: int | None, work: float, *, worth_forking: float) -> int:
-    """``jobs`` if given (0 or less: every core), else every core when ``work`` (in any unit)
-    reaches ``worth_forking`` and one process otherwise."""
+def choose_jobs(jobs: int | None, work: float, *, worth_it: float) -> int:
+    """``jobs`` if given (0: every core), else every core when ``work`` (in any unit) reaches
+    ``worth_it`` (starting workers costs about half a second) and one process otherwise."""
     if jobs is not None and jobs > 0:
         return jobs
-    if jobs is not None or work >= worth_forking:
+    if jobs is not None or work >= worth_it:
         return available_cores()
     return 1
 
 
-def map_chunks(
-    work: Callable[[int, int], R], total: int, *, jobs: int = 1, chunk: int = 1000
-) -> Iterator[R]:
-    """``work(start, stop)`` for consecutive chunks of ``range(total)``, results in order.
+def map_tasks(function: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> Iterator[R]:
+    """``function(task)`` for every task, results in order; with ``jobs`` > 1 in ``jobs``
+    worker processes, at most two tasks per worker packed ahead.
 
-    With ``jobs`` > 1 (and ``fork`` available) the chunks run in ``jobs`` forked processes
-    that inherit ``work`` and whatever it refers to."""
-    bounds = [(start, min(start + chunk, total)) for start in range(0, total, chunk)]
-    if jobs <= 1 or len(bounds) <= 1 or not _can_fork():
-        for start, stop in bounds:
-            yield work(start, stop)
+    Workers start by importing the caller's main module, as ``spawn`` does: a script that
+    calls this with ``jobs`` > 1 needs the usual ``if __name__ == "__main__":`` guard (without
+    it the workers fail to start and a :class:`UsageError` says so)."""
+    if jobs <= 1:
+        for task in tasks:
+            yield function(task)
         return
-    global _WORK
-    _WORK = work
-    gc.collect()
-    gc.freeze()
-    try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(min(jobs, len(bounds)), initializer=gc.disable) as pool:
-            yield from pool.imap(_run, bounds)
-    finally:
-        _WORK = None
-        gc.unfreeze()
-
-
-def _run(bounds: tuple[int, int]) -> Any:
-    assert _WORK is not None, "worker forked without work"
-    return _WORK(*bounds)
-
-
-def _can_fork() -> bool:
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError("a worker process is importing the main module, which starts work")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(function, task))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise UsageError(
+                "worker processes could not start: a script that runs coco-convert's parallel "
+                'work needs an `if __name__ == "__main__":` guard (or pass jobs=1)'
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+from .conftest import REALDATA
 
 
 @dataclass(frozen=True)

@@ -387,3 +387,27 @@ def test_polygons_far_outside_are_clipped_not_crashing() -> None:
     near = [2, 2, 40, 2, 2, 40]  # the same two edges through the 10 x 10 image
     assert g.to_rle([far], 10, 10) == g.to_rle([near], 10, 10)
     assert g.area([far, [0, 0, 1, 0, 1, 1]], 10, 10) == g.area([near, [0, 0, 1, 0, 1, 1]], 10, 10)
+
+
+def test_check_segmentations_is_check_polygons_in_bulk() -> None:
+    square = [1, 1, 5, 1, 5, 5, 1, 5]
+    segmentations: list[Any] = [
+        [square, [0, 0, 4, 4, 4, 0, 0, 4]],
+        {"size": [10, 10], "counts": [100]},
+        [],
+        [[-2, 1, 5, 1, 5, 5], [0, 0, 1, 1], [0, 0, 1, 1, 2, 2]],
+        [square],
+    ]
+    sizes = [(10, 10), (10, 10), (10, 10), (10, 10), None]
+    bulk = g.check_segmentations(segmentations, sizes)
+    assert bulk == [
+        g.check_polygons(s, *(size or (None, None))) if isinstance(s, list) else []
+        for s, size in zip(segmentations, sizes, strict=True)
+    ]
+    assert [codes(found) for found in bulk] == [
+        [("self_intersection", 1)],
+        [],
+        [],
+        [("outside_image", 0), ("too_few_points", 1), ("zero_area", 2)],
+        [],
+    ]

@@ -127,7 +127,8 @@ def test_repairs_leave_no_problem(polygons: list[list[float]], h: int, w: int) -
     if not problems:
         assert repaired == polygons
     # clipping adds no pixel to the original's: any pixel only the repaired polygons cover has
-    # its centre on the rasteriser's rounding band (within 0.2 px) of an original edge. (An
+    # its centre on the rasteriser's rounding band of an original edge (0.17 px inside the
+    # image, up to 0.28 px where pycocotools clamps what lies outside it). (An
     # untangled ring may gain pixels: a ring walked twice covers nothing under the even-odd
     # rule, make_valid gives the region it outlines.)
     if repaired and "self_intersection" not in {p.code for p in problems}:
@@ -137,7 +138,7 @@ def test_repairs_leave_no_problem(polygons: list[list[float]], h: int, w: int) -
         edges = shapely.MultiLineString(
             [shapely.LinearRing(np.reshape(p, (-1, 2))) for p in polygons]
         )
-        assert np.all(shapely.distance(shapely.points(cols + 0.5, rows + 0.5), edges) < 0.2)
+        assert np.all(shapely.distance(shapely.points(cols + 0.5, rows + 0.5), edges) < 0.3)
 
 
 @examples

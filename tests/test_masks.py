@@ -19,7 +19,7 @@ import coco_convert as cc
 from coco_convert import geometry as g
 from coco_convert.cli import main
 from coco_convert.converters import masks
-from coco_convert.parallel import choose_jobs, map_chunks
+from coco_convert.parallel import choose_jobs, map_tasks
 
 PANOPTIC_RLE = "coco_panoptic/panopticapi-panoptic_coco_detection_format.json"
 POLYGON_FILES = [
@@ -167,15 +167,18 @@ def test_parallel_results_equal_serial(monkeypatch: pytest.MonkeyPatch, realdata
     assert back_parallel.document == back_serial.document
 
 
-def test_map_chunks_keeps_order_across_processes() -> None:
-    data = list(range(1000))
-    expected = [sum(data[a : a + 7]) for a in range(0, 1000, 7)]
+def _sum(values: list[int]) -> int:
+    return sum(values)
+
+
+def test_map_tasks_keeps_order_across_processes() -> None:
+    tasks = [list(range(a, a + 7)) for a in range(0, 1000, 7)]
+    expected = [sum(t) for t in tasks]
     for jobs in (1, 2):
-        got = list(map_chunks(lambda a, b: sum(data[a:b]), len(data), jobs=jobs, chunk=7))
-        assert got == expected
-    assert choose_jobs(None, 10, worth_forking=100) == 1
-    assert choose_jobs(None, 100, worth_forking=100) >= 1
-    assert choose_jobs(3, 0, worth_forking=100) == 3
+        assert list(map_tasks(_sum, iter(tasks), jobs=jobs)) == expected
+    assert choose_jobs(None, 10, worth_it=100) == 1
+    assert choose_jobs(None, 100, worth_it=100) >= 1
+    assert choose_jobs(3, 0, worth_it=100) == 3
 
 
 def test_only_datasets_with_images_are_converted(realdata: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from ..converters.loss import LossReport
-from ..converters.masks import poly2rle, rle2poly
+from ..converters.masks import poly2rle, read_masks, rle2poly
 from ..dataset import CocoDataset, load
 from ..errors import UsageError
 from .app import echo_err, main, output_option, report_option
@@ -26,6 +26,31 @@ def jobs_option(func: F) -> F:
         default=None,
         help="Worker processes (0: every core; default: every core for large inputs).",
     )(func)
+
+
+def polygon_options(func: F) -> F:
+    """``--tolerance``, ``--min-area`` and ``--holes``: how masks become polygons."""
+    options = [
+        _pixels("--tolerance", "Simplify outlines within PX pixels (0: exact, the same pixels)."),
+        _pixels("--min-area", "Drop mask parts smaller than PX pixels."),
+        click.option(
+            "--holes",
+            type=click.Choice(["cut", "fill", "rle"]),
+            default="cut",
+            show_default=True,
+            help="Masks with holes: cut each hole into its outline (exact), fill the holes, "
+            "or keep such masks as RLE.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _pixels(name: str, help: str) -> Callable[[F], F]:
+    return click.option(
+        name, type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="PX", help=help
+    )
 
 
 def _finish(
@@ -71,29 +96,7 @@ def poly2rle_command(
 @main.command("rle2poly")
 @click.argument("src", type=click.Path(path_type=Path))
 @output_option(help="Output COCO JSON file.")
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="PX",
-    help="Simplify outlines within PX pixels (0: exact, same pixels).",
-)
-@click.option(
-    "--min-area",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="PX",
-    help="Drop mask parts smaller than PX pixels.",
-)
-@click.option(
-    "--holes",
-    type=click.Choice(["cut", "fill", "rle"]),
-    default="cut",
-    show_default=True,
-    help="Masks with holes: cut each hole into its ring (exact), fill holes, or keep as RLE.",
-)
+@polygon_options
 @jobs_option
 @report_option
 def rle2poly_command(
@@ -112,5 +115,63 @@ def rle2poly_command(
         min_area=min_area,
         holes=holes,  # type: ignore[arg-type]
         jobs=jobs,
+    )
+    _finish(dataset, loss, output, report)
+
+
+@main.command("masks2coco")
+@click.argument("mask_dir", type=click.Path(path_type=Path))
+@output_option(help="Output COCO JSON file.")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "instance", "class"]),
+    default="auto",
+    show_default=True,
+    help="instance: one object per pixel value (VOC SegmentationObject); class: one object per "
+    "connected part of each class (VOC SegmentationClass); auto: by the folder's name.",
+)
+@click.option(
+    "--images",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of the images: their file names, and a check of their sizes.",
+)
+@click.option(
+    "--labels",
+    metavar="FILE|voc",
+    help="Class names, one per line by pixel value (line 0: background), or CVAT's "
+    "labelmap.txt (gives RGB colours too), or 'voc'.",
+)
+@click.option(
+    "--class-masks",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --kind instance: the class masks (SegmentationClass) giving each object's class.",
+)
+@click.option("--rle", is_flag=True, help="Write RLE segmentations instead of polygons.")
+@polygon_options
+@report_option
+def masks2coco_command(
+    mask_dir: Path,
+    output: Path,
+    kind: str,
+    images: Path | None,
+    labels: str | None,
+    class_masks: Path | None,
+    rle: bool,
+    holes: str,
+    tolerance: float,
+    min_area: float,
+    report: Path | None,
+) -> None:
+    """COCO instances from a folder of mask PNGs (0 background, 255 void)."""
+    dataset, loss = read_masks(
+        mask_dir,
+        kind=kind,  # type: ignore[arg-type]
+        images=images,
+        labels=labels,
+        class_masks=class_masks,
+        rle=rle,
+        holes=holes,  # type: ignore[arg-type]
+        tolerance=tolerance,
+        min_area=min_area,
     )
     _finish(dataset, loss, output, report)

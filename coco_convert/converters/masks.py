@@ -15,28 +15,42 @@ otherwise, and then the report gives the IoU it cost).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
 
 from .. import geometry
 from ..dataset import CocoDataset, from_document
-from ..errors import GeometryError, UsageError
-from ..parallel import choose_jobs, map_chunks
+from ..errors import GeometryError, InputError, UsageError
+from ..io import gc_paused
+from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
 
-__all__ = ["RleHoles", "poly2rle", "rle2poly", "summarize_ious"]
+__all__ = [
+    "VOC_CLASSES",
+    "Label",
+    "MaskKind",
+    "RleHoles",
+    "poly2rle",
+    "read_labels",
+    "read_masks",
+    "rle2poly",
+    "summarize_ious",
+]
 
 #: ``rle2poly``'s choice for masks with holes: cut them into the ring, fill them, keep RLE.
 RleHoles = Literal["cut", "fill", "rle"]
 
-#: Below these amounts of work one process is faster than forking workers.
-_POLYGONS_WORTH_FORKING = 50_000
-_MASKS_WORTH_FORKING = 2_000
+#: Below these amounts of work one process is faster than starting workers.
+_POLYGONS_WORTH_WORKERS = 100_000
+_MASKS_WORTH_WORKERS = 2_000
 #: Images per chunk of parallel work.
 _CHUNK = 500
 
@@ -51,6 +65,7 @@ class _Plan:
 
     groups: list[tuple[int, int, list[int]]] = field(default_factory=list)
     size: int = 0  # polygons or masks to convert
+    annotations: int = 0
 
 
 def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, unit: str) -> _Plan:
@@ -78,14 +93,16 @@ def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, un
             continue
         image_id = ann.get("image_id")
         size = sizes.get(image_id, ())
+        if size:
+            by_image.setdefault(image_id, []).append(index)
+            plan.size += count
+            plan.annotations += 1
+            continue
         where = f"{_name(dataset)}:/annotations/{index}"
         if size == ():
             report.warn("unknown_image", "annotation of an image not in the file", where=where)
-        elif size is None:
-            report.warn("image_without_size", "image without height and width", where=where)
         else:
-            by_image.setdefault(image_id, []).append(index)
-            plan.size += count
+            report.warn("image_without_size", "image without height and width", where=where)
     for image_id, indices in by_image.items():
         h, w = cast("tuple[int, int]", sizes[image_id])
         plan.groups.append((h, w, indices))
@@ -104,6 +121,13 @@ def _replaced(
     annotations = list(dataset.annotations)
     for index, segmentation in segmentations.items():
         annotations[index] = {**annotations[index], "segmentation": segmentation}
+    return _with_annotations(dataset, annotations)
+
+
+def _with_annotations(
+    dataset: CocoDataset[Any, Any], annotations: list[Any]
+) -> CocoDataset[Any, Any]:
+    """A new dataset: the same document with these annotations."""
     document = {**dataset.document, "annotations": annotations}
     return cast(
         "CocoDataset[Any, Any]",
@@ -141,10 +165,10 @@ def poly2rle(
     report = LossReport("poly2rle")
 
     def wanted(ann: Any) -> int:
-        segmentation = ann.get("segmentation")
         if crowd_only and not ann.get("iscrowd"):
             return 0
-        if isinstance(segmentation, list):
+        segmentation = ann.get("segmentation")
+        if type(segmentation) is list:
             return len(segmentation)
         if compress and isinstance(segmentation, dict):
             return int(isinstance(segmentation.get("counts"), list))
@@ -154,52 +178,130 @@ def poly2rle(
     annotations = dataset.annotations
     groups = plan.groups
 
-    def work(start: int, stop: int) -> list[tuple[int, Any]]:
-        out: list[tuple[int, Any]] = []
-        for h, w, indices in groups[start:stop]:
-            segmentations = [annotations[i]["segmentation"] for i in indices]
-            try:
-                rles: Sequence[Any] = geometry.encode_image(segmentations, h, w)
-            except GeometryError:
-                rles = [_encode_one(s, h, w) for s in segmentations]
-            out.extend(zip(indices, rles, strict=True))
-        return out
+    n_jobs = choose_jobs(jobs, plan.size, worth_it=_POLYGONS_WORTH_WORKERS)
 
-    n_jobs = choose_jobs(jobs, plan.size, worth_forking=_POLYGONS_WORTH_FORKING)
-    changed: dict[int, Any] = {}
-    chunks = map_chunks(work, len(groups), jobs=n_jobs, chunk=_CHUNK)
-    total = -(-len(groups) // _CHUNK)
-    for results in track(chunks, total=total, desc="poly2rle", unit="chunk"):
-        for index, rle in results:
-            where = f"{_name(dataset)}:/annotations/{index}/segmentation"
-            if isinstance(rle, GeometryError):
-                report.warn("bad_segmentation", f"left as it was: {rle.message}", where=where)
-                continue
-            before = annotations[index]["segmentation"]
-            if isinstance(before, dict):
-                report.count("rle_compressed")
-            elif not before:
-                report.count("empty_polygon_lists")
-            else:
-                report.count("annotations")
-                report.count("polygons", len(before))
-            changed[index] = rle
-    if report.counts.get("polygons"):
+    def tasks() -> Iterator[_ImagesTask]:
+        for start in range(0, len(groups), _CHUNK):
+            chunk = groups[start : start + _CHUNK]
+            packed = _pack_polygons(annotations, chunk) if n_jobs > 1 else None
+            if packed is not None:
+                yield "packed", packed
+            else:  # in this process, or a chunk with something unusual: the objects themselves
+                plain = [
+                    (h, w, indices, [annotations[i]["segmentation"] for i in indices])
+                    for h, w, indices in chunk
+                ]
+                yield "plain", plain
+
+    new = list(annotations)
+    failed: list[int] = []
+    chunks = map_tasks(_encode_task, tasks(), jobs=n_jobs)
+    progress = track(chunks, total=-(-len(groups) // _CHUNK), desc="poly2rle", unit="chunk")
+    with gc_paused():  # (millions of new dicts, no cycles: the collector would only rescan)
+        for results in progress:
+            for indices, rles in results:
+                for index, rle in zip(indices, rles, strict=True):
+                    if type(rle) is dict:
+                        new[index] = {**annotations[index], "segmentation": rle}
+                    else:
+                        failed.append(index)
+                        where = f"{_name(dataset)}:/annotations/{index}/segmentation"
+                        report.warn("bad_segmentation", f"left as it was: {rle}", where=where)
+    converted = plan.annotations - len(failed)
+    polygons = plan.size - sum(wanted(annotations[i]) for i in failed)
+    compressed = sum(
+        1
+        for _, _, indices in groups
+        for i in indices
+        if isinstance(annotations[i]["segmentation"], dict)
+    ) - sum(1 for i in failed if isinstance(annotations[i]["segmentation"], dict))
+    polygons -= compressed
+    converted -= compressed
+    for key, n in (
+        ("annotations", converted),
+        ("polygons", polygons),
+        ("rle_compressed", compressed),
+    ):
+        if n:
+            report.count(key, n)
+    if polygons:
         report.lose(
             "polygon_vertices",
             "polygons stored as pixels: their exact vertices are not kept (the pixels are the "
             "ones pycocotools rasterises)",
-            count=report.counts["polygons"],
+            count=polygons,
         )
     report.stats["processes"] = n_jobs
-    return _replaced(dataset, changed), report
+    return _with_annotations(dataset, new), report
+
+
+#: What a poly2rle worker gets: ("packed", _pack_polygons(...)) or ("plain", [(h, w, annotation
+#: indices, their segmentations), ...]).
+_ImagesTask = tuple[str, Any]
+
+
+def _encode_task(task: _ImagesTask) -> list[tuple[list[int], Sequence[Any]]]:
+    """poly2rle's work on some images: their RLEs (or why not), by annotation index."""
+    kind, payload = task
+    images = _unpack_polygons(payload) if kind == "packed" else payload
+    out: list[tuple[list[int], Sequence[Any]]] = []
+    for h, w, indices, segmentations in images:
+        try:
+            out.append((indices, geometry.encode_image(segmentations, h, w)))
+        except GeometryError:
+            out.append((indices, [_encode_one(s, h, w) for s in segmentations]))
+    return out
+
+
+def _pack_polygons(
+    annotations: Sequence[Any], groups: Sequence[tuple[int, int, list[int]]]
+) -> tuple[list[tuple[int, int, list[int], list[int]]], Any, Any] | None:
+    """The polygons of some images as one float64 array (plus how to cut it): what a worker
+    process needs, in a form that pickles as a memory copy. None when a segmentation is not a
+    plain list of number lists (the worker then reads it from the inherited dataset)."""
+    images = []
+    polygons: list[Any] = []
+    for h, w, indices in groups:
+        per_annotation = []
+        for index in indices:
+            segmentation = annotations[index]["segmentation"]
+            if type(segmentation) is not list:
+                return None
+            per_annotation.append(len(segmentation))
+            polygons.extend(segmentation)
+        images.append((h, w, indices, per_annotation))
+    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
+    try:
+        flat = np.fromiter(
+            itertools.chain.from_iterable(polygons), dtype=np.float64, count=int(lengths.sum())
+        )
+    except (TypeError, ValueError):
+        return None
+    return images, flat, lengths
+
+
+def _unpack_polygons(
+    packed: tuple[list[tuple[int, int, list[int], list[int]]], Any, Any],
+) -> list[tuple[int, int, list[int], list[Any]]]:
+    images, flat, lengths = packed
+    polygons = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+    out = []
+    at = 0
+    for h, w, indices, per_annotation in images:
+        segmentations = []
+        for count in per_annotation:
+            segmentations.append(polygons[at : at + count])
+            at += count
+        out.append((h, w, indices, segmentations))
+    return out
 
 
 def _encode_one(segmentation: Any, h: int, w: int) -> Any:
+    """The RLE, or the message saying why there is none."""
     try:
         return geometry.to_rle(segmentation, h, w)
     except GeometryError as error:
-        return error
+        return error.message
 
 
 # --- RLE -> polygons --------------------------------------------------------------------------
@@ -244,55 +346,60 @@ def rle2poly(
     annotations = dataset.annotations
     groups = plan.groups
 
-    def work(start: int, stop: int) -> list[tuple[int, _Traced]]:
-        out = []
-        for h, w, indices in groups[start:stop]:
-            for index in indices:
-                rle = annotations[index]["segmentation"]
-                out.append((index, _trace_one(rle, h, w, tolerance, min_area, holes)))
-        return out
+    options = (tolerance, min_area, holes)
 
-    n_jobs = choose_jobs(jobs, plan.size, worth_forking=_MASKS_WORTH_FORKING)
+    def tasks() -> Iterator[tuple[tuple[float, float, RleHoles], list[Any]]]:
+        # the masks themselves travel to the workers (mostly short strings)
+        for start in range(0, len(groups), _CHUNK):
+            masks = [
+                (h, w, index, annotations[index]["segmentation"])
+                for h, w, indices in groups[start : start + _CHUNK]
+                for index in indices
+            ]
+            yield options, masks
+
+    n_jobs = choose_jobs(jobs, plan.size, worth_it=_MASKS_WORTH_WORKERS)
     changed: dict[int, Any] = {}
     ious: list[float] = []
     vertices_exact = vertices = 0
     total = -(-len(groups) // _CHUNK)
-    chunks = map_chunks(work, len(groups), jobs=n_jobs, chunk=_CHUNK)
-    for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
-        for index, traced in results:
-            where = f"{_name(dataset)}:/annotations/{index}/segmentation"
-            if traced.error is not None:
-                report.warn("bad_segmentation", f"left as it was: {traced.error}", where=where)
-                continue
-            if traced.polygons is None:
-                report.count("kept_as_rle")
-                report.lose(
-                    "holes_kept_as_rle",
-                    "masks with holes kept as RLE (--holes rle)",
-                    where=where,
-                )
-                continue
-            report.count("masks")
-            report.count("polygons", len(traced.polygons))
-            if traced.holes:
-                report.count(f"holes_{'cut' if holes == 'cut' else 'filled'}", traced.holes)
-            if traced.parts_dropped:
-                report.lose(
-                    "parts_below_min_area",
-                    f"mask parts smaller than {min_area:g} px dropped (--min-area)",
-                    where=where,
-                    count=traced.parts_dropped,
-                )
-            if not traced.polygons:
-                report.lose(
-                    "empty_mask",
-                    "masks without any polygon left (segmentation is now [])",
-                    where=where,
-                )
-            ious.append(traced.iou)
-            vertices_exact += traced.vertices_exact
-            vertices += traced.vertices
-            changed[index] = traced.polygons
+    chunks = map_tasks(_trace_task, tasks(), jobs=n_jobs)
+    with gc_paused():
+        for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
+            for index, traced in results:
+                where = f"{_name(dataset)}:/annotations/{index}/segmentation"
+                if traced.error is not None:
+                    report.warn("bad_segmentation", f"left as it was: {traced.error}", where=where)
+                    continue
+                if traced.polygons is None:
+                    report.count("kept_as_rle")
+                    report.lose(
+                        "holes_kept_as_rle",
+                        "masks with holes kept as RLE (--holes rle)",
+                        where=where,
+                    )
+                    continue
+                report.count("masks")
+                report.count("polygons", len(traced.polygons))
+                if traced.holes:
+                    report.count(f"holes_{'cut' if holes == 'cut' else 'filled'}", traced.holes)
+                if traced.parts_dropped:
+                    report.lose(
+                        "parts_below_min_area",
+                        f"mask parts smaller than {min_area:g} px dropped (--min-area)",
+                        where=where,
+                        count=traced.parts_dropped,
+                    )
+                if not traced.polygons:
+                    report.lose(
+                        "empty_mask",
+                        "masks without any polygon left (segmentation is now [])",
+                        where=where,
+                    )
+                ious.append(traced.iou)
+                vertices_exact += traced.vertices_exact
+                vertices += traced.vertices
+                changed[index] = traced.polygons
     if holes == "fill" and report.counts.get("holes_filled"):
         report.lose(
             "holes_filled", "holes filled (--holes fill)", count=report.counts["holes_filled"]
@@ -312,14 +419,25 @@ def rle2poly(
     return _replaced(dataset, changed), report
 
 
+def _trace_task(
+    task: tuple[tuple[float, float, RleHoles], list[tuple[int, int, int, Any]]],
+) -> list[tuple[int, _Traced]]:
+    """rle2poly's work on some masks, by annotation index."""
+    (tolerance, min_area, holes), masks = task
+    return [
+        (index, _trace_one(rle, h, w, tolerance, min_area, holes)) for h, w, index, rle in masks
+    ]
+
+
 def _trace_one(
     rle: Any, h: int, w: int, tolerance: float, min_area: float, holes: RleHoles
 ) -> _Traced:
     try:
-        geometry.check_rle(rle, h, w)
-        outlines = geometry.rle_to_outlines(rle)
+        geometry.check_rle_size(rle, h, w)
+        runs = geometry.rle_counts(rle)
     except GeometryError as error:
         return _Traced(None, error=error.message)
+    outlines = geometry.rle_to_outlines(rle, runs=runs)
     n_holes = sum(len(o.holes) for o in outlines)
     if holes == "rle" and n_holes:
         return _Traced(None)
@@ -333,7 +451,7 @@ def _trace_one(
     if tolerance:
         exact_polygons = geometry.outlines_to_polygons(outlines, holes=mode, min_area=min_area)
         exact = geometry.polygon_vertices(exact_polygons)
-    original = geometry.compress_rle(rle)
+    original = rle if isinstance(rle["counts"], str) else geometry.compress_rle(rle)
     iou = geometry.iou(geometry.to_rle(polygons, h, w), original)
     return _Traced(
         polygons,
@@ -343,3 +461,329 @@ def _trace_one(
         holes=n_holes,
         parts_dropped=dropped,
     )
+
+
+# --- mask PNGs -> COCO ------------------------------------------------------------------------
+
+MaskKind = Literal["auto", "instance", "class"]
+
+#: Pascal VOC's 20 classes after the background, in palette order (``--labels voc``).
+VOC_CLASSES = (
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
+#: Pixel values with a meaning of their own in VOC-style PNGs.
+BACKGROUND, VOID = 0, 255
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A class of a mask PNG: its pixel value (the category id), name and, for RGB masks, the
+    colour that stands for it."""
+
+    value: int
+    name: str
+    color: tuple[int, int, int] | None = None
+
+
+def read_labels(source: str | os.PathLike[str]) -> list[Label]:
+    """Class names by pixel value: ``voc`` for Pascal VOC's, or a text file with one name per
+    line, line ``i`` naming value ``i`` (line 0 is the background). CVAT's ``labelmap.txt``
+    (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours."""
+    if os.fspath(source) == "voc":
+        return [Label(i, name, _voc_color(i)) for i, name in enumerate(VOC_CLASSES)]
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read the labels: {exc.strerror or exc}") from None
+    labels: list[Label] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, rest = line.partition(":")
+        color = None
+        if rest:
+            parts = rest.split(":")[0].split(",")
+            try:
+                r, g, b = (int(p) for p in parts)
+            except ValueError:
+                raise InputError(
+                    f"{path}:{number}", f"expected name:r,g,b:..., got {line.strip()!r}"
+                ) from None
+            color = (r, g, b)
+        labels.append(Label(len(labels), name.strip(), color))
+    if not labels:
+        raise InputError(str(path), "holds no label names")
+    return labels
+
+
+def _voc_color(index: int) -> tuple[int, int, int]:
+    """Pascal VOC's palette colour of a class index (the bit-interleaving colour map)."""
+    r = g = b = 0
+    for shift in range(8):
+        r |= ((index >> 0) & 1) << (7 - shift)
+        g |= ((index >> 1) & 1) << (7 - shift)
+        b |= ((index >> 2) & 1) << (7 - shift)
+        index >>= 3
+    return r, g, b
+
+
+def read_masks(
+    mask_dir: str | os.PathLike[str],
+    *,
+    kind: MaskKind = "auto",
+    images: str | os.PathLike[str] | None = None,
+    labels: str | os.PathLike[str] | None = None,
+    class_masks: str | os.PathLike[str] | None = None,
+    rle: bool = False,
+    holes: RleHoles = "cut",
+    tolerance: float = 0.0,
+    min_area: float = 0.0,
+) -> tuple[CocoDataset[Any, Any], LossReport]:
+    """An instances dataset from a folder of mask PNGs, one image per PNG.
+
+    ``kind``: ``"class"`` (VOC ``SegmentationClass``: the pixel value is the class, one
+    annotation per connected part, pixels sharing an edge) or ``"instance"`` (VOC
+    ``SegmentationObject``: the value is the object, one annotation per value, possibly in
+    parts); ``"auto"`` tells them by the folder's name. 0 is background and 255 is void (not
+    annotated) in both. Indexed (palette) and greyscale PNGs hold the values; RGB PNGs need
+    ``labels`` with colours (CVAT's ``labelmap.txt``, or ``voc``). ``labels`` names the classes
+    (category id = pixel value); ``class_masks``: the ``SegmentationClass`` folder that gives
+    each instance its class (the class most of its pixels have). ``images``: the folder of the
+    images, for their file names and to check their sizes. Segmentations are polygons that
+    rasterise to exactly the mask's pixels (``rle``: RLE instead; ``holes``, ``tolerance`` and
+    ``min_area`` as for :func:`rle2poly`); ``area`` and ``bbox`` are the pixels'."""
+    from PIL import Image as PILImage
+
+    folder = Path(mask_dir)
+    if not folder.is_dir():
+        raise InputError(str(folder), "no such folder (expected a folder of mask PNGs)")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if not files:
+        raise InputError(str(folder), "holds no .png masks")
+    kind = _mask_kind(folder, kind)
+    report = LossReport(f"masks2coco ({kind} masks)")
+    names = read_labels(labels) if labels is not None else None
+    colors = {label.color: label.value for label in names or () if label.color is not None}
+    image_files = _image_files(Path(images)) if images is not None else None
+    class_dir = Path(class_masks) if class_masks is not None else None
+    document_images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    used: dict[int, int] = {}
+    ious: list[float] = []
+    for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
+        values = _read_values(path, colors, report)
+        h, w = values.shape
+        file_name = f"{path.stem}.jpg"
+        if image_files is not None:
+            found = image_files.get(path.stem)
+            if found is None:
+                report.warn(
+                    "image_not_found", "mask without an image of the same name", where=str(path)
+                )
+            else:
+                file_name = found.name
+                with PILImage.open(found) as picture:
+                    if picture.size != (w, h):
+                        raise InputError(
+                            str(path),
+                            f"mask is {w} x {h} but its image {found} is "
+                            f"{picture.size[0]} x {picture.size[1]}",
+                        )
+        elif image_id == 1:
+            report.warn(
+                "file_names_assumed", "image file names assumed <mask name>.jpg (give --images)"
+            )
+        document_images.append({"id": image_id, "file_name": file_name, "height": h, "width": w})
+        void = int(np.count_nonzero(values == VOID))
+        if void:
+            report.count("void_pixels", void)
+        classes = None
+        if kind == "instance" and class_dir is not None:
+            class_path = class_dir / path.name
+            if not class_path.is_file():
+                raise InputError(str(class_path), f"no class mask for {path.name} (--class-masks)")
+            classes = _read_values(class_path, colors, report)
+            if classes.shape != values.shape:
+                raise InputError(
+                    str(class_path),
+                    f"is {classes.shape[1]} x {classes.shape[0]}, its instance mask {w} x {h}",
+                )
+        for value in np.unique(values):
+            value = int(value)
+            if value in (BACKGROUND, VOID):
+                continue
+            mask = values == value
+            if kind == "class":
+                parts = [[o] for o in geometry.trace(mask)]
+                category = value
+            else:
+                parts = [geometry.trace(mask)]
+                majority = _majority(classes[mask]) if classes is not None else 1
+                if majority is None:
+                    report.warn(
+                        "instance_without_class",
+                        "instance whose pixels are all background or void in the class mask",
+                        where=f"{path}:{value}",
+                    )
+                category = majority or 1
+            for outlines in parts:
+                exact = geometry.outlines_to_polygons(outlines)
+                rle_exact = geometry.to_rle(exact, h, w)
+                area, box = geometry.rle_area([rle_exact])[0], geometry.rle_bbox([rle_exact])[0]
+                if min_area and area < min_area:
+                    report.lose(
+                        "parts_below_min_area",
+                        f"parts smaller than {min_area:g} px dropped (--min-area)",
+                        where=f"{path}:{value}",
+                    )
+                    continue
+                has_holes = any(o.holes for o in outlines)
+                if rle or (holes == "rle" and has_holes):
+                    segmentation: Any = rle_exact
+                else:
+                    segmentation = geometry.outlines_to_polygons(
+                        outlines,
+                        holes="fill" if holes == "fill" else "cut",
+                        tolerance=tolerance,
+                        min_area=min_area,
+                    )
+                    ious.append(geometry.iou(geometry.to_rle(segmentation, h, w), rle_exact))
+                used[category] = used.get(category, 0) + 1
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": category,
+                        "segmentation": segmentation,
+                        "area": area,
+                        "bbox": box,
+                        "iscrowd": 0,
+                    }
+                )
+    categories = _categories(kind, names, used, class_dir is not None, report)
+    report.count("images", len(document_images))
+    report.count("annotations", len(annotations))
+    report.stats.update(summarize_ious(ious))
+    document = {
+        "info": {"description": f"masks2coco from {folder.name}"},
+        "licenses": [],
+        "images": document_images,
+        "annotations": annotations,
+        "categories": categories,
+    }
+    dataset = from_document(document, kind="instances", validate=True, source=str(folder))
+    return cast("CocoDataset[Any, Any]", dataset), report
+
+
+def _mask_kind(folder: Path, kind: MaskKind) -> Literal["instance", "class"]:
+    if kind != "auto":
+        return kind
+    name = folder.name.lower()
+    if "object" in name or "instance" in name:
+        return "instance"
+    if "class" in name:
+        return "class"
+    raise UsageError(
+        f"{folder}: cannot tell instance masks from class masks by the folder's name; "
+        "give --kind instance or --kind class"
+    )
+
+
+def _image_files(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise InputError(str(folder), "no such folder (--images)")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in _IMAGE_SUFFIXES:
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _read_values(path: Path, colors: dict[tuple[int, int, int], int], report: LossReport) -> Any:
+    """The pixel values of a mask PNG (``(h, w)`` ints), RGB masks mapped through ``colors``."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as picture:
+            mode = picture.mode
+            values = np.asarray(picture.convert("RGB") if mode in ("RGBA", "LA") else picture)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(str(path), f"cannot read the PNG: {exc}") from None
+    if mode in ("P", "L", "I", "I;16", "I;16B", "1"):
+        return values.astype(np.int64)
+    if values.ndim == 3 and values.shape[2] >= 3:
+        if not colors:
+            raise InputError(
+                str(path),
+                f"is an RGB ({mode}) mask: say which colour is which class",
+                hint="--labels labelmap.txt (name:r,g,b per line, as CVAT writes) or --labels voc",
+            )
+        rgb = values[..., :3].astype(np.int64)
+        packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        out = np.full(packed.shape, VOID, dtype=np.int64)
+        table = {(r << 16) | (g << 8) | b: value for (r, g, b), value in colors.items()}
+        unknown = np.ones(packed.shape, dtype=np.bool_)
+        for code, value in table.items():
+            hit = packed == code
+            out[hit] = value
+            unknown &= ~hit
+        void_color = (224 << 16) | (224 << 8) | 192  # VOC's void colour
+        unknown &= packed != void_color
+        if unknown.any():
+            report.warn(
+                "unknown_colour",
+                "pixels of a colour not in the labels, treated as void",
+                where=str(path),
+                count=int(unknown.sum()),
+            )
+        return out
+    raise InputError(str(path), f"unsupported PNG mode {mode} for a mask")
+
+
+def _majority(classes: Any) -> int | None:
+    counted = np.bincount(classes[(classes != BACKGROUND) & (classes != VOID)])
+    return int(counted.argmax()) if counted.size and counted.max() > 0 else None
+
+
+def _categories(
+    kind: str, names: list[Label] | None, used: dict[int, int], classed: bool, report: LossReport
+) -> list[dict[str, Any]]:
+    if kind == "instance" and not classed:
+        return [{"id": 1, "name": "object", "supercategory": ""}]
+    by_value = {label.value: label.name for label in names or ()}
+    ids = sorted(set(used) | {v for v in by_value if v not in (BACKGROUND, VOID)})
+    categories = []
+    for value in ids:
+        name = by_value.get(value)
+        if name is None:
+            report.warn(
+                "unnamed_class",
+                "pixel values without a name in the labels (named by value)",
+                where=str(value),
+            )
+            name = str(value)
+        categories.append({"id": value, "name": name, "supercategory": ""})
+    return categories

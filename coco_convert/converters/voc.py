@@ -40,10 +40,12 @@ from .. import geometry
 from ..dataset import CocoDataset, InstancesDataset
 from ..errors import InputError, UsageError, format_location
 from ..io import atomic_directory, gc_paused
-from ..parallel import choose_jobs, map_chunks
+from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from .loss import ConversionError, LossReport
+from .masks import VOC_CLASSES as _BACKGROUND_AND_VOC_CLASSES
+from .masks import _read_values, _voc_color
 
 __all__ = [
     "VOC_CLASSES",
@@ -60,28 +62,7 @@ __all__ = [
 ]
 
 #: The 20 Pascal VOC classes in the devkit's order (``VOCopts.classes``).
-VOC_CLASSES: tuple[str, ...] = (
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
+VOC_CLASSES: tuple[str, ...] = _BACKGROUND_AND_VOC_CLASSES[1:]
 
 Coords = Literal["one-based", "zero-based"]
 ImageIds = Literal["sequential", "from-filename"]
@@ -499,17 +480,17 @@ def _read_xml(path: str) -> VocFile:
 #: one process was faster, 1.60 s against 1.93 s; at 171,250 files two were, 10.8 s against
 #: 12.4 s; writing COCO train2017's 118,287 XML files, 30.2 s against 32.5 s).
 _CHUNK = 1000
-_WORTH_FORKING_PARSE = 50_000
-_WORTH_FORKING_WRITE = 20_000
+_WORKERS_WORTH_IT_PARSE = 50_000
+_WORKERS_WORTH_IT_WRITE = 20_000
 
 
 def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[VocFile]:
     """Parse annotation files, in order (the part of :func:`read_voc` that scales): in one
-    forked worker per core for large inputs, or ``jobs`` workers.
+    worker process per core for large inputs, or ``jobs`` workers.
 
     Workers send their files back as orjson bytes, not pickles: pickling 17k parsed files
     costs more than parsing them (measured 0.6 s against 0.8 s), JSON a tenth of that."""
-    workers = choose_jobs(jobs, len(paths), worth_forking=_WORTH_FORKING_PARSE)
+    workers = choose_jobs(jobs, len(paths), worth_it=_WORKERS_WORTH_IT_PARSE)
     total = -(-len(paths) // _CHUNK)
     if workers <= 1:
         for start in track(
@@ -517,11 +498,8 @@ def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[Vo
         ):
             yield from (_read_xml(path) for path in paths[start : start + _CHUNK])
         return
-
-    def work(start: int, stop: int) -> bytes:
-        return orjson.dumps([_read_xml(path) for path in paths[start:stop]], default=list)
-
-    chunks = map_chunks(work, len(paths), jobs=workers, chunk=_CHUNK)
+    tasks = (list(paths[start : start + _CHUNK]) for start in range(0, len(paths), _CHUNK))
+    chunks = map_tasks(_parse_task, tasks, jobs=workers)
     for chunk in track(chunks, total=total, desc="reading XML", unit="chunk"):
         for path, filename, width, height, objects, metadata in orjson.loads(chunk):
             yield VocFile(
@@ -537,6 +515,11 @@ def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[Vo
             )
 
 
+def _parse_task(paths: list[str]) -> bytes:
+    """A worker's share of :func:`parse_files`: the parsed files as orjson bytes."""
+    return orjson.dumps([_read_xml(path) for path in paths], default=list)
+
+
 # --- SegmentationObject PNGs --------------------------------------------------------------------
 
 MaskFormat = Literal["polygons", "rle"]
@@ -547,53 +530,18 @@ _VOID = 255
 
 def voc_palette() -> list[int]:
     """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
-    palette: list[int] = []
-    for index in range(256):
-        r = g = b = 0
-        c = index
-        for bit in range(8):
-            r |= ((c >> 0) & 1) << (7 - bit)
-            g |= ((c >> 1) & 1) << (7 - bit)
-            b |= ((c >> 2) & 1) << (7 - bit)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
+    return [channel for index in range(256) for channel in _voc_color(index)]
 
 
-def read_index_png(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
+def read_index_png(
+    path: str | os.PathLike[str], report: LossReport | None = None
+) -> npt.NDArray[np.int64]:
     """The palette indices of a VOC segmentation PNG. Palette PNGs (the devkit's) give them
     directly; RGB PNGs (Datumaro's and CVAT's exports colour them) are mapped back through
-    the VOC palette; unknown colours are an error naming the file."""
-    from PIL import Image as PILImage
-
-    name = os.fspath(path)
-    try:
-        with PILImage.open(name) as image:
-            image.load()
-            mode = image.mode
-            array = np.asarray(image)
-    except OSError as exc:
-        raise InputError(name, f"cannot read the PNG: {exc}") from None
-    if mode in ("P", "L"):
-        return array.astype(np.uint8, copy=False)
-    if mode not in ("RGB", "RGBA"):
-        raise InputError(name, f"a segmentation PNG in mode {mode}, expected palette or RGB")
-    packed = (
-        (array[..., 0].astype(np.uint32) << 16)
-        | (array[..., 1].astype(np.uint32) << 8)
-        | array[..., 2].astype(np.uint32)
-    )
-    palette = np.asarray(voc_palette(), dtype=np.uint32).reshape(256, 3)
-    keys = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
-    colours, inverse = np.unique(packed, return_inverse=True)
-    lookup = {int(key): index for index, key in enumerate(keys)}
-    indices = np.empty(len(colours), dtype=np.uint8)
-    for i, colour in enumerate(colours):
-        if int(colour) not in lookup:
-            rgb = (int(colour) >> 16, (int(colour) >> 8) & 255, int(colour) & 255)
-            raise InputError(name, f"colour {rgb} is not in the VOC palette")
-        indices[i] = lookup[int(colour)]
-    return indices[inverse].reshape(packed.shape)
+    the VOC palette (:mod:`coco_convert.converters.masks` reads the pixels)."""
+    colours = {_voc_color(index): index for index in range(256)}
+    values: npt.NDArray[np.int64] = _read_values(Path(path), colours, report or LossReport("png"))
+    return values
 
 
 def _attach_masks(
@@ -618,7 +566,7 @@ def _attach_masks(
         if not png.is_file():
             report.count("images without a SegmentationObject PNG")
             continue
-        indices = read_index_png(png)
+        indices = read_index_png(png, report)
         height, width = sizes[anns[0][0]["image_id"]]
         if indices.shape != (height, width):
             raise InputError(
@@ -1099,38 +1047,24 @@ def write_voc(
     images = dataset.images
     class_index = {name: number for number, name in enumerate(plan.labels, 1)}
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
-        folder = tmp / "Annotations"
-        folder.mkdir()
-        prefix = os.path.join(folder, "")
+        (tmp / "Annotations").mkdir()
         if masks:
             (tmp / "SegmentationObject").mkdir()
             (tmp / "SegmentationClass").mkdir()
 
-        def work(start: int, stop: int) -> tuple[float, int, list[int]]:
-            largest, overlap, segmented = 0.0, 0, []
-            for i in range(start, stop):
-                image = images[i]
-                objects = plan.objects.get(image["id"], ())
-                has_masks = masks and any(obj[3] is not None for obj in objects)
-                if has_masks:
-                    overlap += _write_pngs(tmp, plan.stems[i], image, objects, class_index)
-                    segmented.append(i)
-                data, error = render_voc_xml(image, objects, shift, segmented=has_masks)
-                largest = max(largest, error)
-                fd = os.open(
-                    f"{prefix}{plan.stems[i]}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666
-                )
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
-            return largest, overlap, segmented
+        def tasks() -> Iterator[_WriteTask]:
+            for start in range(0, len(images), _CHUNK):
+                chunk = [
+                    (i, plan.stems[i], images[i], plan.objects.get(images[i]["id"], []))
+                    for i in range(start, min(start + _CHUNK, len(images)))
+                ]
+                yield str(tmp), shift, masks, class_index, chunk
 
-        workers = choose_jobs(jobs, len(images), worth_forking=_WORTH_FORKING_WRITE)
-        chunks = map_chunks(work, len(images), jobs=workers, chunk=_CHUNK)
+        workers = choose_jobs(jobs, len(images), worth_it=_WORKERS_WORTH_IT_WRITE)
         total = -(-len(images) // _CHUNK)
         largest, overlap, segmented = 0.0, 0, []
-        for error, covered, written in track(chunks, total=total, desc="writing", unit="chunk"):
+        done = map_tasks(_write_task, tasks(), jobs=workers)
+        for error, covered, written in track(done, total=total, desc="writing", unit="chunk"):
             largest = max(largest, error)
             overlap += covered
             segmented += written
@@ -1187,6 +1121,33 @@ def _write_pngs(
         png.putpalette(palette)
         png.save(folder / sub / f"{stem}.png", optimize=False)
     return overlap
+
+
+#: A worker's share of :func:`write_voc`: the output folder, the pixel shift, whether to write
+#: PNGs, class numbers, and ``(index, stem, image, objects)`` of its images. Self-contained:
+#: workers are spawned and share nothing with the parent.
+_WriteTask = tuple[str, int, bool, dict[str, int], list[tuple[int, str, Image, list[_Object]]]]
+
+
+def _write_task(task: _WriteTask) -> tuple[float, int, list[int]]:
+    """Write the XML (and PNGs) of some images; returns the largest rounding error, pixels
+    two objects claimed, and the indices of the images that got PNGs."""
+    folder, shift, masks, class_index, chunk = task
+    prefix = os.path.join(folder, "Annotations", "")
+    largest, overlap, segmented = 0.0, 0, []
+    for index, stem, image, objects in chunk:
+        has_masks = masks and any(obj[3] is not None for obj in objects)
+        if has_masks:
+            overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
+            segmented.append(index)
+        data, error = render_voc_xml(image, objects, shift, segmented=has_masks)
+        largest = max(largest, error)
+        fd = os.open(f"{prefix}{stem}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    return largest, overlap, segmented
 
 
 class _Plan(NamedTuple):
