@@ -517,7 +517,7 @@ def test_datumaro_segmentation_object_pngs_become_exact_masks() -> None:
         assert ann["area"] == int(pixels.sum())
     assert [a["area"] for a in dataset.annotations] == [300, 24 * 24 - 8 * 8]  # the dog has a hole
     assert report.counts["masks"] == 2
-    rle_dataset, _ = read_voc(VOC / "datumaro-segmentation", masks=True, mask_format="rle")
+    rle_dataset, _ = read_voc(VOC / "datumaro-segmentation", masks=True, rle=True)
     assert mask_utils.area(rle_dataset.annotations[1]["segmentation"]) == 512
 
 

@@ -11,10 +11,8 @@ from ..converters.loss import LossReport
 from ..converters.voc import (
     COORDS,
     IMAGE_IDS,
-    MASK_FORMATS,
     Coords,
     ImageIds,
-    MaskFormat,
     read_voc,
     write_voc,
 )
@@ -65,13 +63,7 @@ _COORDS_HELP = (
     help="Read SegmentationObject/*.png into each object's segmentation (instance k is the "
     "k-th <object>; 255, the void border, is left out).",
 )
-@click.option(
-    "--mask-format",
-    type=click.Choice(MASK_FORMATS),
-    default="polygons",
-    show_default=True,
-    help="Segmentations from --masks: polygons (exact, holes cut in) or RLE.",
-)
+@click.option("--rle", is_flag=True, help="With --masks: RLE segmentations instead of polygons.")
 @click.option("--indent", type=int, default=None, help="Pretty-print the JSON.")
 @jobs_option
 @report_option
@@ -87,7 +79,7 @@ def voc2coco(
     image_ids: str,
     images: Path | None,
     masks: bool,
-    mask_format: str,
+    rle: bool,
     indent: int | None,
     jobs: int | None,
     report: Path | None,
@@ -107,7 +99,7 @@ def voc2coco(
         image_ids=cast("ImageIds", image_ids),
         images=images,
         masks=masks,
-        mask_format=cast("MaskFormat", mask_format),
+        rle=rle,
         jobs=jobs,
         strict=strict,
     )

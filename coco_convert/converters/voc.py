@@ -522,8 +522,6 @@ def _parse_task(paths: list[str]) -> bytes:
 
 # --- SegmentationObject PNGs --------------------------------------------------------------------
 
-MaskFormat = Literal["polygons", "rle"]
-MASK_FORMATS: tuple[MaskFormat, ...] = ("polygons", "rle")
 #: SegmentationObject/SegmentationClass: 0 is background, 255 the void border around objects.
 _VOID = 255
 
@@ -549,7 +547,7 @@ def _attach_masks(
     origins: Sequence[tuple[VocFile, int]],
     folder: Path,
     report: LossReport,
-    mask_format: MaskFormat,
+    rle: bool,
 ) -> None:
     """Give each annotation the pixels of its instance in ``SegmentationObject/<stem>.png``:
     instance ``k`` is the ``k``-th ``<object>`` of the XML (``origins``: the file and object
@@ -596,7 +594,7 @@ def _attach_masks(
                     where=f"{png} (object {number})",
                 )
                 continue
-            if mask_format == "rle":
+            if rle:
                 ann["segmentation"] = geometry.mask_to_rle(mask)
             else:
                 ann["segmentation"] = geometry.mask_to_polygons(mask)
@@ -618,7 +616,7 @@ def read_voc(
     image_ids: ImageIds = "sequential",
     images: str | os.PathLike[str] | None = None,
     masks: bool = False,
-    mask_format: MaskFormat = "polygons",
+    rle: bool = False,
     jobs: int | None = None,
     strict: bool = False,
 ) -> tuple[InstancesDataset, LossReport]:
@@ -630,7 +628,7 @@ def read_voc(
     classes and their ids; ``synsets`` (``LOC_synset_mapping.txt``) names ILSVRC synsets.
     ``images`` is where image headers are read when an XML has no usable ``<size>``.
     ``masks`` reads the devkit's ``SegmentationObject/<stem>.png`` into each object's
-    segmentation (``mask_format``: exact polygons, holes cut in, or RLE).
+    segmentation: exact polygons (holes cut in), or RLE with ``rle``, as ``masks2coco``.
     ``jobs``: worker processes for parsing (default: every core for large inputs).
 
     Returns the dataset and the report of what was lost or looked wrong; with ``strict`` a
@@ -641,8 +639,6 @@ def read_voc(
         raise UsageError(f"image_ids must be one of {', '.join(IMAGE_IDS)}, not {image_ids!r}")
     if labels is not None and synsets is not None:
         raise UsageError("give --labels or --synsets, not both")
-    if mask_format not in MASK_FORMATS:
-        raise UsageError(f"mask_format must be one of {', '.join(MASK_FORMATS)}")
     source = Path(src)
     layout = _layout(source, split, Path(images) if images is not None else None)
     segmentation = None
@@ -662,7 +658,7 @@ def read_voc(
             origins,
         )  # fmt: skip
         if segmentation is not None and origins is not None:
-            _attach_masks(dataset, origins, segmentation, report, mask_format)
+            _attach_masks(dataset, origins, segmentation, report, rle)
     report.raise_if_strict(strict)
     return dataset, report
 
