@@ -815,10 +815,8 @@ def _trace_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int) -> list[Outline]:
     points = np.concatenate(point_arrays) + np.array([x0 - 0.5, y0 - 0.5])
     starts = np.flatnonzero(codes == 1)
     ends = np.append(starts[1:], len(codes))
-    keep = np.ones(len(points), dtype=np.bool_)
-    keep[ends - 1] = False  # each ring's closing point repeats its first
-    points, lengths = _filter_rings(points, ends - starts, keep)
-    points, lengths = _filter_rings(points, lengths, _not_repeated(points, lengths))
+    # (each ring's closing point repeats its first: dropped with any other repeated point)
+    points, lengths = _filter_rings(points, ends - starts, _not_repeated(points, ends - starts))
     points, lengths = _filter_rings(points, lengths, _turning(points, lengths))
     rings = np.split(points, np.cumsum(lengths)[:-1])
     outline_of_ring = np.repeat(
