@@ -25,6 +25,8 @@ run: $(STAMP)
 	$(CLI) schema --kind instances > out/instances.schema.json
 	$(CLI) voc2coco fixtures/voc/datumaro-segmentation --coords zero-based --masks -o out/voc_masks.json
 	$(CLI) coco2voc out/voc_masks.json -o out/voc --masks --coords zero-based
+	$(CLI) coco2yolo fixtures/coco/instances.json -o out/yolo --task segment --split val2014
+	$(CLI) yolo2coco fixtures/yolo/exif --images fixtures/yolo/exif -o out/exif-sizes.json
 	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json
 	$(CLI) rle2poly out/instances_rle.json -o out/instances_polygons.json --report out/rle2poly.json
 	@echo "outputs in out/"

@@ -7,7 +7,7 @@
 voc2coco, at VOC2012 scale (17,125 files from ../shared/bench/gen_voc.py) and 10x:
   floor    lxml parse of the same files, reading just the fields a converter needs
            (filename, size, and per object name and box), one process, nothing written
-  ours     `coco-convert voc2coco DIR -o OUT.json` (forks a worker per core for large inputs)
+  ours     `coco-convert voc2coco DIR -o OUT.json` (a worker per core for large inputs)
   ours -j1 the same on one core
   peer     globox: AnnotationSet.from_pascal_voc(DIR).save_coco(OUT) (pip install globox into
            --peer-python's venv; never a dependency of coco-convert)

@@ -575,7 +575,7 @@ def test_coco2voc_masks_round_trip_and_overlap(tmp_path: Path) -> None:
     assert again.annotations[1]["area"] == 400
 
 
-# --- forked workers ---------------------------------------------------------------------------
+# --- worker processes -------------------------------------------------------------------------
 
 
 def test_workers_give_the_same_results_and_errors(

@@ -39,6 +39,7 @@ from lxml import etree
 from .. import geometry
 from ..dataset import CocoDataset, InstancesDataset
 from ..errors import InputError, UsageError, format_location
+from ..images import ImageSizeError, read_size
 from ..io import atomic_directory, gc_paused
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
@@ -475,7 +476,7 @@ def _read_xml(path: str) -> VocFile:
     return parse_voc_xml(data, path)
 
 
-#: Files per chunk of work, and the counts from which one forked worker per core pays off
+#: Files per chunk of work, and the counts from which one worker process per core pays off
 #: (measured with benchmarks/bench_voc.py on a busy 2-core machine: at VOC2012's 17,125 files
 #: one process was faster, 1.60 s against 1.93 s; at 171,250 files two were, 10.8 s against
 #: 12.4 s; writing COCO train2017's 118,287 XML files, 30.2 s against 32.5 s).
@@ -974,20 +975,16 @@ def _image_ids(entries: list[tuple[str, VocFile]], mode: ImageIds) -> list[int]:
 
 
 def _image_size(voc: VocFile, file_name: str, image_root: Path | None) -> tuple[int, int]:
-    """Width and height from the image file's header (no pixels decoded; EXIF rotation
-    applied, as training frameworks see the image)."""
-    import imagesize
-
+    """Width and height from the image file's header (:func:`coco_convert.images.read_size`:
+    no pixels decoded, EXIF rotation applied, as training frameworks see the image)."""
     candidates = [image_root / file_name] if image_root is not None else []
     candidates.append(Path(voc.path).parent / PurePosixPath(file_name).name)
     for path in candidates:
         if path.is_file():
-            width, height = imagesize.get(path)
-            if width > 0 and height > 0:
-                return int(width), int(height)
-            raise InputError(
-                str(path), "cannot read the image size from its header (not an image?)"
-            )
+            try:
+                return read_size(path)
+            except ImageSizeError as exc:
+                raise InputError(str(path), f"cannot read the image size: {exc}") from None
     looked = " or ".join(str(c) for c in candidates)
     raise InputError(
         voc.path,
