@@ -23,6 +23,8 @@ run: $(STAMP)
 	$(CLI) info fixtures/coco/person_keypoints.json
 	$(PY) -c "import coco_convert as cc; cc.load('fixtures/coco/instances.json').save('out/instances.json')"
 	$(CLI) schema --kind instances > out/instances.schema.json
+	$(CLI) voc2coco fixtures/voc/datumaro-segmentation --coords zero-based --masks -o out/voc_masks.json
+	$(CLI) coco2voc out/voc_masks.json -o out/voc --masks --coords zero-based
 	$(CLI) coco2yolo fixtures/coco/instances.json -o out/yolo --task segment --split val2014
 	$(CLI) yolo2coco fixtures/yolo/exif --images fixtures/yolo/exif -o out/exif-sizes.json
 	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "CocoConvertError",
@@ -36,6 +37,19 @@ class CocoConvertError(Exception):
     """Base class: a problem with the input or the request, reported without a traceback."""
 
     exit_code = 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments that ``Exception`` pickling would not pass
+        # back; rebuild from the attributes so errors cross process boundaries (forked
+        # workers, :mod:`coco_convert.parallel`) unchanged.
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[CocoConvertError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(CocoConvertError):

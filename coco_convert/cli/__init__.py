@@ -6,7 +6,7 @@ from :mod:`coco_convert.cli.app`; importing the module below is all it takes to 
 
 from __future__ import annotations
 
-from . import info, masks, schema, validate, yolo  # noqa: F401  (each module registers its verbs)
+from . import info, masks, schema, validate, voc, yolo  # noqa: F401  (each module registers its verbs)
 from .app import main
 
 __all__ = ["main"]

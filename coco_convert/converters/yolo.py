@@ -37,7 +37,7 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast
@@ -650,6 +650,10 @@ class _SplitWriter:
         duplicates = clipped = 0
         base = str(root)
         row_list, kept = row_ends.tolist(), keep.tolist()
+        # One thread creates the files of a batch while the next batch is formatted: file
+        # system calls release the GIL, so the disk work overlaps the numpy work.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-labels")
+        pending: list[Future[None]] = []
         for first, last in track(batches, desc="label files", unit="batch"):
             r0, r1 = int(row_ends[first]), int(row_ends[last])
             v0, v1 = int(value_starts[r0]), int(value_starts[r1])
@@ -678,7 +682,12 @@ class _SplitWriter:
                         text = b"".join(unique)
                 files.append((f"{base}/{label_paths[i]}", text))
             written += len(files)
-            _write_files(files)
+            pending.append(writer.submit(_write_files, files))
+            if len(pending) > 2:  # bound the memory of batches waiting for the disk
+                pending.pop(0).result()
+        for future in pending:
+            future.result()
+        writer.shutdown()
         if clipped:
             self.report.lose(
                 "clipped",
