@@ -22,6 +22,7 @@ from coco_convert.dataset import detect_kind
 from coco_convert.io import parse_json
 from coco_convert.schemas import adapter, coco
 from coco_convert.validate import Settings, validate_path
+from coco_convert.validate.runner import validate_target
 from tests.conftest import REALDATA
 from tests.validate_cases import BASES
 
@@ -255,3 +256,21 @@ def test_corrupted_input(name: str, corruption: str, seed: int, tmp_path: Path) 
         parse_json(path.read_bytes(), str(path))
     else:
         assert path.read_bytes() == data
+
+
+XML_INPUTS = {path.name: path.read_bytes() for path in sorted((REALDATA / "voc_xml").glob("*.xml"))}
+
+
+@pytest.mark.parametrize(
+    ("name", "corruption", "seed"),
+    [(n, c, s) for n in XML_INPUTS for c in ("truncate", "binary_junk") for s in SEEDS],
+)
+def test_corrupted_voc_xml(name: str, corruption: str, seed: int, tmp_path: Path) -> None:
+    rng = random.Random(f"{name}/{corruption}/{seed}")
+    data = CORRUPTIONS[corruption](XML_INPUTS[name], rng)
+    path = tmp_path / name
+    path.write_bytes(data)
+    results = validate_target(path, Settings())
+    codes = [d.code for r in results for d in r.diagnostics]
+    assert "V001" in codes
+    assert path.read_bytes() == data

@@ -87,8 +87,9 @@ def validate(
     explain: str | None,
     config_path: Path | None,
 ) -> None:
-    """Check COCO JSON files (any kind) and YOLO datasets (data.yaml or the dataset's
-    folder) for problems that break training; with --fix, repair the safe ones in COCO JSON.
+    """Check COCO JSON files (any kind), Pascal VOC XML files or folders, and YOLO datasets
+    (data.yaml or the dataset's folder) for problems that break training; with --fix, repair
+    the safe ones in COCO JSON.
 
     Each finding has a stable rule code (`--explain CODE` documents it) and a location:
     file plus JSON pointer, or file:line."""

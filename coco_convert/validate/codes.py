@@ -118,8 +118,7 @@ RULES: dict[str, Rule] = _rules(
         A COCO dataset is a JSON object with "images" and "annotations" (and usually
         "categories"); detection results are a JSON array of objects. Anything else (a
         number, a string, an object with neither key) cannot be trained on as COCO. A folder
-        given as PATH must be a YOLO dataset (data.yaml, labels/); Pascal VOC folders follow
-        when the VOC reader lands.
+        given as PATH must be a YOLO dataset (data.yaml, labels/) or hold Pascal VOC XML.
         """,
     ),
     Rule(
@@ -801,6 +800,103 @@ RULES: dict[str, Rule] = _rules(
         https://github.com/neuroinformatics-unit/ethology/issues/38). Use numeric option
         ids in VIA's attribute editor before exporting.
         """,
+    ),
+    # --- V: Pascal VOC -----------------------------------------------------------------------
+    Rule(
+        "V001",
+        "unreadable-xml",
+        "error",
+        "The XML cannot be read as a Pascal VOC annotation.",
+        """
+        Malformed XML (with its line), a root element other than <annotation>, or a document
+        that declares entities (how XXE and expansion-bomb attacks work; VOC never needs
+        them). Read by the VOC converter's parser, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "V002",
+        "voc-missing-size",
+        "warning",
+        "The file has no <size> with a width and height above 0.",
+        """
+        LabelImg writes width and height 0 when it could not read the image. Boxes cannot be
+        checked against the image, and converters must open every image to learn its size.
+        """,
+    ),
+    Rule(
+        "V003",
+        "object-without-name",
+        "error",
+        "An <object> has no <name>.",
+        "An object without a class cannot be trained on; converters drop it.",
+    ),
+    Rule(
+        "V004",
+        "object-without-box",
+        "error",
+        "An <object> has no usable <bndbox>.",
+        "No <bndbox>, a missing corner, or a corner that is not a number.",
+    ),
+    Rule(
+        "V005",
+        "inverted-box",
+        "error",
+        "A box has xmax < xmin or ymax < ymin.",
+        """
+        The corners are swapped or the box was dragged backwards and written as is; every
+        loader computes a negative width from it.
+        """,
+    ),
+    Rule(
+        "V006",
+        "voc-box-outside-image",
+        "warning",
+        "A box reaches outside the image's <size>.",
+        """
+        Corners below 0 or beyond width/height. VOC devkit boxes are 1-based (1..width),
+        tools such as CVAT and LabelImg write 0-based corners; both stay inside [0, width].
+        """,
+    ),
+    Rule(
+        "V007",
+        "filename-mismatch",
+        "warning",
+        "<filename> names another image than the XML file's name.",
+        """
+        mmdetection and the VOC devkit find the image by the XML's name (ImageSets ids),
+        datumaro and most converters by <filename>; when they differ the two disagree about
+        which picture the boxes belong to. mmdetection's own fixture 000001.xml says
+        <filename>000002.jpg</filename> (../shared/realdata/voc_xml).
+        """,
+    ),
+    Rule(
+        "V008",
+        "unknown-class",
+        "error",
+        "An object's class is not in the folder's class list.",
+        """
+        Checked when the folder has a class list (CVAT's labelmap.txt, labels.txt or
+        classes.txt): a typo or a class added after the list was written; converters given
+        the list drop the object.
+        """,
+    ),
+    Rule(
+        "V009",
+        "fractional-voc-box",
+        "info",
+        "A box has fractional pixel coordinates.",
+        """
+        Devkit boxes are whole pixels; CVAT writes floats (../shared/realdata/voc_xml). Scripts
+        that read corners with int(text) fail on them, and fractional corners suggest a
+        0-based tool (coco-convert voc2coco --coords zero-based).
+        """,
+    ),
+    Rule(
+        "V010",
+        "duplicate-object",
+        "warning",
+        "An object repeats another exactly (same class and box).",
+        "Counted twice in training and evaluation; usually a double click or a merge.",
     ),
     # --- Y: YOLO -----------------------------------------------------------------------------
     Rule(

@@ -173,11 +173,12 @@ def validate_target(
     unsafe_fixes: bool = False,
     write: bool = True,
 ) -> list[FileResult]:
-    """Validate what ``path`` is: a COCO JSON file or a YOLO dataset (``data.yaml``, darknet
-    ``obj.data`` or a dataset folder). One result per file with findings (and per path)."""
+    """Validate what ``path`` is: a COCO JSON file, a Pascal VOC XML file or folder, or a YOLO
+    dataset (``data.yaml``, darknet ``obj.data`` or a dataset folder). One result per file."""
     target = Path(path)
     suffix = target.suffix.lower()
-    if target.is_dir() or suffix in (".yaml", ".yml") or target.name == "obj.data":
+    if target.is_dir() or suffix in (".xml", ".yaml", ".yml") or target.name == "obj.data":
+        from .voc import is_voc, validate_voc
         from .yolo import is_yolo, validate_yolo
 
         if is_yolo(target):
@@ -185,9 +186,14 @@ def validate_target(
                 FileResult(name, sorted(found, key=sort_key), format="yolo")
                 for name, found in validate_yolo(target, settings)
             ]
+        if is_voc(target):
+            return [
+                FileResult(name, sorted(found, key=sort_key), format="voc")
+                for name, found in validate_voc(target, settings)
+            ]
         message = (
-            "not a dataset folder: no data.yaml, obj.data or labels/ (YOLO); pass COCO JSON "
-            "files one by one"
+            "not a dataset folder: no data.yaml, obj.data or labels/ (YOLO), no Annotations/ "
+            "or XML files (Pascal VOC); pass COCO JSON files one by one"
         )
         return [FileResult(str(target), [_finding("F003", str(target), message)])]
     return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
