@@ -12,20 +12,9 @@ from ..converters.loss import LossReport
 from ..converters.masks import poly2rle, read_masks, rle2poly
 from ..dataset import CocoDataset, load
 from ..errors import UsageError
-from .app import echo_err, main, output_option, report_option
+from .app import echo_err, jobs_option, main, output_option, report_option
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def jobs_option(func: F) -> F:
-    """``-j/--jobs N``: worker processes (default: every core when the input is large)."""
-    return click.option(
-        "-j",
-        "--jobs",
-        type=click.IntRange(min=0),
-        default=None,
-        help="Worker processes (0: every core; default: every core for large inputs).",
-    )(func)
 
 
 def polygon_options(func: F) -> F:

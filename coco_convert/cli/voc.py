@@ -17,8 +17,7 @@ from ..converters.voc import (
     write_voc,
 )
 from ..dataset import CocoDataset, load
-from .app import echo_err, main, output_option, report_option, strict_option
-from .masks import jobs_option
+from .app import echo_err, jobs_option, main, output_option, report_option, strict_option
 
 _COORDS_HELP = (
     "Pixel convention of the XML boxes: one-based inclusive (VOC devkit, Detectron2) or "

@@ -11,9 +11,7 @@ from ..converters.loss import LossReport
 from ..converters.yolo import LAYOUTS, TASKS, read_yolo, split_name, write_yolo
 from ..dataset import load
 from ..errors import UsageError
-from .app import echo_err, main, output_option, report_option, strict_option
-
-_JOBS_HELP = "Worker processes for image headers (default: every available CPU)."
+from .app import echo_err, jobs_option, main, output_option, report_option, strict_option
 
 
 @main.command("coco2yolo")
@@ -45,7 +43,7 @@ _JOBS_HELP = "Worker processes for image headers (default: every available CPU).
 @click.option("--split", help="Split name for a single input (default: from its file name).")
 @click.option("--include-crowd", is_flag=True, help="Keep crowd annotations as objects.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
-@click.option("--jobs", type=click.IntRange(min=1), help=_JOBS_HELP)
+@jobs_option
 @report_option
 @strict_option
 def coco2yolo(
@@ -102,7 +100,7 @@ def coco2yolo(
     help="The images of a labels folder SRC.",
 )
 @click.option("--indent", type=click.IntRange(min=0), help="Pretty-print with this indent.")
-@click.option("--jobs", type=click.IntRange(min=1), help=_JOBS_HELP)
+@jobs_option
 @report_option
 @strict_option
 def yolo2coco(
