@@ -12,7 +12,7 @@ from ..converters.loss import LossReport
 from ..converters.masks import poly2rle, read_masks, rle2poly
 from ..dataset import CocoDataset, load
 from ..errors import UsageError
-from .app import echo_err, jobs_option, main, output_option, report_option
+from .app import finish, jobs_option, main, output_option, report_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,9 +46,7 @@ def _finish(
     dataset: CocoDataset[Any, Any], loss: LossReport, output: Path, report: Path | None
 ) -> None:
     dataset.save(output)
-    if report is not None:
-        loss.save(report)
-    echo_err(loss.render())
+    finish(loss, report)
 
 
 def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:

@@ -7,11 +7,10 @@ from typing import Any
 
 import click
 
-from ..converters.loss import LossReport
 from ..converters.yolo import LAYOUTS, TASKS, read_yolo, split_name, write_yolo
 from ..dataset import load
 from ..errors import UsageError
-from .app import echo_err, jobs_option, main, output_option, report_option, strict_option
+from .app import echo_err, finish, jobs_option, main, output_option, report_option, strict_option
 
 
 @main.command("coco2yolo")
@@ -87,7 +86,7 @@ def coco2yolo(
         strict=strict,
         jobs=jobs,
     )
-    _finish(loss, report)
+    finish(loss, report)
 
 
 @main.command("yolo2coco")
@@ -130,10 +129,4 @@ def yolo2coco(
         echo_err(
             f"{target}: {len(dataset.images):,} images, {len(dataset.annotations):,} annotations"
         )
-    _finish(loss, report)
-
-
-def _finish(loss: LossReport, report: Path | None) -> None:
-    if report is not None:
-        loss.save(report)
-    echo_err(loss.render())
+    finish(loss, report)
