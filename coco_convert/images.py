@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import BinaryIO
 
 import imagesize
 
+from .parallel import choose_jobs, map_tasks
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "ImageSizeError",
-    "available_cpus",
     "is_image_name",
     "read_size",
     "read_sizes",
@@ -67,14 +67,6 @@ class ImageSizeError(Exception):
 def is_image_name(name: str) -> bool:
     """Whether a file name has a suffix that training frameworks load as an image."""
     return name.rpartition(".")[2].lower() in IMAGE_SUFFIXES
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (the affinity mask where the platform has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 def read_size(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -158,12 +150,11 @@ def read_sizes(
     """:func:`read_size` of many images, in order: a ``(width, height)`` or, for an image that
     cannot be read, the reason as a string. ``jobs`` processes (default: every available CPU)
     share large inputs."""
-    jobs = available_cpus() if jobs is None else max(1, jobs)
-    if jobs == 1 or len(paths) < _PARALLEL_MIN:
+    workers = choose_jobs(jobs, len(paths), worth_it=_PARALLEL_MIN)
+    if workers == 1:
         return _sizes_chunk(paths)
     parts = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
     found: list[tuple[int, int] | str] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for sizes in pool.map(_sizes_chunk, parts):
-            found.extend(sizes)
+    for sizes in map_tasks(_sizes_chunk, parts, jobs=workers):
+        found.extend(sizes)
     return found

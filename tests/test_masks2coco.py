@@ -21,7 +21,7 @@ from .conftest import REALDATA
 
 def write_palette_png(path: Path, values: np.ndarray) -> None:
     image = Image.fromarray(values.astype(np.uint8), mode="P")
-    palette = [c for i in range(256) for c in masks._voc_color(i)]
+    palette = [c for i in range(256) for c in masks.voc_color(i)]
     palette[255 * 3 : 256 * 3] = [224, 224, 192]
     image.putpalette(palette)
     path.parent.mkdir(parents=True, exist_ok=True)

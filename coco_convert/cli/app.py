@@ -16,9 +16,19 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__, progress
+from ..converters.loss import LossReport
 from ..errors import CocoConvertError
 
-__all__ = ["echo_err", "main", "output_option", "quiet", "report_option", "strict_option"]
+__all__ = [
+    "echo_err",
+    "finish",
+    "jobs_option",
+    "main",
+    "output_option",
+    "quiet",
+    "report_option",
+    "strict_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +82,24 @@ def output_option(**kwargs: Any) -> Callable[[F], F]:
     """``-o/--output PATH`` (required unless told otherwise)."""
     kwargs.setdefault("required", True)
     return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=True), **kwargs)
+
+
+def finish(loss: LossReport, report: Path | None) -> None:
+    """The end of a conversion: write the ``--report`` JSON if asked, print the summary."""
+    if report is not None:
+        loss.save(report)
+    echo_err(loss.render())
+
+
+def jobs_option(func: F) -> F:
+    """``-j/--jobs N``: worker processes (default: every core when the input is large)."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Worker processes (0: every core; default: every core for large inputs).",
+    )(func)
 
 
 def report_option(func: F) -> F:

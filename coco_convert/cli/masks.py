@@ -12,20 +12,9 @@ from ..converters.loss import LossReport
 from ..converters.masks import poly2rle, read_masks, rle2poly
 from ..dataset import CocoDataset, load
 from ..errors import UsageError
-from .app import echo_err, main, output_option, report_option
+from .app import finish, jobs_option, main, output_option, report_option
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def jobs_option(func: F) -> F:
-    """``-j/--jobs N``: worker processes (default: every core when the input is large)."""
-    return click.option(
-        "-j",
-        "--jobs",
-        type=click.IntRange(min=0),
-        default=None,
-        help="Worker processes (0: every core; default: every core for large inputs).",
-    )(func)
 
 
 def polygon_options(func: F) -> F:
@@ -57,9 +46,7 @@ def _finish(
     dataset: CocoDataset[Any, Any], loss: LossReport, output: Path, report: Path | None
 ) -> None:
     dataset.save(output)
-    if report is not None:
-        loss.save(report)
-    echo_err(loss.render())
+    finish(loss, report)
 
 
 def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:

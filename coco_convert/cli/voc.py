@@ -7,7 +7,6 @@ from typing import Any, cast
 
 import click
 
-from ..converters.loss import LossReport
 from ..converters.voc import (
     COORDS,
     IMAGE_IDS,
@@ -17,8 +16,7 @@ from ..converters.voc import (
     write_voc,
 )
 from ..dataset import CocoDataset, load
-from .app import echo_err, main, output_option, report_option, strict_option
-from .masks import jobs_option
+from .app import echo_err, finish, jobs_option, main, output_option, report_option, strict_option
 
 _COORDS_HELP = (
     "Pixel convention of the XML boxes: one-based inclusive (VOC devkit, Detectron2) or "
@@ -104,7 +102,7 @@ def voc2coco(
         strict=strict,
     )
     dataset.save(output, indent=indent)
-    _finish(loss, report)
+    finish(loss, report)
     mapping = ", ".join(f"{cat['id']} {cat['name']}" for cat in dataset.categories)
     echo_err(f"categories: {mapping}")
 
@@ -153,7 +151,7 @@ def coco2voc(
         jobs=jobs,
         strict=strict,
     )
-    _finish(loss, report)
+    finish(loss, report)
 
 
 def _split_name(file: Path) -> str:
@@ -162,9 +160,3 @@ def _split_name(file: Path) -> str:
         if stem.startswith(prefix) and len(stem) > len(prefix):
             return stem[len(prefix) :]
     return stem or "default"
-
-
-def _finish(loss: LossReport, report: Path | None) -> None:
-    if report is not None:
-        loss.save(report)
-    echo_err(loss.render())

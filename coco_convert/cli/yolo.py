@@ -7,13 +7,10 @@ from typing import Any
 
 import click
 
-from ..converters.loss import LossReport
 from ..converters.yolo import LAYOUTS, TASKS, read_yolo, split_name, write_yolo
 from ..dataset import load
 from ..errors import UsageError
-from .app import echo_err, main, output_option, report_option, strict_option
-
-_JOBS_HELP = "Worker processes for image headers (default: every available CPU)."
+from .app import echo_err, finish, jobs_option, main, output_option, report_option, strict_option
 
 
 @main.command("coco2yolo")
@@ -45,7 +42,7 @@ _JOBS_HELP = "Worker processes for image headers (default: every available CPU).
 @click.option("--split", help="Split name for a single input (default: from its file name).")
 @click.option("--include-crowd", is_flag=True, help="Keep crowd annotations as objects.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
-@click.option("--jobs", type=click.IntRange(min=1), help=_JOBS_HELP)
+@jobs_option
 @report_option
 @strict_option
 def coco2yolo(
@@ -89,7 +86,7 @@ def coco2yolo(
         strict=strict,
         jobs=jobs,
     )
-    _finish(loss, report)
+    finish(loss, report)
 
 
 @main.command("yolo2coco")
@@ -102,7 +99,7 @@ def coco2yolo(
     help="The images of a labels folder SRC.",
 )
 @click.option("--indent", type=click.IntRange(min=0), help="Pretty-print with this indent.")
-@click.option("--jobs", type=click.IntRange(min=1), help=_JOBS_HELP)
+@jobs_option
 @report_option
 @strict_option
 def yolo2coco(
@@ -132,10 +129,4 @@ def yolo2coco(
         echo_err(
             f"{target}: {len(dataset.images):,} images, {len(dataset.annotations):,} annotations"
         )
-    _finish(loss, report)
-
-
-def _finish(loss: LossReport, report: Path | None) -> None:
-    if report is not None:
-        loss.save(report)
-    echo_err(loss.render())
+    finish(loss, report)

@@ -511,7 +511,7 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
     line, line ``i`` naming value ``i`` (line 0 is the background). CVAT's ``labelmap.txt``
     (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours."""
     if os.fspath(source) == "voc":
-        return [Label(i, name, _voc_color(i)) for i, name in enumerate(VOC_CLASSES)]
+        return [Label(i, name, voc_color(i)) for i, name in enumerate(VOC_CLASSES)]
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -538,7 +538,7 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
     return labels
 
 
-def _voc_color(index: int) -> tuple[int, int, int]:
+def voc_color(index: int) -> tuple[int, int, int]:
     """Pascal VOC's palette colour of a class index (the bit-interleaving colour map)."""
     r = g = b = 0
     for shift in range(8):
@@ -593,7 +593,7 @@ def read_masks(
     used: dict[int, int] = {}
     ious: list[float] = []
     for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
-        values = _read_values(path, colors, report)
+        values = read_mask_values(path, colors, report)
         h, w = values.shape
         file_name = f"{path.stem}.jpg"
         if image_files is not None:
@@ -624,7 +624,7 @@ def read_masks(
             class_path = class_dir / path.name
             if not class_path.is_file():
                 raise InputError(str(class_path), f"no class mask for {path.name} (--class-masks)")
-            classes = _read_values(class_path, colors, report)
+            classes = read_mask_values(class_path, colors, report)
             if classes.shape != values.shape:
                 raise InputError(
                     str(class_path),
@@ -721,7 +721,9 @@ def _image_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _read_values(path: Path, colors: dict[tuple[int, int, int], int], report: LossReport) -> Any:
+def read_mask_values(
+    path: Path, colors: dict[tuple[int, int, int], int], report: LossReport
+) -> Any:
     """The pixel values of a mask PNG (``(h, w)`` ints), RGB masks mapped through ``colors``."""
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError

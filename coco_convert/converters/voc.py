@@ -46,7 +46,7 @@ from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from .loss import ConversionError, LossReport
 from .masks import VOC_CLASSES as _BACKGROUND_AND_VOC_CLASSES
-from .masks import _read_values, _voc_color
+from .masks import read_mask_values, voc_color
 
 __all__ = [
     "VOC_CLASSES",
@@ -529,7 +529,7 @@ _VOID = 255
 
 def voc_palette() -> list[int]:
     """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
-    return [channel for index in range(256) for channel in _voc_color(index)]
+    return [channel for index in range(256) for channel in voc_color(index)]
 
 
 def read_index_png(
@@ -538,8 +538,10 @@ def read_index_png(
     """The palette indices of a VOC segmentation PNG. Palette PNGs (the devkit's) give them
     directly; RGB PNGs (Datumaro's and CVAT's exports colour them) are mapped back through
     the VOC palette (:mod:`coco_convert.converters.masks` reads the pixels)."""
-    colours = {_voc_color(index): index for index in range(256)}
-    values: npt.NDArray[np.int64] = _read_values(Path(path), colours, report or LossReport("png"))
+    colours = {voc_color(index): index for index in range(256)}
+    values: npt.NDArray[np.int64] = read_mask_values(
+        Path(path), colours, report or LossReport("png")
+    )
     return values
 
 

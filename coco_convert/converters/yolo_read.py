@@ -18,7 +18,6 @@ import json
 import math
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,8 +26,9 @@ import numpy as np
 
 from ..dataset import InstancesDataset, KeypointsDataset
 from ..errors import InputError, UsageError
-from ..images import ImageSizeError, available_cpus, is_image_name, read_size
+from ..images import ImageSizeError, is_image_name, read_size
 from ..io import gc_paused
+from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
 from .yolo_rows import darknet_label_path, label_path
@@ -576,37 +576,27 @@ def _read_split(
         _Job(part.images[i : i + _CHUNK], len(source.names), source.category_ids, source.kpt_shape)
         for i in range(0, len(part.images), _CHUNK)
     ]
-    workers = available_cpus() if jobs is None else max(1, jobs)
-    results: Iterator[_ChunkResult]
-    pool = None
-    if workers > 1 and len(part.images) >= _PARALLEL_MIN:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        results = pool.map(_read_chunk, chunks)
-    else:
-        results = map(_read_chunk, chunks)
+    workers = choose_jobs(jobs, len(part.images), worth_it=_PARALLEL_MIN)
+    results = map_tasks(_read_chunk, chunks, jobs=workers)
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
-    try:
-        for result in track(results, total=len(chunks), desc=part.name, unit="chunk"):
-            for key, message, where in result.problems:
-                report.warn(key, _MESSAGES.get(key, message), where=f"{where}: {message}")
-            for key, n in result.counts.items():
-                report.count(key, n)
-            for found in result.images:
-                if found is None:
-                    continue
-                file_name, width, height, anns = found
-                image_id = len(images) + 1
-                images.append(
-                    {"id": image_id, "file_name": file_name, "width": width, "height": height}
-                )
-                for ann in anns:
-                    ann["id"] = len(annotations) + 1
-                    ann["image_id"] = image_id
-                    annotations.append(ann)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    for result in track(results, total=len(chunks), desc=part.name, unit="chunk"):
+        for key, message, where in result.problems:
+            report.warn(key, _MESSAGES.get(key, message), where=f"{where}: {message}")
+        for key, n in result.counts.items():
+            report.count(key, n)
+        for found in result.images:
+            if found is None:
+                continue
+            file_name, width, height, anns = found
+            image_id = len(images) + 1
+            images.append(
+                {"id": image_id, "file_name": file_name, "width": width, "height": height}
+            )
+            for ann in anns:
+                ann["id"] = len(annotations) + 1
+                ann["image_id"] = image_id
+                annotations.append(ann)
     report.count("images", len(images))
     report.count("annotations", len(annotations))
     return {
