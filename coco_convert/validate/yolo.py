@@ -84,7 +84,7 @@ def validate_yolo(path: Path, settings: Settings) -> list[tuple[str, list[Diagno
     found: list[Diagnostic] = []
     datasets: Mapping[str, CocoDataset[Any, Any]]
     try:
-        datasets, _ = read_yolo(path, report=report, jobs=1)
+        datasets, _ = read_yolo(path, report=report)
     except InputError as exc:
         message = exc.message + (f" ({exc.hint})" if exc.hint else "")
         found.append(_finding("Y001", exc.source, message, where))
