@@ -28,6 +28,19 @@ def _runs(height: int, width: int, top: int, left: int, size: int) -> list[int]:
     return counts
 
 
+def _rectangle() -> dict[str, Any]:
+    """Annotation 1: a 20 x 10 rectangle on image 1, with pycocotools' area and box."""
+    return {
+        "id": 1,
+        "image_id": 1,
+        "category_id": 1,
+        "segmentation": [[10.0, 10.0, 30.0, 10.0, 30.0, 20.0, 10.0, 20.0]],
+        "area": 200.0,
+        "bbox": [10.0, 10.0, 20.0, 10.0],
+        "iscrowd": 0,
+    }
+
+
 def instances() -> Doc:
     return {
         "info": {"description": "validator test", "version": "1"},
@@ -37,15 +50,7 @@ def instances() -> Doc:
             {"id": 2, "file_name": "b.jpg", "width": 50, "height": 50},
         ],
         "annotations": [
-            {
-                "id": 1,
-                "image_id": 1,
-                "category_id": 1,
-                "segmentation": [[10.0, 10.0, 30.0, 10.0, 30.0, 20.0, 10.0, 20.0]],
-                "area": 200.0,
-                "bbox": [10.0, 10.0, 20.0, 10.0],
-                "iscrowd": 0,
-            },
+            _rectangle(),
             {
                 "id": 2,
                 "image_id": 2,
@@ -67,17 +72,7 @@ def keypoints() -> Doc:
     return {
         "images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 80}],
         "annotations": [
-            {
-                "id": 1,
-                "image_id": 1,
-                "category_id": 1,
-                "segmentation": [[10.0, 10.0, 30.0, 10.0, 30.0, 20.0, 10.0, 20.0]],
-                "area": 200.0,
-                "bbox": [10.0, 10.0, 20.0, 10.0],
-                "iscrowd": 0,
-                "keypoints": [12, 12, 2, 20, 15, 1, 0, 0, 0],
-                "num_keypoints": 2,
-            }
+            {**_rectangle(), "keypoints": [12, 12, 2, 20, 15, 1, 0, 0, 0], "num_keypoints": 2}
         ],
         "categories": [
             {
