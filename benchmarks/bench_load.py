@@ -2,8 +2,8 @@
 """Load and save a COCO train2017-scale file: coco-convert against the raw parsers and
 pycocotools, in one run.
 
-    python benchmarks/bench_load.py                      # generate train2017 scale (~530 MB)
-    python benchmarks/bench_load.py --data big.json      # reuse a file
+    python benchmarks/bench_load.py                      # train2017 scale (~530 MB, generated once)
+    python benchmarks/bench_load.py --data big.json      # a file of yours (generated if missing)
     python benchmarks/bench_load.py --images 10000       # smaller
 
 Each job runs in a fresh process (so peak RSS is its own) and is repeated; the table shows the
@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-GENERATOR = Path(__file__).resolve().parents[2] / "shared" / "bench" / "gen_coco.py"
+from shared_bench import coco_file
 
 # Each job prints one JSON line: {"seconds": ..., "rss": ...} (and extra timings).
 JOB = r"""
@@ -106,15 +106,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
+    path = coco_file(args.data, images=args.images)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.data
-        if path is None:
-            path = Path(tmp) / "coco.json"
-            print(f"generating {args.images:,} images with {GENERATOR.name} ...", file=sys.stderr)
-            subprocess.run(
-                [sys.executable, str(GENERATOR), str(path), "--images", str(args.images)],
-                check=True,
-            )
         size = path.stat().st_size
         best: dict[str, dict[str, float]] = {}
         identical = True

@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared_bench import coco_file
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -241,7 +243,7 @@ def _peer(rles: Any, *, ious: bool = False) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="/tmp/data/coco_full.json")
+    parser.add_argument("--data", help="COCO file (default: gen_coco.py at train2017 scale)")
     parser.add_argument(
         "--sample", type=int, default=50_000, help="masks for the rle2poly comparison"
     )
@@ -249,6 +251,8 @@ def main() -> None:
     parser.add_argument("--jobs", nargs="*", default=["poly2rle", "rle2poly", "rle2poly-full"])
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.job:
+        args.data = str(coco_file(Path(args.data) if args.data else None))
     if args.job:
         print(json.dumps(job(args.job, args.data, args.sample, args.repeat)))
         return

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from shared_bench import coco_file
+
 #: The rules that need pycocotools (RLE, area, bbox of masks) or shapely.
 MASK_RULES = frozenset({"G104", "G105", "G106", "G107", "G109"})
 MODES = ("orjson", "orjson-nogc", "validate", "geometry")
@@ -74,13 +76,16 @@ def _measure(mode: str, path: Path, repeat: int) -> dict[str, float | int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path, help="a COCO instances JSON (gen_coco.py output)")
+    parser.add_argument(
+        "path", type=Path, nargs="?", help="COCO file (default: gen_coco.py at train2017 scale)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per mode (best is kept)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args.child, args.path)))
         return
+    args.path = coco_file(args.path)
     size = args.path.stat().st_size / 2**20
     print(f"{args.path} ({size:,.0f} MiB), best of {args.repeat}")
     results = {mode: _measure(mode, args.path, args.repeat) for mode in MODES}

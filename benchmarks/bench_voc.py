@@ -32,9 +32,10 @@ import sys
 import time
 from pathlib import Path
 
+from shared_bench import SHARED_BENCH, coco_file
+
 ROOT = Path(__file__).resolve().parents[1]
-GEN_VOC = next(p for p in (ROOT.parent / "shared", ROOT.parents[2] / "shared") if p.is_dir())
-GEN_VOC = GEN_VOC / "bench" / "gen_voc.py"
+GEN_VOC = SHARED_BENCH / "gen_voc.py"
 
 FLOOR_VOC = r"""
 import os, sys
@@ -122,12 +123,13 @@ def main() -> None:
     )
     parser.add_argument("--scales", default="1,10", help="multiples of VOC2012's 17,125 files")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--coco", type=Path, default=Path("/tmp/data/coco_full.json"))
+    parser.add_argument("--coco", type=Path, help="default: gen_coco.py at train2017 scale")
     parser.add_argument("--coco-runs", type=int, default=1)
     parser.add_argument("--peer-python", default="/tmp/peers-voc/bin/python")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-voc"))
     parser.add_argument("--skip-coco2voc", action="store_true")
     args = parser.parse_args()
+    args.coco = coco_file(args.coco)
     python = sys.executable
     cli = str(Path(python).with_name("coco-convert"))
     args.work.mkdir(parents=True, exist_ok=True)

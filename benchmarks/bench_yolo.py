@@ -36,11 +36,9 @@ import sys
 import time
 from pathlib import Path
 
+from shared_bench import SHARED_BENCH, coco_file
+
 HERE = Path(__file__).resolve().parent
-SHARED_BENCH = next(
-    (p / "shared" / "bench" for p in HERE.parents if (p / "shared" / "bench").is_dir()),
-    HERE.parents[1] / "shared" / "bench",
-)
 
 FLOOR_COCO2YOLO = r"""
 import gc, os, sys, orjson
@@ -207,7 +205,7 @@ def table(title: str, results: dict[str, dict], reference: str, unit: float | No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--coco", type=Path, default=Path("/tmp/data/coco_full.json"))
+    parser.add_argument("--coco", type=Path, help="default: gen_coco.py at train2017 scale")
     parser.add_argument("--yolo-images", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/yolo-bench"))
     parser.add_argument("--peers", type=Path, default=Path("/tmp/peers-yolo"))
@@ -220,6 +218,7 @@ def main() -> None:
     report: dict[str, object] = {"machine": {"cpus": os.cpu_count()}}
     text = []
     if args.only in (None, "coco2yolo"):
+        args.coco = coco_file(args.coco)
         for task in args.tasks:
             print(f"coco2yolo {task} on {args.coco}", file=sys.stderr)
             jobs = coco2yolo_jobs(args, task, args.work)
