@@ -161,3 +161,43 @@ def test_progress_bars_only_when_turned_on() -> None:
 
 def test_quiet_is_accepted_and_changes_no_output() -> None:
     assert run("--quiet", "info", str(CVAT))[:2] == run("info", str(CVAT))[:2]
+
+
+def test_every_verb_is_listed_and_loads() -> None:
+    """`VERBS` names each verb's module; a verb added without its line there would vanish."""
+    import importlib
+
+    from coco_convert.cli.app import VERBS
+
+    for module in set(VERBS.values()):
+        importlib.import_module(f"coco_convert.cli.{module}")
+    assert set(main.commands) == set(VERBS)
+    code, out, _ = run("--help")
+    assert code == 0
+    assert all(f"  {verb} " in out for verb in VERBS)
+
+
+def test_xml_and_validate_verbs_start_without_the_numeric_stack(tmp_path: Path) -> None:
+    """voc2coco on plain XML and validate's start never import numpy, shapely, pycocotools or
+    Pillow: startup is most of a small conversion and of every pre-commit run."""
+    probe = (
+        "import sys\n"
+        "from coco_convert.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "heavy = {'numpy', 'shapely', 'pycocotools', 'PIL'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    xml = Path(__file__).parents[1] / "fixtures/voc/labelimg"
+    out = tmp_path / "out.json"
+    for args in (
+        ["validate", "--help"],
+        ["voc2coco", str(xml), "--coords", "zero-based", "-o", str(out)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["annotations"]

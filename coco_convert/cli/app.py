@@ -7,17 +7,20 @@ traceback.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .. import __version__, progress
-from ..converters.loss import LossReport
 from ..errors import CocoConvertError
+
+if TYPE_CHECKING:
+    from ..converters.loss import LossReport
 
 __all__ = [
     "echo_err",
@@ -33,8 +36,32 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: Each verb and the module of this package that defines it (imported when the verb runs).
+VERBS = {
+    "info": "info",
+    "schema": "schema",
+    "voc2coco": "voc",
+    "coco2voc": "voc",
+    "yolo2coco": "yolo",
+    "coco2yolo": "yolo",
+    "poly2rle": "masks",
+    "rle2poly": "masks",
+    "masks2coco": "masks",
+    "validate": "validate",
+}
+
+
 class _Group(click.Group):
-    """Runs a verb with progress bars set up and input errors turned into clean exits."""
+    """Loads a verb's module when the verb is asked for, runs it with progress bars set up,
+    and turns input errors into clean exits."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(VERBS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in VERBS and cmd_name not in self.commands:
+            importlib.import_module(f"{__package__}.{VERBS[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

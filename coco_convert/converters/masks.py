@@ -32,9 +32,10 @@ from ..io import gc_paused
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
+from .voc import VOC_CLASSES
 
 __all__ = [
-    "VOC_CLASSES",
+    "VOC_LABELS",
     "Label",
     "MaskKind",
     "RleHoles",
@@ -467,30 +468,8 @@ def _trace_one(
 
 MaskKind = Literal["auto", "instance", "class"]
 
-#: Pascal VOC's 20 classes after the background, in palette order (``--labels voc``).
-VOC_CLASSES = (
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
+#: Pascal VOC's labels by palette index: the background, then the 20 classes (``--labels voc``).
+VOC_LABELS: tuple[str, ...] = ("background", *VOC_CLASSES)
 #: Pixel values with a meaning of their own in VOC-style PNGs.
 BACKGROUND, VOID = 0, 255
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -511,7 +490,7 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
     line, line ``i`` naming value ``i`` (line 0 is the background). CVAT's ``labelmap.txt``
     (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours."""
     if os.fspath(source) == "voc":
-        return [Label(i, name, voc_color(i)) for i, name in enumerate(VOC_CLASSES)]
+        return [Label(i, name, voc_color(i)) for i, name in enumerate(VOC_LABELS)]
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8-sig")

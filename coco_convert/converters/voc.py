@@ -29,14 +29,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from html import escape as _html_escape
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
-import numpy as np
-import numpy.typing as npt
 import orjson
 from lxml import etree
 
-from .. import geometry
 from ..dataset import CocoDataset, InstancesDataset
 from ..errors import InputError, UsageError, format_location
 from ..images import ImageSizeError, read_size
@@ -45,8 +42,10 @@ from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from .loss import ConversionError, LossReport
-from .masks import VOC_CLASSES as _BACKGROUND_AND_VOC_CLASSES
-from .masks import read_mask_values, voc_color
+
+if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --masks
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "VOC_CLASSES",
@@ -63,7 +62,28 @@ __all__ = [
 ]
 
 #: The 20 Pascal VOC classes in the devkit's order (``VOCopts.classes``).
-VOC_CLASSES: tuple[str, ...] = _BACKGROUND_AND_VOC_CLASSES[1:]
+VOC_CLASSES: tuple[str, ...] = (
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 
 Coords = Literal["one-based", "zero-based"]
 ImageIds = Literal["sequential", "from-filename"]
@@ -529,6 +549,8 @@ _VOID = 255
 
 def voc_palette() -> list[int]:
     """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
+    from .masks import voc_color
+
     return [channel for index in range(256) for channel in voc_color(index)]
 
 
@@ -538,6 +560,8 @@ def read_index_png(
     """The palette indices of a VOC segmentation PNG. Palette PNGs (the devkit's) give them
     directly; RGB PNGs (Datumaro's and CVAT's exports colour them) are mapped back through
     the VOC palette (:mod:`coco_convert.converters.masks` reads the pixels)."""
+    from .masks import read_mask_values, voc_color
+
     colours = {voc_color(index): index for index in range(256)}
     values: npt.NDArray[np.int64] = read_mask_values(
         Path(path), colours, report or LossReport("png")
@@ -556,6 +580,10 @@ def _attach_masks(
     instance ``k`` is the ``k``-th ``<object>`` of the XML (``origins``: the file and object
     number of each annotation), 255 is the void border (left out). The box stays the XML's;
     ``area`` becomes the pixel count."""
+    import numpy as np
+
+    from .. import geometry
+
     per_file: dict[str, list[tuple[Annotation, int]]] = {}
     files: dict[str, VocFile] = {}
     for ann, (voc, number) in zip(dataset.annotations, origins, strict=True):
@@ -1097,7 +1125,10 @@ def _write_pngs(
 ) -> int:
     """SegmentationObject and SegmentationClass PNGs (VOC palette) of one image; returns the
     number of pixels that two objects claimed."""
+    import numpy as np
     from PIL import Image as PILImage
+
+    from .. import geometry
 
     height, width = image["height"], image["width"]
     instances = np.zeros((height, width), dtype=np.uint8)
@@ -1404,5 +1435,7 @@ def _segmentation_box(segmentation: Any, height: int, width: int) -> list[float]
     """The box of a segmentation's pixels (pycocotools' toBbox), or None if it has none."""
     if not height or not width:
         return None
+    from .. import geometry
+
     box = geometry.bbox(segmentation, height, width)
     return box if box[2] > 0 and box[3] > 0 else None
