@@ -82,6 +82,7 @@ def timed(cmd: list[str], cleanup: Path | None = None) -> tuple[float, float]:
         shutil.rmtree(cleanup, ignore_errors=True)
         if cleanup.suffix == ".json":
             cleanup.unlink(missing_ok=True)
+    os.sync()  # the previous job's files are written back now, not during this job's timing
     start = time.perf_counter()
     proc = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, check=False

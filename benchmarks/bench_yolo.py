@@ -115,6 +115,7 @@ def run(command: list[str], scratch: Path) -> dict[str, float | str]:
     """Run a job in a fresh process: wall seconds and peak RSS (GB), or its error."""
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    os.sync()  # the previous job's files are written back now, not during this job's timing
     log = scratch.parent / "stderr.log"  # a file, not a pipe: a chatty peer must not block
     with log.open("wb") as errors:
         start = time.perf_counter()
