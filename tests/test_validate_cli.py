@@ -270,3 +270,16 @@ def test_readme_example_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
     output = _run("fixtures/validate/broken.json").output.splitlines()
     assert block[:3] == output[:3]
     assert block[-1] == output[-1]
+
+
+def test_fixes_reach_the_items_of_a_top_level_list() -> None:
+    """Results files are JSON arrays and label files lists of lines: a fix at ``/1`` edits
+    the document's own items."""
+    from coco_convert.validate.diagnostics import Diagnostic, Fix, Location
+    from coco_convert.validate.fixes import apply_fixes
+
+    drop = Diagnostic("Y006", "repeat", Location("f", line=2), "warning", Fix.remove("drop", "/1"))
+    change = Diagnostic("D001", "bad", Location("f", "/2"), "error", Fix.replace("set", "/2", "C"))
+    document, applied = apply_fixes(["a", "b", "c"], [drop, change])
+    assert document == ["a", "C"]
+    assert [fix.diagnostic.code for fix in applied] == ["Y006", "D001"]

@@ -122,13 +122,67 @@ def test_unknown_reader_problems_are_kept(tmp_path: Path, monkeypatch: pytest.Mo
     assert "Y015" in [c for c, _, _ in _findings(root)]
 
 
-def test_label_files_are_only_read(tmp_path: Path) -> None:
+def test_label_files_are_only_read_without_fix(tmp_path: Path) -> None:
     root = CASES["Y006"](tmp_path / "set")
     label = root / "labels" / "train" / "a.txt"
     before = label.read_bytes()
-    result = CliRunner().invoke(main, ["validate", "--fix", str(root)])
-    assert result.exit_code == 0  # a warning; nothing written
+    result = CliRunner().invoke(main, ["validate", str(root)])
+    assert result.exit_code == 0  # a warning
+    assert "Y006" in result.stdout
+    assert "[fixable]" in result.stdout
     assert label.read_bytes() == before
+
+
+def _repeats(root: Path) -> Path:
+    """Rows 1 and 3 repeat row 1 (3 with other spacing), row 5 is bad; a BOM, CRLF lines."""
+    label = root / "labels" / "train" / "a.txt"
+    rows = [
+        BOX.strip(),
+        "1 0.3 0.3 0.1 0.1",
+        "0  0.5 0.5\t0.2 0.2",
+        BOX.strip(),
+        "7 0.5 0.5 0.2 0.2",
+    ]
+    label.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
+    return label
+
+
+def test_diff_shows_the_repeated_rows_and_writes_nothing(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "set")
+    label = _repeats(root)
+    before = label.read_bytes()
+    result = CliRunner().invoke(main, ["validate", "--diff", str(root)])
+    assert result.exit_code == 1
+    assert label.read_bytes() == before
+    assert f"--- {label}\n+++ {label} (fixed)\n" in result.stdout
+    assert (
+        '@@ line 3 @@ Y006 drop the repeated row\n-"0  0.5 0.5\\t0.2 0.2\\r\\n"\n' in result.stdout
+    )
+    assert '@@ line 4 @@ Y006 drop the repeated row\n-"0 0.5 0.5 0.2 0.2\\r\\n"\n' in result.stdout
+
+
+def test_fix_drops_repeated_rows_and_keeps_the_file_as_it_was(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "set")
+    label = _repeats(root)
+    result = CliRunner().invoke(main, ["validate", "--fix", str(root)])
+    assert result.exit_code == 1  # changed files stop a commit, as with COCO fixes
+    rows = [BOX.strip(), "1 0.3 0.3 0.1 0.1", "7 0.5 0.5 0.2 0.2"]
+    assert label.read_bytes() == b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n"
+    # What is left is reported on the lines as they are now.
+    assert _findings(root) == [("Y002", str(label), 3)]
+    again = CliRunner().invoke(main, ["validate", "--fix", str(root)])
+    assert again.exit_code == 1  # Y002 is an error and has no fix
+    assert label.read_bytes() == b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n"
+    assert "Y006" not in again.stdout
+
+
+def test_fix_without_repeats_writes_nothing(tmp_path: Path) -> None:
+    root = CASES["Y002"](tmp_path / "set")
+    label = root / "labels" / "train" / "a.txt"
+    stamp = label.stat().st_mtime_ns
+    result = CliRunner().invoke(main, ["validate", "--fix", str(root)])
+    assert result.exit_code == 1
+    assert label.stat().st_mtime_ns == stamp
 
 
 def _real_layout(root: Path, yaml: str, extra: tuple[str, ...] = ()) -> Path:

@@ -960,8 +960,12 @@ RULES: dict[str, Rule] = _rules(
         "A label row repeats an earlier row of the same file exactly.",
         f"""
         ultralytics removes them with a warning ("duplicate labels removed",
-        {_ULTRALYTICS_DATA}); other trainers count the object twice.
+        {_ULTRALYTICS_DATA}); other trainers count the object twice. Rows are compared
+        value by value, so a copy with other spacing is a repeat too. Fix: drop the
+        repeated row (the file is rewritten atomically, its line endings and byte-order
+        mark kept).
         """,
+        fix="safe",
     ),
     Rule(
         "Y007",

@@ -104,12 +104,17 @@ def _applicable(document: Any, edit: Edit) -> bool:
     tokens = parse_pointer(edit.pointer)
     if not tokens:
         return not edit.removes
-    parent = resolve(document, "/" + "/".join(_escape(t) for t in tokens[:-1]), _MISSING)
+    parent = resolve(document, _parent(tokens), _MISSING)
     if isinstance(parent, dict):
         return not edit.removes or tokens[-1] in parent
     if isinstance(parent, list):
         return tokens[-1].isdigit() and int(tokens[-1]) < len(parent)
     return False
+
+
+def _parent(tokens: list[str]) -> str:
+    """The pointer of the container of ``tokens``' place (``""``: the document itself)."""
+    return "".join("/" + _escape(t) for t in tokens[:-1])
 
 
 def _escape(token: str) -> str:
@@ -124,7 +129,7 @@ def _set(document: Any, pointer: str, value: Any) -> Any:
     tokens = parse_pointer(pointer)
     if not tokens:
         return value
-    parent = resolve(document, "/" + "/".join(_escape(t) for t in tokens[:-1]))
+    parent = resolve(document, _parent(tokens))
     if isinstance(parent, dict):
         parent[tokens[-1]] = value
     elif isinstance(parent, list):
@@ -134,7 +139,7 @@ def _set(document: Any, pointer: str, value: Any) -> Any:
 
 def _remove(document: Any, pointer: str) -> None:
     tokens = parse_pointer(pointer)
-    parent = resolve(document, "/" + "/".join(_escape(t) for t in tokens[:-1]))
+    parent = resolve(document, _parent(tokens))
     if isinstance(parent, dict):
         parent.pop(tokens[-1], None)
     elif isinstance(parent, list) and int(tokens[-1]) < len(parent):
@@ -142,19 +147,22 @@ def _remove(document: Any, pointer: str) -> None:
 
 
 def render_diff(file: str, applied: Sequence[AppliedFix]) -> str:
-    """The applied fixes as a diff per JSON pointer: each edited value before and after
-    (files of hundreds of megabytes on one line make a line diff useless)."""
+    """The applied fixes as a diff per JSON pointer (per line for text files): each edited
+    value before and after (files of hundreds of megabytes on one line make a line diff
+    useless)."""
     if not applied:
         return ""
     lines = [f"--- {file}", f"+++ {file} (fixed)"]
     for fix in applied:
         assert fix.diagnostic.fix is not None
+        location = fix.diagnostic.location
         for edit, before, after in zip(
             fix.diagnostic.fix.edits, fix.before, fix.after, strict=True
         ):
-            lines.append(
-                f"@@ {edit.pointer} @@ {fix.diagnostic.code} {fix.diagnostic.fix.description}"
-            )
+            # A text file (YOLO labels) is edited as the list of its lines: name the line.
+            place = edit.pointer if location.pointer or location.line is None else None
+            place = place if place is not None else f"line {location.line}"
+            lines.append(f"@@ {place} @@ {fix.diagnostic.code} {fix.diagnostic.fix.description}")
             lines.append(f"-{_show(before)}")
             if not edit.removes:
                 lines.append(f"+{_show(after)}")

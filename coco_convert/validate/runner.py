@@ -182,9 +182,22 @@ def validate_target(
         from .yolo import is_yolo, validate_yolo
 
         if is_yolo(target):
+            from .yolo import fix_label_files
+
+            by_file = dict(validate_yolo(target, settings))
+            applied = fix_label_files(by_file, unsafe=unsafe_fixes, write=write) if fix else {}
+            if applied and write:  # what is left, on the lines as they are now
+                by_file = dict(validate_yolo(target, settings))
+            names = [*by_file, *(name for name in applied if name not in by_file)]
             return [
-                FileResult(name, sorted(found, key=sort_key), format="yolo")
-                for name, found in validate_yolo(target, settings)
+                FileResult(
+                    name,
+                    sorted(by_file.get(name, []), key=sort_key),
+                    format="yolo",
+                    applied=applied.get(name, []),
+                    written=write and name in applied,
+                )
+                for name in names
             ]
         if is_voc(target):
             return [

@@ -3,8 +3,12 @@
 The reader finds the dataset's parts (``data.yaml``, darknet ``obj.data``, or the folder
 layouts ultralytics accepts), opens every image header and parses every label row; what it
 cannot use it reports under a stable key with ``file:line``. Each key is a rule here, and the
-report keeps every place (not the five a conversion summary shows). Label files are only
-checked, never rewritten.
+report keeps every place (not the five a conversion summary shows).
+
+One fix is safe here: a row that repeats an earlier row of its file exactly (Y006) is dropped,
+as ultralytics drops it when it loads the labels. A label file is taken as the list of its
+lines, so the fix is the JSON edit "remove item ``line - 1``" that every other fix is; the
+file is rewritten atomically and the dataset checked again.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from ..converters.loss import LossReport
 from ..converters.yolo_read import read_yolo
 from ..dataset import CocoDataset
 from ..errors import InputError
+from ..io import atomic_write
 from .codes import RULES
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic, Fix, Location
 from .engine import Settings
+from .fixes import AppliedFix, apply_fixes
 
-__all__ = ["is_yolo", "validate_yolo"]
+__all__ = ["fix_label_files", "is_yolo", "validate_yolo"]
 
 _DESCRIPTIONS = ("data.yaml", "data.yml", "dataset.yaml", "obj.data")
 
@@ -73,7 +79,10 @@ def _finding(code: str, where: str, message: str, default: str) -> Diagnostic:
         text = detail  # a row: the reader's own words for it
     else:
         text = f"{message}: {detail}" if detail and detail not in message else message
-    return Diagnostic(code, text, location, RULES[code].severity)
+    fix = None
+    if code == "Y006" and location.line is not None:
+        fix = Fix.remove("drop the repeated row", f"/{location.line - 1}")
+    return Diagnostic(code, text, location, RULES[code].severity, fix)
 
 
 def validate_yolo(path: Path, settings: Settings) -> list[tuple[str, list[Diagnostic]]]:
@@ -127,3 +136,26 @@ def _similar_names(datasets: Mapping[str, CocoDataset[Any, Any]], where: str) ->
             found.append(Diagnostic("Y016", message, Location(where), RULES["Y016"].severity))
         first.setdefault(key, name)
     return found
+
+
+def fix_label_files(
+    found: Mapping[str, list[Diagnostic]], *, unsafe: bool, write: bool
+) -> dict[str, list[AppliedFix]]:
+    """Apply the fixes of the findings to the label files they are in, each file read as the
+    reader reads it (UTF-8, lines as ``str.splitlines`` cuts them) and taken as the list of its
+    lines; with ``write``, rewrite the files that changed atomically (a byte-order mark kept).
+    The fixes applied (or, without ``write``, that would be), by file."""
+    applied_by_file: dict[str, list[AppliedFix]] = {}
+    for name, diagnostics in found.items():
+        if not any(d.fixable(unsafe=unsafe) for d in diagnostics):
+            continue
+        data = Path(name).read_bytes()
+        bom = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
+        lines = data[len(bom) :].decode("utf-8").splitlines(keepends=True)
+        # One round is enough: the only fix removes lines, and removals never overlap.
+        lines, applied = apply_fixes(lines, diagnostics, unsafe=unsafe)
+        if applied:
+            applied_by_file[name] = applied
+            if write:
+                atomic_write(name, bom + "".join(lines).encode("utf-8"))
+    return applied_by_file
