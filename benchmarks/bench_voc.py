@@ -29,10 +29,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from shared_bench import SHARED_BENCH, coco_file
+from shared_bench import SHARED_BENCH, coco_file, time_process
 
 ROOT = Path(__file__).resolve().parents[1]
 GEN_VOC = SHARED_BENCH / "gen_voc.py"
@@ -82,16 +81,10 @@ def timed(cmd: list[str], cleanup: Path | None = None) -> tuple[float, float]:
         shutil.rmtree(cleanup, ignore_errors=True)
         if cleanup.suffix == ".json":
             cleanup.unlink(missing_ok=True)
-    os.sync()  # the previous job's files are written back now, not during this job's timing
-    start = time.perf_counter()
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    rss_kb = int(proc.stderr.strip().splitlines()[-1])
-    return elapsed, rss_kb / 1024
+    seconds, rss, error = time_process(cmd)
+    if error is not None:
+        sys.exit(f"failed: {' '.join(cmd)}\n{error}")
+    return seconds, rss / 2**20
 
 
 def run_all(

@@ -33,10 +33,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from shared_bench import SHARED_BENCH, coco_file
+from shared_bench import SHARED_BENCH, coco_file, time_process
 
 HERE = Path(__file__).resolve().parent
 
@@ -112,24 +111,15 @@ open(sys.argv[2], "wb").write(orjson.dumps({"images": images, "annotations": ann
 
 
 def run(command: list[str], scratch: Path) -> dict[str, float | str]:
-    """Run a job in a fresh process: wall seconds and peak RSS (GB), or its error."""
+    """Run a job in a fresh process, in an empty ``scratch`` folder: wall seconds and peak RSS
+    (GB), or its error."""
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    os.sync()  # the previous job's files are written back now, not during this job's timing
-    log = scratch.parent / "stderr.log"  # a file, not a pipe: a chatty peer must not block
-    with log.open("wb") as errors:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, cwd=scratch
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-    stderr = log.read_text(errors="replace")
-    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds, rss, error = time_process(command, cwd=scratch)
     shutil.rmtree(scratch, ignore_errors=True)
-    if process.returncode != 0:
-        return {"error": stderr.strip().splitlines()[-1] if stderr.strip() else "failed"}
-    return {"seconds": seconds, "rss_gb": usage.ru_maxrss / 1e6}
+    if error is not None:
+        return {"error": error.splitlines()[-1]}
+    return {"seconds": seconds, "rss_gb": rss / 1024 / 1e6}
 
 
 def best(results: list[dict[str, float | str]]) -> dict[str, float | str]:

@@ -1,11 +1,14 @@
-"""Where the benchmarks find the shared data generators (``shared/bench/gen_*.py``): beside the
-checkout (CI) or beside a folder above it (git worktrees)."""
+"""What the benchmarks share: where the data generators are (``shared/bench/gen_*.py``, beside
+the checkout (CI) or beside a folder above it (git worktrees)), the train2017-scale file, and
+how one job is timed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,3 +42,23 @@ def coco_file(path: Path | None = None, *, images: int = 118_287) -> Path:
         )
         partial.replace(path)
     return path
+
+
+def time_process(command: list[str], *, cwd: Path | None = None) -> tuple[float, int, str | None]:
+    """Run ``command`` as a fresh process: its wall seconds (interpreter start included), the
+    peak resident set of it or its largest descendant (bytes), and the end of its stderr when
+    it failed (else None). The disk is synced first, so no job pays for the previous job's
+    write-back; stderr goes to a file, not a pipe, so a chatty peer cannot block."""
+    os.sync()
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, cwd=cwd
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace").strip()
+            return seconds, 0, text[-2000:] or "failed"
+    return seconds, usage.ru_maxrss * 1024, None
