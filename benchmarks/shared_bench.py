@@ -13,10 +13,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: ``shared/bench``: gen_coco.py, gen_voc.py, gen_yolo.py.
-SHARED_BENCH = next(
-    (p / "shared" / "bench" for p in HERE.parents if (p / "shared" / "bench").is_dir()),
-    HERE.parents[1] / "shared" / "bench",
+#: ``shared/bench``: gen_coco.py, gen_voc.py, gen_yolo.py (``$COCO_CONVERT_SHARED/bench`` when
+#: set, as for the tests' real exports).
+SHARED_BENCH = (
+    Path(os.environ["COCO_CONVERT_SHARED"]) / "bench"
+    if os.environ.get("COCO_CONVERT_SHARED")
+    else next(
+        (p / "shared" / "bench" for p in HERE.parents if (p / "shared" / "bench").is_dir()),
+        HERE.parents[1] / "shared" / "bench",
+    )
 )
 
 

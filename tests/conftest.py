@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,14 +10,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 #: Real exports written by real tools, read in place (never copied into the repository):
-#: ``../shared/realdata`` beside the checkout (CI), or beside a folder above it (worktrees).
-REALDATA = next(
-    (p / "shared" / "realdata" for p in ROOT.parents if (p / "shared" / "realdata").is_dir()),
-    ROOT.parent / "shared" / "realdata",
+#: ``$COCO_CONVERT_SHARED/realdata`` when set, else ``../shared/realdata`` beside the checkout
+#: (CI), or beside a folder above it (worktrees).
+REALDATA = (
+    Path(os.environ["COCO_CONVERT_SHARED"]) / "realdata"
+    if os.environ.get("COCO_CONVERT_SHARED")
+    else next(
+        (p / "shared" / "realdata" for p in ROOT.parents if (p / "shared" / "realdata").is_dir()),
+        ROOT.parent / "shared" / "realdata",
+    )
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """One clear line instead of a hundred failures when the real exports are not there."""
+    if not REALDATA.is_dir():
+        raise pytest.UsageError(
+            f"the real exports are not at {REALDATA}: check out beside the shared/ folder "
+            "(../shared/realdata) or set COCO_CONVERT_SHARED to that folder"
+        )
 
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    assert REALDATA.is_dir(), f"the real exports are expected at {REALDATA}"
     return REALDATA
