@@ -23,6 +23,7 @@ helpers are pure and tested without files.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -549,9 +550,23 @@ _VOID = 255
 
 def voc_palette() -> list[int]:
     """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
+    return list(_palette())
+
+
+@functools.cache
+def _palette() -> tuple[int, ...]:
+    """:func:`voc_palette`, computed once per process (it is the same for every PNG)."""
     from .masks import voc_color
 
-    return [channel for index in range(256) for channel in voc_color(index)]
+    return tuple(channel for index in range(256) for channel in voc_color(index))
+
+
+@functools.cache
+def _palette_indices() -> dict[tuple[int, int, int], int]:
+    """Colour -> index of the VOC palette, computed once per process (read-only)."""
+    from .masks import voc_color
+
+    return {voc_color(index): index for index in range(256)}
 
 
 def read_index_png(
@@ -560,11 +575,10 @@ def read_index_png(
     """The palette indices of a VOC segmentation PNG. Palette PNGs (the devkit's) give them
     directly; RGB PNGs (Datumaro's and CVAT's exports colour them) are mapped back through
     the VOC palette (:mod:`coco_convert.converters.masks` reads the pixels)."""
-    from .masks import read_mask_values, voc_color
+    from .masks import read_mask_values
 
-    colours = {voc_color(index): index for index in range(256)}
     values: npt.NDArray[np.int64] = read_mask_values(
-        Path(path), colours, report or LossReport("png")
+        Path(path), _palette_indices(), report or LossReport("png")
     )
     return values
 
@@ -1141,7 +1155,7 @@ def _write_pngs(
         overlap += int(np.count_nonzero(instances[mask]))
         instances[mask] = number
         classes[mask] = min(class_index[name], _VOID - 1)
-    palette = voc_palette()
+    palette = _palette()
     for sub, array in (("SegmentationObject", instances), ("SegmentationClass", classes)):
         png = PILImage.fromarray(array, mode="P")
         png.putpalette(palette)
