@@ -698,42 +698,23 @@ def read_voc(
             files.append(VocFile(str(image), image.name, None, None, []))
             report.count("listed images without an XML (no objects)")
         origins: list[tuple[VocFile, int]] | None = [] if segmentation else None
-        dataset = _build(
-            files, report, layout, labels, synsets, coords, skip_difficult, image_ids, source,
-            origins,
-        )  # fmt: skip
+        dataset = build_coco(
+            files,
+            report,
+            labels=labels,
+            synsets=synsets,
+            coords=coords,
+            skip_difficult=skip_difficult,
+            image_ids=image_ids,
+            annotation_root=layout.annotation_root,
+            image_root=layout.image_root,
+            source=str(source),
+            origins=origins,
+        )
         if segmentation is not None and origins is not None:
             _attach_masks(dataset, origins, segmentation, report, rle)
     report.raise_if_strict(strict)
     return dataset, report
-
-
-def _build(
-    files: list[VocFile],
-    report: LossReport,
-    layout: _Layout,
-    labels: str | os.PathLike[str] | Sequence[str] | None,
-    synsets: str | os.PathLike[str] | None,
-    coords: Coords,
-    skip_difficult: bool,
-    image_ids: ImageIds,
-    source: Path,
-    origins: list[tuple[VocFile, int]] | None,
-) -> InstancesDataset:
-    return build_coco(
-        files,
-        report,
-        labels=labels,
-        synsets=synsets,
-        coords=coords,
-        skip_difficult=skip_difficult,
-        image_ids=image_ids,
-        annotation_root=layout.annotation_root,
-        image_root=layout.image_root,
-        imagenet=synsets is not None,
-        source=str(source),
-        origins=origins,
-    )
 
 
 def build_coco(
@@ -747,7 +728,6 @@ def build_coco(
     image_ids: ImageIds = "sequential",
     annotation_root: Path | None = None,
     image_root: Path | None = None,
-    imagenet: bool = False,
     source: str | None = None,
     origins: list[tuple[VocFile, int]] | None = None,
 ) -> InstancesDataset:
@@ -758,7 +738,7 @@ def build_coco(
     if synsets is not None:
         by_name = {cast("dict[str, Any]", cat)["synset"]: cat["id"] for cat in categories}
     vocabulary = "--synsets" if synsets is not None else "--labels" if labels is not None else ""
-    imagenet = imagenet or _looks_like_imagenet(files)
+    imagenet = synsets is not None or _looks_like_imagenet(files)
 
     root_prefix = None if annotation_root is None else os.path.join(annotation_root, "")
     entries = [(_file_name(f, root_prefix, image_root, imagenet, report), f) for f in files]
