@@ -448,15 +448,22 @@ def _listed_paths(path: Path) -> list[str]:
     return paths
 
 
-def _xml_files(folder: Path) -> list[str]:
+def find_xml_files(folder: str | os.PathLike[str]) -> list[str]:
+    """Every ``.xml`` file below ``folder`` (searched recursively), sorted; the validator
+    looks at the same files :func:`read_voc` reads."""
     paths: list[str] = []
     for dirpath, _, filenames in os.walk(folder):
         paths.extend(
             os.path.join(dirpath, name) for name in filenames if name.lower().endswith(".xml")
         )
+    paths.sort()
+    return paths
+
+
+def _xml_files(folder: Path) -> list[str]:
+    paths = find_xml_files(folder)
     if not paths:
         raise InputError(str(folder), "holds no .xml files")
-    paths.sort()
     return paths
 
 
