@@ -23,6 +23,7 @@ helpers are pure and tested without files.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -447,15 +448,22 @@ def _listed_paths(path: Path) -> list[str]:
     return paths
 
 
-def _xml_files(folder: Path) -> list[str]:
+def find_xml_files(folder: str | os.PathLike[str]) -> list[str]:
+    """Every ``.xml`` file below ``folder`` (searched recursively), sorted; the validator
+    looks at the same files :func:`read_voc` reads."""
     paths: list[str] = []
     for dirpath, _, filenames in os.walk(folder):
         paths.extend(
             os.path.join(dirpath, name) for name in filenames if name.lower().endswith(".xml")
         )
+    paths.sort()
+    return paths
+
+
+def _xml_files(folder: Path) -> list[str]:
+    paths = find_xml_files(folder)
     if not paths:
         raise InputError(str(folder), "holds no .xml files")
-    paths.sort()
     return paths
 
 
@@ -549,9 +557,23 @@ _VOID = 255
 
 def voc_palette() -> list[int]:
     """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
+    return list(_palette())
+
+
+@functools.cache
+def _palette() -> tuple[int, ...]:
+    """:func:`voc_palette`, computed once per process (it is the same for every PNG)."""
     from .masks import voc_color
 
-    return [channel for index in range(256) for channel in voc_color(index)]
+    return tuple(channel for index in range(256) for channel in voc_color(index))
+
+
+@functools.cache
+def _palette_indices() -> dict[tuple[int, int, int], int]:
+    """Colour -> index of the VOC palette, computed once per process (read-only)."""
+    from .masks import voc_color
+
+    return {voc_color(index): index for index in range(256)}
 
 
 def read_index_png(
@@ -560,11 +582,10 @@ def read_index_png(
     """The palette indices of a VOC segmentation PNG. Palette PNGs (the devkit's) give them
     directly; RGB PNGs (Datumaro's and CVAT's exports colour them) are mapped back through
     the VOC palette (:mod:`coco_convert.converters.masks` reads the pixels)."""
-    from .masks import read_mask_values, voc_color
+    from .masks import read_mask_values
 
-    colours = {voc_color(index): index for index in range(256)}
     values: npt.NDArray[np.int64] = read_mask_values(
-        Path(path), colours, report or LossReport("png")
+        Path(path), _palette_indices(), report or LossReport("png")
     )
     return values
 
@@ -684,42 +705,23 @@ def read_voc(
             files.append(VocFile(str(image), image.name, None, None, []))
             report.count("listed images without an XML (no objects)")
         origins: list[tuple[VocFile, int]] | None = [] if segmentation else None
-        dataset = _build(
-            files, report, layout, labels, synsets, coords, skip_difficult, image_ids, source,
-            origins,
-        )  # fmt: skip
+        dataset = build_coco(
+            files,
+            report,
+            labels=labels,
+            synsets=synsets,
+            coords=coords,
+            skip_difficult=skip_difficult,
+            image_ids=image_ids,
+            annotation_root=layout.annotation_root,
+            image_root=layout.image_root,
+            source=str(source),
+            origins=origins,
+        )
         if segmentation is not None and origins is not None:
             _attach_masks(dataset, origins, segmentation, report, rle)
     report.raise_if_strict(strict)
     return dataset, report
-
-
-def _build(
-    files: list[VocFile],
-    report: LossReport,
-    layout: _Layout,
-    labels: str | os.PathLike[str] | Sequence[str] | None,
-    synsets: str | os.PathLike[str] | None,
-    coords: Coords,
-    skip_difficult: bool,
-    image_ids: ImageIds,
-    source: Path,
-    origins: list[tuple[VocFile, int]] | None,
-) -> InstancesDataset:
-    return build_coco(
-        files,
-        report,
-        labels=labels,
-        synsets=synsets,
-        coords=coords,
-        skip_difficult=skip_difficult,
-        image_ids=image_ids,
-        annotation_root=layout.annotation_root,
-        image_root=layout.image_root,
-        imagenet=synsets is not None,
-        source=str(source),
-        origins=origins,
-    )
 
 
 def build_coco(
@@ -733,7 +735,6 @@ def build_coco(
     image_ids: ImageIds = "sequential",
     annotation_root: Path | None = None,
     image_root: Path | None = None,
-    imagenet: bool = False,
     source: str | None = None,
     origins: list[tuple[VocFile, int]] | None = None,
 ) -> InstancesDataset:
@@ -744,7 +745,7 @@ def build_coco(
     if synsets is not None:
         by_name = {cast("dict[str, Any]", cat)["synset"]: cat["id"] for cat in categories}
     vocabulary = "--synsets" if synsets is not None else "--labels" if labels is not None else ""
-    imagenet = imagenet or _looks_like_imagenet(files)
+    imagenet = synsets is not None or _looks_like_imagenet(files)
 
     root_prefix = None if annotation_root is None else os.path.join(annotation_root, "")
     entries = [(_file_name(f, root_prefix, image_root, imagenet, report), f) for f in files]
@@ -1141,7 +1142,7 @@ def _write_pngs(
         overlap += int(np.count_nonzero(instances[mask]))
         instances[mask] = number
         classes[mask] = min(class_index[name], _VOID - 1)
-    palette = voc_palette()
+    palette = _palette()
     for sub, array in (("SegmentationObject", instances), ("SegmentationClass", classes)):
         png = PILImage.fromarray(array, mode="P")
         png.putpalette(palette)

@@ -8,10 +8,9 @@ classes. VOC files are only checked, never rewritten: there are no fixes for XML
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..converters.voc import VocFile, load_labels, parse_voc_xml
+from ..converters.voc import VocFile, find_xml_files, load_labels, parse_voc_xml
 from ..errors import InputError
 from .codes import RULES
 from .diagnostics import Diagnostic, Location
@@ -31,13 +30,7 @@ def is_voc(path: Path) -> bool:
 
 def _xml_paths(folder: Path) -> list[str]:
     root = folder / "Annotations" if (folder / "Annotations").is_dir() else folder
-    found = [
-        os.path.join(dirpath, name)  # noqa: PTH118 - strings: thousands of files
-        for dirpath, _, names in os.walk(root)
-        for name in names
-        if name.lower().endswith(".xml")
-    ]
-    return sorted(found)
+    return find_xml_files(root)
 
 
 def _classes(folder: Path) -> tuple[list[str] | None, list[Diagnostic]]:
