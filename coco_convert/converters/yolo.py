@@ -329,7 +329,7 @@ class _SplitWriter:
         )
         width, height = self._sizes(images, name, keep, sources)
         rows = self._gather(dataset, name, width, height, keep)
-        self._write_labels(root, rows, label_paths, width, height, keep, name)
+        self._write_labels(root, rows, label_paths, width, height, keep)
         (root / image_dir).mkdir(parents=True, exist_ok=True)
         if sources is not None:
             self._place_images(sources, image_paths, root, keep)
@@ -622,7 +622,6 @@ class _SplitWriter:
         width: FloatArray,
         height: FloatArray,
         keep: np.ndarray,
-        name: str,
     ) -> None:
         n_rows = len(rows.image)
         image = np.asarray(rows.image, dtype=np.int64)
