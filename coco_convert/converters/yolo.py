@@ -549,11 +549,7 @@ class _SplitWriter:
         """One polygon ring in pixels for a segment row."""
         report = self.report
         if isinstance(segmentation, list):
-            rings = [
-                ring
-                for ring in segmentation
-                if isinstance(ring, list) and len(ring) >= 6 and not len(ring) % 2
-            ]
+            rings = [ring for ring in segmentation if isinstance(ring, list) and _is_ring(ring)]
             if len(rings) < len(segmentation):
                 report.warn(
                     "bad_polygon",
