@@ -321,12 +321,18 @@ class _SplitWriter:
         else:
             image_dir = label_dir = f"obj_{split}_data"
         image_paths, label_paths, keep = self._paths(images, name, image_dir, label_dir)
-        width, height = self._sizes(images, name, keep)
+        # Each image's file under --images, found once: its size is read, then it is placed.
+        sources = (
+            None
+            if self.images is None
+            else [str(self._source_image(image["file_name"])) for image in images]
+        )
+        width, height = self._sizes(images, name, keep, sources)
         rows = self._gather(dataset, name, width, height, keep)
-        self._write_labels(root, rows, label_paths, width, height, keep, name)
+        self._write_labels(root, rows, label_paths, width, height, keep)
         (root / image_dir).mkdir(parents=True, exist_ok=True)
-        if self.images is not None:
-            self._place_images(images, image_paths, root, keep, name)
+        if sources is not None:
+            self._place_images(sources, image_paths, root, keep)
         self.report.count("images", int(keep.sum()))
         prefix = "data/" if self.layout == "darknet" else "./"
         return [
@@ -379,7 +385,7 @@ class _SplitWriter:
     # Sizes ----------------------------------------------------------------------------------
 
     def _sizes(
-        self, images: Sequence[Any], name: str, keep: np.ndarray
+        self, images: Sequence[Any], name: str, keep: np.ndarray, sources: list[str] | None
     ) -> tuple[FloatArray, FloatArray]:
         n = len(images)
         width = np.zeros(n, dtype=np.float64)
@@ -388,8 +394,7 @@ class _SplitWriter:
             w, h = image.get("width"), image.get("height")
             if type(w) is int and type(h) is int and w > 0 and h > 0:
                 width[i], height[i] = w, h
-        if self.images is not None:
-            sources = [str(self._source_image(image["file_name"])) for image in images]
+        if sources is not None:
             for i, found in enumerate(read_sizes(sources, jobs=self.jobs)):
                 if not keep[i]:
                     continue
@@ -544,11 +549,7 @@ class _SplitWriter:
         """One polygon ring in pixels for a segment row."""
         report = self.report
         if isinstance(segmentation, list):
-            rings = [
-                ring
-                for ring in segmentation
-                if isinstance(ring, list) and len(ring) >= 6 and not len(ring) % 2
-            ]
+            rings = [ring for ring in segmentation if isinstance(ring, list) and _is_ring(ring)]
             if len(rings) < len(segmentation):
                 report.warn(
                     "bad_polygon",
@@ -617,7 +618,6 @@ class _SplitWriter:
         width: FloatArray,
         height: FloatArray,
         keep: np.ndarray,
-        name: str,
     ) -> None:
         n_rows = len(rows.image)
         image = np.asarray(rows.image, dtype=np.int64)
@@ -768,17 +768,12 @@ class _SplitWriter:
     # Images ---------------------------------------------------------------------------------
 
     def _place_images(
-        self,
-        images: Sequence[Any],
-        image_paths: list[str],
-        root: Path,
-        keep: np.ndarray,
-        name: str,
+        self, sources: list[str], image_paths: list[str], root: Path, keep: np.ndarray
     ) -> None:
         jobs: list[tuple[Path, Path]] = []
-        for i, image in enumerate(images):
+        for i, path in enumerate(sources):
             if keep[i]:
-                source = self._source_image(image["file_name"])
+                source = Path(path)
                 if source.is_file():
                     jobs.append((source.resolve(), root / image_paths[i]))
         for folder in sorted({target.parent for _, target in jobs}):

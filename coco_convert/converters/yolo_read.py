@@ -288,6 +288,7 @@ def _list_entry(
     if found.is_dir():
         return _pairs_in(found, label_path)
     base = found.parent
+    resolved_root = root.resolve()  # once: resolving costs a stat per folder of the path
     listed = []
     for line in found.read_text(encoding="utf-8-sig").splitlines():
         line = line.strip().replace("\\", "/")
@@ -296,13 +297,14 @@ def _list_entry(
         image = Path(line) if Path(line).is_absolute() else base / line.removeprefix("./")
         if not image.exists() and not Path(line).is_absolute():
             image = root / line.removeprefix("./")
-        listed.append((str(image), label_path(str(image)), _file_name(image, root)))
+        listed.append((str(image), label_path(str(image)), _file_name(image, resolved_root)))
     return listed
 
 
-def _file_name(image: Path, root: Path) -> str:
+def _file_name(image: Path, resolved_root: Path) -> str:
+    """``image`` relative to the (already resolved) dataset root, else as given."""
     try:
-        return image.resolve().relative_to(root.resolve()).as_posix()
+        return image.resolve().relative_to(resolved_root).as_posix()
     except ValueError:
         return image.as_posix()
 
@@ -358,6 +360,7 @@ def _from_obj_data(path: Path) -> _Source:
     names_file = resolve(settings.get("names", "obj.names"))
     if names_file is not None:
         names = _names_file(names_file)
+    resolved_base = base.resolve()
     splits = []
     for key, value in settings.items():
         if key in ("classes", "names", "backup", "eval", "results"):
@@ -372,7 +375,7 @@ def _from_obj_data(path: Path) -> _Source:
             if not line:
                 continue
             image = resolve(line) or base / line
-            pairs.append((str(image), _darknet_label(image), _file_name(image, base)))
+            pairs.append((str(image), _darknet_label(image), _file_name(image, resolved_base)))
         splits.append(_Split(key, pairs, 0))
     if names is None:
         count = int(settings.get("classes", "0") or 0)
