@@ -166,6 +166,19 @@ def test_images_are_placed_and_sizes_checked(tmp_path: Path) -> None:
     assert row == ["0", "0.500000", "0.250000", "0.500000", "0.250000"]  # 2x2 box at (1,1) in 4x8
 
 
+def test_unreadable_images_get_labels_but_are_not_placed(tmp_path: Path) -> None:
+    dataset = coco_convert.load(EDGE)
+    source = tmp_path / "src"
+    _image(source / "images" / "a.jpg", (100, 50))
+    (source / "empty.jpg").write_bytes(b"not an image")
+    report = write_yolo(dataset, tmp_path / "out", images=source, image_mode="copy")
+    out = tmp_path / "out"
+    assert (out / "images" / "edge" / "a.jpg").is_file()
+    assert not (out / "images" / "edge" / "empty.jpg").exists()  # as the warning says
+    assert (out / "labels" / "edge" / "empty.txt").is_file()
+    assert any("empty.jpg" in where for where in report.warnings["image_unreadable"].examples)
+
+
 def test_images_need_copy_or_symlink(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--copy or --symlink"):
         write_yolo(coco_convert.load(EDGE), tmp_path / "out", images=tmp_path)

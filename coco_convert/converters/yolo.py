@@ -327,12 +327,12 @@ class _SplitWriter:
             if self.images is None
             else [str(self._source_image(image["file_name"])) for image in images]
         )
-        width, height = self._sizes(images, name, keep, sources)
+        width, height, readable = self._sizes(images, name, keep, sources)
         rows = self._gather(dataset, name, width, height, keep)
         self._write_labels(root, rows, label_paths, width, height, keep)
         (root / image_dir).mkdir(parents=True, exist_ok=True)
         if sources is not None:
-            self._place_images(sources, image_paths, root, keep)
+            self._place_images(sources, image_paths, root, keep & readable)
         self.report.count("images", int(keep.sum()))
         prefix = "data/" if self.layout == "darknet" else "./"
         return [
@@ -386,10 +386,13 @@ class _SplitWriter:
 
     def _sizes(
         self, images: Sequence[Any], name: str, keep: np.ndarray, sources: list[str] | None
-    ) -> tuple[FloatArray, FloatArray]:
+    ) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """Each image's width and height (COCO's, else its file's header), and whether its
+        file under --images could be read (only readable files are placed)."""
         n = len(images)
         width = np.zeros(n, dtype=np.float64)
         height = np.zeros(n, dtype=np.float64)
+        readable = np.ones(n, dtype=bool)
         for i, image in enumerate(images):
             w, h = image.get("width"), image.get("height")
             if type(w) is int and type(h) is int and w > 0 and h > 0:
@@ -399,6 +402,7 @@ class _SplitWriter:
                 if not keep[i]:
                     continue
                 if isinstance(found, str):
+                    readable[i] = False
                     self.report.warn(
                         "image_unreadable",
                         "images missing from --images or unreadable: labels written, "
@@ -426,7 +430,7 @@ class _SplitWriter:
                 where=f"{name}:/images/{i}",
             )
         keep &= ~missing
-        return width, height
+        return width, height, readable
 
     def _source_image(self, file_name: str) -> Path:
         assert self.images is not None
