@@ -656,42 +656,43 @@ class _SplitWriter:
         row_list, kept = row_ends.tolist(), keep.tolist()
         # One thread creates the files of a batch while the next batch is formatted: file
         # system calls release the GIL, so the disk work overlaps the numpy work.
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-labels")
-        pending: list[Future[None]] = []
-        for first, last in track(batches, desc="label files", unit="batch"):
-            r0, r1 = int(row_ends[first]), int(row_ends[last])
-            v0, v1 = int(value_starts[r0]), int(value_starts[r1])
-            # Batch by batch: the arrays stay small (cache- and memory-friendly).
-            flat = np.fromiter(
-                itertools.chain.from_iterable(values[r0:r1]), dtype=np.float64, count=v1 - v0
-            )
-            flat, digit_mask, batch_clipped = self._normalise(
-                flat, image[r0:r1], counts[r0:r1], width, height
-            )
-            clipped += batch_clipped
-            data, ends = format_rows(cls[r0:r1], flat, counts[r0:r1], digit_mask=digit_mask)
-            blob = data.tobytes()
-            files: list[tuple[str, bytes]] = []
-            local_ends = [0, *ends.tolist()]
-            for i in range(first, last):
-                if not kept[i]:
-                    continue
-                a, b = row_list[i] - r0, row_list[i + 1] - r0
-                text = blob[local_ends[a] : local_ends[b]]
-                if b - a > 1:
-                    lines = text.splitlines(keepends=True)
-                    unique = dict.fromkeys(lines)
-                    if len(unique) < len(lines):
-                        duplicates += len(lines) - len(unique)
-                        text = b"".join(unique)
-                files.append((f"{base}/{label_paths[i]}", text))
-            written += len(files)
-            pending.append(writer.submit(_write_files, files))
-            if len(pending) > 2:  # bound the memory of batches waiting for the disk
-                pending.pop(0).result()
-        for future in pending:
-            future.result()
-        writer.shutdown()
+        # Used as a context manager so that the thread is joined on every exit: a failing
+        # batch must not leave it writing into a folder that is being removed.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-labels") as writer:
+            pending: list[Future[None]] = []
+            for first, last in track(batches, desc="label files", unit="batch"):
+                r0, r1 = int(row_ends[first]), int(row_ends[last])
+                v0, v1 = int(value_starts[r0]), int(value_starts[r1])
+                # Batch by batch: the arrays stay small (cache- and memory-friendly).
+                flat = np.fromiter(
+                    itertools.chain.from_iterable(values[r0:r1]), dtype=np.float64, count=v1 - v0
+                )
+                flat, digit_mask, batch_clipped = self._normalise(
+                    flat, image[r0:r1], counts[r0:r1], width, height
+                )
+                clipped += batch_clipped
+                data, ends = format_rows(cls[r0:r1], flat, counts[r0:r1], digit_mask=digit_mask)
+                blob = data.tobytes()
+                files: list[tuple[str, bytes]] = []
+                local_ends = [0, *ends.tolist()]
+                for i in range(first, last):
+                    if not kept[i]:
+                        continue
+                    a, b = row_list[i] - r0, row_list[i + 1] - r0
+                    text = blob[local_ends[a] : local_ends[b]]
+                    if b - a > 1:
+                        lines = text.splitlines(keepends=True)
+                        unique = dict.fromkeys(lines)
+                        if len(unique) < len(lines):
+                            duplicates += len(lines) - len(unique)
+                            text = b"".join(unique)
+                    files.append((f"{base}/{label_paths[i]}", text))
+                written += len(files)
+                pending.append(writer.submit(_write_files, files))
+                if len(pending) > 2:  # bound the memory of batches waiting for the disk
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
         if clipped:
             self.report.lose(
                 "clipped",
