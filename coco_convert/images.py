@@ -27,6 +27,7 @@ from .parallel import choose_jobs, map_tasks
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "PARALLEL_MIN_IMAGES",
     "ImageSizeError",
     "is_image_name",
     "read_size",
@@ -56,8 +57,9 @@ IMAGE_SUFFIXES = frozenset(
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _EXIF_ORIENTATION = 0x0112
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-#: Below this many images a process pool costs more than it saves.
-_PARALLEL_MIN = 2000
+#: Below this many images a process pool costs more than it saves (header reads here, and
+#: yolo2coco's label and header reads).
+PARALLEL_MIN_IMAGES = 2000
 
 
 class ImageSizeError(Exception):
@@ -150,7 +152,7 @@ def read_sizes(
     """:func:`read_size` of many images, in order: a ``(width, height)`` or, for an image that
     cannot be read, the reason as a string. ``jobs`` processes (default: every available CPU)
     share large inputs."""
-    workers = choose_jobs(jobs, len(paths), worth_it=_PARALLEL_MIN)
+    workers = choose_jobs(jobs, len(paths), worth_it=PARALLEL_MIN_IMAGES)
     if workers == 1:
         return _sizes_chunk(paths)
     parts = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]

@@ -34,7 +34,7 @@ def test_unreadable_images_say_why(tmp_path: Path) -> None:
 def test_read_sizes_in_parallel_keeps_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(images, "_PARALLEL_MIN", 3)
+    monkeypatch.setattr(images, "PARALLEL_MIN_IMAGES", 3)
     paths = []
     for i in range(7):
         path = tmp_path / f"{i}.png"

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..dataset import InstancesDataset, KeypointsDataset
 from ..errors import InputError, UsageError
-from ..images import ImageSizeError, is_image_name, read_size
+from ..images import PARALLEL_MIN_IMAGES, ImageSizeError, is_image_name, read_size
 from ..io import gc_paused
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
@@ -37,8 +37,6 @@ __all__ = ["read_yolo"]
 
 #: Images per worker task.
 _CHUNK = 1000
-#: Below this many images a process pool costs more than it saves.
-_PARALLEL_MIN = 2000
 #: ultralytics accepts normalised values up to 1.01 and down to -0.01 (rounding at the
 #: edges); anything beyond is not a normalised label (pixels, or a broken export).
 _TOLERANCE = 0.01
@@ -579,7 +577,7 @@ def _read_split(
         _Job(part.images[i : i + _CHUNK], len(source.names), source.category_ids, source.kpt_shape)
         for i in range(0, len(part.images), _CHUNK)
     ]
-    workers = choose_jobs(jobs, len(part.images), worth_it=_PARALLEL_MIN)
+    workers = choose_jobs(jobs, len(part.images), worth_it=PARALLEL_MIN_IMAGES)
     results = map_tasks(_read_chunk, chunks, jobs=workers)
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
