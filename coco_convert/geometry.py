@@ -535,7 +535,8 @@ def check_segmentations(
                 problems[k].append(found)
                 continue
             owners.append((k, index))
-            rings.append(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
+            # (a clean polygon's array is reused: reading the list again costs as much)
+            rings.append(np.asarray(array if clean else polygon, dtype=np.float64).reshape(-1, 2))
     if not rings:
         return problems
     lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
