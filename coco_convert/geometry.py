@@ -229,8 +229,7 @@ def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: 
     out: list[RLE | None] = [None] * len(segmentations)
     for k, segmentation in enumerate(segmentations):
         if isinstance(segmentation, dict):
-            _check_size_matches(segmentation, height, width)
-            out[k] = compress_rle(segmentation)
+            out[k] = to_rle(segmentation, height, width)
             continue
         for polygon in segmentation:
             array = np.asarray(polygon) if type(polygon) in (list, np.ndarray) else None
@@ -262,7 +261,7 @@ def _encode_checked(
     out: list[RLE | None] = [None] * len(segmentations)
     for k, segmentation in enumerate(segmentations):
         if isinstance(segmentation, dict):
-            out[k] = compress_rle(segmentation)
+            out[k] = to_rle(segmentation, height, width)
             continue
         for index, polygon in enumerate(segmentation):
             found = _rasterisable(polygon, index, height, width)
