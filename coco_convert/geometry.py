@@ -660,7 +660,10 @@ def _check_image_size(height: int, width: int) -> None:
 
 
 def _all_ints(values: Sequence[Any]) -> bool:
-    return all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values)
+    # (plain ints first: a quarter of the cost, and what JSON gives)
+    return all(type(v) is int for v in values) or all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values
+    )
 
 
 def _json_rle(encoded: dict[str, Any]) -> RLE:
