@@ -775,11 +775,6 @@ def _malformed(polygon: Any, index: int) -> PolygonProblem | None:
     return None
 
 
-def _outside(xy: _FloatArray, height: int, width: int) -> int:
-    x, y = xy[:, 0], xy[:, 1]
-    return int(np.count_nonzero((x < 0) | (x > width) | (y < 0) | (y > height)))
-
-
 def _ring_area(xy: _FloatArray) -> float:
     """Signed shoelace area of a ring given without its closing vertex."""
     x, y = xy[:, 0], xy[:, 1]
