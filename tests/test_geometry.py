@@ -167,6 +167,10 @@ def test_rle_of_another_size_is_refused() -> None:
     with pytest.raises(GeometryError, match=r"RLE size is 4 x 5 .* image is 5 x 4"):
         g.to_rle(rle, 5, 4)
     g.check_rle(rle, 4, 5)
+    # also when an unusual polygon before it sends encode_image polygon by polygon
+    for polygon in ([0, 0, 3, 0, 3, 3], (0, 0, 3, 0, 3, 3), [0, 0, 3, 0, 3, 1e6]):
+        with pytest.raises(GeometryError, match=r"RLE size is 4 x 5 .* image is 5 x 4"):
+            g.encode_image([[polygon], rle], 5, 4)
 
 
 @pytest.mark.parametrize(

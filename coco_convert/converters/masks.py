@@ -641,6 +641,9 @@ def read_masks(
                 has_holes = any(o.holes for o in outlines)
                 if rle or (holes == "rle" and has_holes):
                     segmentation: Any = rle_exact
+                elif holes != "fill" and not tolerance and not min_area:
+                    segmentation = exact  # (what the options ask for: rasterises to rle_exact)
+                    ious.append(1.0)
                 else:
                     segmentation = geometry.outlines_to_polygons(
                         outlines,
