@@ -219,10 +219,9 @@ def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: 
     """:func:`to_rle` of every segmentation of one image, with a single pycocotools call for
     all their polygons (the fast path for whole datasets).
 
-    Polygons are converted to arrays by numpy, which reads the floats without touching their
-    reference counts (so forked workers share the parent's coordinates instead of copying every
-    page of them) and checked in three vectorised passes per image (finite, not far outside);
-    anything unusual takes the polygon-by-polygon path, which names the problem."""
+    Polygons are converted to arrays by numpy in one call and checked in three vectorised
+    passes per image (finite, not far outside); anything unusual takes the polygon-by-polygon
+    path, which names the problem."""
     _check_image_size(height, width)
     flat: list[Any] = []
     parts = [0] * len(segmentations)

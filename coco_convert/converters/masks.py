@@ -259,7 +259,7 @@ def _pack_polygons(
 ) -> tuple[list[tuple[int, int, list[int], list[int]]], Any, Any] | None:
     """The polygons of some images as one float64 array (plus how to cut it): what a worker
     process needs, in a form that pickles as a memory copy. None when a segmentation is not a
-    plain list of number lists (the worker then reads it from the inherited dataset)."""
+    plain list of number lists (the chunk's segmentation objects are then pickled as they are)."""
     images = []
     polygons: list[Any] = []
     for h, w, indices in groups:
