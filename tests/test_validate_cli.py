@@ -220,6 +220,19 @@ def test_gzip_input_is_fixed_as_gzip(tmp_path: Path) -> None:
     assert fixed["annotations"][0]["bbox"] == [90.0, 10.0, 10.0, 10.0]
 
 
+def test_gzip_input_keeps_its_layout(tmp_path: Path) -> None:
+    import gzip
+
+    _, doc = corrupted("G102")
+    path = tmp_path / "doc.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc, indent=4).encode() + b"\n"))
+    assert _run("--fix", str(path)).exit_code == 1
+    text = gzip.decompress(path.read_bytes()).decode()
+    assert text.startswith('{\n    "')
+    assert text.endswith("}\n")
+    assert json.loads(text)["annotations"][0]["bbox"] == [90.0, 10.0, 10.0, 10.0]
+
+
 # --- the real pre-commit hook ----------------------------------------------------------------
 
 
