@@ -172,6 +172,13 @@ def test_statistics(bad: Path) -> None:
     assert output[-1].startswith("Found 2 problems")
 
 
+@pytest.mark.parametrize("flags", [(), ("--diff",), ("--select", "I")])
+def test_statistics_ends_with_the_text_summary(bad: Path, flags: tuple[str, ...]) -> None:
+    text = _run(*flags, str(bad)).output.splitlines()
+    statistics = _run("--statistics", *flags, str(bad)).output.splitlines()
+    assert statistics[-1] == text[-1]
+
+
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_explain_every_rule(code: str) -> None:
     result = _run("--explain", code.lower())
