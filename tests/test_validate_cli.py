@@ -172,6 +172,13 @@ def test_statistics(bad: Path) -> None:
     assert output[-1].startswith("Found 2 problems")
 
 
+@pytest.mark.parametrize("flags", [(), ("--diff",), ("--select", "I")])
+def test_statistics_ends_with_the_text_summary(bad: Path, flags: tuple[str, ...]) -> None:
+    text = _run(*flags, str(bad)).output.splitlines()
+    statistics = _run("--statistics", *flags, str(bad)).output.splitlines()
+    assert statistics[-1] == text[-1]
+
+
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_explain_every_rule(code: str) -> None:
     result = _run("--explain", code.lower())
@@ -218,6 +225,19 @@ def test_gzip_input_is_fixed_as_gzip(tmp_path: Path) -> None:
     assert _run("--fix", str(path)).exit_code == 1
     fixed = orjson.loads(gzip.decompress(path.read_bytes()))
     assert fixed["annotations"][0]["bbox"] == [90.0, 10.0, 10.0, 10.0]
+
+
+def test_gzip_input_keeps_its_layout(tmp_path: Path) -> None:
+    import gzip
+
+    _, doc = corrupted("G102")
+    path = tmp_path / "doc.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc, indent=4).encode() + b"\n"))
+    assert _run("--fix", str(path)).exit_code == 1
+    text = gzip.decompress(path.read_bytes()).decode()
+    assert text.startswith('{\n    "')
+    assert text.endswith("}\n")
+    assert json.loads(text)["annotations"][0]["bbox"] == [90.0, 10.0, 10.0, 10.0]
 
 
 # --- the real pre-commit hook ----------------------------------------------------------------

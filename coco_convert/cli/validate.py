@@ -12,6 +12,7 @@ import click
 
 from ..errors import UsageError
 from ..validate import FORMATS, RULES, load_config, render, render_diff, render_statistics
+from ..validate.report import render_summary
 from ..validate.runner import FileResult, validate_target
 from .app import main
 
@@ -122,7 +123,7 @@ def validate(
         table = render_statistics(results)
         if table:
             click.echo(table)
-        click.echo(render(results, "text", fixing=fix).rsplit("\n", 1)[-1])
+        click.echo(render_summary(results, fixing=fix))
     else:
         text = render(results, output_format, fixing=fix)
         if text:

@@ -39,8 +39,12 @@ def _step(container: Any, token: str) -> Any:
 
 def resolve(document: Any, pointer: str, default: Any = None) -> Any:
     """The value at ``pointer``, or ``default`` when there is none."""
+    return _walk(document, parse_pointer(pointer), default)
+
+
+def _walk(document: Any, tokens: list[str], default: Any = None) -> Any:
     current = document
-    for token in parse_pointer(pointer):
+    for token in tokens:
         current = _step(current, token)
         if current is _MISSING:
             return default
@@ -104,21 +108,12 @@ def _applicable(document: Any, edit: Edit) -> bool:
     tokens = parse_pointer(edit.pointer)
     if not tokens:
         return not edit.removes
-    parent = resolve(document, _parent(tokens), _MISSING)
+    parent = _walk(document, tokens[:-1], _MISSING)
     if isinstance(parent, dict):
         return not edit.removes or tokens[-1] in parent
     if isinstance(parent, list):
         return tokens[-1].isdigit() and int(tokens[-1]) < len(parent)
     return False
-
-
-def _parent(tokens: list[str]) -> str:
-    """The pointer of the container of ``tokens``' place (``""``: the document itself)."""
-    return "".join("/" + _escape(t) for t in tokens[:-1])
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _removal_order(edit: Edit) -> tuple[tuple[int, str], ...]:
@@ -129,7 +124,7 @@ def _set(document: Any, pointer: str, value: Any) -> Any:
     tokens = parse_pointer(pointer)
     if not tokens:
         return value
-    parent = resolve(document, _parent(tokens))
+    parent = _walk(document, tokens[:-1])
     if isinstance(parent, dict):
         parent[tokens[-1]] = value
     elif isinstance(parent, list):
@@ -139,7 +134,7 @@ def _set(document: Any, pointer: str, value: Any) -> Any:
 
 def _remove(document: Any, pointer: str) -> None:
     tokens = parse_pointer(pointer)
-    parent = resolve(document, _parent(tokens))
+    parent = _walk(document, tokens[:-1])
     if isinstance(parent, dict):
         parent.pop(tokens[-1], None)
     elif isinstance(parent, list) and int(tokens[-1]) < len(parent):

@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic
 from .locate import MAX_BYTES, pointer_positions
 from .runner import FileResult
 
-__all__ = ["FORMATS", "render", "render_statistics", "summary"]
+__all__ = ["FORMATS", "render", "render_statistics", "render_summary", "summary"]
 
 
 def _diagnostics(results: Sequence[FileResult]) -> list[Diagnostic]:
@@ -66,9 +66,17 @@ def render_text(results: Sequence[FileResult], *, fixing: bool = False) -> str:
     if counts["fixed"]:
         verb = "Fixed" if all(r.written for r in results if r.applied) else "Would fix"
         lines.append(f"{verb} {_plural(counts['fixed'], 'problem')}.")
+    lines.append(render_summary(results, fixing=fixing, counts=counts))
+    return "\n".join(lines)
+
+
+def render_summary(
+    results: Sequence[FileResult], *, fixing: bool = False, counts: dict[str, Any] | None = None
+) -> str:
+    """The last line of the text output: all checks passed, or what was found."""
+    counts = counts if counts is not None else summary(results)
     if not counts["findings"]:
-        lines.append(f"All checks passed ({_plural(counts['files'], 'file')}).")
-        return "\n".join(lines)
+        return f"All checks passed ({_plural(counts['files'], 'file')})."
     kinds = ", ".join(
         _plural(counts[key], word)
         for key, word in (("errors", "error"), ("warnings", "warning"), ("info", "note"))
@@ -82,8 +90,7 @@ def render_text(results: Sequence[FileResult], *, fixing: bool = False) -> str:
         line += f"; {counts['fixable']:,} fixable with --fix"
     if counts["unsafe_fixable"]:
         line += f"; {counts['unsafe_fixable']:,} more with --fix --unsafe-fixes"
-    lines.append(line + ".")
-    return "\n".join(lines)
+    return line + "."
 
 
 def render_statistics(results: Sequence[FileResult]) -> str:

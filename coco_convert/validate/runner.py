@@ -120,6 +120,7 @@ def validate_path(
         message = exc.message + (f" ({exc.hint})" if exc.hint else "")
         result.diagnostics.append(_finding("F001", name, message))
         return result
+    layout = _layout(data, name) if fix and write else None
     del data
     with gc_paused():
         diagnostics, kind, tool = check_document(document, name, settings)
@@ -134,33 +135,35 @@ def validate_path(
                 diagnostics, kind, _ = check_document(document, name, settings, kind=kind)
         result.diagnostics = diagnostics
         if result.applied and write:
-            atomic_write(name, _encode_like(document, Path(name)))
+            assert layout is not None
+            atomic_write(name, _encode_like(document, layout))
             result.written = True
     return result
 
 
-def _encode_like(document: Any, path: Path) -> bytes:
-    """``document`` as JSON laid out like the file at ``path``: compact or indented by the
-    same width, gzip-compressed if it was, with a final newline if it had one."""
-    with path.open("rb") as handle:
+#: How a JSON file is laid out: indentation width (None: compact), final newline, gzip.
+_Layout = tuple[int | None, bool, bool]
+
+
+def _layout(data: bytes, name: str) -> _Layout:
+    """The layout of the file ``name``, whose bytes (gunzipped) are ``data``."""
+    with Path(name).open("rb") as handle:
         was_gzip = handle.read(2) == _GZIP_MAGIC
-    opener: Any = gzip.open if was_gzip else open
-    with opener(path, "rb") as handle:
-        head = handle.read(65536)
-        if was_gzip:
-            tail = (head + handle.read())[-1:]
-        else:
-            handle.seek(max(path.stat().st_size - 1, 0))
-            tail = handle.read(1)
-    match = _INDENT.search(head)
-    indent = len(match.group(1)) if match else None
+    match = _INDENT.search(data, 0, 65536)
+    return (len(match.group(1)) if match else None), data.endswith(b"\n"), was_gzip
+
+
+def _encode_like(document: Any, layout: _Layout) -> bytes:
+    """``document`` as JSON laid out like the file it was read from: compact or indented by
+    the same width, gzip-compressed if it was, with a final newline if it had one."""
+    indent, newline, was_gzip = layout
     try:
         data = dump_json(document, indent=indent)
     except TypeError:  # integers beyond 64 bits (S006): the standard library writes them
         separators = (",", ":") if indent is None else None
         text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=False)
         data = text.encode("utf-8")
-    if tail == b"\n":
+    if newline:
         data += b"\n"
     return gzip.compress(data, compresslevel=6, mtime=0) if was_gzip else data
 

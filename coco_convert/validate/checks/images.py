@@ -34,7 +34,7 @@ def image_records(ctx: Context) -> None:
             )
         else:
             names[name] = i
-        if _ABSOLUTE.match(name) or ".." in re.split(r"[\\/]", name):
+        if _ABSOLUTE.match(name) or (".." in name and ".." in re.split(r"[\\/]", name)):
             ctx.report("I003", f"{where}/file_name", f"file_name {name!r} is not a relative path")
         if "\\" in name:
             fixed = name.replace("\\", "/")

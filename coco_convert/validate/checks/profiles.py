@@ -91,14 +91,14 @@ def placeholder_categories(ctx: Context) -> None:
     categories = list(ctx.records("categories"))
     used = ctx.used_category_ids
     for i, category in categories:
-        name, others = category["name"], [c for j, c in categories if j != i]
+        name = category["name"]
         unused = category["id"] not in used
         where = f"/categories/{i}"
         if (
             unused
-            and others
+            and len(categories) > 1
             and category.get("supercategory") in ("none", None, "")
-            and all(c.get("supercategory") == name for c in others)
+            and all(c.get("supercategory") == name for j, c in categories if j != i)
         ):
             ctx.report(
                 "T001",
@@ -145,6 +145,8 @@ def tool_specific(ctx: Context) -> None:
                     f"file_name {base!r} carries Label Studio's upload prefix "
                     f"{base[:9]!r}; the original file is {base[9:]!r}",
                 )
+    if ctx.tool not in ("makesense.ai", "VGG Image Annotator"):
+        return
     annotations = [a for a in ctx.items("annotations") if isinstance(a, dict)]
     if ctx.tool == "makesense.ai":
         unlabelled = sum(1 for a in annotations if "category_id" not in a)
