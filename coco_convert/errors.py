@@ -59,26 +59,31 @@ class UsageError(CocoConvertError):
 
 
 class InputError(CocoConvertError):
-    """An input cannot be read: ``source: message`` plus an optional hint on how to fix it."""
+    """An input cannot be read: ``source[:line]: message`` plus an optional hint on how to
+    fix it (``line``: 1-based, in a text file)."""
 
-    def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, source: str, message: str, *, hint: str | None = None, line: int | None = None
+    ) -> None:
         self.source = source
         self.message = message
         self.hint = hint
+        self.line = line
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        text = f"{self.source}: {self.message}"
+        text = f"{format_location(self.source, line=self.line)}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
 
 class JSONSyntaxError(InputError):
     """Malformed JSON, with the 1-based line and column of the first error."""
 
+    line: int
+
     def __init__(self, source: str, message: str, *, line: int, column: int) -> None:
-        self.line = line
         self.column = column
-        super().__init__(source, message)
+        super().__init__(source, message, line=line)
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}:{self.column}: invalid JSON: {self.message}"

@@ -508,7 +508,7 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
                 r, g, b = (int(p) for p in parts)
             except ValueError:
                 raise InputError(
-                    f"{path}:{number}", f"expected name:r,g,b:..., got {line.strip()!r}"
+                    str(path), f"expected name:r,g,b:..., got {line.strip()!r}", line=number
                 ) from None
             color = (r, g, b)
         labels.append(Label(len(labels), name.strip(), color))

@@ -36,7 +36,7 @@ import orjson
 from lxml import etree
 
 from ..dataset import CocoDataset, InstancesDataset
-from ..errors import InputError, UsageError, format_location
+from ..errors import InputError, UsageError
 from ..images import ImageSizeError, read_size
 from ..io import atomic_directory, gc_paused
 from ..parallel import choose_jobs, map_tasks
@@ -154,11 +154,12 @@ def parse_voc_xml(data: bytes, path: str = "<xml>") -> VocFile:
         line = exc.lineno if exc.lineno else None
         message = exc.msg or str(exc)
         message = re.sub(r",? line \d+, column \d+$", "", message)
-        raise InputError(format_location(path, line=line), f"malformed XML: {message}") from None
+        raise InputError(path, f"malformed XML: {message}", line=line) from None
     if root.tag != "annotation":
         raise InputError(
-            format_location(path, line=cast("int | None", root.sourceline)),
+            path,
             f"not a Pascal VOC annotation: the root element is <{root.tag}>, expected <annotation>",
+            line=cast("int | None", root.sourceline),
         )
     filename: str | None = None
     width = height = None
@@ -204,13 +205,15 @@ def _size(element: Any, path: str) -> int | None:
         value = float(text)
     except ValueError:
         raise InputError(
-            format_location(path, line=element.sourceline),
+            path,
             f"<{element.tag}> is {text!r}, expected a number of pixels",
+            line=element.sourceline,
         ) from None
     if not math.isfinite(value) or value < 0 or value != int(value):
         raise InputError(
-            format_location(path, line=element.sourceline),
+            path,
             f"<{element.tag}> is {text!r}, expected a whole number of pixels",
+            line=element.sourceline,
         )
     return int(value) or None  # LabelImg writes 0 when it could not read the image
 
@@ -331,9 +334,10 @@ def load_synsets(path: str | os.PathLike[str]) -> dict[str, str]:
         synset, _, words = line.partition(" ")
         if not _SYNSET.fullmatch(synset):
             raise InputError(
-                format_location(name, line=number),
+                name,
                 f"{synset!r} is not a WordNet synset id",
                 hint="expected lines like 'n01440764 tench, Tinca tinca'",
+                line=number,
             )
         mapping[synset] = words.strip() or synset
     if not mapping:
@@ -425,8 +429,9 @@ def _devkit_layout(src: Path, split: str | None, images: Path | None) -> _Layout
         image = image_root / f"{image_id}{_extension(image_id, image_root, '')}"
         if not image.is_file():
             raise InputError(
-                format_location(str(main if main.is_file() else loc), line=line),
+                str(main if main.is_file() else loc),
                 f"lists {image_id!r} but neither {path} nor its image exists",
+                line=line,
             )
         unannotated.append(image)
     return _Layout(paths, root, _first_dir(image_root), src, tuple(unannotated))

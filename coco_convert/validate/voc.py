@@ -75,10 +75,7 @@ def _check_file(path: str, known: set[str] | None) -> list[Diagnostic]:
             return [_finding("F004", path, message)]
         voc = parse_voc_xml(data, path)
     except InputError as exc:
-        where, _, line = exc.source.rpartition(":")
-        if where == path and line.isdigit():
-            return [_finding("V001", path, exc.message, int(line))]
-        return [_finding("V001", path, exc.message)]
+        return [_finding("V001", path, exc.message, exc.line if exc.source == path else None)]
     except OSError as exc:
         return [_finding("F001", path, f"cannot read: {exc.strerror or exc}")]
     return list(_check_voc(voc, known))
