@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast, overload
 
@@ -44,6 +44,7 @@ __all__ = [
     "PanopticDataset",
     "ResultsDataset",
     "StuffDataset",
+    "annotation_matcher",
     "detect_kind",
     "from_document",
     "load",
@@ -156,7 +157,9 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
 
     # The index ------------------------------------------------------------------------------
 
-    def _category_ids_of(self, ann: AnnT) -> Iterable[int]:
+    def category_ids_of(self, ann: AnnT) -> Iterable[int]:
+        """The category ids an annotation refers to (none for a caption, every segment's for
+        a panoptic annotation)."""
         category_id = ann.get("category_id")
         return () if category_id is None else (category_id,)
 
@@ -178,7 +181,7 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
             index.img_to_anns[image_id].append(ann)
             if "id" in ann:
                 index.anns[ann["id"]] = ann
-            for category_id in self._category_ids_of(ann):
+            for category_id in self.category_ids_of(ann):
                 index.cat_to_imgs[category_id].append(image_id)
         return index
 
@@ -234,7 +237,7 @@ class _AnnotationsById(CocoDataset[AnnT, CatT]):
         """Ids of the annotations matching every filter given (pycocotools ``getAnnIds``):
         on these images, of these categories, with ``area_rng[0] < area < area_rng[1]``, with
         this crowd flag (a missing ``iscrowd`` counts as 0). Dataset order, as pycocotools."""
-        image_ids, category_ids = _ids(img_ids), set(_ids(cat_ids))
+        image_ids = _ids(img_ids)
         anns: Iterable[AnnT]
         if image_ids:
             img_to_anns = self.index.img_to_anns
@@ -243,14 +246,10 @@ class _AnnotationsById(CocoDataset[AnnT, CatT]):
             )
         else:
             anns = self.annotations
-        if category_ids:
-            anns = [ann for ann in anns if ann.get("category_id") in category_ids]
-        if area_rng:
-            low, high = area_rng[0], area_rng[1]
-            anns = [ann for ann in anns if low < ann.get("area", 0) < high]
-        if iscrowd is not None:
-            return [ann["id"] for ann in anns if bool(ann.get("iscrowd", 0)) == bool(iscrowd)]
-        return [ann["id"] for ann in anns]
+        matches = annotation_matcher(cat_ids=cat_ids, area_rng=area_rng, iscrowd=iscrowd)
+        if matches is None:
+            return [ann["id"] for ann in anns]
+        return [ann["id"] for ann in anns if matches(ann)]
 
     def load_anns(self, ids: IdsArg = None) -> list[AnnT]:
         """The annotations with these ids (pycocotools ``loadAnns``)."""
@@ -292,7 +291,7 @@ class PanopticDataset(CocoDataset[PanopticAnnotation, PanopticCategory]):
     kind = "panoptic"
     __slots__ = ()
 
-    def _category_ids_of(self, ann: PanopticAnnotation) -> Iterable[int]:
+    def category_ids_of(self, ann: PanopticAnnotation) -> Iterable[int]:
         return [segment["category_id"] for segment in ann.get("segments_info", ())]
 
     def annotation_for(self, image_id: int) -> PanopticAnnotation | None:
@@ -431,6 +430,32 @@ def from_document(
     in messages."""
     found = kind or detect_kind(document, source=source or "<document>")
     return cast("AnyDataset", _CLASSES[found](document, source=source, validate=validate))
+
+
+def annotation_matcher(
+    *,
+    cat_ids: IdsArg = None,
+    area_rng: Sequence[float] | None = None,
+    iscrowd: bool | None = None,
+) -> Callable[[Any], bool] | None:
+    """pycocotools' per-annotation filters of ``getAnnIds`` as one predicate (None when no
+    filter is given): of these categories, with ``area_rng[0] < area < area_rng[1]`` (a
+    missing ``area`` counts as 0), with this crowd flag (a missing ``iscrowd`` counts as 0).
+    :meth:`get_ann_ids` and ``coco_convert.ops.filter`` both decide with it."""
+    category_ids = frozenset(_ids(cat_ids))
+    low, high = (area_rng[0], area_rng[1]) if area_rng else (None, None)
+    crowd = None if iscrowd is None else bool(iscrowd)
+    if not category_ids and low is None and crowd is None:
+        return None
+
+    def matches(ann: Any) -> bool:
+        if category_ids and ann.get("category_id") not in category_ids:
+            return False
+        if low is not None and not low < ann.get("area", 0) < high:
+            return False
+        return crowd is None or bool(ann.get("iscrowd", 0)) == crowd
+
+    return matches
 
 
 def _ids(value: IdsArg) -> list[int]:

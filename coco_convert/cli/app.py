@@ -48,6 +48,13 @@ VERBS = {
     "rle2poly": "masks",
     "masks2coco": "masks",
     "validate": "validate",
+    "merge": "ops",
+    "split": "ops",
+    "filter": "ops",
+    "remap": "ops",
+    "diff": "ops",
+    "stats": "ops",
+    "sample": "ops",
 }
 
 

@@ -1,0 +1,1 @@
+"""Dataset operations: merge, split, filter, remap, diff, stats, sample."""

@@ -1,0 +1,139 @@
+"""What the dataset operations share: which kinds they take, new documents around chosen
+records, and the checks of references every operation reports the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..converters.loss import LossReport
+from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset, from_document
+from ..errors import InputError, UsageError
+
+__all__ = [
+    "absorb_category",
+    "check_references",
+    "coco_dataset",
+    "derived",
+    "name_of",
+    "with_records",
+]
+
+
+def name_of(dataset: Dataset, default: str = "<dataset>") -> str:
+    """How messages name a dataset: its file, or ``default``."""
+    return dataset.source or default
+
+
+def coco_dataset(
+    dataset: Dataset, operation: str, *, panoptic: bool = True
+) -> CocoDataset[Any, Any]:
+    """``dataset`` as a dataset with images and annotations, or a :class:`UsageError` saying
+    why ``operation`` cannot take it (detection results have no images; some operations cannot
+    rewrite the segments of panoptic PNGs)."""
+    if not isinstance(dataset, CocoDataset):
+        raise UsageError(
+            f"{name_of(dataset)}: {operation} takes a COCO dataset (images and annotations), "
+            "not detection results"
+        )
+    if not panoptic and isinstance(dataset, PanopticDataset):
+        raise UsageError(
+            f"{name_of(dataset)}: {operation} does not take panoptic datasets (their segments "
+            "live in PNG files this operation would have to rewrite)"
+        )
+    return dataset
+
+
+def with_records(document: dict[str, Any], **records: Any) -> dict[str, Any]:
+    """A new top-level document: ``document``'s keys in their order, those in ``records``
+    replaced (a key ``document`` lacks is added at the end). Records are shared, not copied."""
+    out = {key: records.get(key, value) for key, value in document.items()}
+    for key, value in records.items():
+        out.setdefault(key, value)
+    return out
+
+
+def derived(like: Dataset, document: Any) -> AnyDataset:
+    """A dataset of ``like``'s kind around ``document`` (built from valid records, so not
+    validated again)."""
+    return from_document(document, kind=like.kind, validate=False)
+
+
+def check_references(
+    dataset: CocoDataset[Any, Any], report: LossReport, *, categories: bool = True
+) -> tuple[set[int], set[int]]:
+    """Warn about annotations whose image (or category) the file does not define, and about
+    image ids used twice; returns the image ids and category ids that exist. Operations that
+    follow references (split, filter, merge) drop what dangles and say so."""
+    name = name_of(dataset)
+    image_ids: set[int] = set()
+    for i, image in enumerate(dataset.images):
+        if image["id"] in image_ids:
+            report.warn(
+                "duplicate_image_id",
+                "images whose id an earlier image already has: their annotations go with the first",
+                where=f"{name}:/images/{i}/id",
+            )
+        image_ids.add(image["id"])
+    category_ids = {category["id"] for category in dataset.categories}
+    check_categories = categories and dataset.kind != "captions"
+    for i, ann in enumerate(dataset.annotations):
+        if ann["image_id"] not in image_ids:
+            report.warn(
+                "dangling_image_id",
+                "annotations whose image_id no image has",
+                where=f"{name}:/annotations/{i}/image_id",
+            )
+        if check_categories:
+            for category_id in _category_ids(dataset, ann):
+                if category_id not in category_ids:
+                    report.warn(
+                        "dangling_category_id",
+                        "annotations whose category_id no category has",
+                        where=f"{name}:/annotations/{i}",
+                    )
+    return image_ids, category_ids
+
+
+def _category_ids(dataset: CocoDataset[Any, Any], ann: Any) -> Sequence[int]:
+    if isinstance(dataset, PanopticDataset):
+        return [segment["category_id"] for segment in ann.get("segments_info", ())]
+    category_id = ann.get("category_id")
+    return () if category_id is None else (category_id,)
+
+
+def keypoint_definition(category: Any) -> tuple[list[Any], list[tuple[int, ...]]] | None:
+    """A category's keypoint names and skeleton edges (as unordered pairs), or None when it
+    defines neither."""
+    if "keypoints" not in category and "skeleton" not in category:
+        return None
+    edges = sorted(tuple(sorted(edge)) for edge in category.get("skeleton") or [])
+    return list(category.get("keypoints") or []), edges
+
+
+def absorb_category(
+    kept: dict[str, Any], other: Any, *, where: str, first: str, report: LossReport
+) -> None:
+    """Merge category ``other`` (at ``where``) into ``kept`` (from ``first``): their keypoint
+    names and skeletons must agree (an :class:`InputError` otherwise); fields ``kept`` lacks
+    are taken from ``other``; fields that differ keep ``kept``'s value and are reported lost."""
+    ours, theirs = keypoint_definition(kept), keypoint_definition(other)
+    if ours is not None and theirs is not None and ours != theirs:
+        raise InputError(
+            where,
+            f"category {other['name']!r} has other keypoint names or another skeleton than "
+            f"{kept['name']!r} in {first}: keypoint categories merge only when both agree",
+            hint="give one of them another name to keep both",
+        )
+    for key, value in other.items():
+        if key in ("id", "name"):
+            continue
+        if key not in kept:
+            kept[key] = value
+        elif kept[key] != value and key not in ("keypoints", "skeleton"):
+            report.lose(
+                "category_fields_differ",
+                "merged categories whose other fields (supercategory, colour, ...) differ: the "
+                "first category's are kept",
+                where=f"{where}/{key}: {value!r} (kept {kept[key]!r} from {first})",
+            )

@@ -1,0 +1,270 @@
+"""``split`` and ``sample``: images into named parts, each annotation with its image.
+
+The decision (which image goes where) is :class:`~coco_convert.ops.partition.SplitPlan`'s;
+this module applies it to a loaded dataset and writes the parts. Ids are kept, every split
+holds every category (ids unchanged, so COCOeval of a split against its source works), and
+``info``, ``licenses`` and a tool's own top-level keys are carried into each part. Records are
+shared with the input, not copied.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from ..converters.loss import LossReport
+from ..dataset import AnyDataset, CocoDataset, Dataset
+from ..errors import UsageError
+from ..io import atomic_directory, gc_paused
+from ..progress import track
+from .common import check_references, coco_dataset, derived, name_of, with_records
+from .partition import SplitPlan, check_ratios
+
+__all__ = ["ImageMode", "sample", "split", "write_splits"]
+
+ImageMode = Literal["copy", "symlink"]
+
+
+def split(
+    dataset: Dataset,
+    ratios: Mapping[str, float],
+    *,
+    seed: int = 0,
+    stratify: bool = False,
+    group_by: str | None = None,
+) -> tuple[dict[str, AnyDataset], LossReport]:
+    """Split ``dataset``'s images into parts named by ``ratios`` (``{"train": 0.8, ...}``,
+    summing to 1), each annotation with its image.
+
+    Without ``group_by`` each part gets its exact share of the images (within one image).
+    ``stratify`` spreads every category over the parts in the ratios (iterative
+    stratification over images, multi-label), and puts each category into every part where
+    its count allows. ``group_by`` (an image field, or a regular expression with one group
+    over ``file_name``) keeps a group's images in one part. The same ``seed`` gives the same
+    parts on any platform."""
+    check_ratios(dict(ratios))
+    coco = coco_dataset(dataset, "split")
+    report = LossReport("split")
+    parts = _partition(coco, list(ratios.values()), report, seed, stratify, group_by)
+    out = {}
+    for name, (images, anns) in zip(ratios, parts, strict=True):
+        out[name] = derived(coco, with_records(coco.document, images=images, annotations=anns))
+        report.count(f"{name} images", len(images))
+        report.count(f"{name} annotations", len(anns))
+    if stratify:
+        _report_coverage(out, report)
+    return out, report
+
+
+def sample(
+    dataset: Dataset,
+    *,
+    n: int | None = None,
+    fraction: float | None = None,
+    seed: int = 0,
+    stratify: bool = False,
+) -> tuple[AnyDataset, LossReport]:
+    """``n`` images of ``dataset`` (or ``fraction`` of them), chosen at random for the seed,
+    with their annotations; ``stratify`` keeps each category's share of the images (see
+    :func:`split`)."""
+    coco = coco_dataset(dataset, "sample")
+    total = len(coco.images)
+    if (n is None) == (fraction is None):
+        raise UsageError("sample: give either n or fraction")
+    if fraction is not None:
+        if not 0 < fraction <= 1:
+            raise UsageError(f"sample: fraction {fraction} must be above 0 and at most 1")
+        n = round(fraction * total)
+    assert n is not None
+    if n < 0:
+        raise UsageError(f"sample: n is {n}; give a positive number of images")
+    report = LossReport("sample")
+    if n > total:
+        report.warn(
+            "sample_larger_than_dataset",
+            f"asked for {n:,} images; the dataset has {total:,}: all are kept",
+            where=name_of(coco),
+        )
+        n = total
+    ratios = [n / total, 1 - n / total] if total else [1.0]
+    if n in (0, total):  # one part only: nothing to decide
+        ratios = [1.0]
+    parts = _partition(coco, ratios, report, seed, stratify and 0 < n < total, None)
+    images, anns = parts[0] if n else ([], [])
+    result = derived(coco, with_records(coco.document, images=images, annotations=anns))
+    report.count("images", len(images))
+    report.count("annotations", len(anns))
+    return result, report
+
+
+def _partition(
+    coco: CocoDataset[Any, Any],
+    ratios: Sequence[float],
+    report: LossReport,
+    seed: int,
+    stratify: bool,
+    group_by: str | None,
+) -> list[tuple[list[Any], list[Any]]]:
+    """Each part's images and annotations, in input order."""
+    name = name_of(coco)
+    image_ids, _ = check_references(coco, report)
+    plan = SplitPlan(coco.images, group_by=group_by, source=name, report=report)
+    if stratify:
+        if not coco.categories:
+            raise UsageError(f"{name}: no categories to stratify by (a captions file?)")
+        pairs = [
+            (ann["image_id"], category_id)
+            for ann in coco.annotations
+            for category_id in coco.category_ids_of(ann)
+        ]
+        plan.add_annotations([p[0] for p in pairs], [p[1] for p in pairs])
+    where = plan.decide(ratios, seed=seed, stratify=stratify)
+    with gc_paused():
+        parts: list[tuple[list[Any], list[Any]]] = [([], []) for _ in ratios]
+        split_of: dict[int, int] = {}
+        for image, j in zip(coco.images, where, strict=True):
+            if image["id"] not in split_of:  # a repeated id goes with the first (warned)
+                split_of[image["id"]] = j
+            parts[j][0].append(image)
+        for ann in coco.annotations:
+            j = split_of.get(ann["image_id"], -1)
+            if j >= 0:
+                parts[j][1].append(ann)
+    dangling = sum(1 for ann in coco.annotations if ann["image_id"] not in image_ids)
+    if dangling:
+        report.lose(
+            "annotations_without_image",
+            "annotations whose image_id no image has: in no part",
+            count=dangling,
+        )
+    return parts
+
+
+def _report_coverage(parts: Mapping[str, Any], report: LossReport) -> None:
+    """Warn about each category that some part lacks although it has at least as many images
+    as there are parts (stratification gives each such category to every part when it can)."""
+    held: dict[str, set[int]] = {}
+    images_of: dict[int, set[int]] = {}
+    for name, dataset in parts.items():
+        held[name] = set()
+        for ann in dataset.annotations:
+            for category_id in dataset.category_ids_of(ann):
+                held[name].add(category_id)
+                images_of.setdefault(category_id, set()).add(ann["image_id"])
+    first = next(iter(parts.values()))
+    for category in first.categories:
+        count = len(images_of.get(category["id"], ()))
+        if count < len(parts):
+            continue
+        for name in parts:
+            if category["id"] not in held[name]:
+                report.warn(
+                    "category_missing_from_split",
+                    "categories with at least as many images as splits that a split lacks "
+                    "(the images' other categories left no way to place them all)",
+                    where=f"{category['name']!r} (id {category['id']}, {count} images): "
+                    f"none in {name}",
+                )
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_splits(
+    parts: Mapping[str, Dataset],
+    folder: str | os.PathLike[str],
+    *,
+    images: str | os.PathLike[str] | None = None,
+    image_mode: ImageMode | None = None,
+    overwrite: bool = False,
+    indent: int | None = None,
+    report: LossReport | None = None,
+) -> None:
+    """Write ``folder/<name>.json`` for each part, all or none. With ``images`` and an
+    ``image_mode``, each part's images are copied or linked from ``images`` into
+    ``folder/<name>/`` under their ``file_name`` (found only inside ``images``)."""
+    if (images is None) != (image_mode is None):
+        raise UsageError("--images goes with --copy-images or --symlink-images")
+    report = report if report is not None else LossReport("split")
+    with atomic_directory(folder, overwrite=overwrite) as tmp:
+        for name, part in parts.items():
+            part.save(tmp / f"{name}.json", indent=indent)
+            if images is not None and image_mode is not None:
+                assert isinstance(part, CocoDataset)
+                _place_images(part, name, Path(images), tmp / name, image_mode, report)
+
+
+def _place_images(
+    part: CocoDataset[Any, Any],
+    name: str,
+    source: Path,
+    target: Path,
+    mode: ImageMode,
+    report: LossReport,
+) -> None:
+    """Copy or link each image of ``part`` from ``source`` to ``target/<file_name>``."""
+    jobs: list[tuple[Path, Path]] = []
+    for i, image in enumerate(part.images):
+        where = f"{name}:/images/{i}/file_name"
+        relative = _safe_relative(image["file_name"])
+        if relative is None:
+            report.warn(
+                "unsafe_file_name",
+                "images whose file_name is absolute or climbs out with '..': not placed",
+                where=where,
+            )
+            continue
+        try:
+            found = find_image(source, image["file_name"])
+        except ImageFileError as exc:
+            report.warn(
+                "image_not_placed",
+                "images not found inside --images (missing, not a file, or leading out of "
+                "it): not placed",
+                where=f"{where}: {exc}",
+            )
+            continue
+        jobs.append((found, target / relative))
+    for folder in sorted({destination.parent for _, destination in jobs}):
+        folder.mkdir(parents=True, exist_ok=True)
+    place = _copy if mode == "copy" else _symlink
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
+            pass
+    report.count("images copied" if mode == "copy" else "images linked", len(jobs))
+
+
+def _safe_relative(file_name: str) -> PurePosixPath | None:
+    """``file_name`` as a relative path that stays inside the folder it is placed in (None
+    for an absolute path, a drive, or a ``..``)."""
+    path = PurePosixPath(file_name.replace("\\", "/"))
+    if path.is_absolute() or not path.parts or ".." in path.parts or ":" in path.parts[0]:
+        return None
+    return path
+
+
+class ImageFileError(Exception):
+    """Stand-in for :class:`coco_convert.images.ImageFileError` until it lands."""
+
+
+def find_image(folder: Path, file_name: str) -> Path:
+    """Stand-in for :func:`coco_convert.images.find_image` until it lands: the regular file
+    ``file_name`` names inside ``folder`` (symbolic links followed), else ImageFileError."""
+    real = Path(os.path.realpath(folder / file_name.replace("\\", "/").lstrip("/")))
+    if Path(os.path.realpath(folder)) not in real.parents:
+        raise ImageFileError(f"{file_name!r} resolves to {real}, outside {folder}")
+    if not real.is_file():
+        raise ImageFileError(f"no file {folder / file_name}")
+    return real
+
+
+def _copy(job: tuple[Path, Path]) -> None:
+    shutil.copyfile(job[0], job[1])
+
+
+def _symlink(job: tuple[Path, Path]) -> None:
+    job[1].symlink_to(job[0])
