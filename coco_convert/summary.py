@@ -37,7 +37,9 @@ def summarize(dataset: Dataset) -> dict[str, Any]:
             "categories": [{"id": c["id"], "results": c["results"]} for c in full["categories"]],
             "geometry": full.get("geometry", {}),
         }
-    summary = {key: full[key] for key in _COCO_KEYS if key in full}
+    summary = {key: full[key] for key in _COCO_KEYS if full.get(key) is not None}
+    if not summary.get("crowd"):
+        summary.pop("crowd", None)
     summary["categories"] = [
         {key: category.get(key) for key in _CATEGORY_KEYS} for category in full["categories"]
     ]

@@ -10,7 +10,7 @@ differ list each field that changed, old and new value. The top-level values (``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -150,14 +150,14 @@ def diff(a: Dataset, b: Dataset, *, match: Match = "id", iou: float = 0.5) -> Da
     result.top = _fields(left.document, right.document, skip=skip)
     with gc_paused():
         if match == "id":
-            by = _by_id
-            images = _compare("images", left.images, right.images, by, by)
-            categories = _compare("categories", left.categories, right.categories, by, by)
-            annotations = _compare("annotations", left.annotations, right.annotations, by, by)
+            images = _compare("images", left.images, right.images, _by_id)
+            categories = _compare("categories", left.categories, right.categories, _by_id)
+            annotations = _compare("annotations", left.annotations, right.annotations, _by_id)
         else:
-            images = _compare("images", left.images, right.images, _by_file, _by_file)
+            # Exports that number their own way: ids are not compared, what they name is.
+            images = _compare("images", left.images, right.images, _by_file, ignore=("id",))
             categories = _compare(
-                "categories", left.categories, right.categories, _by_name, _by_name
+                "categories", left.categories, right.categories, _by_name, ignore=("id",)
             )
             annotations = _by_overlap(left, right, iou)
     result.sections = [images, annotations, categories]
@@ -203,19 +203,20 @@ def _compare(
     name: str,
     left: Sequence[Any],
     right: Sequence[Any],
-    key_a: Any,
-    key_b: Any,
+    key_of: Callable[[Any], Any],
     *,
     ignore: Iterable[str] = (),
 ) -> Section:
+    """Records matched by ``key_of`` (the first of a repeated key; the others count as
+    removed or added)."""
     section = Section(name)
     theirs: dict[Any, Any] = {}
     for record in right:
-        theirs.setdefault(key_b(record), record)
+        theirs.setdefault(key_of(record), record)
     seen: set[Any] = set()
     skip = set(ignore)
     for record in left:
-        key = key_a(record)
+        key = key_of(record)
         other = theirs.get(key, _MISSING)
         if other is _MISSING or key in seen:
             section.removed.append(record)
@@ -225,7 +226,7 @@ def _compare(
             changes = _fields(record, other, skip=skip)
             if changes:
                 section.changed.append(RecordChange(_pair(record, other), _label(record), changes))
-    section.added = [r for r in right if key_b(r) not in seen or theirs[key_b(r)] is not r]
+    section.added = [r for r in right if key_of(r) not in seen or theirs[key_of(r)] is not r]
     return section
 
 

@@ -338,7 +338,8 @@ class _Merger:
         renumbered = _renumbering("annotation")
         for n, (dataset, name) in enumerate(zip(self.inputs, self.names, strict=True)):
             images = self.plan.images[n]
-            categories = self.plan.categories[n] if self.plan.categories else None
+            # Captions refer to no category (Datumaro writes category_id 0 all the same).
+            categories = None if dataset.kind == "captions" else self.plan.categories[n]
             for i, ann in enumerate(dataset.annotations):
                 image_id = images.get(ann["image_id"])
                 category_id = None

