@@ -29,7 +29,7 @@ from .. import geometry
 from ..dataset import CocoDataset, from_document
 from ..errors import GeometryError, InputError, UsageError
 from ..images import ImageFileError, open_image
-from ..io import gc_paused, read_text
+from ..io import gc_paused, is_unicode, read_text
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
@@ -568,6 +568,15 @@ def read_masks(
     annotations: list[dict[str, Any]] = []
     used: dict[int, int] = {}
     ious: list[float] = []
+    for path in files:
+        if not is_unicode(path.name):
+            report.warn(
+                "file_name_not_utf8",
+                "masks whose file name is not UTF-8 (JSON cannot hold it): left out; rename "
+                "the files",
+                where=str(path),
+            )
+    files = [path for path in files if is_unicode(path.name)]
     for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
         values = read_mask_values(path, colors, report)
         h, w = values.shape
