@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -235,8 +236,10 @@ def _box(
 
 def _keypoints(draw: ImageDraw.ImageDraw, mark: Mark, line: int) -> None:
     """Skeleton edges from rim to rim, then the points: filled (v=2, dark rim for contrast)
-    or hollow (v=1: a ring, the picture left visible inside). COCO's ``(x, y)`` is measured
-    from the image's corner; Pillow's pixel ``i`` is centred on ``i``, hence the half pixel."""
+    or hollow (v=1: a ring, the picture left visible inside), each covering the pixels whose
+    centres are within the radius of ``(x, y)``. COCO measures from the image's corner
+    (pixel ``i`` spans ``[i, i + 1]``); Pillow's pixel ``i`` is centred on ``i``, hence the
+    half pixel."""
     radius = keypoint_radius(line)
     ring = max(1, radius // 2)
     where = {k: (x - 0.5, y - 0.5, state) for k, (x, y, state) in mark.keypoints}
@@ -248,7 +251,12 @@ def _keypoints(draw: ImageDraw.ImageDraw, mark: Mark, line: int) -> None:
         dx, dy = (xb - xa) / length * radius, (yb - ya) / length * radius
         draw.line((xa + dx, ya + dy, xb - dx, yb - dy), fill=mark.colour, width=line)
     for x, y, state in where.values():
-        corners = (x - radius, y - radius, x + radius, y + radius)
+        corners = (
+            math.ceil(x - radius),
+            math.ceil(y - radius),
+            math.floor(x + radius),
+            math.floor(y + radius),
+        )
         if state == 2:
             draw.ellipse(corners, fill=mark.colour, outline=(0, 0, 0), width=1)
         else:
