@@ -180,7 +180,8 @@ class Browser:
         found = self.evaluate(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
             "if (!e) return null; e.scrollIntoView({block: 'center'}); "
-            "const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+            "const r = e.getBoundingClientRect(); "
+            "return [r.x + r.width / 2, r.y + r.height / 2]; })()"
         )
         if found is None:
             raise CDPError(f"no element matches {selector!r}")
@@ -191,9 +192,7 @@ class Browser:
         x, y = self.centre(selector)
         self.mouse("mouseMoved", x, y)
         for kind in ("mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
-            )
+            self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
     def mouse(self, kind: str, x: float, y: float) -> None:
         self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y)

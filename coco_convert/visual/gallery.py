@@ -425,6 +425,7 @@ def page(cards: Sequence[Card], plan: Plan, *, title: str, thumb: int) -> str:
         style=_asset("gallery.css"),
         script=_asset("gallery.js"),
         thumb=thumb,
+        mode="compare" if compare else "single",
         summary=summary,
         legend=legend,
         filter="".join(buttons),
@@ -459,7 +460,7 @@ file:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>{title}</title>
 <style>{style}</style>
 </head>
-<body style="--thumb:{thumb}px">
+<body class="{mode}" style="--thumb:{thumb}px">
 <header>
 <h1>{title}</h1>
 <p class="summary">{summary}</p>

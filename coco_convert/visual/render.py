@@ -106,6 +106,9 @@ def paint(
     size = job.size or canvas.size
     options = job.options
     line = options.line_width or auto_line_width(*size)
+    # With --compare, the first set's lines are twice as wide, so that where the two sets
+    # agree both colours show (the second set's line inside the first's).
+    widths = (2 * line, line) if len(job.layers) > 1 else (line, line)
     found = [mark for i, layer in enumerate(job.layers) for mark in marks(layer, i)]
     crops = mark_crops(job, found, size, notes)
 
@@ -115,13 +118,14 @@ def paint(
         key=lambda i: (found[i].layer, -int(_crop(crops, i).mask.sum())),
     )
     for i in order:
-        _fill(pixels, _crop(crops, i), found[i].colour, options.alpha, found[i].crowd, line)
+        mark = found[i]
+        _fill(pixels, _crop(crops, i), mark.colour, options.alpha, mark.crowd, widths[mark.layer])
     picture = Image.fromarray(pixels)
     draw = ImageDraw.Draw(picture)
     if options.boxes:
         for mark in found:
             if mark.bbox is not None and not mark.region:
-                _box(draw, mark.bbox, mark.colour, line)
+                _box(draw, mark.bbox, mark.colour, widths[mark.layer])
     for mark in found:
         if mark.keypoints:
             _keypoints(draw, mark, line)
