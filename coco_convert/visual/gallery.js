@@ -108,9 +108,11 @@
     if (captions) box.append(captions.cloneNode(true));
     const marks = Array.from(view.querySelectorAll("g.m"));
     if (marks.length) {
+      const scored = marks.some((mark) => mark.dataset.score !== undefined);
+      const columns = ["id", "category", "area", "iscrowd"].concat(scored ? ["score"] : []);
       const table = document.createElement("table");
       const head = table.createTHead().insertRow();
-      for (const name of ["id", "category", "area", "iscrowd", "score"]) {
+      for (const name of columns) {
         const th = document.createElement("th");
         th.textContent = name;
         head.append(th);
@@ -119,7 +121,8 @@
       for (const mark of marks) {
         const row = body.insertRow();
         const d = mark.dataset;
-        for (const value of [d.id, d.cat, d.area, d.iscrowd, d.score]) cell(row, value);
+        const values = [d.id, d.cat, d.area, d.iscrowd].concat(scored ? [d.score] : []);
+        for (const value of values) cell(row, value);
         row.addEventListener("mouseenter", () => {
           mark.classList.add("hl");
           row.classList.add("on");
