@@ -19,7 +19,7 @@ helpers are pure and tested without files.
 """
 
 # Per-file paths are strings (os.path): at 100k files, Path objects cost more than the parse.
-# ruff: noqa: PTH113, PTH118, PTH122, PTH123
+# ruff: noqa: PTH113, PTH118, PTH122
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from lxml import etree
 from ..dataset import CocoDataset, InstancesDataset
 from ..errors import InputError, UsageError
 from ..images import ImageSizeError, read_size
-from ..io import atomic_directory, gc_paused
+from ..io import atomic_directory, gc_paused, read_file, read_text
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
@@ -303,7 +303,7 @@ def load_labels(path: str | os.PathLike[str]) -> list[str]:
     Also reads CVAT's VOC ``labelmap.txt`` (``name:r,g,b:parts:actions``), leaving out its
     ``background`` entry."""
     name = os.fspath(path)
-    text = _read_text(name)
+    text = read_text(name)
     lines = [line.strip() for line in text.splitlines()]
     entries = [line for line in lines if line and not line.startswith("#")]
     labelmap = text.lstrip().startswith("# label:") or (
@@ -327,7 +327,7 @@ def load_synsets(path: str | os.PathLike[str]) -> dict[str, str]:
     sorted-synset order (the standard ILSVRC 1000-class index)."""
     name = os.fspath(path)
     mapping: dict[str, str] = {}
-    for number, line in enumerate(_read_text(name).splitlines(), 1):
+    for number, line in enumerate(read_text(name).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -382,7 +382,7 @@ class _Layout(NamedTuple):
 def _layout(src: Path, split: str | None, images: Path | None) -> _Layout:
     if not src.exists():
         raise InputError(str(src), "no such file or folder")
-    if src.is_file():
+    if not src.is_dir():
         if split:
             raise UsageError("--split needs a devkit folder (with Annotations/ and ImageSets/)")
         if src.suffix.lower() == ".xml":
@@ -439,7 +439,7 @@ def _devkit_layout(src: Path, split: str | None, images: Path | None) -> _Layout
 
 def _split_ids(path: Path) -> list[tuple[int, str]]:
     ids = []
-    for number, line in enumerate(_read_text(str(path)).splitlines(), 1):
+    for number, line in enumerate(read_text(str(path)).splitlines(), 1):
         fields = line.split()
         if fields:
             ids.append((number, fields[0]))
@@ -489,24 +489,8 @@ def _first_dir(*candidates: Path) -> Path | None:
     return next((c for c in candidates if c.is_dir()), None)
 
 
-def _read_text(name: str) -> str:
-    try:
-        return Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(name, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(name, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(name, f"cannot read: {exc.strerror or exc}") from None
-
-
 def _read_xml(path: str) -> VocFile:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    return parse_voc_xml(data, path)
+    return parse_voc_xml(read_file(path), path)
 
 
 #: Files per chunk of work, and the counts from which one worker process per core pays off
@@ -1075,7 +1059,8 @@ def write_voc(
     shift = 1 if coords == "one-based" else 0
     images = dataset.images
     class_index = {name: number for number, name in enumerate(plan.labels, 1)}
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    inputs = [dataset.source] if dataset.source else []
+    with atomic_directory(out_dir, overwrite=overwrite, inputs=inputs) as tmp:
         (tmp / "Annotations").mkdir()
         if masks:
             (tmp / "SegmentationObject").mkdir()

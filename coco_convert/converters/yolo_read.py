@@ -27,7 +27,7 @@ import numpy as np
 from ..dataset import InstancesDataset, KeypointsDataset
 from ..errors import InputError, UsageError
 from ..images import PARALLEL_MIN_IMAGES, ImageSizeError, is_image_name, read_size
-from ..io import gc_paused
+from ..io import gc_paused, read_file, read_text
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
@@ -114,7 +114,7 @@ def _locate(src: Path, images: Path | None, split: str | None) -> _Source:
         raise InputError(str(src), "no such file or folder")
     if images is not None:
         return _from_label_folder(src, images, split)
-    if src.is_file():
+    if not src.is_dir():
         if src.suffix.lower() in (".yaml", ".yml"):
             return _from_data_yaml(src)
         if src.suffix.lower() == ".data":
@@ -141,12 +141,11 @@ def _find_yaml(folder: Path) -> Path | None:
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
+    text = read_text(path)
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise InputError(str(path), "invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -288,7 +287,7 @@ def _list_entry(
     base = found.parent
     resolved_root = root.resolve()  # once: resolving costs a stat per folder of the path
     listed = []
-    for line in found.read_text(encoding="utf-8-sig").splitlines():
+    for line in read_text(found).splitlines():
         line = line.strip().replace("\\", "/")
         if not line:
             continue
@@ -339,7 +338,7 @@ def _orphans(pairs: Sequence[tuple[str, str, str]]) -> int:
 
 def _from_obj_data(path: Path) -> _Source:
     settings: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    for line in read_text(path).splitlines():
         key, sep, value = line.partition("=")
         if sep:
             settings[key.strip()] = value.strip()
@@ -368,7 +367,7 @@ def _from_obj_data(path: Path) -> _Source:
             notes.append(("split_missing", "splits whose list file is missing", f"{path}: {key}"))
             continue
         pairs = []
-        for line in listing.read_text(encoding="utf-8-sig").splitlines():
+        for line in read_text(listing).splitlines():
             line = line.strip()
             if not line:
                 continue
@@ -467,20 +466,16 @@ def _names_near(folder: Path) -> tuple[list[str], str] | None:
     notes = folder / "notes.json"
     if notes.is_file():
         try:
-            categories = json.loads(notes.read_text(encoding="utf-8"))["categories"]
+            categories = json.loads(read_text(notes))["categories"]
             ordered = sorted(categories, key=lambda c: int(c["id"]))
             return [str(c["name"]) for c in ordered], str(notes)
-        except (ValueError, KeyError, TypeError, OSError):
+        except (ValueError, KeyError, TypeError, RecursionError, InputError):
             return None
     return None
 
 
 def _names_file(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
-    names = [line.strip() for line in lines]
+    names = [line.strip() for line in read_text(path).splitlines()]
     while names and not names[-1]:
         names.pop()
     return names
@@ -492,8 +487,8 @@ def _max_class_hint(splits: Sequence[_Split]) -> int:
     for part in splits:
         for _, label, _ in part.images[:2000]:
             try:
-                text = Path(label).read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError):
+                text = read_text(label)
+            except InputError:
                 continue
             for line in text.splitlines():
                 token = line.split(maxsplit=1)[0] if line.strip() else ""
@@ -660,13 +655,15 @@ class _ChunkReader:
 
     def _read_label(self, label: str, width: int, height: int, anns: list[dict[str, Any]]) -> None:
         try:
-            with open(label, encoding="utf-8-sig") as handle:  # noqa: PTH123 - hot loop
-                text = handle.read()
-        except FileNotFoundError:
-            self.count("images_without_label_file")
+            text = read_file(label).decode("utf-8-sig")
+        except InputError as exc:
+            if not os.path.lexists(label):
+                self.count("images_without_label_file")
+                return
+            self.problems.append(("label_unreadable", exc.message, label))
             return
-        except (UnicodeDecodeError, OSError) as exc:
-            self.problems.append(("label_unreadable", str(exc), label))
+        except UnicodeDecodeError as exc:
+            self.problems.append(("label_unreadable", f"not UTF-8 text: {exc}", label))
             return
         if not text.strip():
             self.count("empty_label_files")
