@@ -219,7 +219,7 @@ def test_results_compare_with_min_score(tmp_path: Path) -> None:
 def test_panoptic_pngs_are_found_beside_the_json(tmp_path: Path) -> None:
     code, _, err = run("draw", COCO / "panoptic.json", "--images", tmp_path, "-o", tmp_path / "o")
     assert code == 0, err
-    assert "panoptic" not in err
+    assert "panoptic PNG" not in err
     code, _, err = run(
         "draw", COCO / "panoptic.json", "--images", tmp_path, "-o", tmp_path / "o2",
         "--panoptic-dir", tmp_path,
@@ -325,3 +325,40 @@ def test_picture_bytes_are_png_by_default(tmp_path: Path) -> None:
     image = Image.open(io.BytesIO(picture.read_bytes()))
     assert image.format == "PNG"
     assert image.height > 427  # the caption band
+
+
+def test_image_files_outside_the_images_folder_are_not_read(tmp_path: Path) -> None:
+    """A file_name leading out of --images (``../``) is refused, as coco2yolo refuses it: the
+    picture is a blank canvas and the warning says why."""
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "secret.png")
+    doc = {
+        "images": [{"id": 1, "file_name": "../secret.png", "width": 8, "height": 8}],
+        "annotations": [],
+        "categories": [],
+    }
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    code, _, err = run("draw", tmp_path / "a.json", "--images", images, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "1 x images whose file_name leads out of the images folder" in err
+    picture = np.asarray(Image.open(tmp_path / "out/secret.png"))
+    assert (picture != (255, 0, 0)).any(axis=-1).all()
+
+
+def test_outputs_never_replace_their_inputs(tmp_path: Path) -> None:
+    images = photos(COCO / "instances.json", tmp_path / "images")
+    before = sorted(p.name for p in images.iterdir())
+    code, _, err = run(
+        "draw", COCO / "instances.json", "--images", images, "-o", images, "--overwrite"
+    )
+    assert code == 2
+    assert "would overwrite the input" in err
+    assert sorted(p.name for p in images.iterdir()) == before
+    source = tmp_path / "instances.json"
+    source.write_bytes((COCO / "instances.json").read_bytes())
+    code, _, err = run("gallery", source, "--images", images, "-o", tmp_path / "x.html")
+    assert code == 0, err
+    code, _, err = run("draw", source, "--images", images, "-o", tmp_path, "--overwrite")
+    assert code == 2
+    assert "holds the input" in err

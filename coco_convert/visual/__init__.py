@@ -51,7 +51,7 @@ def draw_image(
 ) -> PILImage.Image:
     """The picture of :meth:`Dataset.draw <coco_convert.dataset.CocoDataset.draw>`."""
     from ..dataset import CocoDataset, ResultsDataset
-    from .plan import Plan, find_image, select_images
+    from .plan import Plan, locate, select_images
     from .render import paint
 
     options = DrawOptions(labels=labels, boxes=boxes, line_width=line_width, alpha=alpha)
@@ -71,11 +71,15 @@ def draw_image(
             panoptic_dir=Path(panoptic_dir) if panoptic_dir is not None else None,
         )
         path: str | None = None
+        missing: Note | None = None
         if isinstance(image, str | os.PathLike):
-            file_name = dataset.index.imgs[img_id]["file_name"]
-            found = find_image(image, file_name) if Path(image).is_dir() else Path(image)
-            path = os.fspath(found) if found is not None and found.is_file() else None
-        job = plan.job(img_id, path=path)
+            if Path(image).is_dir():
+                path, missing = locate(image, dataset.index.imgs[img_id]["file_name"])
+            elif Path(image).is_file():
+                path = os.fspath(image)
+            else:
+                missing = ("image_missing", os.fspath(image))
+        job = plan.job(img_id, path=path, missing=missing)
     else:
         raise UsageError(f"a {dataset.kind} dataset has no images to draw")
     picture, notes = paint(job, None if isinstance(image, str | os.PathLike) else image)

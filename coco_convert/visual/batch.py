@@ -52,7 +52,7 @@ def draw_images(
             counts.append(job.count)
             yield job
 
-    with atomic_directory(out_dir, overwrite=overwrite) as folder:
+    with atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder:
         results = map_tasks(render, counted(plan.jobs(image_ids)), jobs=workers)
         for k, (name, result) in enumerate(
             track(zip(names, results, strict=True), total=len(image_ids), desc="draw", unit="img")

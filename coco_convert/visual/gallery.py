@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..converters.loss import LossReport
-from ..images import ImageSizeError, read_size
-from ..io import atomic_write
+from ..images import read_size
+from ..io import atomic_write, check_output
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .batch import PARALLEL_MIN_IMAGES, report_notes
-from .pixels import Crop, image_name, mark_crops, open_image
+from .pixels import Crop, image_name, mark_crops, no_file, read_upright
 from .plan import Plan
 from .scene import (
     COMPARE_COLOURS,
@@ -168,14 +168,14 @@ def _thumbnail(
     is no readable file: a note says why). JPEGs are decoded at a reduced scale when the
     thumbnail allows (``draft``), which is most of the time saved."""
     if job.path is None:
-        notes.append(("image_missing", image_name(job)))
+        notes.append(no_file(job))
         return None, None
     try:
         width, height = read_size(job.path)
         short = math.ceil(thumb * min(width, height) / max(width, height))
-        picture = open_image(job.path, at_least=(short, short))
+        picture = read_upright(job.path, at_least=(short, short))
         return _jpeg(picture, thumb), (width, height)
-    except (ImageSizeError, Exception) as exc:  # Pillow raises OSError, SyntaxError, ...
+    except Exception as exc:  # ImageFileError, or OSError for data that breaks off
         notes.append(("image_unreadable", f"{job.path}: {exc}"))
         return None, None
 
@@ -344,6 +344,7 @@ def write_gallery(
 ) -> LossReport:
     """Write the gallery of the images ``image_ids`` of ``plan`` to the HTML file
     ``output`` (atomically); returns what was shown and what was not."""
+    check_output(output, plan.inputs)
     report = LossReport("gallery")
     if len(image_ids) > LARGE_PAGE:
         report.warn(

@@ -23,12 +23,13 @@ import numpy.typing as npt
 
 from .. import geometry
 from ..errors import GeometryError
+from ..images import open_image
 from .scene import Mark, Note, RenderJob
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["Crop", "image_name", "mark_crops", "open_image", "upright"]
+__all__ = ["Crop", "image_name", "mark_crops", "no_file", "read_upright", "upright"]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -61,6 +62,11 @@ def image_name(job: RenderJob) -> str:
     return str(job.image.get("file_name") or f"image {job.image.get('id')}")
 
 
+def no_file(job: RenderJob) -> Note:
+    """The note of a job without an image file."""
+    return job.missing or ("image_missing", image_name(job))
+
+
 def upright(image: PILImage.Image) -> PILImage.Image:
     """``image`` as RGB with its EXIF orientation applied (a new image; the EXIF tag gone)."""
     from PIL import ImageOps
@@ -70,15 +76,15 @@ def upright(image: PILImage.Image) -> PILImage.Image:
     return turned if turned.mode == "RGB" else turned.convert("RGB")
 
 
-def open_image(
+def read_upright(
     path: str | os.PathLike[str], *, at_least: tuple[int, int] | None = None
 ) -> PILImage.Image:
-    """The image at ``path``, RGB and upright. ``at_least`` (width, height): the picture may
-    come back smaller than stored but not smaller than this (JPEG decodes at 1/2, 1/4 or 1/8
-    scale, several times faster), for thumbnails."""
-    from PIL import Image
-
-    with Image.open(path) as image:
+    """The image at ``path`` decoded, RGB and upright. ``at_least`` (width, height): the
+    picture may come back smaller than stored but not smaller than this (JPEG decodes at 1/2,
+    1/4 or 1/8 scale, several times faster), for thumbnails. Raises
+    :class:`~coco_convert.images.ImageFileError` for what is no image Pillow reads (or a
+    decompression bomb), ``OSError`` for data that breaks off."""
+    with open_image(path) as image:
         if at_least is not None:
             image.draft("RGB", at_least)
         return upright(image)
@@ -163,15 +169,13 @@ def _panoptic(job: RenderJob, marks: Sequence[Mark], notes: list[Note]) -> list[
 def _panoptic_ids(
     job: RenderJob, png: str | None, notes: list[Note]
 ) -> npt.NDArray[np.uint32] | None:
-    from PIL import Image
-
     if png is None or not Path(png).is_file():
         notes.append(("panoptic_png_missing", f"{image_name(job)}: {png or 'no PNG named'}"))
         return None
     try:
-        with Image.open(png) as image:
+        with open_image(png) as image:
             rgb = np.asarray(image.convert("RGB"), dtype=np.uint32)
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, ... on broken files
+    except Exception as exc:  # ImageFileError, or OSError for data that breaks off
         notes.append(("panoptic_png_unreadable", f"{png}: {exc}"))
         return None
     size = job.size

@@ -21,24 +21,23 @@ from typing import Any, cast
 
 from ..dataset import CocoDataset, Dataset, PanopticDataset, ResultsDataset
 from ..errors import UsageError
-from .scene import COMPARE_COLOURS, DrawOptions, Layer, RenderJob
+from ..images import ImageFileError, ImageOutsideFolderError, find_image
+from .scene import COMPARE_COLOURS, DrawOptions, Layer, Note, RenderJob
 
-__all__ = ["Plan", "find_image", "select_images"]
+__all__ = ["Plan", "locate", "select_images"]
 
 
-def find_image(images: str | os.PathLike[str], file_name: str) -> Path | None:
-    """The file of an image under the folder ``images``, found the way ``coco2yolo --images``
-    finds it (``file_name`` as a relative path, else its base name), or None."""
-    # The lookup lives in the YOLO writer until it moves to coco_convert.images; this is the
-    # one place that calls it.
-    from ..converters.yolo import _SplitWriter
-
-    class _Images:
-        def __init__(self, root: Path) -> None:
-            self.images = root
-
-    found = _SplitWriter._source_image(cast(Any, _Images(Path(images))), file_name)
-    return found if found.is_file() else None
+def locate(images: str | os.PathLike[str], file_name: str) -> tuple[str | None, Note | None]:
+    """The file of an image under the folder ``images``, found as ``coco2yolo --images`` finds
+    it (:func:`coco_convert.images.find_image`: ``file_name`` as a relative path, else its base
+    name, never outside the folder), or None and the note saying why there is none."""
+    try:
+        return os.fspath(find_image(images, file_name)), None
+    except ImageOutsideFolderError as exc:
+        return None, ("image_refused", str(exc))
+    except ImageFileError as exc:
+        key = "image_missing" if str(exc).startswith("no file") else "image_unreadable"
+        return None, (key, f"{file_name}: {exc}")
 
 
 def select_images(
@@ -125,13 +124,24 @@ class Plan:
         for image_id in image_ids:
             yield self.job(image_id)
 
-    def job(self, image_id: int, *, path: str | bool | None = True) -> RenderJob:
+    @property
+    def inputs(self) -> list[Path]:
+        """Every file and folder the jobs read (an output must not replace them)."""
+        found = [self.images, self.panoptic_dir, self.compare_panoptic_dir]
+        found += [Path(d.source) for d in (self.dataset, self.compare) if d and d.source]
+        return [p for p in found if p is not None]
+
+    def job(
+        self, image_id: int, *, path: str | bool | None = True, missing: Note | None = None
+    ) -> RenderJob:
         """The job of one image; ``path``: True to look the file up under :attr:`images`,
-        else the path to use (None: no file)."""
+        else the path to use (None: no file, for the reason ``missing`` gives)."""
         image = self.dataset.index.imgs[image_id]
         if path is True:
-            found = find_image(self.images, image["file_name"]) if self.images else None
-            path = os.fspath(found) if found is not None else None
+            if self.images is None:
+                path, missing = None, None
+            else:
+                path, missing = locate(self.images, image["file_name"])
         compare = self.compare is not None
         layers = [
             _layer(
@@ -165,6 +175,7 @@ class Plan:
             path=cast("str | None", path),
             layers=tuple(layers),
             options=self.options,
+            missing=missing,
         )
 
     def _compare_categories(self) -> Mapping[int, Mapping[str, Any]]:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .pixels import Crop, image_name, mark_crops, open_image, upright
+from .pixels import Crop, image_name, mark_crops, no_file, read_upright, upright
 from .scene import (
     RGB,
     DrawOptions,
@@ -159,12 +159,12 @@ def _canvas(
         if size is None:
             notes.append(("image_without_size", name))
             return None
-        notes.append(("image_missing", name))
+        notes.append(no_file(job))
         return Image.new("RGB", size, BLANK)
     else:
         try:
-            picture = open_image(job.path)
-        except Exception as exc:  # Pillow raises OSError, SyntaxError, ... on broken files
+            picture = read_upright(job.path)
+        except Exception as exc:  # ImageFileError, or OSError for data that breaks off
             notes.append(("image_unreadable", f"{job.path}: {exc}"))
             if size is None:
                 notes.append(("image_without_size", name))

@@ -62,6 +62,10 @@ Note = tuple[str, str]
 NOTES: dict[str, str] = {
     "image_missing": "images whose file was not found: drawn on a blank canvas of their size",
     "image_unreadable": "image files that could not be read: drawn on a blank canvas",
+    "image_refused": (
+        "images whose file_name leads out of the images folder (../ or a symbolic link): "
+        "not read, drawn on a blank canvas"
+    ),
     "image_size_mismatch": (
         "images whose file (EXIF orientation applied) is not the size the annotation file "
         "gives: annotations may be misplaced"
@@ -153,12 +157,14 @@ class Layer:
 @dataclass(frozen=True)
 class RenderJob:
     """Everything needed to draw one image: its record (``id``, ``file_name``, ``width``,
-    ``height``), its file (None: not found), its layers and the options."""
+    ``height``), its file (None: none, ``missing`` says why), its layers and the options."""
 
     image: Mapping[str, Any]
     path: str | None
     layers: tuple[Layer, ...]
     options: DrawOptions = field(default_factory=DrawOptions)
+    #: Why there is no ``path`` (default: the file was not found).
+    missing: Note | None = None
 
     @property
     def size(self) -> tuple[int, int] | None:
