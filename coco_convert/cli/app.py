@@ -48,6 +48,8 @@ VERBS = {
     "rle2poly": "masks",
     "masks2coco": "masks",
     "validate": "validate",
+    "draw": "draw",
+    "gallery": "draw",
 }
 
 
