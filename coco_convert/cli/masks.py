@@ -12,6 +12,7 @@ from ..converters.loss import LossReport
 from ..converters.masks import poly2rle, read_masks, rle2poly
 from ..dataset import CocoDataset, load
 from ..errors import UsageError
+from ..io import check_output
 from .app import finish, jobs_option, main, output_option, report_option
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,8 +51,7 @@ def _finish(
 
 
 def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:
-    if output.exists() and output.resolve() == src.resolve():
-        raise UsageError(f"{output}: would overwrite the input; choose another output file")
+    check_output(output, [src])
     dataset = load(src)
     if not isinstance(dataset, CocoDataset):
         raise UsageError(f"{src}: detection results carry no image sizes; convert the dataset")
@@ -150,6 +150,7 @@ def masks2coco_command(
     report: Path | None,
 ) -> None:
     """COCO instances from a folder of mask PNGs (0 background, 255 void)."""
+    check_output(output, [p for p in (mask_dir, images, class_masks) if p is not None])
     dataset, loss = read_masks(
         mask_dir,
         kind=kind,  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from ..converters.voc import (
     write_voc,
 )
 from ..dataset import CocoDataset, load
+from ..io import check_output
 from .app import echo_err, finish, jobs_option, main, output_option, report_option, strict_option
 
 _COORDS_HELP = (
@@ -87,6 +88,7 @@ def voc2coco(
 
     SRC is a VOC devkit folder (Annotations/, ImageSets/Main/, JPEGImages/), a folder of XML
     files (searched recursively), a text file listing XML paths, or one XML file."""
+    check_output(output, [p for p in (src, labels, synsets, images) if p is not None])
     dataset, loss = read_voc(
         src,
         split=split,

@@ -10,6 +10,7 @@ import click
 from ..converters.yolo import LAYOUTS, TASKS, read_yolo, split_name, write_yolo
 from ..dataset import load
 from ..errors import UsageError
+from ..io import atomic_files, check_output
 from .app import echo_err, finish, jobs_option, main, output_option, report_option, strict_option
 
 
@@ -64,12 +65,11 @@ def coco2yolo(
     data.yaml records the mapping."""
     if split is not None and len(inputs) > 1:
         raise UsageError("--split names a single input; with several, each is named by its file")
-    # The converter checks each record it uses and asks the schema to locate any it cannot
-    # use, so the whole-document validation (as long as the parse, at train2017 scale) is
-    # not needed here.
+    # Every verb validates before it converts: a record the schema refuses is named by its
+    # JSON pointer here, never met half-way through writing.
     datasets: dict[str, Any] = {}
     for path in inputs:
-        dataset = load(path, validate=False)
+        dataset = load(path)
         name = split or split_name(dataset)  # type: ignore[arg-type]
         if name in datasets:
             raise UsageError(f"two inputs give the split name {name!r}; convert them separately")
@@ -116,15 +116,25 @@ def yolo2coco(
     --images) as COCO JSON, one file per split. Image sizes come from the image headers,
     EXIF rotation applied as training frameworks load the images."""
     single = output.name.endswith((".json", ".json.gz"))
+    check_output(output, [src] if images is None else [src, images])
     datasets, loss = read_yolo(src, split=split, images=images, strict=strict, jobs=jobs)
     if single and len(datasets) > 1:
         raise UsageError(
             f"{src} has the splits {', '.join(datasets)}: pass --split NAME for one file, "
             "or an output folder for one file per split"
         )
-    for name, dataset in datasets.items():
-        target = output if single else output / f"instances_{name}.json"
-        dataset.save(target, indent=indent)
+    if single:
+        dataset = next(iter(datasets.values()))
+        dataset.save(output, indent=indent)
+        written = [(output, dataset)]
+    else:
+        # One file per split, all of them or none (a failure writing the second split must
+        # not leave the first behind).
+        with atomic_files(output) as stage:
+            for name, dataset in datasets.items():
+                dataset.save(stage / f"instances_{name}.json", indent=indent)
+        written = [(output / f"instances_{name}.json", d) for name, d in datasets.items()]
+    for target, dataset in written:
         loss.count("files_written")
         echo_err(
             f"{target}: {len(dataset.images):,} images, {len(dataset.annotations):,} annotations"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..converters.voc import VocFile, find_xml_files, load_labels, parse_voc_xml
 from ..errors import InputError
+from ..io import read_file
 from .codes import RULES
 from .diagnostics import Diagnostic, Location
 from .engine import Settings, fmt
@@ -68,16 +69,16 @@ def validate_voc(path: Path, settings: Settings) -> list[tuple[str, list[Diagnos
 
 def _check_file(path: str, known: set[str] | None) -> list[Diagnostic]:
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123
-            data = handle.read()
+        data = read_file(path)
+    except InputError as exc:
+        return [_finding("F001", path, exc.message)]
+    try:
         if b"<annotations>" in data[:4096] and b"<meta>" in data[:65536]:
             message = "this is a CVAT for images XML export, not Pascal VOC; convert it first"
             return [_finding("F004", path, message)]
         voc = parse_voc_xml(data, path)
     except InputError as exc:
         return [_finding("V001", path, exc.message, exc.line if exc.source == path else None)]
-    except OSError as exc:
-        return [_finding("F001", path, f"cannot read: {exc.strerror or exc}")]
     return list(_check_voc(voc, known))
 
 

@@ -23,7 +23,7 @@ from ..converters.loss import LossReport
 from ..converters.yolo_read import read_yolo
 from ..dataset import CocoDataset
 from ..errors import InputError
-from ..io import atomic_write
+from ..io import atomic_write, read_file
 from .codes import RULES
 from .diagnostics import Diagnostic, Fix, Location
 from .engine import Settings
@@ -149,7 +149,7 @@ def fix_label_files(
     for name, diagnostics in found.items():
         if not any(d.fixable(unsafe=unsafe) for d in diagnostics):
             continue
-        data = Path(name).read_bytes()
+        data = read_file(name)
         bom = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
         lines = data[len(bom) :].decode("utf-8").splitlines(keepends=True)
         # One round is enough: the only fix removes lines, and removals never overlap.
