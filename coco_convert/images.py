@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import imagesize
 
 from .io import real_path
 from .parallel import choose_jobs, map_tasks
+from .progress import track
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -37,11 +40,13 @@ __all__ = [
     "MAX_PIXELS",
     "PARALLEL_MIN_IMAGES",
     "ImageFileError",
+    "ImageMode",
     "ImageOutsideFolderError",
     "ImageSizeError",
     "find_image",
     "is_image_name",
     "open_image",
+    "place_images",
     "read_size",
     "read_sizes",
 ]
@@ -151,6 +156,29 @@ def open_image(path: str | os.PathLike[str] | BinaryIO) -> Iterator[PILImage]:
         if width * height > MAX_PIXELS:
             raise ImageFileError(f"{width}x{height} is more than {MAX_PIXELS:,} pixels")
         yield image
+
+
+#: How image files are put into a dataset folder: copied, or linked to where they are.
+ImageMode = Literal["copy", "symlink"]
+
+
+def place_images(jobs: Sequence[tuple[Path, Path]], mode: ImageMode) -> None:
+    """Copy or link each ``(source, target)`` (sources as :func:`find_image` returns them),
+    making the target folders; four threads, since the time goes to the file system."""
+    for folder in sorted({target.parent for _, target in jobs}):
+        folder.mkdir(parents=True, exist_ok=True)
+    place = _copy if mode == "copy" else _symlink
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
+            pass
+
+
+def _copy(job: tuple[Path, Path]) -> None:
+    shutil.copyfile(job[0], job[1])
+
+
+def _symlink(job: tuple[Path, Path]) -> None:
+    job[1].symlink_to(job[0])
 
 
 def is_image_name(name: str) -> bool:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +13,7 @@ import click
 from ..converters.loss import LossReport
 from ..dataset import Dataset, ResultsDataset, load
 from ..errors import CocoConvertError, InputError, UsageError
-from ..io import dump_json
+from ..io import check_output, dump_json
 from ..ops import diffing, filtering, merging, remapping, splitting, statistics
 from ..ops.partition import parse_ratios
 from .app import finish, main, output_option, report_option, strict_option
@@ -45,12 +45,6 @@ def stratify_option(func: F) -> F:
         help="Keep each category's share of the images in every part (iterative "
         "stratification, multi-label).",
     )(func)
-
-
-def _check_output(output: Path, inputs: Sequence[Path]) -> None:
-    for path in inputs:
-        if output.exists() and path.exists() and output.resolve() == path.resolve():
-            raise UsageError(f"{output}: would overwrite the input; choose another output")
 
 
 def _save(
@@ -111,7 +105,7 @@ def merge_command(
 ) -> None:
     """Merge COCO files (or detection results, with --gt) into one: categories unified by
     name, images with the same file_name joined, ids renumbered."""
-    _check_output(output, [*inputs, *gts])
+    check_output(output, [*inputs, *gts])
     datasets = [load(path) for path in inputs]
     results = [d for d in datasets if isinstance(d, ResultsDataset)]
     if results and len(results) != len(datasets):
@@ -198,6 +192,7 @@ def split_command(
         overwrite=overwrite,
         indent=indent,
         report=loss,
+        inputs=[src],
     )
     finish(loss, report)
 
@@ -228,7 +223,7 @@ def sample_command(
     """A random sample of a COCO file's images, with their annotations."""
     if (count is None) == (fraction is None):
         raise UsageError("sample: give -n N or --fraction F")
-    _check_output(output, [src])
+    check_output(output, [src])
     sampled, loss = splitting.sample(
         load(src), n=count, fraction=fraction, seed=seed, stratify=stratify
     )
@@ -291,7 +286,7 @@ def filter_command(
 ) -> None:
     """Keep the annotations pycocotools' getAnnIds selects for these filters, and the images
     holding them."""
-    _check_output(output, [src])
+    check_output(output, [src])
     subset, loss = filtering.filter_dataset(
         load(src),
         cat_nms=cats,
@@ -380,7 +375,7 @@ def remap_command(
     strict: bool,
 ) -> None:
     """Rename, merge and drop categories by a map file."""
-    _check_output(output, [src, map_file])
+    check_output(output, [src, map_file])
     mapping = remapping.read_map(map_file)
     remapped, loss = remapping.remap(load(src), mapping, ids=ids, unmapped=unmapped)
     _save(remapped, loss, output, indent, strict, report)

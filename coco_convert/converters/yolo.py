@@ -34,7 +34,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,9 +49,11 @@ from ..dataset import CocoDataset, InstancesDataset, KeypointsDataset, StuffData
 from ..errors import GeometryError, InputError, UsageError
 from ..images import (
     ImageFileError,
+    ImageMode,
     ImageOutsideFolderError,
     find_image,
     is_image_name,
+    place_images,
     read_sizes,
 )
 from ..io import atomic_directory, atomic_write, gc_paused
@@ -84,7 +85,6 @@ __all__ = [
 
 Task = Literal["detect", "segment", "pose"]
 Layout = Literal["ultralytics", "darknet"]
-ImageMode = Literal["copy", "symlink"]
 
 TASKS: tuple[Task, ...] = ("detect", "segment", "pose")
 LAYOUTS: tuple[Layout, ...] = ("ultralytics", "darknet")
@@ -801,28 +801,16 @@ class _SplitWriter:
     ) -> None:
         # Only files find_image found (regular files inside --images, symbolic links
         # followed) whose header could be read are placed.
+        assert self.image_mode is not None  # sources are found only with an image mode
         jobs = [
             (Path(source), root / image_paths[i])
             for i, source in enumerate(sources)
             if keep[i] and isinstance(source, str)
         ]
-        for folder in sorted({target.parent for _, target in jobs}):
-            folder.mkdir(parents=True, exist_ok=True)
-        place = _copy if self.image_mode == "copy" else _symlink
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
-                pass
+        place_images(jobs, self.image_mode)
         self.report.count(
             "images_copied" if self.image_mode == "copy" else "images_linked", len(jobs)
         )
-
-
-def _copy(job: tuple[Path, Path]) -> None:
-    shutil.copyfile(job[0], job[1])
-
-
-def _symlink(job: tuple[Path, Path]) -> None:
-    job[1].symlink_to(job[0])
 
 
 def _write_files(files: list[tuple[str, bytes]]) -> None:

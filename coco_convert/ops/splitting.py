@@ -10,23 +10,19 @@ shared with the input, not copied.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset
 from ..errors import UsageError
+from ..images import ImageFileError, ImageMode, find_image, place_images
 from ..io import atomic_directory, gc_paused
-from ..progress import track
 from .common import check_references, coco_dataset, derived, name_of, with_records
 from .partition import SplitPlan, check_ratios
 
-__all__ = ["ImageMode", "sample", "split", "write_splits"]
-
-ImageMode = Literal["copy", "symlink"]
+__all__ = ["sample", "split", "write_splits"]
 
 
 def split(
@@ -183,14 +179,18 @@ def write_splits(
     overwrite: bool = False,
     indent: int | None = None,
     report: LossReport | None = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
     """Write ``folder/<name>.json`` for each part, all or none. With ``images`` and an
     ``image_mode``, each part's images are copied or linked from ``images`` into
-    ``folder/<name>/`` under their ``file_name`` (found only inside ``images``)."""
+    ``folder/<name>/`` under their ``file_name`` (found inside ``images`` as
+    :func:`~coco_convert.images.find_image` finds them). A ``folder`` that is or holds one of
+    ``inputs`` or ``images`` is refused before anything is written."""
     if (images is None) != (image_mode is None):
         raise UsageError("--images goes with --copy-images or --symlink-images")
     report = report if report is not None else LossReport("split")
-    with atomic_directory(folder, overwrite=overwrite) as tmp:
+    protected = [*inputs, *([] if images is None else [images])]
+    with atomic_directory(folder, overwrite=overwrite, inputs=protected) as tmp:
         for name, part in parts.items():
             part.save(tmp / f"{name}.json", indent=indent)
             if images is not None and image_mode is not None:
@@ -229,12 +229,7 @@ def _place_images(
             )
             continue
         jobs.append((found, target / relative))
-    for folder in sorted({destination.parent for _, destination in jobs}):
-        folder.mkdir(parents=True, exist_ok=True)
-    place = _copy if mode == "copy" else _symlink
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
-            pass
+    place_images(jobs, mode)
     report.count("images copied" if mode == "copy" else "images linked", len(jobs))
 
 
@@ -245,26 +240,3 @@ def _safe_relative(file_name: str) -> PurePosixPath | None:
     if path.is_absolute() or not path.parts or ".." in path.parts or ":" in path.parts[0]:
         return None
     return path
-
-
-class ImageFileError(Exception):
-    """Stand-in for :class:`coco_convert.images.ImageFileError` until it lands."""
-
-
-def find_image(folder: Path, file_name: str) -> Path:
-    """Stand-in for :func:`coco_convert.images.find_image` until it lands: the regular file
-    ``file_name`` names inside ``folder`` (symbolic links followed), else ImageFileError."""
-    real = Path(os.path.realpath(folder / file_name.replace("\\", "/").lstrip("/")))
-    if Path(os.path.realpath(folder)) not in real.parents:
-        raise ImageFileError(f"{file_name!r} resolves to {real}, outside {folder}")
-    if not real.is_file():
-        raise ImageFileError(f"no file {folder / file_name}")
-    return real
-
-
-def _copy(job: tuple[Path, Path]) -> None:
-    shutil.copyfile(job[0], job[1])
-
-
-def _symlink(job: tuple[Path, Path]) -> None:
-    job[1].symlink_to(job[0])
