@@ -54,6 +54,9 @@ __all__ = [
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
+    from .converters.loss import LossReport
+    from .ops.diffing import DatasetDiff
+
 AnnT = TypeVar("AnnT", bound=Any)
 CatT = TypeVar("CatT", bound=Any)
 IdsArg = int | Iterable[int] | None
@@ -159,6 +162,13 @@ class Dataset:
         from .visual import show_image
 
         return show_image(self, img_id, image, path=path, **options)
+
+    def stats(self) -> dict[str, Any]:
+        """Statistics (per category, per image, areas, boxes, keypoints): what
+        ``coco-convert stats --json`` prints; see :func:`coco_convert.ops.stats`."""
+        from .ops.statistics import stats
+
+        return stats(self)
 
     def __repr__(self) -> str:
         where = f" from {self.source!r}" if self.source else ""
@@ -278,6 +288,99 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
     def load_cats(self, ids: IdsArg = None) -> list[CatT]:
         """The categories with these ids (pycocotools ``loadCats``)."""
         return [self.index.cats[i] for i in _ids(ids)]
+
+    # Operations (coco_convert.ops; each returns new datasets and leaves this one as it is) --
+
+    def filter(
+        self,
+        *,
+        cat_nms: Sequence[str] = (),
+        cat_ids: Sequence[int] = (),
+        img_ids: Sequence[int] = (),
+        area_rng: tuple[float, float] | None = None,
+        iscrowd: bool | None = None,
+        min_annotations: int = 1,
+        keep_empty: bool = False,
+        all_categories: bool = False,
+        prune_categories: bool = False,
+    ) -> tuple[AnyDataset, LossReport]:
+        """The annotations pycocotools' ``getAnnIds`` selects for these filters and the images
+        holding them; see :func:`coco_convert.ops.filter_dataset`."""
+        from .ops.filtering import filter_dataset
+
+        return filter_dataset(
+            self,
+            cat_nms=cat_nms,
+            cat_ids=cat_ids,
+            img_ids=img_ids,
+            area_rng=area_rng,
+            iscrowd=iscrowd,
+            min_annotations=min_annotations,
+            keep_empty=keep_empty,
+            all_categories=all_categories,
+            prune_categories=prune_categories,
+        )
+
+    def split(
+        self,
+        ratios: dict[str, float],
+        *,
+        seed: int = 0,
+        stratify: bool = False,
+        group_by: str | None = None,
+    ) -> tuple[dict[str, AnyDataset], LossReport]:
+        """The images in parts named by ``ratios`` (``{"train": 0.8, "val": 0.2}``), each
+        annotation with its image; see :func:`coco_convert.ops.split`."""
+        from .ops.splitting import split
+
+        return split(self, ratios, seed=seed, stratify=stratify, group_by=group_by)
+
+    def sample(
+        self,
+        n: int | None = None,
+        *,
+        fraction: float | None = None,
+        seed: int = 0,
+        stratify: bool = False,
+    ) -> tuple[AnyDataset, LossReport]:
+        """``n`` images (or ``fraction`` of them) with their annotations; see
+        :func:`coco_convert.ops.sample`."""
+        from .ops.splitting import sample
+
+        return sample(self, n=n, fraction=fraction, seed=seed, stratify=stratify)
+
+    def remap(
+        self,
+        mapping: dict[str | int, str | None],
+        *,
+        ids: Literal["keep", "compact"] = "keep",
+        unmapped: Literal["keep", "drop"] = "keep",
+    ) -> tuple[AnyDataset, LossReport]:
+        """Categories renamed, merged or dropped by ``{old name: new name | None}``; see
+        :func:`coco_convert.ops.remap`."""
+        from .ops.remapping import remap
+
+        return remap(self, mapping, ids=ids, unmapped=unmapped)
+
+    def merge(
+        self,
+        *others: Dataset,
+        match: Literal["exact", "normalized"] = "exact",
+        ids: Literal["renumber", "keep"] = "renumber",
+    ) -> tuple[AnyDataset, LossReport]:
+        """This dataset and ``others`` as one, categories unified by name; see
+        :func:`coco_convert.ops.merge`."""
+        from .ops.merging import merge
+
+        return merge([self, *others], match=match, ids=ids)
+
+    def diff(
+        self, other: Dataset, *, match: Literal["id", "iou"] = "id", iou: float = 0.5
+    ) -> DatasetDiff:
+        """What differs from this dataset to ``other``; see :func:`coco_convert.ops.diff`."""
+        from .ops.diffing import diff
+
+        return diff(self, other, match=match, iou=iou)
 
 
 class _AnnotationsById(CocoDataset[AnnT, CatT]):
