@@ -9,6 +9,7 @@ from typing import Any
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset, from_document
 from ..errors import InputError, UsageError
+from ..io import gc_paused
 
 __all__ = [
     "absorb_category",
@@ -65,6 +66,13 @@ def check_references(
     """Warn about annotations whose image (or category) the file does not define, and about
     image ids used twice; returns the image ids and category ids that exist. Operations that
     follow references (split, filter, merge) drop what dangles and say so."""
+    with gc_paused():
+        return _check_references(dataset, report, categories)
+
+
+def _check_references(
+    dataset: CocoDataset[Any, Any], report: LossReport, categories: bool
+) -> tuple[set[int], set[int]]:
     name = name_of(dataset)
     image_ids: set[int] = set()
     for i, image in enumerate(dataset.images):

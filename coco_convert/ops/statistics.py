@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..dataset import CocoDataset, Dataset, ResultsDataset
+from ..io import gc_paused
 from ..schemas.coco import Kind
 
 __all__ = [
@@ -110,6 +111,7 @@ class StatsCollector:
         self.categories.extend(categories)
 
     def add_images(self, images: Sequence[Any]) -> None:
+        """A batch of images."""
         dtype = np.dtype([("id", np.int64), ("width", np.float64), ("height", np.float64)])
         self._images.append(
             np.fromiter(
@@ -125,6 +127,10 @@ class StatsCollector:
     def add_annotations(self, anns: Sequence[Any]) -> None:
         """A batch of annotations (results, for a results file; panoptic annotations are
         counted per segment)."""
+        with gc_paused():  # many small objects beside a loaded dataset; see io.gc_paused
+            self._add_annotations(anns)
+
+    def _add_annotations(self, anns: Sequence[Any]) -> None:
         self.annotation_records += len(anns)
         if self.kind == "panoptic":
             anns = [
@@ -205,6 +211,10 @@ class StatsCollector:
 
     def result(self) -> dict[str, Any]:
         """Every statistic, JSON-ready (see ``docs/ops.md`` for each key)."""
+        with gc_paused():
+            return self._result()
+
+    def _result(self) -> dict[str, Any]:
         cols = self.columns()
         n = len(cols.image_id)
         out: dict[str, Any] = {"kind": self.kind}
