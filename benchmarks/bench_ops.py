@@ -19,7 +19,8 @@ the stratified ones the categories a split lacks and the largest gap between a c
 share of a split's images and that split's ratio.
 
 Peers (never dependencies of coco-convert), each in its own venv:
-  python -m venv /work/venvs/datumaro && /work/venvs/datumaro/bin/pip install 'datumaro[cli]==1.13.12'
+  python -m venv /work/venvs/datumaro
+  /work/venvs/datumaro/bin/pip install 'datumaro[cli]==1.13.12'
   python -m venv /work/venvs/kwcoco && /work/venvs/kwcoco/bin/pip install kwcoco==0.9.1
 Run under ``flock /tmp/bench.lock`` on a shared machine.
 """
@@ -57,7 +58,8 @@ from coco_convert.ops.partition import SplitPlan
 ds = coco_convert.load(sys.argv[1], validate=False)
 t0 = time.perf_counter()
 plan = SplitPlan(ds.images)
-plan.add_annotations([a["image_id"] for a in ds.annotations], [a["category_id"] for a in ds.annotations])
+anns = ds.annotations
+plan.add_annotations([a["image_id"] for a in anns], [a["category_id"] for a in anns])
 where = plan.decide([0.8, 0.1, 0.1], seed=0, stratify=True)
 print(f"{time.perf_counter() - t0:.3f}")
 """
@@ -108,7 +110,22 @@ def main() -> None:
     datum = args.datumaro / "datum"
     if datum.exists():
         layout = _datumaro_layout(work, {"a": a, "b": b, "full": data})
-        job("merge", "datumaro merge (union)", [str(datum), "merge", "-o", str(out / "dm-merged"), "-f", "coco_instances", f"{layout['a']}:coco_instances", f"{layout['b']}:coco_instances"], out / "dm-merged", peer=True)  # fmt: skip
+        job(
+            "merge",
+            "datumaro merge (union)",
+            [
+                str(datum),
+                "merge",
+                "-o",
+                str(out / "dm-merged"),
+                "-f",
+                "coco_instances",
+                f"{layout['a']}:coco_instances",
+                f"{layout['b']}:coco_instances",
+            ],
+            out / "dm-merged",
+            peer=True,
+        )
     ratios = ",".join(f"{k}={v}" for k, v in RATIOS.items())
     job(
         "split",
@@ -122,15 +139,93 @@ def main() -> None:
         [*cli, "split", str(data), "-o", str(out / "split"), "--ratios", ratios],
         out / "split",
     )
-    job("split", f"{ours} split --stratify", [*cli, "split", str(data), "-o", str(out / "strat"), "--ratios", ratios, "--stratify"], out / "strat")  # fmt: skip
-    job("split", f"{ours} split --stratify (2-way 0.8/0.2)", [*cli, "split", str(data), "-o", str(out / "strat2"), "--ratios", "train=0.8,test=0.2", "--stratify"], out / "strat2")  # fmt: skip
+    job(
+        "split",
+        f"{ours} split --stratify",
+        [*cli, "split", str(data), "-o", str(out / "strat"), "--ratios", ratios, "--stratify"],
+        out / "strat",
+    )
+    job(
+        "split",
+        f"{ours} split --stratify (2-way 0.8/0.2)",
+        [
+            *cli,
+            "split",
+            str(data),
+            "-o",
+            str(out / "strat2"),
+            "--ratios",
+            "train=0.8,test=0.2",
+            "--stratify",
+        ],
+        out / "strat2",
+    )
     subsets = [x for k, v in RATIOS.items() for x in ("-s", f"{k}:{v}")]
     if datum.exists():
-        job("split", "datumaro random_split", [str(datum), "transform", "-t", "random_split", "-o", str(out / "dm-random"), f"{layout['full']}:coco_instances", "--", *subsets, "--seed", "0"], out / "dm-random", peer=True)  # fmt: skip
-        job("split", "datumaro split -t detection", [str(datum), "transform", "-t", "split", "-o", str(out / "dm-split"), f"{layout['full']}:coco_instances", "--", "-t", "detection", *subsets, "--seed", "0"], out / "dm-split", peer=True)  # fmt: skip
+        job(
+            "split",
+            "datumaro random_split",
+            [
+                str(datum),
+                "transform",
+                "-t",
+                "random_split",
+                "-o",
+                str(out / "dm-random"),
+                f"{layout['full']}:coco_instances",
+                "--",
+                *subsets,
+                "--seed",
+                "0",
+            ],
+            out / "dm-random",
+            peer=True,
+        )
+        job(
+            "split",
+            "datumaro split -t detection",
+            [
+                str(datum),
+                "transform",
+                "-t",
+                "split",
+                "-o",
+                str(out / "dm-split"),
+                f"{layout['full']}:coco_instances",
+                "--",
+                "-t",
+                "detection",
+                *subsets,
+                "--seed",
+                "0",
+            ],
+            out / "dm-split",
+            peer=True,
+        )
     kwcoco = args.kwcoco / "kwcoco"
     if kwcoco.exists():
-        job("split", "kwcoco split (2-way, factor 5)", [str(kwcoco), "split", "--src", str(data), "--dst1", str(out / "kw/train.json"), "--dst2", str(out / "kw/test.json"), "--factor", "5", "--rng", "0", "--compress", "False"], out / "kw", peer=True)  # fmt: skip
+        job(
+            "split",
+            "kwcoco split (2-way, factor 5)",
+            [
+                str(kwcoco),
+                "split",
+                "--src",
+                str(data),
+                "--dst1",
+                str(out / "kw/train.json"),
+                "--dst2",
+                str(out / "kw/test.json"),
+                "--factor",
+                "5",
+                "--rng",
+                "0",
+                "--compress",
+                "False",
+            ],
+            out / "kw",
+            peer=True,
+        )
     job("stats", "floor: load", [py, "-c", LOAD, str(data)], out / "none")
     job("stats", f"{ours} stats --json", [*cli, "stats", "--json", str(data)], out / "none")
 
@@ -145,7 +240,12 @@ def main() -> None:
             if name.startswith("kwcoco"):
                 output.mkdir()  # kwcoco writes into an existing folder only
             seconds, rss, error = time_process(command, cwd=work)
-            print(f"[{round_ + 1}/{rounds}] {group}: {name}: {seconds:.2f} s, {rss / 2**30:.2f} GB" + (f" FAILED: {error}" if error else ""), file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"[{round_ + 1}/{rounds}] {group}: {name}: {seconds:.2f} s, {rss / 2**30:.2f} GB"
+                + (f" FAILED: {error}" if error else ""),
+                file=sys.stderr,
+                flush=True,
+            )
             if error or name not in best or seconds < best[name][0]:
                 best[name] = (seconds, rss, error)
             if round_ == (args.peer_repeat if peer else args.repeat) - 1 and not error:
@@ -164,9 +264,20 @@ def _halves(data: Path, work: Path) -> Path:
     if not (halves / "b.json").exists():
         shutil.rmtree(halves, ignore_errors=True)
         subprocess.run(
-            [sys.executable, "-m", "coco_convert", "-q", "split", str(data), "-o", str(halves), "--ratios", "a=0.5,b=0.5"],
+            [
+                sys.executable,
+                "-m",
+                "coco_convert",
+                "-q",
+                "split",
+                str(data),
+                "-o",
+                str(halves),
+                "--ratios",
+                "a=0.5,b=0.5",
+            ],
             check=True,
-        )  # fmt: skip
+        )
     return halves
 
 
@@ -207,7 +318,10 @@ def _check(group: str, name: str, output: Path, data: Path, halves: Path) -> str
         }
         want = sum(len(d["images"]) for d in inputs), sum(len(d["annotations"]) for d in inputs)
         got = len(merged["images"]), len(merged["annotations"])
-        return f"{got[0]:,} images, {got[1]:,} annotations (inputs {want[0]:,}, {want[1]:,}); category ids {'kept' if same_ids else 'changed'}"
+        return (
+            f"{got[0]:,} images, {got[1]:,} annotations (inputs {want[0]:,}, {want[1]:,}); "
+            f"category ids {'kept' if same_ids else 'changed'}"
+        )
     if group != "split" or name.startswith("floor"):
         return ""
     if (output / "annotations").is_dir():
@@ -248,10 +362,18 @@ def _check(group: str, name: str, output: Path, data: Path, halves: Path) -> str
         if not images_of[p].get(category)
     )
     gap = max(
-        (abs(len(images_of[p].get(c, ())) / len(names) - wanted[p]) for c, names in all_images.items() for p in parts if wanted[p]),
+        (
+            abs(len(images_of[p].get(c, ())) / len(names) - wanted[p])
+            for c, names in all_images.items()
+            for p in parts
+            if wanted[p]
+        ),
         default=0.0,
-    )  # fmt: skip
-    return f"shares {share_text}; leaked {leaked}; in no split {missing}; categories missing from a split {lacking}; largest category gap {gap:.4f}"
+    )
+    return (
+        f"shares {share_text}; leaked {leaked}; in no split {missing}; categories missing from "
+        f"a split {lacking}; largest category gap {gap:.4f}"
+    )
 
 
 def _report(
@@ -283,7 +405,8 @@ def _decide(data: Path) -> None:
         for _ in range(2)
     ]
     print(
-        f"stratified assignment of {data.name} on one core (SplitPlan, load excluded): best of 2 {min(seconds):.2f} s"
+        f"stratified assignment of {data.name} on one core (SplitPlan, load excluded): "
+        f"best of 2 {min(seconds):.2f} s"
     )
 
 
