@@ -280,3 +280,15 @@ def test_merge_then_filter_by_source_gives_each_source_back(sources: tuple[Any, 
         ]
         assert set(source_names.values()) <= set(merged_names.values())
     pycoco(merged.document)
+
+
+def test_merging_in_place_gives_the_same_file() -> None:
+    copied, _ = merge([coco_convert.load(p) for p in (CVAT, ROBOFLOW, LABELME)])
+    inputs = [coco_convert.load(p) for p in (CVAT, ROBOFLOW, LABELME)]
+    in_place, _ = merge(inputs, copy=False)
+    assert in_place.document == copied.document
+    assert in_place.annotations[20] is inputs[1].annotations[4]  # reused, not copied
+    twice = coco_convert.load(CVAT)
+    merged, _ = merge([twice, twice], copy=False)  # the same object twice: copied all the same
+    assert [a["id"] for a in merged.annotations] == list(range(1, 2 * len(twice.annotations) + 1))
+    assert twice.document == coco_convert.load(CVAT).document

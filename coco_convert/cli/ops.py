@@ -120,7 +120,8 @@ def merge_command(
     else:
         if gts:
             raise UsageError("merge: --gt goes with detection results")
-        merged, loss = merging.merge(datasets, match=match, ids=ids)
+        # The inputs are this command's own: rewritten in place, not copied.
+        merged, loss = merging.merge(datasets, match=match, ids=ids, copy=False)
     _save(merged, loss, output, indent, strict, report)
 
 

@@ -3,7 +3,8 @@ records, and the checks of references every operation reports the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from ..converters.loss import LossReport
@@ -84,30 +85,33 @@ def _check_references(
             )
         image_ids.add(image["id"])
     category_ids = {category["id"] for category in dataset.categories}
-    check_categories = categories and dataset.kind != "captions"
-    for i, ann in enumerate(dataset.annotations):
-        if ann["image_id"] not in image_ids:
-            report.warn(
-                "dangling_image_id",
-                "annotations whose image_id no image has",
-                where=f"{name}:/annotations/{i}/image_id",
-            )
-        if check_categories:
-            for category_id in _category_ids(dataset, ann):
-                if category_id not in category_ids:
-                    report.warn(
-                        "dangling_category_id",
-                        "annotations whose category_id no category has",
-                        where=f"{name}:/annotations/{i}",
-                    )
-    return image_ids, category_ids
-
-
-def _category_ids(dataset: CocoDataset[Any, Any], ann: Any) -> Sequence[int]:
+    anns = dataset.annotations
+    # Columns first (map runs in C), then one plain comparison per annotation.
+    on_images = list(map(itemgetter("image_id"), anns))
+    for i in [i for i, image_id in enumerate(on_images) if image_id not in image_ids]:
+        report.warn(
+            "dangling_image_id",
+            "annotations whose image_id no image has",
+            where=f"{name}:/annotations/{i}/image_id",
+        )
+    if not categories or dataset.kind == "captions":
+        return image_ids, category_ids
     if isinstance(dataset, PanopticDataset):
-        return [segment["category_id"] for segment in ann.get("segments_info", ())]
-    category_id = ann.get("category_id")
-    return () if category_id is None else (category_id,)
+        dangling = [
+            i
+            for i, ann in enumerate(anns)
+            if any(c not in category_ids for c in dataset.category_ids_of(ann))
+        ]
+    else:
+        of = list(map(dict.get, anns, repeat("category_id")))
+        dangling = [i for i, c in enumerate(of) if c is not None and c not in category_ids]
+    for i in dangling:
+        report.warn(
+            "dangling_category_id",
+            "annotations whose category_id no category has",
+            where=f"{name}:/annotations/{i}",
+        )
+    return image_ids, category_ids
 
 
 def keypoint_definition(category: Any) -> tuple[list[Any], list[tuple[int, ...]]] | None:

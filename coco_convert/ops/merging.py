@@ -59,9 +59,14 @@ def merge(
     *,
     match: Match = "exact",
     ids: IdMode = "renumber",
+    copy: bool = True,
 ) -> tuple[AnyDataset, LossReport]:
-    """One dataset holding every input's images and annotations (see the module's doc)."""
-    merged, _, report = merge_with_plan(datasets, match=match, ids=ids)
+    """One dataset holding every input's images and annotations (see the module's doc).
+
+    ``copy=False`` rewrites the inputs' image and annotation records in place instead of
+    copying them (a quarter of the time at train2017 scale): for inputs nobody uses
+    afterwards, as the command line's."""
+    merged, _, report = merge_with_plan(datasets, match=match, ids=ids, copy=copy)
     return merged, report
 
 
@@ -70,6 +75,7 @@ def merge_with_plan(
     *,
     match: Match = "exact",
     ids: IdMode = "renumber",
+    copy: bool = True,
     report: LossReport | None = None,
 ) -> tuple[AnyDataset, MergePlan, LossReport]:
     """:func:`merge`, also returning each input's id maps."""
@@ -83,7 +89,9 @@ def merge_with_plan(
         raise UsageError(f"merge: the inputs are of kinds that do not merge ({listed})")
     kind = "keypoints" if "keypoints" in kinds else inputs[0].kind
     with gc_paused():
-        merger = _Merger(inputs, match, ids, report)
+        # The same dataset given twice must not be rewritten twice.
+        copy = copy or len({id(d) for d in inputs}) < len(inputs)
+        merger = _Merger(inputs, match, ids, report, copy=copy)
         document = merger.document()
     merged = from_document(document, kind=kind, validate=False)
     report.count("images", len(document["images"]))
@@ -94,9 +102,16 @@ def merge_with_plan(
 
 class _Merger:
     def __init__(
-        self, inputs: list[CocoDataset[Any, Any]], match: Match, ids: IdMode, report: LossReport
+        self,
+        inputs: list[CocoDataset[Any, Any]],
+        match: Match,
+        ids: IdMode,
+        report: LossReport,
+        *,
+        copy: bool,
     ) -> None:
         self.inputs = inputs
+        self.copy = copy
         self.names = _distinct_names(
             [name_of(d, f"<dataset {i + 1}>") for i, d in enumerate(inputs)]
         )
@@ -293,9 +308,10 @@ class _Merger:
                 else:
                     new_id = len(out) + 1
                     if new_id != image["id"]:
-                        renumbered.add(name, f"/images/{i}/id", image["id"], new_id)
+                        renumbered.add(name, "images", i, image["id"], new_id)
                 mapping[image["id"]] = new_id
-                record = _with_id(image, new_id)
+                record = dict(image) if self.copy else image
+                record["id"] = new_id
                 license_id = image.get("license")
                 if license_id is not None and license_id in licenses:
                     record["license"] = licenses[license_id]
@@ -336,6 +352,7 @@ class _Merger:
         out: list[Any] = []
         owner: dict[int, tuple[int, int]] = {}
         renumbered = _renumbering("annotation")
+        keep, copy = self.keep, self.copy
         for n, (dataset, name) in enumerate(zip(self.inputs, self.names, strict=True)):
             images = self.plan.images[n]
             # Captions refer to no category (Datumaro writes category_id 0 all the same).
@@ -359,11 +376,7 @@ class _Merger:
                         where=f"{name}:/annotations/{i}/image_id",
                     )
                     continue
-                record = dict(ann)
-                record["image_id"] = image_id
-                if category_id is not None:
-                    record["category_id"] = category_id
-                if self.keep:
+                if keep:
                     first = owner.setdefault(ann["id"], (n, i))
                     if first[0] != n:
                         raise InputError(
@@ -372,10 +385,15 @@ class _Merger:
                             f"{self.names[first[0]]}:/annotations/{first[1]}",
                             hint="merge without --ids keep to renumber",
                         )
-                else:
-                    record["id"] = len(out) + 1
-                    if record["id"] != ann["id"]:
-                        renumbered.add(name, f"/annotations/{i}/id", ann["id"], record["id"])
+                record = dict(ann) if copy else ann
+                record["image_id"] = image_id
+                if category_id is not None:
+                    record["category_id"] = category_id
+                if not keep:
+                    new_id = len(out) + 1
+                    if new_id != ann["id"]:
+                        renumbered.add(name, "annotations", i, ann["id"], new_id)
+                    record["id"] = new_id
                 out.append(record)
         renumbered.report_to(self.report)
         return out
@@ -390,10 +408,10 @@ class _Tally:
         self.count = 0
         self.examples: list[str] = []
 
-    def add(self, file: str, pointer: str, old: int, new: int) -> None:
+    def add(self, file: str, key: str, index: int, old: int, new: int) -> None:
         self.count += 1
-        if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append(f"{file}:{pointer}: {old} -> {new}")
+        if self.count <= MAX_EXAMPLES:
+            self.examples.append(f"{file}:/{key}/{index}/id: {old} -> {new}")
 
     def report_to(self, report: LossReport) -> None:
         for where in self.examples:

@@ -218,6 +218,26 @@ class SplitPlan:
             out[key // n_labels].append((key % n_labels, count))
         return out
 
+    def uncovered(self, where: Sequence[int], k: int) -> list[tuple[int, int, int]]:
+        """``(category id, split, groups)`` for each category held by at least ``k`` groups
+        (images, without grouping) that split ``where`` gives to no split of the ``k``."""
+        if not self._pairs:
+            return []
+        pairs = np.concatenate(self._pairs, axis=1)
+        n_labels, n_units = len(self._category_ids), len(self.units.sizes)
+        present = np.zeros((n_labels, k), dtype=bool)
+        present[pairs[1], np.asarray(where, dtype=np.int64)[pairs[0]]] = True
+        units = np.asarray(self.units.of_image, dtype=np.int64)[pairs[0]]
+        per_label = np.unique(pairs[1] * n_units + units) // n_units
+        groups = np.bincount(per_label, minlength=n_labels)
+        ids = list(self._category_ids)  # in label order
+        return [
+            (ids[label], j, int(groups[label]))
+            for label in np.flatnonzero(groups >= k).tolist()
+            for j in range(k)
+            if not present[label, j]
+        ]
+
     def decide(self, ratios: Sequence[float], *, seed: int, stratify: bool) -> list[int]:
         """The split index of each image (by position)."""
         with gc_paused():  # many small lists beside a loaded dataset; see io.gc_paused

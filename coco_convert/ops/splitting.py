@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..converters.loss import LossReport
-from ..dataset import AnyDataset, CocoDataset, Dataset
+from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset
 from ..errors import UsageError
 from ..images import ImageFileError, ImageMode, find_image, place_images
 from ..io import atomic_directory, gc_paused
@@ -45,14 +47,23 @@ def split(
     check_ratios(dict(ratios))
     coco = coco_dataset(dataset, "split")
     report = LossReport("split")
-    parts = _partition(coco, list(ratios.values()), report, seed, stratify, group_by)
+    parts, plan, where = _partition(coco, list(ratios.values()), report, seed, stratify, group_by)
     out = {}
     for name, (images, anns) in zip(ratios, parts, strict=True):
         out[name] = derived(coco, with_records(coco.document, images=images, annotations=anns))
         report.count(f"{name} images", len(images))
         report.count(f"{name} annotations", len(anns))
     if stratify:
-        _report_coverage(out, report)
+        names = {c["id"]: c["name"] for c in coco.categories}
+        split_names = list(ratios)
+        for category_id, j, groups in plan.uncovered(where, len(ratios)):
+            report.warn(
+                "category_missing_from_split",
+                "categories with at least as many images (groups) as splits that a split lacks "
+                "(the images' other categories left no way to place them all)",
+                where=f"{names.get(category_id)!r} (id {category_id}, {groups} "
+                f"{'groups' if group_by else 'images'}): none in {split_names[j]}",
+            )
     return out, report
 
 
@@ -89,7 +100,7 @@ def sample(
     ratios = [n / total, 1 - n / total] if total else [1.0]
     if n in (0, total):  # one part only: nothing to decide
         ratios = [1.0]
-    parts = _partition(coco, ratios, report, seed, stratify and 0 < n < total, None)
+    parts, _, _ = _partition(coco, ratios, report, seed, stratify and 0 < n < total, None)
     images, anns = parts[0] if n else ([], [])
     result = derived(coco, with_records(coco.document, images=images, annotations=anns))
     report.count("images", len(images))
@@ -104,20 +115,16 @@ def _partition(
     seed: int,
     stratify: bool,
     group_by: str | None,
-) -> list[tuple[list[Any], list[Any]]]:
-    """Each part's images and annotations, in input order."""
+) -> tuple[list[tuple[list[Any], list[Any]]], SplitPlan, list[int]]:
+    """Each part's images and annotations, in input order; the plan and its decision."""
     name = name_of(coco)
-    image_ids, _ = check_references(coco, report)
+    check_references(coco, report)
     plan = SplitPlan(coco.images, group_by=group_by, source=name, report=report)
     if stratify:
         if not coco.categories:
             raise UsageError(f"{name}: no categories to stratify by (a captions file?)")
-        pairs = [
-            (ann["image_id"], category_id)
-            for ann in coco.annotations
-            for category_id in coco.category_ids_of(ann)
-        ]
-        plan.add_annotations([p[0] for p in pairs], [p[1] for p in pairs])
+        with gc_paused():
+            plan.add_annotations(*_category_pairs(coco))
     where = plan.decide(ratios, seed=seed, stratify=stratify)
     with gc_paused():
         parts: list[tuple[list[Any], list[Any]]] = [([], []) for _ in ratios]
@@ -130,41 +137,27 @@ def _partition(
             j = split_of.get(ann["image_id"], -1)
             if j >= 0:
                 parts[j][1].append(ann)
-    dangling = sum(1 for ann in coco.annotations if ann["image_id"] not in image_ids)
+    dangling = len(coco.annotations) - sum(len(anns) for _, anns in parts)
     if dangling:
         report.lose(
             "annotations_without_image",
             "annotations whose image_id no image has: in no part",
             count=dangling,
         )
-    return parts
+    return parts, plan, where
 
 
-def _report_coverage(parts: Mapping[str, Any], report: LossReport) -> None:
-    """Warn about each category that some part lacks although it has at least as many images
-    as there are parts (stratification gives each such category to every part when it can)."""
-    held: dict[str, set[int]] = {}
-    images_of: dict[int, set[int]] = {}
-    for name, dataset in parts.items():
-        held[name] = set()
-        for ann in dataset.annotations:
-            for category_id in dataset.category_ids_of(ann):
-                held[name].add(category_id)
-                images_of.setdefault(category_id, set()).add(ann["image_id"])
-    first = next(iter(parts.values()))
-    for category in first.categories:
-        count = len(images_of.get(category["id"], ()))
-        if count < len(parts):
-            continue
-        for name in parts:
-            if category["id"] not in held[name]:
-                report.warn(
-                    "category_missing_from_split",
-                    "categories with at least as many images as splits that a split lacks "
-                    "(the images' other categories left no way to place them all)",
-                    where=f"{category['name']!r} (id {category['id']}, {count} images): "
-                    f"none in {name}",
-                )
+def _category_pairs(coco: CocoDataset[Any, Any]) -> tuple[list[int], list[int]]:
+    """The image id and category id of each annotation (of each segment, for panoptic)."""
+    anns = coco.annotations
+    if isinstance(coco, PanopticDataset):
+        pairs = [(ann["image_id"], c) for ann in anns for c in coco.category_ids_of(ann)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+    categories: list[Any] = list(map(dict.get, anns, repeat("category_id")))
+    if None in categories:
+        kept = [i for i, c in enumerate(categories) if c is not None]
+        return [anns[i]["image_id"] for i in kept], [categories[i] for i in kept]
+    return list(map(itemgetter("image_id"), anns)), categories
 
 
 # --- writing ---------------------------------------------------------------------------------
