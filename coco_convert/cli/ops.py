@@ -471,13 +471,25 @@ def stats_command(
     """Statistics of a COCO file: per category, per image, areas, boxes, keypoints."""
     dataset = load(src)
     loss = LossReport("stats")
-    if not isinstance(dataset, ResultsDataset):
-        from ..ops.common import check_references, coco_dataset
-
-        check_references(coco_dataset(dataset, "stats"), loss)
-    loss.raise_if_strict(strict)
     collector = statistics.collect(dataset)
     found = collector.result()
+    # The references are checked by the counting itself (no second pass over the file).
+    if found.get("annotations_without_image"):
+        loss.warn(
+            "dangling_image_id",
+            "annotations whose image_id no image has",
+            where=str(src),
+            count=found["annotations_without_image"],
+        )
+    if found.get("unknown_category_ids"):
+        ids = ", ".join(map(str, found["unknown_category_ids"][:20]))
+        loss.warn(
+            "dangling_category_id",
+            "category ids that annotations use and no category defines",
+            where=f"{src}: {ids}",
+            count=len(found["unknown_category_ids"]),
+        )
+    loss.raise_if_strict(strict)
     if plots is not None:
         from ..ops.plots import draw_plots
 

@@ -3,6 +3,7 @@ records, and the checks of references every operation reports the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -17,7 +18,10 @@ __all__ = [
     "check_references",
     "coco_dataset",
     "derived",
+    "fill_fields",
+    "keypoint_definition",
     "name_of",
+    "repeated_ids",
     "with_records",
 ]
 
@@ -75,15 +79,13 @@ def _check_references(
     dataset: CocoDataset[Any, Any], report: LossReport, categories: bool
 ) -> tuple[set[int], set[int]]:
     name = name_of(dataset)
-    image_ids: set[int] = set()
-    for i, image in enumerate(dataset.images):
-        if image["id"] in image_ids:
-            report.warn(
-                "duplicate_image_id",
-                "images whose id an earlier image already has: their annotations go with the first",
-                where=f"{name}:/images/{i}/id",
-            )
-        image_ids.add(image["id"])
+    for i in repeated_ids(dataset.images):
+        report.warn(
+            "duplicate_image_id",
+            "images whose id an earlier image already has: their annotations go with the first",
+            where=f"{name}:/images/{i}/id",
+        )
+    image_ids = {image["id"] for image in dataset.images}
     category_ids = {category["id"] for category in dataset.categories}
     anns = dataset.annotations
     # Columns first (map runs in C), then one plain comparison per annotation.
@@ -137,15 +139,53 @@ def absorb_category(
             f"{kept['name']!r} in {first}: keypoint categories merge only when both agree",
             hint="give one of them another name to keep both",
         )
-    for key, value in other.items():
-        if key in ("id", "name"):
+    if ours is None and theirs is not None:  # a plain category meets a keypoint one
+        kept.update({key: other[key] for key in ("keypoints", "skeleton") if key in other})
+    fill_fields(
+        kept,
+        other,
+        skip=("id", "name", "keypoints", "skeleton"),
+        report=report,
+        key="category_fields_differ",
+        message="merged categories whose other fields (supercategory, colour, ...) differ: the "
+        "first category's are kept",
+        where=where,
+        first=first,
+    )
+
+
+def fill_fields(
+    kept: dict[str, Any],
+    other: Any,
+    *,
+    skip: tuple[str, ...],
+    report: LossReport,
+    key: str,
+    message: str,
+    where: str,
+    first: str,
+) -> None:
+    """One record standing for two (merged images, merged categories): fields ``kept``
+    lacks are taken from ``other``; fields that differ keep ``kept``'s value and are reported
+    lost under ``key`` (``where``: ``other``'s place; ``first``: ``kept``'s file)."""
+    for name, value in other.items():
+        if name in skip:
             continue
-        if key not in kept:
-            kept[key] = value
-        elif kept[key] != value and key not in ("keypoints", "skeleton"):
+        if name not in kept:
+            kept[name] = value
+        elif kept[name] != value:
             report.lose(
-                "category_fields_differ",
-                "merged categories whose other fields (supercategory, colour, ...) differ: the "
-                "first category's are kept",
-                where=f"{where}/{key}: {value!r} (kept {kept[key]!r} from {first})",
+                key, message, where=f"{where}/{name}: {value!r} (kept {kept[name]!r} from {first})"
             )
+
+
+def repeated_ids(records: Sequence[Any]) -> list[int]:
+    """Positions of the records whose ``id`` an earlier record of the list has."""
+    seen: set[Any] = set()
+    found = []
+    for i, record in enumerate(records):
+        if "id" in record:
+            if record["id"] in seen:
+                found.append(i)
+            seen.add(record["id"])
+    return found

@@ -20,7 +20,7 @@ from ..converters.loss import LossReport
 from ..dataset import CocoDataset, Dataset
 from ..errors import UsageError
 from ..io import dump_json, gc_paused
-from .common import coco_dataset, name_of
+from .common import coco_dataset, name_of, repeated_ids
 
 __all__ = ["DatasetDiff", "FieldChange", "Match", "RecordChange", "Section", "check_ids", "diff"]
 
@@ -171,17 +171,12 @@ def check_ids(dataset: Dataset, report: LossReport) -> None:
         return
     name = name_of(dataset)
     for key in ("images", "annotations", "categories"):
-        seen: set[Any] = set()
-        for i, record in enumerate(dataset.document.get(key, ())):
-            if "id" not in record:
-                continue
-            if record["id"] in seen:
-                report.warn(
-                    "repeated_id",
-                    "records whose id an earlier record of the same list has: matched at most once",
-                    where=f"{name}:/{key}/{i}/id",
-                )
-            seen.add(record["id"])
+        for i in repeated_ids(dataset.document.get(key, ())):
+            report.warn(
+                "repeated_id",
+                "records whose id an earlier record of the same list has: matched at most once",
+                where=f"{name}:/{key}/{i}/id",
+            )
 
 
 # --- matching --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..converters.loss import MAX_EXAMPLES, LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset, ResultsDataset, from_document
 from ..errors import InputError, UsageError
 from ..io import gc_paused
-from .common import absorb_category, coco_dataset, name_of
+from .common import absorb_category, coco_dataset, fill_fields, name_of
 
 __all__ = ["IdMode", "Match", "MergePlan", "merge", "merge_results", "normalize_name"]
 
@@ -333,18 +333,17 @@ class _Merger:
                     f"but {kept.get('width')}x{kept.get('height')} in {first}",
                     hint="the same file_name must be the same image; rename one of them",
                 )
-        for key, value in image.items():
-            if key in ("id", "license"):
-                continue
-            if key not in kept:
-                kept[key] = value
-            elif kept[key] != value:
-                self.report.lose(
-                    "image_fields_differ",
-                    "images in several inputs whose other fields differ: the first input's "
-                    "are kept",
-                    where=f"{where}/{key}",
-                )
+        fill_fields(
+            kept,
+            image,
+            skip=("id", "license"),
+            report=self.report,
+            key="image_fields_differ",
+            message="images in several inputs whose other fields differ: the first input's "
+            "are kept",
+            where=where,
+            first=first,
+        )
 
     # annotations -----------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ AREA_LARGE = 96.0**2
 #: Stands for a missing ``category_id`` in the integer columns.
 NO_CATEGORY = np.iinfo(np.int64).min
 _NO_BOX = (np.nan, np.nan, np.nan, np.nan)
+#: Largest categories x images table of booleans counting images per category (64 MB).
+_PAIR_TABLE = 64 * 2**20
 #: :func:`segmentation_kind` of a list of polygons, by its length (more: multi-polygon).
 _LIST_KINDS = {0: "empty", 1: "polygon"}
 _QUANTILES = (("min", 0.0), ("p5", 5.0), ("p25", 25.0), ("median", 50.0), ("p75", 75.0))
@@ -252,11 +254,13 @@ class StatsCollector:
         """One row per category (then one per undefined id the annotations use): counts of
         annotations, of images holding the category, of crowd regions, of each area class."""
         known_ids = [category["id"] for category in self.categories]
-        used = np.unique(cols.category_id[cols.category_id != NO_CATEGORY]).tolist()
-        defined = set(known_ids)
-        unknown = [i for i in used if i not in defined]
+        index = positions(np.asarray(known_ids, dtype=np.int64), cols.category_id)
+        # Category ids no category defines (rare): rows after the defined ones.
+        stray = cols.category_id[(index < 0) & (cols.category_id != NO_CATEGORY)]
+        unknown = np.unique(stray).tolist() if len(stray) else []
+        if unknown:
+            index = positions(np.asarray(known_ids + unknown, dtype=np.int64), cols.category_id)
         m = len(known_ids) + len(unknown)
-        index = positions(np.asarray(known_ids + unknown, dtype=np.int64), cols.category_id)
         mask = index >= 0
         cat, area, crowd = index[mask], cols.area[mask], cols.crowd[mask]
         # Images per category: distinct (category, image) pairs. An image is its position
@@ -267,7 +271,12 @@ class StatsCollector:
         else:
             image = image_index[mask] + 1  # 0: an image the file does not define
         span = int(image.max(initial=0)) + 1
-        images = np.bincount(np.unique(cat * span + image) // span, minlength=m)
+        if m * span <= _PAIR_TABLE:
+            seen = np.zeros((m, span), dtype=bool)
+            seen[cat, image] = True
+            images = seen.sum(axis=1)
+        else:  # thousands of categories (LVIS): sort the pairs instead
+            images = np.bincount(np.unique(cat * span + image) // span, minlength=m)
         counts = {
             "annotations": np.bincount(cat, minlength=m),
             "crowd": np.bincount(cat, weights=crowd, minlength=m),
