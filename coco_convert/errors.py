@@ -8,6 +8,7 @@ Anything else that escapes is a bug in coco-convert and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,19 +19,40 @@ __all__ = [
     "InputError",
     "Issue",
     "JSONSyntaxError",
+    "Location",
     "SchemaError",
     "UsageError",
-    "format_location",
 ]
 
 
-def format_location(source: str, pointer: str | None = None, line: int | None = None) -> str:
-    """``file``, ``file:/json/pointer`` or ``file:line``: the place a message is about."""
-    if pointer is not None:
-        return f"{source}:{pointer}"
-    if line is not None:
-        return f"{source}:{line}"
-    return source
+@dataclass(frozen=True)
+class Location:
+    """A place in an input: a file and, inside it, a JSON pointer (RFC 6901) or a 1-based
+    line (and column). The one type of place that errors, loss reports and validator findings
+    share; ``str()`` is how messages show it: ``file``, ``file:/json/pointer``, ``file:line``
+    or ``file:line:column``."""
+
+    file: str
+    pointer: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.pointer is not None:
+            return f"{self.file}:{self.pointer}"
+        if self.line is not None:
+            where = f"{self.file}:{self.line}"
+            return where if self.column is None else f"{where}:{self.column}"
+        return self.file
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every part (null when unset), for JSON output."""
+        return {
+            "file": self.file,
+            "pointer": self.pointer,
+            "line": self.line,
+            "column": self.column,
+        }
 
 
 class CocoConvertError(Exception):
@@ -40,8 +62,8 @@ class CocoConvertError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments that ``Exception`` pickling would not pass
-        # back; rebuild from the attributes so errors cross process boundaries (forked
-        # workers, :mod:`coco_convert.parallel`) unchanged.
+        # back; rebuild from the attributes so errors cross process boundaries (the spawned
+        # workers of :mod:`coco_convert.parallel`) unchanged.
         return (_rebuild, (type(self), self.args, self.__dict__.copy()))
 
 
@@ -59,34 +81,56 @@ class UsageError(CocoConvertError):
 
 
 class InputError(CocoConvertError):
-    """An input cannot be read: ``source[:line]: message`` plus an optional hint on how to
-    fix it (``line``: 1-based, in a text file)."""
+    """An input cannot be read: ``file[:line]: message`` (or ``file:/pointer: message``) plus
+    an optional hint on how to fix it. ``where`` is a path or a :class:`Location`; ``line``
+    and ``pointer`` place it inside a path given as a string."""
 
     def __init__(
-        self, source: str, message: str, *, hint: str | None = None, line: int | None = None
+        self,
+        where: str | os.PathLike[str] | Location,
+        message: str,
+        *,
+        hint: str | None = None,
+        line: int | None = None,
+        pointer: str | None = None,
     ) -> None:
-        self.source = source
+        if not isinstance(where, Location):
+            where = Location(os.fspath(where), pointer=pointer, line=line)
+        self.location = where
         self.message = message
         self.hint = hint
-        self.line = line
         super().__init__(self.__str__())
 
+    @property
+    def source(self) -> str:
+        """The file the error is about."""
+        return self.location.file
+
+    @property
+    def line(self) -> int | None:
+        return self.location.line
+
+    @property
+    def explained(self) -> str:
+        """The message with its hint, without the place."""
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
     def __str__(self) -> str:
-        text = f"{format_location(self.source, line=self.line)}: {self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return f"{self.location}: {self.explained}"
 
 
 class JSONSyntaxError(InputError):
     """Malformed JSON, with the 1-based line and column of the first error."""
 
-    line: int
-
     def __init__(self, source: str, message: str, *, line: int, column: int) -> None:
-        self.column = column
-        super().__init__(source, message, line=line)
+        super().__init__(Location(source, line=line, column=column), message)
+
+    @property
+    def column(self) -> int | None:
+        return self.location.column
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}: invalid JSON: {self.message}"
+        return f"{self.location}: invalid JSON: {self.message}"
 
 
 class GeometryError(CocoConvertError, ValueError):
@@ -117,7 +161,7 @@ class Issue:
     message: str
 
     def render(self, source: str) -> str:
-        return f"{format_location(source, self.pointer)}: {self.message}"
+        return f"{Location(source, self.pointer)}: {self.message}"
 
 
 class SchemaError(InputError):

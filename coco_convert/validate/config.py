@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .codes import RULES, resolve_codes
-from .engine import Settings
+from .context import Settings
 
 if sys.version_info >= (3, 11):
     import tomllib

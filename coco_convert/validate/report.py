@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic
 from .locate import MAX_BYTES, pointer_positions
 from .runner import FileResult
 
-__all__ = ["FORMATS", "render", "render_statistics", "render_summary", "summary"]
+__all__ = ["REPORTERS", "render", "render_statistics", "render_summary", "summary"]
 
 
 def _diagnostics(results: Sequence[FileResult]) -> list[Diagnostic]:
@@ -252,7 +252,7 @@ def render_sarif(results: Sequence[FileResult], **_: Any) -> str:
     return dump_json(log, indent=2).decode()
 
 
-FORMATS: dict[str, Callable[..., str]] = {
+REPORTERS: dict[str, Callable[..., str]] = {
     "text": render_text,
     "json": render_json,
     "github": render_github,
@@ -261,5 +261,5 @@ FORMATS: dict[str, Callable[..., str]] = {
 
 
 def render(results: Sequence[FileResult], output_format: str, *, fixing: bool = False) -> str:
-    """The findings of ``results`` in ``output_format`` (a key of :data:`FORMATS`)."""
-    return FORMATS[output_format](results, fixing=fixing)
+    """The findings of ``results`` in ``output_format`` (a key of :data:`REPORTERS`)."""
+    return REPORTERS[output_format](results, fixing=fixing)

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..context import Context, check
 from ..diagnostics import Fix
-from ..engine import Context, check
 
 _ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|[\\/])")
 
