@@ -39,6 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
+	sh .ci/install-chromium
 	$(PY) -m pytest -q
 
 clean:

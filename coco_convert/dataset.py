@@ -13,7 +13,8 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar, cast, overload
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, overload
 
 from .errors import Issue, SchemaError
 from .io import Source, gc_paused, parse_json, read_bytes, source_name, write_json
@@ -48,6 +49,9 @@ __all__ = [
     "from_document",
     "load",
 ]
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 AnnT = TypeVar("AnnT", bound=Any)
 CatT = TypeVar("CatT", bound=Any)
@@ -99,6 +103,61 @@ class Dataset:
         The bytes depend only on the document: keys in their order, floats in shortest
         round-trip form. Loading a valid file and saving it gives the same JSON value."""
         write_json(path, self.document, indent=indent)
+
+    def draw(
+        self,
+        img_id: int,
+        image: str | os.PathLike[str] | PILImage.Image | None = None,
+        *,
+        cat_names: str | list[str] | None = None,
+        compare: Dataset | None = None,
+        labels: bool = True,
+        boxes: bool = True,
+        line_width: int | None = None,
+        alpha: float = 0.45,
+        min_score: float | None = None,
+        panoptic_dir: str | os.PathLike[str] | None = None,
+    ) -> PILImage.Image:
+        """The picture of image ``img_id`` with its annotations drawn (a ``PIL.Image``).
+
+        ``image``: the image file, the folder the ``file_name``\\ s are relative to, or a
+        ``PIL.Image``; None (or a file that is missing) draws on a blank canvas of the image's
+        size, with a :class:`~coco_convert.visual.DrawWarning`. ``cat_names``: draw only these
+        categories. ``compare``: a second annotation set (detection results, another version
+        of this dataset) drawn over this one, the two in blue and orange. ``min_score``: leave
+        out results scoring less. ``panoptic_dir``: the folder of the panoptic PNGs (default:
+        beside the JSON file, named after it). Detection results alone need ``image``: they
+        name no file and no size. What is drawn, and how: ``docs/draw.md``."""
+        from .visual import draw_image
+
+        return draw_image(
+            self,
+            img_id,
+            image,
+            cat_names=cat_names,
+            compare=compare,
+            labels=labels,
+            boxes=boxes,
+            line_width=line_width,
+            alpha=alpha,
+            min_score=min_score,
+            panoptic_dir=panoptic_dir,
+        )
+
+    def show(
+        self,
+        img_id: int,
+        image: str | os.PathLike[str] | PILImage.Image | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Path | None:
+        """:meth:`draw` the image and show it: displayed in a Jupyter notebook (returns None),
+        elsewhere saved as a PNG at ``path`` (default: a new file in the temporary folder)
+        whose path is returned. ``options`` are :meth:`draw`'s."""
+        from .visual import show_image
+
+        return show_image(self, img_id, image, path=path, **options)
 
     def __repr__(self) -> str:
         where = f" from {self.source!r}" if self.source else ""

@@ -9,6 +9,7 @@ Anything else that escapes is a bug in coco-convert and keeps its traceback.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,32 @@ __all__ = [
     "Location",
     "SchemaError",
     "UsageError",
+    "printable",
 ]
+
+
+#: Characters that would break a message apart or act on a terminal: control characters
+#: (newline, escape, ...), line separators, and the surrogates that stand for the bytes of a
+#: file name that is not UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with the characters a one-line message cannot show written as escapes, the
+    way Python writes them: a newline as ``\\n``, ESC as ``\\x1b``, and a byte of a file
+    name that is not UTF-8 (a surrogate from ``os.fsdecode``) as ``\\xe9``. Every reporter
+    (error lines, loss reports, validate's text, GitHub, JSON and SARIF output) shows names
+    through it, so a file called ``a\\nb.jpg`` is one line, never two."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":  # os.fsdecode's escape of an undecodable byte
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -30,7 +56,7 @@ class Location:
     """A place in an input: a file and, inside it, a JSON pointer (RFC 6901) or a 1-based
     line (and column). The one type of place that errors, loss reports and validator findings
     share; ``str()`` is how messages show it: ``file``, ``file:/json/pointer``, ``file:line``
-    or ``file:line:column``."""
+    or ``file:line:column`` (the file name and pointer :func:`printable`)."""
 
     file: str
     pointer: str | None = None
@@ -38,18 +64,20 @@ class Location:
     column: int | None = None
 
     def __str__(self) -> str:
+        file = printable(self.file)
         if self.pointer is not None:
-            return f"{self.file}:{self.pointer}"
+            return f"{file}:{printable(self.pointer)}"
         if self.line is not None:
-            where = f"{self.file}:{self.line}"
+            where = f"{file}:{self.line}"
             return where if self.column is None else f"{where}:{self.column}"
-        return self.file
+        return file
 
     def to_dict(self) -> dict[str, Any]:
-        """Every part (null when unset), for JSON output."""
+        """Every part (null when unset), for JSON output (names :func:`printable`: JSON
+        cannot hold the surrogates of a file name that is not UTF-8)."""
         return {
-            "file": self.file,
-            "pointer": self.pointer,
+            "file": printable(self.file),
+            "pointer": None if self.pointer is None else printable(self.pointer),
             "line": self.line,
             "column": self.column,
         }
@@ -116,7 +144,7 @@ class InputError(CocoConvertError):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.explained}"
+        return f"{self.location}: {printable(self.explained)}"
 
 
 class JSONSyntaxError(InputError):
@@ -146,7 +174,8 @@ class GeometryError(CocoConvertError, ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return printable(text)
 
     def at(self, where: str) -> GeometryError:
         """The same error, located (``where`` is prefixed to the message)."""
@@ -161,7 +190,7 @@ class Issue:
     message: str
 
     def render(self, source: str) -> str:
-        return f"{Location(source, self.pointer)}: {self.message}"
+        return f"{Location(source, self.pointer)}: {printable(self.message)}"
 
 
 class SchemaError(InputError):
@@ -181,7 +210,8 @@ class SchemaError(InputError):
         hidden = self.total - len(lines)
         if hidden > 0:
             lines.append(
-                f"{self.source}: ... and {hidden:,} more schema problem{'s' if hidden > 1 else ''}"
+                f"{printable(self.source)}: ... and {hidden:,} more schema "
+                f"problem{'s' if hidden > 1 else ''}"
                 " (run `coco-convert validate` for the full list)"
             )
         return "\n".join(lines)

@@ -17,19 +17,31 @@ wrong size is a wrong box. Two things matter:
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
-from typing import BinaryIO
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO
 
 import imagesize
 
+from .io import real_path
 from .parallel import choose_jobs, map_tasks
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
     "PARALLEL_MIN_IMAGES",
+    "ImageFileError",
+    "ImageOutsideFolderError",
     "ImageSizeError",
+    "find_image",
     "is_image_name",
+    "open_image",
     "read_size",
     "read_sizes",
 ]
@@ -62,8 +74,83 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PARALLEL_MIN_IMAGES = 2000
 
 
-class ImageSizeError(Exception):
+#: The most pixels an image (or mask) may have: Pillow's own limit, beyond which it refuses to
+#: decode a file as a possible decompression bomb (twice ``PIL.Image.MAX_IMAGE_PIXELS``). A mask
+#: written larger could not be read back by Pillow-based tools (ours, Datumaro, torchvision).
+MAX_PIXELS = 2 * 89_478_485
+
+
+class ImageFileError(Exception):
+    """An image file cannot be used (``str()`` says why, in a few words: missing, outside its
+    folder, not an image, too large)."""
+
+
+class ImageOutsideFolderError(ImageFileError):
+    """A ``file_name`` that leads out of its image folder (``..``, or a symbolic link)."""
+
+
+class ImageSizeError(ImageFileError):
     """No reader could get the size of an image (``str()`` says why, in a few words)."""
+
+
+def find_image(
+    folder: str | os.PathLike[str], file_name: str, *, by_base_name: bool = True
+) -> Path:
+    """The image file that a COCO ``file_name`` names under ``folder``.
+
+    ``file_name`` is read as a relative path (backslashes as ``/``, a leading ``/`` dropped);
+    when no file is there and ``by_base_name``, the file of the same base name directly in
+    ``folder`` is taken (exports that flattened their folders). The file found must be a
+    regular file, and it must lie inside ``folder`` once symbolic links are followed: a
+    ``../secret.jpg`` or a link pointing out of the folder is refused, so copying, linking or
+    reading what this returns never reaches other files. Raises :class:`ImageFileError`
+    saying why no file can be used; returns the resolved path."""
+    root = real_path(folder)
+    text = file_name.replace("\\", "/").lstrip("/")
+    candidates = [Path(folder, text)]
+    base = PurePosixPath(text).name
+    if by_base_name and base and base != text:
+        candidates.append(Path(folder, base))
+    for candidate in candidates:
+        try:
+            info = candidate.stat()
+        except (OSError, ValueError):  # missing, a loop, a NUL in the name
+            continue
+        real = real_path(candidate)
+        if real != root and root not in real.parents:
+            raise ImageOutsideFolderError(f"{file_name!r} resolves to {real}, outside {folder}")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageFileError(f"{candidate} is not a regular file")
+        return real
+    raise ImageFileError(f"no file {candidates[0]}")
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike[str] | BinaryIO) -> Iterator[PILImage]:
+    """Pillow's lazy ``Image.open``, with every way a file can fail to be an image it decodes
+    (not an image, a broken header, over :data:`MAX_PIXELS`: a decompression bomb) turned into
+    an :class:`ImageFileError` that says why in a few words."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageFileError("not an image that imagesize or Pillow can read") from None
+    except Image.DecompressionBombError:
+        raise ImageFileError(f"more than {MAX_PIXELS:,} pixels (Pillow's limit)") from None
+    except FileNotFoundError:
+        raise ImageFileError("no such file") from None
+    except Exception as exc:  # Pillow raises SyntaxError, struct.error, ... on broken headers
+        raise ImageFileError(f"broken image header ({type(exc).__name__}: {exc})") from None
+    with image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageFileError(f"{width}x{height} is more than {MAX_PIXELS:,} pixels")
+        yield image
 
 
 def is_image_name(name: str) -> bool:
@@ -80,6 +167,12 @@ def read_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     if name.startswith(("http://", "https://")):
         name = f"./{name}"  # imagesize would fetch a URL; a path is a path
     try:
+        # A named pipe would block the readers; hot loop (100k files): os, not pathlib.
+        mode = os.stat(name).st_mode  # noqa: PTH116
+        if not stat.S_ISREG(mode):
+            raise ImageSizeError(
+                "is a folder, not an image" if stat.S_ISDIR(mode) else "not a regular file"
+            )
         if name.lower().endswith((".png", ".webp")):
             # imagesize does not read EXIF orientation from PNG and WebP; Pillow's lazy open
             # does, and also reads a file misnamed so.
@@ -102,15 +195,15 @@ def read_size(path: str | os.PathLike[str]) -> tuple[int, int]:
         raise ImageSizeError("no such file") from None
     except IsADirectoryError:
         raise ImageSizeError("is a folder, not an image") from None
-    except OSError as exc:
-        raise ImageSizeError(f"cannot read: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
+        raise ImageSizeError(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _pillow_size(handle: BinaryIO) -> tuple[int, int]:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
-        with Image.open(handle) as image:
+        with open_image(handle) as image:
             width, height = image.size
             # PNG keeps EXIF in an eXIf chunk and WebP in an EXIF chunk; Pillow's lazy open
             # reads both into ``info`` without decoding pixels (``getexif()`` would decode a
@@ -125,9 +218,9 @@ def _pillow_size(handle: BinaryIO) -> tuple[int, int]:
                 orientation = exif.get(_EXIF_ORIENTATION)
             else:
                 orientation = None
-    except UnidentifiedImageError:
-        raise ImageSizeError("not an image that imagesize or Pillow can read") from None
-    except Exception as exc:  # Pillow raises SyntaxError, struct.error, ... on broken headers
+    except ImageFileError as exc:
+        raise ImageSizeError(str(exc)) from None
+    except Exception as exc:  # a broken EXIF block: struct.error, SyntaxError, ...
         raise ImageSizeError(f"broken image header ({type(exc).__name__}: {exc})") from None
     if width <= 0 or height <= 0:
         raise ImageSizeError(f"header gives an empty size {width}x{height}")

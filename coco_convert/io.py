@@ -11,12 +11,16 @@ import codecs
 import contextlib
 import gc
 import gzip
+import io
 import json
+import math
 import os
 import queue
 import shutil
+import stat
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, Union
@@ -27,15 +31,23 @@ import orjson
 from .errors import InputError, JSONSyntaxError, UsageError
 
 __all__ = [
+    "TEXT_LIMIT",
     "Source",
     "atomic_directory",
+    "atomic_files",
     "atomic_write",
+    "check_output",
     "dump_json",
     "gc_paused",
+    "is_unicode",
     "json_pieces",
     "parse_json",
     "read_bytes",
+    "read_file",
+    "read_text",
+    "real_path",
     "source_name",
+    "unwritable",
     "write_json",
 ]
 
@@ -56,32 +68,117 @@ def source_name(source: Source) -> str:
     return "<bytes>" if isinstance(source, bytes | bytearray) else os.fspath(source)
 
 
+#: The largest text file (label, XML, YAML, names, image list) read whole: far above any real
+#: one (a YOLO label of 10,000 polygons is 2 MB, a list of a million images 60 MB).
+TEXT_LIMIT = 256 * 2**20
+#: Kinds of file that are not regular files, for messages.
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
+    """The bytes of the regular file at ``path``, or an :class:`InputError` saying in one line
+    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such as
+    ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no limit).
+
+    The file is opened without blocking (opening a named pipe otherwise waits for a writer) and
+    checked on the open descriptor, so what is checked is what is read."""
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(name, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((k for test, k in _FILE_KINDS if test(info.st_mode)), "special")
+            raise InputError(name, f"is {kind}, not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise InputError(name, f"is {_size(info.st_size)}, larger than {_size(limit)}")
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    finally:
+        os.close(fd)
+    if limit is not None and len(data) > limit:  # grew while it was read
+        raise InputError(name, f"is larger than {_size(limit)}")
+    return data
+
+
+def read_text(path: str | os.PathLike[str], *, limit: int = TEXT_LIMIT) -> str:
+    """The text of a UTF-8 file (a byte-order mark, as Windows tools write, is dropped), read
+    as :func:`read_file` reads files; text that is not UTF-8 is an :class:`InputError` naming
+    the byte."""
+    data = read_file(path, limit=limit)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            os.fspath(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
+def _read_error(name: str, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError(name, "no such file")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(name, "is a directory, not a file")
+    if isinstance(exc, PermissionError):
+        return InputError(name, "permission denied (check the file's read permission)")
+    return InputError(name, f"cannot read: {exc.strerror or exc}")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def _memory_limit() -> int | None:
+    """This machine's physical memory in bytes (None if unknown): a JSON document larger
+    than that cannot be loaded, and saying so beats being killed for lack of memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def read_bytes(source: Source) -> bytes:
     """The bytes of ``source`` (gunzipped when they are gzip), or an :class:`InputError` that
-    says in one line why the file cannot be read."""
+    says in one line why the file cannot be read. Files are read as :func:`read_file` reads
+    them, up to this machine's memory (compressed or not)."""
     name = source_name(source)
-    if isinstance(source, bytes | bytearray):
-        data = bytes(source)
-    else:
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(name, "no such file") from None
-        except IsADirectoryError:
-            raise InputError(name, "is a directory, not a file") from None
-        except PermissionError:
-            raise InputError(name, "permission denied (check the file's read permission)") from None
-        except OSError as exc:
-            raise InputError(name, f"cannot read: {exc.strerror or exc}") from None
+    limit = _memory_limit()
+    data = (
+        bytes(source) if isinstance(source, bytes | bytearray) else read_file(source, limit=limit)
+    )
     if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(name, f"corrupt gzip data: {exc}") from None
+        data = _gunzip(data, name, limit)
     if not data or data.isspace():
         raise InputError(name, "is empty", hint="expected a COCO JSON document")
     return data
+
+
+def _gunzip(data: bytes, name: str, limit: int | None) -> bytes:
+    """gzip data decompressed (every member), stopping at ``limit`` bytes: a small file that
+    expands beyond memory (a gzip bomb) is refused instead of exhausting it."""
+    pieces: list[bytes] = []
+    total = 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+            while piece := unzipped.read(64 * 2**20):
+                total += len(piece)
+                if limit is not None and total > limit:
+                    raise InputError(name, f"decompresses to more than {_size(limit)}")
+                pieces.append(piece)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(name, f"corrupt gzip data: {exc}") from None
+    return b"".join(pieces)
 
 
 def parse_json(data: bytes, name: str) -> Any:
@@ -98,7 +195,8 @@ def parse_json(data: bytes, name: str) -> Any:
         data = _reencode_utf8(data, name)
     try:
         return msgspec.json.decode(data)
-    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError) as exc:
+        # (RecursionError: arrays nested thousands deep; orjson locates its depth limit)
         raise _syntax_error(data, name, exc) from None
 
 
@@ -171,7 +269,7 @@ def atomic_write(
         mode = target.stat().st_mode & 0o7777 if target.exists() else _default_mode()
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InputError(os.fspath(path), f"cannot write: {exc.strerror or exc}") from None
+        raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             if gzip_level is None:
@@ -190,7 +288,7 @@ def atomic_write(
         with contextlib.suppress(OSError):
             Path(tmp_name).unlink()
         if isinstance(exc, OSError):
-            raise InputError(os.fspath(path), f"cannot write: {exc.strerror or exc}") from None
+            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
         raise
 
 
@@ -229,39 +327,151 @@ def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) ->
         raise failure[0]
 
 
+def check_output(
+    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """Refuse (:class:`UsageError`) an output that would replace or delete what must stay: an
+    output that *is* one of ``inputs`` (files or folders), or a folder that holds one of them
+    or the current folder. Paths are compared after following symbolic links."""
+    real = real_path(output)
+    protected = [(f"the input {os.fspath(p)}", real_path(p)) for p in inputs]
+    protected.append(("the current folder", real_path(Path.cwd())))
+    for name, path in protected:
+        if path == real:
+            raise UsageError(f"{output}: would overwrite {name}; choose another output")
+        if real in path.parents:
+            raise UsageError(
+                f"{output}: the output folder holds {name}, which replacing the folder would "
+                "delete; choose another output folder"
+            )
+
+
+def real_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` absolute, with symbolic links followed: ``Path.resolve()``, except that a
+    link loop gives a path instead of a ``RuntimeError`` (``os.path.realpath``)."""
+    return Path(os.path.realpath(path))
+
+
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[Path]:
     """Build a whole output folder out of sight, then move it into place.
 
     Yields a temporary folder beside ``path``; when the block ends normally the folder is
     renamed to ``path``, and when it raises, the folder is removed and ``path`` is untouched.
     An existing non-empty ``path`` is an error unless ``overwrite`` (then it is replaced only
-    after the new folder is complete)."""
+    after the new folder is complete). A ``path`` that is or holds one of ``inputs`` (or the
+    current folder) is refused before anything is written (see :func:`check_output`)."""
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target}: exists and is not a folder")
+    if target.exists():
+        check_output(target, inputs)
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UsageError(
             f"{target}: folder exists and is not empty (choose a new one, or pass --overwrite)"
         )
+    # `.` and `..` have no name or parent to use: the absolute path without them
+    absolute = Path(os.path.normpath(Path.cwd() / target))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+        absolute.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(
+            tempfile.mkdtemp(dir=absolute.parent, prefix=f".{absolute.name}.", suffix=".tmp")
+        )
     except OSError as exc:
-        raise InputError(os.fspath(target), f"cannot write: {exc.strerror or exc}") from None
+        raise InputError(os.fspath(target), f"cannot write: {_reason(exc)}") from None
     try:
         yield tmp
         tmp.chmod(_default_mode() | 0o111)
-        if target.exists():
-            old = target.with_name(f".{target.name}.{os.getpid()}.old")
-            target.replace(old)
-            tmp.replace(target)
+        if absolute.exists():
+            old = absolute.with_name(f".{absolute.name}.{os.getpid()}.old")
+            absolute.replace(old)
+            tmp.replace(absolute)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            tmp.replace(target)
+            tmp.replace(absolute)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write several files into ``folder`` as one: all of them or none.
+
+    Yields a staging folder (hidden, inside ``folder``, so on the same file system); write the
+    files there under the names (and sub-folders) they should have in ``folder``. When the
+    block ends normally they are moved into ``folder`` together, each replacing the file of
+    its name (which keeps its permissions); other files in ``folder`` are left alone. When the
+    block raises, or a move fails, nothing of it stays: moved files are put back, replaced
+    ones restored, and folders this made are removed. Unlike :func:`atomic_directory` the
+    folder may already hold other files (``instances_train.json`` beside a ``README``)."""
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target}: exists and is not a folder")
+    made = [p for p in (target, *target.parents) if not p.exists()][::-1]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=target, prefix=".coco-convert.", suffix=".tmp"))
+    except OSError as exc:
+        raise InputError(os.fspath(target), f"cannot write: {_reason(exc)}") from None
+    try:
+        (stage / "new").mkdir()
+        yield stage / "new"
+        _commit(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for made_folder in reversed(made):
+            with contextlib.suppress(OSError):
+                made_folder.rmdir()  # only if empty: never what someone else put there
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _commit(stage: Path, target: Path) -> None:
+    """Move the files under ``stage/new`` into ``target``; on any failure undo every move."""
+    new, old = stage / "new", stage / "old"
+    staged = sorted(p.relative_to(new) for p in new.rglob("*") if not p.is_dir())
+    done: list[tuple[Path, Path | None]] = []  # (final path, where the file it replaced is)
+    try:
+        for relative in staged:
+            final = target / relative
+            if final.is_dir() and not final.is_symlink():
+                raise UsageError(f"{final}: is a folder; cannot write a file there")
+            final.parent.mkdir(parents=True, exist_ok=True)
+            backup: Path | None = None
+            if final.exists() or final.is_symlink():
+                (new / relative).chmod(final.stat().st_mode & 0o7777)
+                backup = old / relative
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                final.replace(backup)
+            done.append((final, backup))
+            (new / relative).replace(final)
+    except BaseException as exc:
+        for final, backup in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    backup.replace(final)
+                elif final.exists():
+                    final.unlink()
+        if isinstance(exc, OSError):
+            raise InputError(os.fspath(target), f"cannot write: {_reason(exc)}") from None
+        raise
+
+
+def _reason(exc: OSError) -> str:
+    """An OS error in words; ``File exists`` from ``mkdir`` under a file is really that a
+    folder on the way is a file."""
+    if isinstance(exc, FileExistsError | NotADirectoryError) and exc.filename:
+        named = Path(os.fsdecode(exc.filename))
+        for parent in (named, *named.parents):
+            if parent.exists() and not parent.is_dir():
+                return f"{parent} is a file, not a folder"
+    return str(exc.strerror or exc)
 
 
 def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = None) -> None:
@@ -269,12 +479,63 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
     ``.gz`` is gzip-compressed (with a zero timestamp, so the same data gives the same bytes).
     Compact output is produced and written in pieces (see :func:`json_pieces`), so the whole
     text is never held in memory at once."""
-    data: bytes | Iterable[bytes | memoryview] = (
-        json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
-    )
     gzip_level = 6 if os.fspath(path).endswith(".gz") else None
-    with gc_paused():  # serialising creates no reference cycles; see gc_paused
-        atomic_write(path, data, gzip_level=gzip_level)
+    try:
+        data: bytes | Iterable[bytes | memoryview] = (
+            json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
+        )
+        with gc_paused():  # serialising creates no reference cycles; see gc_paused
+            atomic_write(path, data, gzip_level=gzip_level)
+    except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
+        found = unwritable(obj)
+        if found is None:
+            raise
+        where, why = found
+        raise InputError(os.fspath(path), f"cannot write {where or 'the document'}: {why}") from exc
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 JSON. A file name that is not UTF-8 comes from
+    the OS (``os.fsdecode``) with surrogates standing for its bytes: JSON cannot hold it, so
+    readers report such images (key ``file_name_not_utf8``) and leave them out."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unwritable(obj: Any) -> tuple[str, str] | None:
+    """The JSON pointer of the first value JSON cannot hold as it is, and why: text that is
+    not Unicode (a file name in another encoding, decoded with escapes), an integer beyond 64
+    bits, NaN or an infinity. None if every value can be written."""
+    from .schemas.check import pointer
+
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(obj, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return pointer(path), f"text that is not valid Unicode: {value!r}"
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if not -(2**63) <= value < 2**64:
+                return pointer(
+                    path
+                ), f"an integer of {len(str(abs(value)))} digits (beyond 64 bits)"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return pointer(path), f"{value} is not a JSON number"
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                stack.append((item, (*path, str(key))))
+                stack.append((key, (*path, str(key))))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(value))))
+    return None
 
 
 #: Lists longer than this (images, annotations) are serialised a chunk at a time.

@@ -47,10 +47,14 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     path = tmp_path / "secret.json"
     path.write_text("{}")
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    def refuse(name: str, flags: int, *args: int) -> int:
+        if name == str(path):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(InputError, match=r"secret\.json: permission denied"):
         read_bytes(path)
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .. import __version__, progress
-from ..errors import CocoConvertError
+from ..errors import CocoConvertError, printable
 from .common import (
     echo_err,
     finish,
@@ -49,6 +49,8 @@ VERBS = {
     "poly2rle": "transforms",
     "rle2poly": "transforms",
     "validate": "validate",
+    "draw": "draw",
+    "gallery": "draw",
 }
 
 
@@ -82,7 +84,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CocoConvertError as exc:
             for line in str(exc).splitlines() or [type(exc).__name__]:
-                click.echo(f"coco-convert: error: {line}", err=True)
+                click.echo(f"coco-convert: error: {printable(line)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("coco-convert: interrupted", err=True)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..errors import printable
+
 if TYPE_CHECKING:
     from ..converters.loss import LossReport
 
@@ -32,9 +34,10 @@ def quiet() -> bool:
 
 
 def echo_err(message: str) -> None:
-    """A summary line on stderr, unless ``--quiet``."""
+    """Summary lines on stderr (each :func:`~coco_convert.errors.printable`), unless
+    ``--quiet``."""
     if not quiet():
-        click.echo(message, err=True)
+        click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
 
 
 def output_option(**kwargs: Any) -> Callable[[F], F]:

@@ -10,6 +10,7 @@ Every reader and writer option is declared once, as an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ..converters.base import Format, Option
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset
 from ..errors import UsageError
+from ..io import check_output
 from .common import finish, jobs_option, output_option, report_option, strict_option
 
 __all__ = ["conversion_verbs", "convert", "formats", "run_conversion"]
@@ -110,9 +112,7 @@ def run_conversion(
         if name not in read_names | write_names:
             raise UsageError(_not_taken(name, reader, writer))
     sources = list(sources)
-    for source in sources:
-        if output.exists() and output.resolve() == source.resolve():
-            raise UsageError(f"{output}: would overwrite the input; choose another output")
+    check_output(output, [*sources, *_paths(options)])
     loss = LossReport(f"{reader.name}2{writer.name}")
     datasets: dict[str, AnyDataset] = {}
     read_options = {k: v for k, v in options.items() if k in read_names}
@@ -129,6 +129,15 @@ def run_conversion(
     writer.write(datasets, output, report=loss, strict=strict, jobs=jobs, **write_options)
     finish(loss, report)
     return loss
+
+
+def _paths(options: dict[str, Any]) -> list[str]:
+    """The files and folders that options name (inputs the output must not replace)."""
+    return [
+        os.fspath(value)
+        for value in options.values()
+        if isinstance(value, Path) or (isinstance(value, str) and Path(value).exists())
+    ]
 
 
 def _not_taken(name: str, reader: Format, writer: Format) -> str:

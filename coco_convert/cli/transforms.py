@@ -12,6 +12,7 @@ import click
 from ..converters.loss import LossReport
 from ..dataset import CocoDataset, load
 from ..errors import UsageError
+from ..io import check_output
 from ..transforms import poly2rle, rle2poly
 from .app import finish, jobs_option, main, output_option, report_option
 
@@ -51,8 +52,7 @@ def _finish(
 
 
 def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:
-    if output.exists() and output.resolve() == src.resolve():
-        raise UsageError(f"{output}: would overwrite the input; choose another output file")
+    check_output(output, [src])
     dataset = load(src)
     if not isinstance(dataset, CocoDataset):
         raise UsageError(f"{src}: detection results carry no image sizes; convert the dataset")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..dataset import AnyDataset, CocoDataset, load
 from ..errors import UsageError
+from ..io import atomic_files
 from .base import Format, Option, Read, named_splits, split_name
 from .loss import LossReport
 
@@ -94,7 +95,8 @@ def write_coco(
 ) -> LossReport:
     """Write each split as COCO JSON: ``out`` ending in ``.json`` or ``.json.gz`` is the one
     file of a single split, anything else a folder that gets ``instances_<split>.json`` per
-    split. Each file is written atomically; ``indent`` pretty-prints."""
+    split. The output appears whole: one file atomically, or all the files of a folder or
+    none (other files in the folder are left alone); ``indent`` pretty-prints."""
     report = LossReport("coco") if report is None else report
     splits = named_splits(datasets)
     target = Path(out)
@@ -105,9 +107,13 @@ def write_coco(
             "one file, or an output folder for one file per split"
         )
     report.raise_if_strict(strict)
-    for name, dataset in splits.items():
-        dataset.save(target if single else target / f"instances_{name}.json", indent=indent)
-        report.count("files_written")
+    if single:
+        next(iter(splits.values())).save(target, indent=indent)
+    else:  # one file per split, all of them or none
+        with atomic_files(target) as stage:
+            for name, dataset in splits.items():
+                dataset.save(stage / f"instances_{name}.json", indent=indent)
+    report.count("files_written", len(splits))
     return report
 
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CocoConvertError, Location
+from ..errors import CocoConvertError, Location, printable
 from ..io import write_json
 
 __all__ = ["ConversionError", "Example", "LossReport"]
@@ -32,10 +32,14 @@ class Example:
     detail: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.detail}" if self.detail else str(self.location)
+        """``file:line: detail``, every part :func:`~coco_convert.errors.printable`."""
+        if self.detail:
+            return f"{self.location}: {printable(self.detail)}"
+        return str(self.location)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": str(self), **self.location.to_dict(), "detail": self.detail}
+        detail = None if self.detail is None else printable(self.detail)
+        return {"at": str(self), **self.location.to_dict(), "detail": detail}
 
 
 @dataclass
@@ -57,7 +61,7 @@ class ConversionError(CocoConvertError):
         lines = [self.message] if self.message else []
         for key, entry in self.report.warnings.items():
             where = f" (first at {entry.examples[0]})" if entry.examples else ""
-            lines.append(f"{entry.count:,} x {entry.message} [{key}]{where}")
+            lines.append(printable(f"{entry.count:,} x {entry.message} [{key}]{where}"))
         return "\n".join(lines) or "conversion failed"
 
 

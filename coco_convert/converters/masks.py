@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..dataset import from_document
 from ..errors import InputError, Location, UsageError
+from ..images import ImageFileError, open_image
+from ..io import is_unicode, read_text
 from ..palette import BACKGROUND, VOC_LABELS, VOID, voc_color
 from ..progress import track
 from .base import DEFAULT_SPLIT, Format, Option, Read
@@ -53,10 +55,7 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
     if os.fspath(source) == "voc":
         return [Label(i, name, voc_color(i)) for i, name in enumerate(VOC_LABELS)]
     path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the labels: {exc.strerror or exc}") from None
+    text = read_text(path)
     labels: list[Label] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -109,7 +108,6 @@ def read_masks(
     ``min_area`` as for :func:`~coco_convert.transforms.rle2poly`); ``area`` and ``bbox`` are
     the pixels'. ``jobs`` is accepted for the contract (the PNGs are read in this process)."""
     import numpy as np
-    from PIL import Image as PILImage
 
     from .. import geometry
     from ..transforms import summarize_ious
@@ -131,6 +129,15 @@ def read_masks(
     annotations: list[dict[str, Any]] = []
     used: dict[int, int] = {}
     ious: list[float] = []
+    for path in files:
+        if not is_unicode(path.name):
+            report.warn(
+                "file_name_not_utf8",
+                "masks whose file name is not UTF-8 (JSON cannot hold it): left out; rename "
+                "the files",
+                where=Location(str(path)),
+            )
+    files = [path for path in files if is_unicode(path.name)]
     for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
         values = read_mask_values(path, colors, report)
         h, w = values.shape
@@ -145,13 +152,17 @@ def read_masks(
                 )
             else:
                 file_name = found.name
-                with PILImage.open(found) as picture:
-                    if picture.size != (w, h):
-                        raise InputError(
-                            str(path),
-                            f"mask is {w} x {h} but its image {found} is "
-                            f"{picture.size[0]} x {picture.size[1]}",
-                        )
+                try:
+                    with open_image(found) as picture:
+                        image_size = picture.size
+                except ImageFileError as exc:
+                    raise InputError(str(found), f"cannot read the image: {exc}") from None
+                if image_size != (w, h):
+                    raise InputError(
+                        str(path),
+                        f"mask is {w} x {h} but its image {found} is "
+                        f"{image_size[0]} x {image_size[1]}",
+                    )
         elif image_id == 1:
             report.warn(
                 "file_names_assumed", "image file names assumed <mask name>.jpg (give --images)"
@@ -273,14 +284,14 @@ def read_mask_values(
 ) -> Any:
     """The pixel values of a mask PNG (``(h, w)`` ints), RGB masks mapped through ``colors``."""
     import numpy as np
-    from PIL import Image as PILImage
-    from PIL import UnidentifiedImageError
 
     try:
-        with PILImage.open(path) as picture:
+        with open_image(path) as picture:
             mode = picture.mode
             values = np.asarray(picture.convert("RGB") if mode in ("RGBA", "LA") else picture)
-    except (OSError, UnidentifiedImageError) as exc:
+    except ImageFileError as exc:
+        raise InputError(str(path), f"cannot read the PNG: {exc}") from None
+    except OSError as exc:  # truncated or corrupt pixel data
         raise InputError(str(path), f"cannot read the PNG: {exc}") from None
     if mode in ("P", "L", "I", "I;16", "I;16B", "1"):
         return values.astype(np.int64)

@@ -20,7 +20,7 @@ read. The ``parse_*``/``build_*`` helpers are pure and tested without files.
 """
 
 # Per-file paths are strings (os.path): at 100k files, Path objects cost more than the parse.
-# ruff: noqa: PTH113, PTH118, PTH122, PTH123
+# ruff: noqa: PTH113, PTH118, PTH122
 
 from __future__ import annotations
 
@@ -35,13 +35,21 @@ import orjson
 from lxml import etree
 
 from ..dataset import AnyDataset, CocoDataset, InstancesDataset
-from ..errors import InputError, Location, UsageError
+from ..errors import GeometryError, InputError, Location, UsageError
 from ..images import ImageSizeError, read_size
-from ..io import atomic_directory, gc_paused
+from ..io import (
+    atomic_directory,
+    gc_paused,
+    is_unicode,
+    read_file,
+    read_text,
+    real_path,
+)
 from ..palette import VOC_CLASSES, VOID, palette_indices, voc_palette
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
+from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
 from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
 from .loss import ConversionError, LossReport
 
@@ -187,10 +195,11 @@ def _size(element: Any, path: str) -> int | None:
             f"<{element.tag}> is {text!r}, expected a number of pixels",
             line=element.sourceline,
         ) from None
-    if not math.isfinite(value) or value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value) or value > SIDE_MAX:
         raise InputError(
             path,
-            f"<{element.tag}> is {text!r}, expected a whole number of pixels",
+            f"<{element.tag}> is {_short(text)}, expected a whole number of pixels "
+            f"(at most {SIDE_MAX})",
             line=element.sourceline,
         )
     return int(value) or None  # LabelImg writes 0 when it could not read the image
@@ -244,7 +253,7 @@ def _parse_box(element: Any) -> tuple[tuple[float, float, float, float] | None, 
             text = (child.text or "").strip()
             number = _number(text)
             if number is None:
-                return None, f"<{tag}> is {text!r}, not a number"
+                return None, f"<{tag}> is {_short(text)}, {_not_a_number(text)}"
             values[tag] = number
     if len(values) < 4:
         missing = [tag for tag in ("xmin", "ymin", "xmax", "ymax") if tag not in values]
@@ -254,16 +263,28 @@ def _parse_box(element: Any) -> tuple[tuple[float, float, float, float] | None, 
 
 def _number(text: str) -> float | None:
     """An int when the text is one (so integer boxes stay integers in the JSON), else a
-    finite float, else None."""
+    finite float, else None; numbers beyond +-2**63 (the schema's range) are None too."""
     try:
-        return int(text)
+        value: float = int(text) if len(text) < 30 else float("inf")
     except ValueError:
-        pass
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    return value if abs(value) <= NUMBER_LIMIT else None
+
+
+def _not_a_number(text: str) -> str:
     try:
         value = float(text)
     except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+        return "not a number"
+    return "not a number" if math.isnan(value) else "out of range (beyond +-2**63)"
+
+
+def _short(text: str) -> str:
+    """Text from a file, quoted and cut for a message."""
+    return repr(text if len(text) <= 30 else f"{text[:27]}...")
 
 
 def _scalar(text: str) -> Any:
@@ -281,7 +302,7 @@ def load_labels(path: str | os.PathLike[str]) -> list[str]:
     Also reads CVAT's VOC ``labelmap.txt`` (``name:r,g,b:parts:actions``), leaving out its
     ``background`` entry."""
     name = os.fspath(path)
-    text = _read_text(name)
+    text = read_text(name)
     lines = [line.strip() for line in text.splitlines()]
     entries = [line for line in lines if line and not line.startswith("#")]
     labelmap = text.lstrip().startswith("# label:") or (
@@ -305,7 +326,7 @@ def load_synsets(path: str | os.PathLike[str]) -> dict[str, str]:
     sorted-synset order (the standard ILSVRC 1000-class index)."""
     name = os.fspath(path)
     mapping: dict[str, str] = {}
-    for number, line in enumerate(_read_text(name).splitlines(), 1):
+    for number, line in enumerate(read_text(name).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -360,7 +381,7 @@ class _Layout(NamedTuple):
 def _layout(src: Path, split: str | None, images: Path | None) -> _Layout:
     if not src.exists():
         raise InputError(str(src), "no such file or folder")
-    if src.is_file():
+    if not src.is_dir():
         if split:
             raise UsageError("--split needs a devkit folder (with Annotations/ and ImageSets/)")
         if src.suffix.lower() == ".xml":
@@ -417,7 +438,7 @@ def _devkit_layout(src: Path, split: str | None, images: Path | None) -> _Layout
 
 def _split_ids(path: Path) -> list[tuple[int, str]]:
     ids = []
-    for number, line in enumerate(_read_text(str(path)).splitlines(), 1):
+    for number, line in enumerate(read_text(str(path)).splitlines(), 1):
         fields = line.split()
         if fields:
             ids.append((number, fields[0]))
@@ -453,7 +474,7 @@ def _xml_files(folder: Path) -> list[str]:
 def _guess_image_root(folder: Path) -> Path:
     """``.../Annotations/CLS-LOC/val`` -> ``.../Data/CLS-LOC/val`` (ILSVRC), a sibling
     ``JPEGImages`` (VOC), or the XML folder itself (LabelImg saves XML beside the image)."""
-    parts = folder.resolve().parts
+    parts = real_path(folder).parts
     if "Annotations" in parts:
         at = len(parts) - 1 - parts[::-1].index("Annotations")
         for replacement in ("Data", "JPEGImages", "images"):
@@ -467,24 +488,8 @@ def _first_dir(*candidates: Path) -> Path | None:
     return next((c for c in candidates if c.is_dir()), None)
 
 
-def _read_text(name: str) -> str:
-    try:
-        return Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(name, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(name, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(name, f"cannot read: {exc.strerror or exc}") from None
-
-
 def _read_xml(path: str) -> VocFile:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    return parse_voc_xml(data, path)
+    return parse_voc_xml(read_file(path), path)
 
 
 #: Files per chunk of work, and the counts from which one worker process per core pays off
@@ -736,6 +741,14 @@ def build_coco(
     metadata_files: list[str] = []
     shift = 1 if coords == "one-based" else 0
     for image_id, (file_name, voc) in zip(ids, entries, strict=True):
+        if not is_unicode(file_name):
+            report.warn(
+                "file_name_not_utf8",
+                "images whose file name is not UTF-8 (JSON cannot hold it): left out with "
+                "their objects; rename the files",
+                where=Location(voc.path),
+            )
+            continue
         if file_name in seen_names:
             report.warn(
                 "duplicate_file_name",
@@ -1105,7 +1118,8 @@ def write_voc(
     class_index = {name: number for number, name in enumerate(labels, 1)}
     shift = 1 if coords == "one-based" else 0
     largest, overlap, replaced, files = 0.0, 0, 0, 0
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    inputs = [dataset.source for dataset in splits.values() if dataset.source]
+    with atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp:
         for folder in ("Annotations", "ImageSets/Main"):
             (tmp / folder).mkdir(parents=True)
         if masks:
@@ -1231,7 +1245,10 @@ def _write_task(task: _WriteTask) -> _Written:
     for index, stem, image, objects in chunk:
         has_masks = masks and any(obj[3] is not None for obj in objects)
         if has_masks:
-            overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
+            try:
+                overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
+            except GeometryError as exc:  # (plan_voc checked them: a bug if it happens)
+                raise exc.at(f"/images/{index} ({image['file_name']!r})") from None
             segmented.append(index)
         xml = _VocXml(image, shift, segmented=has_masks)
         for name, box, attributes, _ in objects:
@@ -1349,12 +1366,24 @@ def plan_voc(
                 index,
             )
         elif masks and not segmentation:
-            tally(
-                "lose", "no_mask", "objects without a segmentation (no pixels in the PNGs)", index
-            )
-        if segmentation and box is None:
-            height, width = sizes[image_id]
-            box = _segmentation_box(segmentation, height, width)
+            tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
+        if segmentation and (box is None or masks):
+            # Checked here, where the annotation's place is known: a GeometryError met while
+            # writing could not say which annotation it is about.
+            problem = _mask_problem(segmentation, *sizes[image_id])
+            if problem is not None:  # rare: reported one by one, with the reason
+                report.warn(
+                    "bad_segmentation",
+                    "segmentations that cannot become pixels in their image: no mask (and "
+                    "no box taken from them)",
+                    where=Location(source, pointer=f"/annotations/{index}/segmentation"),
+                    detail=problem,
+                )
+                if masks:
+                    tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
+                segmentation = None
+            elif box is None:
+                box = _segmentation_box(segmentation, *sizes[image_id])
         if box is None:
             tally("warn", "no_box", "annotations without a bbox or segmentation (skipped)", index)
             continue
@@ -1507,6 +1536,24 @@ def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, i
         ymax = ymin + 1 - shift
     error = max(abs(xmin - left), abs(ymin - top), abs(xmax - right), abs(ymax - bottom))
     return (xmin, ymin, xmax, ymax), error
+
+
+def _mask_problem(segmentation: Any, height: Any, width: Any) -> str | None:
+    """Why a segmentation cannot become pixels in its image (None if it can): an image size
+    that is no size or too large to write as a PNG, or an RLE that does not fit the image."""
+    from .. import geometry
+    from ..images import MAX_PIXELS
+
+    if not (type(height) is int and type(width) is int and height > 0 and width > 0):
+        return f"the image's size {width} x {height} is not a positive width and height"
+    if height * width > MAX_PIXELS:
+        return f"the image's {width} x {height} pixels are more than Pillow's {MAX_PIXELS:,}"
+    if isinstance(segmentation, dict):
+        try:
+            geometry.check_rle(segmentation, height, width)
+        except GeometryError as exc:
+            return exc.message
+    return None
 
 
 def _segmentation_box(segmentation: Any, height: int, width: int) -> list[float] | None:

@@ -29,7 +29,7 @@ import numpy as np
 from ..dataset import InstancesDataset, KeypointsDataset
 from ..errors import InputError, Location, UsageError
 from ..images import PARALLEL_MIN_IMAGES, ImageSizeError, is_image_name, read_size
-from ..io import gc_paused
+from ..io import gc_paused, is_unicode, read_file, read_text, real_path
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .base import Read
@@ -135,7 +135,7 @@ def _locate(src: Path, images: Path | None, split: str | None) -> _Source:
         raise InputError(str(src), "no such file or folder")
     if images is not None:
         return _from_label_folder(src, images, split)
-    if src.is_file():
+    if not src.is_dir():
         if src.suffix.lower() in (".yaml", ".yml"):
             return _from_data_yaml(src)
         if src.suffix.lower() == ".data":
@@ -162,12 +162,11 @@ def _find_yaml(folder: Path) -> Path | None:
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
+    text = read_text(path)
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise InputError(str(path), "invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -185,20 +184,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _from_data_yaml(path: Path) -> _Source:
     data = _read_yaml(path)
     notes: list[_Note] = []
-    names = _yaml_names(data, path)
-    near = _names_near(path.parent)
-    if names is None:
-        names = near[0] if near else None
-    elif near and near[0] != names:
-        notes.append(
-            _Note(
-                "names_disagree",
-                "class names of data.yaml differ from a names file beside it; data.yaml's "
-                "are used (as ultralytics does)",
-                Location(str(path)),
-                f"the class names differ from {near[1]}'s; data.yaml's are used",
-            )
-        )
+    given = _yaml_names(data, path)
     root = _yaml_root(data, path, notes)
     splits: list[_Split] = []
     seen: dict[tuple[str, ...], str] = {}
@@ -224,6 +210,20 @@ def _from_data_yaml(path: Path) -> _Source:
             )
         seen.setdefault(signature, key)
         splits.append(_Split(key, listed, _orphans(listed)))
+    names = _fill_gaps(given, splits, path) if isinstance(given, dict) else given
+    near = _names_near(path.parent)
+    if names is None:
+        names = near[0] if near else None
+    elif near and near[0] != names:
+        notes.append(
+            _Note(
+                "names_disagree",
+                "class names of data.yaml differ from a names file beside it; data.yaml's "
+                "are used (as ultralytics does)",
+                Location(str(path)),
+                f"the class names differ from {near[1]}'s; data.yaml's are used",
+            )
+        )
     if names is None:
         n = _max_class_hint(splits)
         names = [f"class_{i}" for i in range(n)]
@@ -248,23 +248,32 @@ def _from_data_yaml(path: Path) -> _Source:
     return _Source(str(path), names, category_ids, kpt_shape, kpt_names, splits, notes)
 
 
-def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | None:
+def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | dict[int, str] | None:
+    """The class names of a data.yaml: a list, or a mapping of index -> name when it has gaps
+    (resolved by :func:`_fill_gaps` once the labels are known). Names are text or numbers;
+    a list or mapping where a name should be is refused (``str()`` of it could be megabytes)."""
     names = data.get("names")
     nc = data.get("nc")
     if names is None:
-        if isinstance(nc, int) and nc > 0:
+        if type(nc) is int and 0 < nc <= _MAX_CLASSES:
             return [f"class_{i}" for i in range(nc)]
         return None
     if isinstance(names, list):
-        out = [str(n) for n in names]
+        out = [_class_name(n, i, path) for i, n in enumerate(names)]
     elif isinstance(names, dict):
-        try:
-            keyed = {int(k): str(v) for k, v in names.items()}
-        except (TypeError, ValueError):
-            raise InputError(str(path), "names: keys must be class indices 0, 1, ...") from None
-        if keyed and (min(keyed) < 0):
-            raise InputError(str(path), "names: class indices must not be negative")
-        out = [keyed.get(i, f"class_{i}") for i in range(max(keyed, default=-1) + 1)]
+        keyed: dict[int, str] = {}
+        for key, value in names.items():
+            index = _class_index(key, path)
+            keyed[index] = _class_name(value, index, path)
+        if keyed and max(keyed) >= len(keyed):  # gaps
+            if isinstance(nc, int) and nc != max(keyed) + 1:
+                raise InputError(
+                    str(path),
+                    f"nc is {nc} but names go up to index {max(keyed)}",
+                    hint="make them agree",
+                )
+            return keyed
+        out = [keyed[i] for i in range(len(keyed))]
     else:
         raise InputError(str(path), "names: expected a list or a mapping of index -> name")
     if isinstance(nc, int) and nc != len(out):
@@ -272,6 +281,45 @@ def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | None:
             str(path), f"nc is {nc} but names has {len(out)} entries", hint="make them agree"
         )
     return out
+
+
+#: More classes than any dataset has (Objects365: 365, LVIS: 1,203, ImageNet-21k: 21,841).
+_MAX_CLASSES = 100_000
+
+
+def _class_index(key: Any, path: Path) -> int:
+    try:
+        index = int(key) if type(key) is int or (type(key) is str and key.strip().isdigit()) else -1
+    except ValueError:
+        index = -1
+    if index < 0:
+        raise InputError(str(path), f"names: key {key!r} is not a class index 0, 1, ...")
+    return index
+
+
+def _class_name(value: Any, index: int, path: Path) -> str:
+    if isinstance(value, list | dict | set) or value is None:
+        raise InputError(
+            str(path),
+            f"names: class {index} is {type(value).__name__ if value is not None else 'null'}"
+            ", expected a name",
+        )
+    return str(value)
+
+
+def _fill_gaps(names: dict[int, str], splits: Sequence[_Split], path: Path) -> list[str]:
+    """The names of a mapping with gaps (``{0: a, 5: b}``) as a list, gaps named class_<i>.
+    Its largest index is bounded by the classes the names and the labels actually use: a
+    mapping up to 1,000,000,000 would otherwise make a billion categories."""
+    limit = max(len(names), _max_class_hint(splits))
+    top = max(names)
+    if top >= limit and top >= _MAX_CLASSES:
+        raise InputError(
+            str(path),
+            f"names: class index {top} is far beyond the {len(names)} names and the classes "
+            "the labels use (ultralytics requires indices 0..number of names - 1)",
+        )
+    return [names.get(i, f"class_{i}") for i in range(top + 1)]
 
 
 def _yaml_root(data: dict[str, Any], path: Path, notes: list[_Note]) -> Path:
@@ -315,9 +363,9 @@ def _list_entry(
     if found.is_dir():
         return _pairs_in(found, label_path)
     base = found.parent
-    resolved_root = root.resolve()  # once: resolving costs a stat per folder of the path
+    resolved_root = real_path(root)  # once: resolving costs a stat per folder of the path
     listed = []
-    for line in found.read_text(encoding="utf-8-sig").splitlines():
+    for line in read_text(found).splitlines():
         line = line.strip().replace("\\", "/")
         if not line:
             continue
@@ -331,7 +379,7 @@ def _list_entry(
 def _file_name(image: Path, resolved_root: Path) -> str:
     """``image`` relative to the (already resolved) dataset root, else as given."""
     try:
-        return image.resolve().relative_to(resolved_root).as_posix()
+        return real_path(image).relative_to(resolved_root).as_posix()
     except ValueError:
         return image.as_posix()
 
@@ -368,7 +416,7 @@ def _orphans(pairs: Sequence[tuple[str, str, str]]) -> list[str]:
 
 def _from_obj_data(path: Path) -> _Source:
     settings: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    for line in read_text(path).splitlines():
         key, sep, value = line.partition("=")
         if sep:
             settings[key.strip()] = value.strip()
@@ -387,7 +435,7 @@ def _from_obj_data(path: Path) -> _Source:
     names_file = resolve(settings.get("names", "obj.names"))
     if names_file is not None:
         names = _names_file(names_file)
-    resolved_base = base.resolve()
+    resolved_base = real_path(base)
     splits = []
     for key, value in settings.items():
         if key in ("classes", "names", "backup", "eval", "results"):
@@ -404,7 +452,7 @@ def _from_obj_data(path: Path) -> _Source:
             )
             continue
         pairs = []
-        for line in listing.read_text(encoding="utf-8-sig").splitlines():
+        for line in read_text(listing).splitlines():
             line = line.strip()
             if not line:
                 continue
@@ -412,8 +460,10 @@ def _from_obj_data(path: Path) -> _Source:
             pairs.append((str(image), _darknet_label(image), _file_name(image, resolved_base)))
         splits.append(_Split(key, pairs))
     if names is None:
-        count = int(settings.get("classes", "0") or 0)
-        names = [f"class_{i}" for i in range(count)]
+        text = settings.get("classes", "0") or "0"
+        if not text.isdigit() or int(text) > _MAX_CLASSES:
+            raise InputError(str(path), f"classes = {text!r} is not a number of classes")
+        names = [f"class_{i}" for i in range(int(text))]
     return _Source(str(path), names, list(range(1, len(names) + 1)), None, [], splits, notes)
 
 
@@ -509,20 +559,16 @@ def _names_near(folder: Path) -> tuple[list[str], str] | None:
     notes = folder / "notes.json"
     if notes.is_file():
         try:
-            categories = json.loads(notes.read_text(encoding="utf-8"))["categories"]
+            categories = json.loads(read_text(notes))["categories"]
             ordered = sorted(categories, key=lambda c: int(c["id"]))
             return [str(c["name"]) for c in ordered], str(notes)
-        except (ValueError, KeyError, TypeError, OSError):
+        except (ValueError, KeyError, TypeError, RecursionError, InputError):
             return None
     return None
 
 
 def _names_file(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
-    names = [line.strip() for line in lines]
+    names = [line.strip() for line in read_text(path).splitlines()]
     while names and not names[-1]:
         names.pop()
     return names
@@ -534,12 +580,12 @@ def _max_class_hint(splits: Sequence[_Split]) -> int:
     for part in splits:
         for _, label, _ in part.images[:2000]:
             try:
-                text = Path(label).read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError):
+                text = read_text(label)
+            except InputError:
                 continue
             for line in text.splitlines():
                 token = line.split(maxsplit=1)[0] if line.strip() else ""
-                if token.isdigit():
+                if token.isdigit() and len(token) < 7 and int(token) < _MAX_CLASSES:
                     top = max(top, int(token))
     return top + 1
 
@@ -632,6 +678,14 @@ def _read_split(
             if found is None:
                 continue
             file_name, width, height, anns = found
+            if not is_unicode(file_name):
+                report.warn(
+                    "file_name_not_utf8",
+                    "images whose file name is not UTF-8 (JSON cannot hold it): left out "
+                    "with their labels; rename the files",
+                    where=Location(file_name),
+                )
+                continue
             image_id = len(images) + 1
             images.append(
                 {"id": image_id, "file_name": file_name, "width": width, "height": height}
@@ -702,13 +756,15 @@ class _ChunkReader:
 
     def _read_label(self, label: str, width: int, height: int, anns: list[dict[str, Any]]) -> None:
         try:
-            with open(label, encoding="utf-8-sig") as handle:  # noqa: PTH123 - hot loop
-                text = handle.read()
-        except FileNotFoundError:
-            self.count("images_without_label_file")
+            text = read_file(label).decode("utf-8-sig")
+        except InputError as exc:
+            if not os.path.lexists(label):
+                self.count("images_without_label_file")
+                return
+            self.problems.append(("label_unreadable", exc.message, label, None))
             return
-        except (UnicodeDecodeError, OSError) as exc:
-            self.problems.append(("label_unreadable", str(exc), label, None))
+        except UnicodeDecodeError as exc:
+            self.problems.append(("label_unreadable", f"not UTF-8 text: {exc}", label, None))
             return
         if not text.strip():
             self.count("empty_label_files")

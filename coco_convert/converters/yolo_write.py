@@ -47,7 +47,13 @@ import yaml
 from .. import __version__
 from ..dataset import AnyDataset, CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
 from ..errors import GeometryError, InputError, Location, UsageError
-from ..images import is_image_name, read_sizes
+from ..images import (
+    ImageFileError,
+    ImageOutsideFolderError,
+    find_image,
+    is_image_name,
+    read_sizes,
+)
 from ..io import atomic_directory, atomic_write, gc_paused
 from ..progress import track
 from .base import named_splits
@@ -222,7 +228,10 @@ def write(
     )
     # The cyclic GC would re-scan the whole dataset (millions of objects) again and again
     # while rows are gathered; nothing here makes reference cycles.
-    with gc_paused(), atomic_directory(out, overwrite=overwrite) as tmp:
+    inputs = [d.source for d in splits.values() if d.source]
+    if images is not None:
+        inputs.append(os.fspath(images))
+    with gc_paused(), atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp:
         lists: dict[str, list[str]] = {}
         for name, dataset in splits.items():
             lists[name] = writer.write(dataset, name, tmp)
@@ -265,11 +274,7 @@ class _SplitWriter:
             image_dir = label_dir = f"obj_{split}_data"
         image_paths, label_paths, keep = self._paths(images, name, image_dir, label_dir)
         # Each image's file under --images, found once: its size is read, then it is placed.
-        sources = (
-            None
-            if self.images is None
-            else [str(self._source_image(image["file_name"])) for image in images]
-        )
+        sources = None if self.images is None else [self._source_image(image) for image in images]
         width, height, readable = self._sizes(images, name, keep, sources)
         rows = self._gather(dataset, name, width, height, keep)
         self._write_labels(root, rows, label_paths, width, height, keep)
@@ -327,7 +332,11 @@ class _SplitWriter:
     # Sizes ----------------------------------------------------------------------------------
 
     def _sizes(
-        self, images: Sequence[Any], name: str, keep: np.ndarray, sources: list[str] | None
+        self,
+        images: Sequence[Any],
+        name: str,
+        keep: np.ndarray,
+        sources: list[str | ImageFileError] | None,
     ) -> tuple[FloatArray, FloatArray, np.ndarray]:
         """Each image's width and height (COCO's, else its file's header), and whether its
         file under --images could be read (only readable files are placed)."""
@@ -340,17 +349,30 @@ class _SplitWriter:
             if type(w) is int and type(h) is int and w > 0 and h > 0:
                 width[i], height[i] = w, h
         if sources is not None:
-            for i, found in enumerate(read_sizes(sources, jobs=self.jobs)):
+            paths = [source for source in sources if isinstance(source, str)]
+            sizes = iter(read_sizes(paths, jobs=self.jobs))
+            for i, source in enumerate(sources):
+                found = next(sizes) if isinstance(source, str) else source
                 if not keep[i]:
                     continue
-                if isinstance(found, str):
+                if isinstance(found, ImageOutsideFolderError):
+                    readable[i] = False
+                    self.report.warn(
+                        "image_outside_folder",
+                        "images whose file_name leads out of --images (.. or a symbolic "
+                        "link): labels written, image not placed",
+                        where=Location(name, pointer=f"/images/{i}/file_name"),
+                        detail=str(found),
+                    )
+                    continue
+                if isinstance(found, str | ImageFileError):
                     readable[i] = False
                     self.report.warn(
                         "image_unreadable",
                         "images missing from --images or unreadable: labels written, "
                         "image not placed",
-                        where=Location(sources[i]),
-                        detail=found,
+                        where=Location(str(source)),
+                        detail=str(found),
                     )
                     continue
                 if width[i] == 0:
@@ -363,7 +385,7 @@ class _SplitWriter:
                         "as ultralytics loads it): the labels follow COCO's size",
                         where=Location(name, pointer=f"/images/{i}"),
                         detail=f"{int(width[i])}x{int(height[i])} here, "
-                        f"{sources[i]} is {found[0]}x{found[1]}",
+                        f"{source} is {found[0]}x{found[1]}",
                     )
         missing = keep & (width == 0)
         for i in np.flatnonzero(missing).tolist():
@@ -376,14 +398,13 @@ class _SplitWriter:
         keep &= ~missing
         return width, height, readable
 
-    def _source_image(self, file_name: str) -> Path:
+    def _source_image(self, image: Any) -> str | ImageFileError:
+        """The image's file under --images (inside it: see :func:`find_image`), or why none."""
         assert self.images is not None
-        text = file_name.replace("\\", "/")
-        candidate = self.images / text.lstrip("/")
-        if candidate.exists():
-            return candidate
-        base = self.images / PurePosixPath(text).name
-        return base if base.exists() else candidate
+        try:
+            return str(find_image(self.images, image["file_name"]))
+        except ImageFileError as exc:
+            return exc
 
     # Annotations -> rows --------------------------------------------------------------------
 
@@ -718,14 +739,19 @@ class _SplitWriter:
     # Images ---------------------------------------------------------------------------------
 
     def _place_images(
-        self, sources: list[str], image_paths: list[str], root: Path, keep: np.ndarray
+        self,
+        sources: list[str | ImageFileError],
+        image_paths: list[str],
+        root: Path,
+        keep: np.ndarray,
     ) -> None:
-        jobs: list[tuple[Path, Path]] = []
-        for i, path in enumerate(sources):
-            if keep[i]:
-                source = Path(path)
-                if source.is_file():
-                    jobs.append((source.resolve(), root / image_paths[i]))
+        # Only files find_image found (regular files inside --images, symbolic links
+        # followed) whose header could be read are placed.
+        jobs = [
+            (Path(source), root / image_paths[i])
+            for i, source in enumerate(sources)
+            if keep[i] and isinstance(source, str)
+        ]
         for folder in sorted({target.parent for _, target in jobs}):
             folder.mkdir(parents=True, exist_ok=True)
         place = _copy if self.image_mode == "copy" else _symlink

@@ -39,11 +39,13 @@ from .types import (
     BBox,
     CrowdFlag,
     FiniteFloat,
+    Int,
     Keypoints,
     NonNegativeFloat,
     NonNegativeInt,
     Polygon,
     Segmentation,
+    Side,
 )
 
 __all__ = [
@@ -79,7 +81,7 @@ KINDS: tuple[Kind, ...] = ("instances", "keypoints", "captions", "panoptic", "st
 
 #: Free text that tools write as a string, a number or null (``"year": ""`` from CVAT and
 #: Datumaro, ``"year": "2021"`` from Roboflow, ``"version": 1`` from scripts).
-_Text = str | int | float | None
+_Text = str | Int | FiniteFloat | None
 
 
 @with_config(MODEL_CONFIG)
@@ -96,7 +98,7 @@ class Info(TypedDict):
 
 @with_config(MODEL_CONFIG)
 class License(TypedDict):
-    id: int
+    id: Int
     name: NotRequired[str | None]
     url: NotRequired[str | None]
 
@@ -106,25 +108,25 @@ class Image(TypedDict):
     """An image. ``file_name`` is relative to the image folder; ``width`` and ``height`` are
     in pixels as the training framework sees the image (after EXIF rotation)."""
 
-    id: int
+    id: Int
     file_name: str
-    width: NotRequired[int]
-    height: NotRequired[int]
-    license: NotRequired[int | None]
+    width: NotRequired[Side]
+    height: NotRequired[Side]
+    license: NotRequired[Int | None]
     flickr_url: NotRequired[str | None]
     coco_url: NotRequired[str | None]
     #: ``"2013-11-14 16:28:13"`` in COCO; CVAT writes ``0``, labelme2coco ``null``.
-    date_captured: NotRequired[str | int | None]
+    date_captured: NotRequired[str | Int | None]
 
 
 @with_config(MODEL_CONFIG)
 class Category(TypedDict):
-    id: int
+    id: Int
     name: str
     supercategory: NotRequired[str | None]
 
 
-SkeletonEdge = Annotated[list[int], Len(2, 2), Field(description="1-based keypoint indices")]
+SkeletonEdge = Annotated[list[Int], Len(2, 2), Field(description="1-based keypoint indices")]
 
 
 @with_config(MODEL_CONFIG)
@@ -149,9 +151,9 @@ class Annotation(TypedDict):
     """An object instance: box, optional segmentation (polygons or RLE), area, crowd flag.
     ``segmentation`` null means none, as pylabel writes for boxes."""
 
-    id: int
-    image_id: int
-    category_id: int
+    id: Int
+    image_id: Int
+    category_id: Int
     segmentation: NotRequired[Segmentation | None]
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
@@ -168,9 +170,9 @@ class KeypointAnnotation(Annotation):
 class StuffAnnotation(TypedDict):
     """COCO-Stuff: instances-shaped, one RLE per (image, stuff class)."""
 
-    id: int
-    image_id: int
-    category_id: int
+    id: Int
+    image_id: Int
+    category_id: Int
     segmentation: RLE
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
@@ -179,8 +181,8 @@ class StuffAnnotation(TypedDict):
 
 @with_config(MODEL_CONFIG)
 class CaptionAnnotation(TypedDict):
-    id: int
-    image_id: int
+    id: Int
+    image_id: Int
     caption: str
 
 
@@ -189,8 +191,8 @@ class PanopticSegment(TypedDict):
     """One segment of a panoptic PNG: ``id`` is the segment's RGB colour as
     ``R + 256 * G + 256**2 * B``."""
 
-    id: int
-    category_id: int
+    id: Int
+    category_id: Int
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
     iscrowd: NotRequired[CrowdFlag]
@@ -200,7 +202,7 @@ class PanopticSegment(TypedDict):
 class PanopticAnnotation(TypedDict):
     """The segments of one image; ``file_name`` is its PNG in the panoptic folder."""
 
-    image_id: int
+    image_id: Int
     file_name: str
     segments_info: list[PanopticSegment]
 
@@ -210,8 +212,8 @@ class Result(TypedDict):
     """One detection: ``image_id``, ``category_id``, ``score`` and at least one of ``bbox``,
     ``segmentation``, ``keypoints``."""
 
-    image_id: int
-    category_id: int
+    image_id: Int
+    category_id: Int
     score: FiniteFloat
     bbox: NotRequired[BBox]
     segmentation: NotRequired[Segmentation]

@@ -216,11 +216,12 @@ RULES: dict[str, Rule] = _rules(
         "S006",
         "integer-out-of-range",
         "error",
-        "An integer does not fit in 64 bits.",
+        "An integer does not fit in 64 bits (or a number lies beyond +-2**63).",
         """
         JSON has no limit, but pycocotools' C code, orjson, JavaScript, C++ (int64) and Java
         readers overflow or round such numbers, so an id silently becomes another id. Usually
-        a corrupted or concatenated number.
+        a corrupted or concatenated number. A coordinate such as 1e308 is finite, but the
+        box's right edge x + w is not; the schema refuses numbers beyond +-2**63.
         """,
     ),
     Rule(
@@ -685,6 +686,18 @@ RULES: dict[str, Rule] = _rules(
         "The image file cannot be read as an image.",
         "The file exists but Pillow cannot read its header (truncated, not an image).",
         needs="images",
+    ),
+    Rule(
+        "I009",
+        "huge-image",
+        "warning",
+        "An image is larger than Pillow opens (more than 178,956,970 pixels).",
+        """
+        Pillow refuses to decode an image of more than twice its MAX_IMAGE_PIXELS (89,478,485)
+        as a possible decompression bomb, so Pillow-based loaders (torchvision, Datumaro,
+        coco-convert's mask writers) stop on it; a mask of that size takes hundreds of
+        megabytes. Usually a corrupted size (100000 x 100000); tile real gigapixel images.
+        """,
     ),
     # --- P: panoptic -------------------------------------------------------------------------
     Rule(

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
+from ...images import (
+    MAX_PIXELS,
+    ImageFileError,
+    ImageOutsideFolderError,
+    ImageSizeError,
+    find_image,
+    read_size,
+)
 from ..context import Context, check
 from ..diagnostics import Fix
 
 _ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|[\\/])")
 
 
-@check("I001", "I002", "I003", "I004", "I007")
+@check("I001", "I002", "I003", "I004", "I007", "I009")
 def image_records(ctx: Context) -> None:
     if ctx.kind == "results":
         return
@@ -25,6 +31,14 @@ def image_records(ctx: Context) -> None:
         bad = {key: image[key] for key in ("width", "height") if image.get(key, 1) <= 0}
         for key, value in bad.items():
             ctx.report("I007", f"{where}/{key}", f"image {key} is {value}")
+        width, height = image.get("width", 1), image.get("height", 1)
+        if not bad and width * height > MAX_PIXELS:
+            ctx.report(
+                "I009",
+                where,
+                f"image is {width} x {height} = {width * height:,} pixels, more than "
+                f"Pillow's {MAX_PIXELS:,}",
+            )
         name = image["file_name"]
         if name in names:
             ctx.report(
@@ -52,13 +66,23 @@ def image_files(ctx: Context) -> None:
     if folder is None:
         return
     for i, image in ctx.records("images"):
-        path = folder / image["file_name"].replace("\\", "/")
         where = f"/images/{i}/file_name"
-        if not path.is_file():
-            ctx.report("I005", where, f"image file {path} does not exist")
+        try:
+            path = find_image(folder, image["file_name"], by_base_name=False)
+        except ImageOutsideFolderError as exc:
+            ctx.report("I005", where, f"image file is not inside {folder}: {exc}")
             continue
-        size = _header_size(path)
-        if size is None:
+        except ImageFileError as exc:
+            path = folder / image["file_name"].replace("\\", "/")
+            ctx.report(
+                "I005",
+                where,
+                f"image file {path} does not exist" if not path.exists() else str(exc),
+            )
+            continue
+        try:
+            size = read_size(path)
+        except ImageSizeError:
             ctx.report("I008", where, f"{path} cannot be read as an image")
             continue
         declared = (image.get("width"), image.get("height"))
@@ -71,18 +95,3 @@ def image_files(ctx: Context) -> None:
             f"image file is {size[0]}x{size[1]} but the record says "
             f"{declared[0]}x{declared[1]}{swapped}",
         )
-
-
-def _header_size(path: Path) -> tuple[int, int] | None:
-    """Width and height as a training loader sees the picture (EXIF orientation applied)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            orientation: Any = img.getexif().get(0x0112, 1)
-    except (OSError, UnidentifiedImageError, ValueError):
-        return None
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return width, height
