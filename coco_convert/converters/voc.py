@@ -66,6 +66,7 @@ __all__ = [
     "load_synsets",
     "parse_voc_xml",
     "read_voc",
+    "render_labelmap",
     "render_voc_xml",
     "write_voc",
 ]
@@ -915,6 +916,9 @@ def _annotation(
             "id": 0,
             "image_id": 0,
             "category_id": category_id,
+            # box only: the key the COCO format lists for every instance, empty (as CVAT,
+            # Roboflow and Datumaro write it; Datumaro warns for each one without it)
+            "segmentation": [],
             "bbox": [x, y, w, h],
             "area": area,
             "iscrowd": 0,
@@ -1069,7 +1073,8 @@ def write_voc(
 ) -> LossReport:
     """Write a VOC devkit tree: ``Annotations/<stem>.xml`` for every image (one without
     annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` and
-    ``labels.txt``. Boxes are rounded to whole pixels under ``coords``; the report holds the
+    ``labels.txt`` and ``labelmap.txt`` (the classes as Datumaro and CVAT import them).
+    Boxes are rounded to whole pixels under ``coords``; the report holds the
     largest rounding error and everything VOC cannot hold (crowd regions, segmentations,
     keypoints, extra fields). ``masks`` also writes ``SegmentationObject/`` and
     ``SegmentationClass/`` PNGs (VOC palette; instance ``k`` is the ``k``-th object of the
@@ -1121,6 +1126,7 @@ def write_voc(
                 lines, encoding="utf-8"
             )
         (tmp / "labels.txt").write_text("".join(f"{n}\n" for n in plan.labels), encoding="utf-8")
+        (tmp / "labelmap.txt").write_text(render_labelmap(plan.labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
     if overlap:
         report.lose(
@@ -1134,6 +1140,20 @@ def write_voc(
     if masks:
         report.count("segmentation pngs", 2 * len(segmented))
     return report
+
+
+def render_labelmap(labels: Sequence[str]) -> str:
+    """The ``labelmap.txt`` that Datumaro's VOC importer (and so CVAT's) reads its classes
+    from: ``name:r,g,b:parts:actions`` per class, ``background`` first, each class in its
+    VOC palette colour (the colour of its index in SegmentationClass PNGs). Without it they
+    accept only VOC's own 20 classes ("Undeclared label 'kite'")."""
+    from .masks import voc_color
+
+    lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for index, name in enumerate(labels, 1):
+        r, g, b = voc_color(min(index, _VOID - 1))
+        lines.append(f"{name}:{r},{g},{b}::")
+    return "\n".join(lines) + "\n"
 
 
 def _write_pngs(
@@ -1334,6 +1354,14 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool 
     labels = list(
         dict.fromkeys(cat["name"] for cat in sorted(dataset.categories, key=lambda c: c["id"]))
     )
+    for name in labels:
+        if ":" in name or not name.isprintable():
+            report.warn(
+                "label_name_unwritable",
+                "class names with ':' or a control character: labelmap.txt cannot hold them "
+                "as they are (Datumaro and CVAT split its lines at ':')",
+                where=repr(name),
+            )
     return _Plan(_xml_stems(dataset.images, report), labels, objects)
 
 
