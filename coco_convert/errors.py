@@ -65,7 +65,7 @@ class Location:
 
     def __str__(self) -> str:
         file = printable(self.file)
-        if self.pointer is not None:
+        if self.pointer:  # ("" is the whole document: the file)
             return f"{file}:{printable(self.pointer)}"
         if self.line is not None:
             where = f"{file}:{self.line}"
@@ -189,7 +189,8 @@ class Issue:
     pointer: str
     message: str
 
-    def render(self, source: str) -> str:
+    def describe(self, source: str) -> str:
+        """``source:/pointer: message``."""
         return f"{Location(source, self.pointer)}: {printable(self.message)}"
 
 
@@ -206,7 +207,7 @@ class SchemaError(InputError):
         super().__init__(source, "does not fit the COCO schema")
 
     def __str__(self) -> str:
-        lines = [issue.render(self.source) for issue in self.issues[: self.MAX_SHOWN]]
+        lines = [issue.describe(self.source) for issue in self.issues[: self.MAX_SHOWN]]
         hidden = self.total - len(lines)
         if hidden > 0:
             lines.append(

@@ -20,19 +20,22 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
 from . import geometry
 from .converters.loss import LossReport
-from .dataset import CocoDataset, from_document
+from .dataset import CocoDataset, Dataset, ResultsDataset, from_document
 from .errors import GeometryError, Location, UsageError
 from .io import gc_paused
 from .parallel import choose_jobs, map_tasks
 from .progress import track
 
 __all__ = ["RleHoles", "poly2rle", "rle2poly", "summarize_ious"]
+
+#: A dataset whose segmentations are converted: COCO annotations, or (rle2poly) results.
+DatasetT = TypeVar("DatasetT", bound=Dataset)
 
 #: ``rle2poly``'s choice for masks with holes: cut them into the ring, fill them, keep RLE.
 RleHoles = Literal["cut", "fill", "rle"]
@@ -57,7 +60,44 @@ class _Plan:
     annotations: int = 0
 
 
-def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, unit: str) -> _Plan:
+def _records(dataset: Dataset) -> list[Any]:
+    """The records whose segmentations are converted: annotations, or a results list."""
+    if isinstance(dataset, ResultsDataset):
+        return dataset.results
+    return cast("CocoDataset[Any, Any]", dataset).annotations
+
+
+def _pointer(dataset: Dataset, index: int, field: str = "") -> Location:
+    """``file:/annotations/i[/field]`` (or ``file:/i[/field]`` in a results list)."""
+    prefix = "" if isinstance(dataset, ResultsDataset) else "/annotations"
+    return Location(_name(dataset), pointer=f"{prefix}/{index}{field}")
+
+
+def _plan_by_rle_size(dataset: ResultsDataset, report: LossReport, wanted: Any) -> _Plan:
+    """Results carry no images: each RLE is traced in the size it carries (polygons need no
+    image record), grouped by that size."""
+    by_size: dict[tuple[int, int], list[int]] = {}
+    plan = _Plan()
+    for index, result in enumerate(dataset.results):
+        if not wanted(result):
+            continue
+        h, w = cast("dict[str, Any]", result["segmentation"])["size"]
+        if not (h > 0 and w > 0):
+            report.warn(
+                "empty_rle_size",
+                "RLEs of size 0 (no pixels to trace)",
+                where=_pointer(dataset, index),
+            )
+            continue
+        by_size.setdefault((h, w), []).append(index)
+        plan.size += 1
+        plan.annotations += 1
+    plan.groups = [(h, w, indices) for (h, w), indices in by_size.items()]
+    report.stats["masks_to_convert"] = plan.size
+    return plan
+
+
+def _plan(dataset: Dataset, report: LossReport, wanted: Any, *, unit: str) -> _Plan:
     """Group the annotations ``wanted(ann)`` selects by image; those whose image is unknown or
     has no size are reported and left as they are."""
     if not isinstance(dataset, CocoDataset) or dataset.kind not in (
@@ -87,7 +127,7 @@ def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, un
             plan.size += count
             plan.annotations += 1
             continue
-        where = Location(_name(dataset), pointer=f"/annotations/{index}")
+        where = _pointer(dataset, index)
         if size == ():
             report.warn(
                 "unknown_image",
@@ -107,34 +147,33 @@ def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, un
     return plan
 
 
-def _name(dataset: CocoDataset[Any, Any]) -> str:
+def _name(dataset: Dataset) -> str:
     return dataset.source or "<dataset>"
 
 
 _BAD_SEGMENTATION = "segmentations that cannot be rasterised (left as they were)"
 
 
-def _segmentation_at(dataset: CocoDataset[Any, Any], index: int) -> Location:
-    return Location(_name(dataset), pointer=f"/annotations/{index}/segmentation")
-
-
-def _replaced(
-    dataset: CocoDataset[Any, Any], segmentations: dict[int, Any]
-) -> CocoDataset[Any, Any]:
-    """A new dataset: the annotations at these indices get new segmentations."""
-    annotations = list(dataset.annotations)
+def _replaced(dataset: DatasetT, segmentations: dict[int, Any]) -> DatasetT:
+    """A new dataset: the annotations (results) at these indices get new segmentations."""
+    records = list(_records(dataset))
     for index, segmentation in segmentations.items():
-        annotations[index] = {**annotations[index], "segmentation": segmentation}
-    return _with_annotations(dataset, annotations)
+        records[index] = {**records[index], "segmentation": segmentation}
+    return _with_annotations(dataset, records)
 
 
-def _with_annotations(
-    dataset: CocoDataset[Any, Any], annotations: list[Any]
-) -> CocoDataset[Any, Any]:
-    """A new dataset: the same document with these annotations."""
-    document = {**dataset.document, "annotations": annotations}
+def _with_annotations(dataset: DatasetT, records: list[Any]) -> DatasetT:
+    """A new dataset: the same document with these annotations (or results)."""
+    document = (
+        records
+        if isinstance(dataset, ResultsDataset)
+        else {
+            **dataset.document,
+            "annotations": records,
+        }
+    )
     return cast(
-        "CocoDataset[Any, Any]",
+        "DatasetT",
         from_document(document, kind=dataset.kind, validate=False, source=dataset.source),
     )
 
@@ -212,7 +251,7 @@ def poly2rle(
                         report.warn(
                             "bad_segmentation",
                             _BAD_SEGMENTATION,
-                            where=_segmentation_at(dataset, index),
+                            where=_pointer(dataset, index, "/segmentation"),
                             detail=rle,
                         )
     converted = plan.annotations - len(failed)
@@ -329,18 +368,19 @@ class _Traced:
 
 
 def rle2poly(
-    dataset: CocoDataset[Any, Any],
+    dataset: DatasetT,
     *,
     tolerance: float = 0.0,
     min_area: float = 0.0,
     holes: RleHoles = "cut",
     jobs: int | None = None,
-) -> tuple[CocoDataset[Any, Any], LossReport]:
+) -> tuple[DatasetT, LossReport]:
     """Every RLE segmentation as COCO polygons that rasterise back to the same pixels
     (:func:`coco_convert.geometry.rle_to_polygons`). ``tolerance`` (px) simplifies outlines,
     ``min_area`` (px) drops smaller parts, ``holes`` cuts holes into the ring, fills them, or
     (``"rle"``) keeps masks with holes as RLE. The report gives the IoU of each mask's
-    polygons against the mask, and the vertices a tolerance saved."""
+    polygons against the mask, and the vertices a tolerance saved. ``dataset`` may also be
+    a segmentation results file: each RLE is traced in the ``size`` it carries."""
     if holes not in ("cut", "fill", "rle"):
         raise UsageError(f"holes must be cut, fill or rle, not {holes!r}")
     if not (tolerance >= 0 and math.isfinite(tolerance)) or not min_area >= 0:
@@ -350,8 +390,11 @@ def rle2poly(
     def wanted(ann: Any) -> int:
         return int(isinstance(ann.get("segmentation"), dict))
 
-    plan = _plan(dataset, report, wanted, unit="masks")
-    annotations = dataset.annotations
+    if isinstance(dataset, ResultsDataset):
+        plan = _plan_by_rle_size(dataset, report, wanted)
+    else:
+        plan = _plan(dataset, report, wanted, unit="masks")
+    annotations = _records(dataset)
     groups = plan.groups
 
     options = (tolerance, min_area, holes)
@@ -375,7 +418,7 @@ def rle2poly(
     with gc_paused():
         for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
             for index, traced in results:
-                where = _segmentation_at(dataset, index)
+                where = _pointer(dataset, index, "/segmentation")
                 if traced.error is not None:
                     report.warn(
                         "bad_segmentation", _BAD_SEGMENTATION, where=where, detail=traced.error

@@ -182,10 +182,10 @@ def test_map_tasks_keeps_order_across_processes() -> None:
     assert choose_jobs(3, 0, worth_it=100) == 3
 
 
-def test_only_datasets_with_images_are_converted(realdata: Path) -> None:
+def test_polygons_need_datasets_with_images(realdata: Path) -> None:
     results = cc.load(realdata / "coco_results/cocoapi-fakebbox100_results.json")
     with pytest.raises(cc.UsageError, match="instances, keypoints or stuff"):
-        transforms.rle2poly(results)  # type: ignore[arg-type]
+        transforms.poly2rle(results)  # type: ignore[arg-type]
 
 
 # --- the command line -------------------------------------------------------------------------

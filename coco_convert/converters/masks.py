@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..dataset import from_document
 from ..errors import InputError, Location, UsageError
-from ..images import ImageFileError, open_image
+from ..images import PNG_SIGNATURE, ImageFileError, open_image
 from ..io import is_unicode, read_text
 from ..palette import BACKGROUND, VOC_LABELS, VOID, voc_color
 from ..progress import track
@@ -375,7 +375,7 @@ def detect(path: Path) -> bool:
     except OSError:
         return False
     # PNG signature, IHDR, then colour type at byte 25: 0 greyscale, 3 palette
-    return header[:8] == b"\x89PNG\r\n\x1a\n" and len(header) == 26 and header[25] in (0, 3)
+    return header[:8] == PNG_SIGNATURE and len(header) == 26 and header[25] in (0, 3)
 
 
 _PX = "PX"

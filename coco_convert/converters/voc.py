@@ -45,7 +45,7 @@ from ..io import (
     read_text,
     real_path,
 )
-from ..palette import VOC_CLASSES, VOID, palette_indices, voc_palette
+from ..palette import VOC_CLASSES, VOID, palette_indices, voc_color, voc_palette
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
@@ -69,6 +69,7 @@ __all__ = [
     "parse_voc_xml",
     "read_index_png",
     "read_voc",
+    "render_labelmap",
     "write_voc",
 ]
 
@@ -927,6 +928,9 @@ def _annotation(
             "id": 0,
             "image_id": 0,
             "category_id": category_id,
+            # box only: the key the COCO format lists for every instance, empty (as CVAT,
+            # Roboflow and Datumaro write it; Datumaro warns for each one without it)
+            "segmentation": [],
             "bbox": [x, y, w, h],
             "area": area,
             "iscrowd": 0,
@@ -1091,14 +1095,14 @@ def write_voc(
     jobs: int | None = None,
 ) -> LossReport:
     """Write a VOC devkit tree: ``Annotations/<stem>.xml`` for every image (one without
-    annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` for each split
-    and ``labels.txt``. Boxes are rounded to whole pixels under ``coords``; the report holds
-    the largest rounding error and everything VOC cannot hold (crowd regions,
-    segmentations, keypoints, extra fields). ``masks`` also writes ``SegmentationObject/``
-    and ``SegmentationClass/`` PNGs (VOC palette; instance ``k`` is the ``k``-th object of
-    the XML). The folder appears whole or not at all; an existing non-empty one is replaced
-    only with ``overwrite``. ``jobs``: worker processes writing files (default: every core
-    for large inputs)."""
+    annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` for each split,
+    ``labels.txt`` and ``labelmap.txt`` (the classes as Datumaro and CVAT import them). Boxes
+    are rounded to whole pixels under ``coords``; the report holds the largest rounding error
+    and everything VOC cannot hold (crowd regions, segmentations, keypoints, extra fields).
+    ``masks`` also writes ``SegmentationObject/`` and ``SegmentationClass/`` PNGs (VOC
+    palette; instance ``k`` is the ``k``-th object of the XML). The folder appears whole or
+    not at all; an existing non-empty one is replaced only with ``overwrite``. ``jobs``:
+    worker processes writing files (default: every core for large inputs)."""
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
     report = LossReport("coco2voc") if report is None else report
@@ -1113,8 +1117,8 @@ def write_voc(
         name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
         for name, dataset in splits.items()
     }
+    labels = _labels(splits.values(), report)
     report.raise_if_strict(strict)
-    labels = _labels(splits.values())
     class_index = {name: number for number, name in enumerate(labels, 1)}
     shift = 1 if coords == "one-based" else 0
     largest, overlap, replaced, files = 0.0, 0, 0, 0
@@ -1155,6 +1159,7 @@ def write_voc(
             if masks:
                 report.count("segmentation_pngs", 2 * len(segmented))
         _write_list(tmp / "labels.txt", [_NOT_XML.sub("\ufffd", label) for label in labels])
+        (tmp / "labelmap.txt").write_text(render_labelmap(labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
     if overlap:
         report.lose(
@@ -1175,17 +1180,38 @@ def write_voc(
     return report
 
 
-def _labels(datasets: Iterable[AnyDataset]) -> list[str]:
+def _labels(datasets: Iterable[AnyDataset], report: LossReport) -> list[str]:
     """Class names in category-id order over every split (names shared by several ids, or
-    by several splits, once)."""
+    by several splits, once); names labelmap.txt cannot hold are reported."""
     categories = [
         cat for dataset in datasets for cat in cast("CocoDataset[Any, Any]", dataset).categories
     ]
-    return list(dict.fromkeys(cat["name"] for cat in sorted(categories, key=lambda c: c["id"])))
+    labels = list(dict.fromkeys(c["name"] for c in sorted(categories, key=lambda c: c["id"])))
+    for name in labels:
+        if ":" in name or not name.isprintable():
+            report.warn(
+                "label_name_unwritable",
+                "class names with ':' or a control character: labelmap.txt cannot hold them "
+                "as they are (Datumaro and CVAT split its lines at ':')",
+                detail=repr(name),
+            )
+    return labels
 
 
 def _write_list(path: Path, lines: Iterable[str]) -> None:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
+def render_labelmap(labels: Sequence[str]) -> str:
+    """The ``labelmap.txt`` that Datumaro's VOC importer (and so CVAT's) reads its classes
+    from: ``name:r,g,b:parts:actions`` per class, ``background`` first, each class in its
+    VOC palette colour (the colour of its index in SegmentationClass PNGs). Without it they
+    accept only VOC's own 20 classes ("Undeclared label 'kite'")."""
+    lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for index, name in enumerate(labels, 1):
+        r, g, b = voc_color(min(index, VOID - 1))
+        lines.append(f"{_NOT_XML.sub(chr(0xFFFD), name)}:{r},{g},{b}::")
+    return "\n".join(lines) + "\n"
 
 
 def _write_pngs(

@@ -873,6 +873,7 @@ class _ChunkReader:
         if kpt is not None:
             keypoints, visible = self._keypoints(w, h, kpt)
         for r, (ann, _, _) in enumerate(self.box_anns):
+            ann["segmentation"] = []  # box only (see voc.py): the key, empty
             ann["area"] = area_list[r]
             ann["bbox"] = bbox_list[r]
             ann["iscrowd"] = 0

@@ -15,7 +15,13 @@ from .context import Settings
 from .diagnostics import Diagnostic, Edit, Fix, Location
 from .fixes import AppliedFix, apply_fixes, render_diff
 from .report import REPORTERS, render, render_statistics
-from .runner import FileResult, check_document, validate_path, validate_paths, validate_target
+from .runner import (
+    FileResult,
+    validate_document,
+    validate_path,
+    validate_paths,
+    validate_target,
+)
 
 __all__ = [
     "FAMILIES",
@@ -31,12 +37,12 @@ __all__ = [
     "Rule",
     "Settings",
     "apply_fixes",
-    "check_document",
     "load_config",
     "render",
     "render_diff",
     "render_statistics",
     "resolve_codes",
+    "validate_document",
     "validate_path",
     "validate_paths",
     "validate_target",

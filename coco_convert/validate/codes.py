@@ -525,16 +525,18 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "G112",
         "empty-segmentation",
-        "warning",
-        "segmentation is an empty list.",
+        "info",
+        "segmentation is an empty list (a box-only object).",
         """
-        CVAT (box-only exports), Roboflow and COCO Annotator write "segmentation": []
+        The usual way to say "no mask": CVAT (box-only exports), Roboflow, COCO Annotator,
+        Datumaro and coco-convert's own readers write "segmentation": []
         (../shared/realdata/coco_cvat, coco_roboflow;
-        https://github.com/jsbroks/coco-annotator/issues/109). pycocotools' annToMask fails
-        on it (IndexError in frPyObjects), and Detectron2 drops such instances from
-        mask training. The fix removes the empty key, which loaders read as "no mask".
+        https://github.com/jsbroks/coco-annotator/issues/109). Fine for box training. For
+        mask training such objects have no mask: pycocotools' annToMask fails on them
+        (IndexError in frPyObjects; a missing key fails too, with KeyError), and Detectron2
+        loads them without one. Leaving the key out is no better: the COCO format lists it
+        for every instance and Datumaro warns once per annotation without it.
         """,
-        fix="safe",
     ),
     # --- K: keypoints ------------------------------------------------------------------------
     Rule(
@@ -744,6 +746,18 @@ RULES: dict[str, Rule] = _rules(
         """
         COCOeval only sorts by score, but scores outside [0, 1] usually are logits or a
         class index written in the wrong column, and score thresholds mean nothing then.
+        """,
+    ),
+    Rule(
+        "D002",
+        "empty-results",
+        "warning",
+        "The results list is empty.",
+        """
+        `[]` is valid JSON and a valid (empty) results file, but pycocotools' COCO.loadRes
+        stops on it with IndexError (it looks at the first result to tell boxes from masks
+        and captions), so an evaluation script fails far from the cause: usually a model
+        that detected nothing, or a score threshold set too high.
         """,
     ),
     # --- T: tool profiles --------------------------------------------------------------------

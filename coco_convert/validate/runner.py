@@ -29,8 +29,8 @@ from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
 
 __all__ = [
     "FileResult",
-    "check_document",
     "sort_key",
+    "validate_document",
     "validate_path",
     "validate_paths",
     "validate_target",
@@ -72,7 +72,7 @@ def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
     return (location.file, location.line or 0, location.column or 0, tokens, diagnostic.code)
 
 
-def check_document(
+def validate_document(
     document: Any, file: str, settings: Settings, *, kind: Kind | None = None
 ) -> tuple[list[Diagnostic], Kind | None, str | None]:
     """Every finding of the rules on a parsed JSON document: (findings, kind, tool)."""
@@ -124,7 +124,7 @@ def validate_path(
     layout = _layout(data, name) if fix and write else None
     del data
     with gc_paused():
-        diagnostics, kind, tool = check_document(document, name, settings)
+        diagnostics, kind, tool = validate_document(document, name, settings)
         result.format = f"coco/{kind}" if kind else None
         result.tool = tool
         if fix and kind is not None:
@@ -133,7 +133,7 @@ def validate_path(
                 if not applied:
                     break
                 result.applied.extend(applied)
-                diagnostics, kind, _ = check_document(document, name, settings, kind=kind)
+                diagnostics, kind, _ = validate_document(document, name, settings, kind=kind)
         result.diagnostics = diagnostics
         if result.applied and write:
             assert layout is not None
