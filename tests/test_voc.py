@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 
@@ -476,6 +480,34 @@ def test_name_collisions_get_the_image_id(tmp_path: Path) -> None:
         "x.xml",
         "x_2.xml",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_xml_texts_are_what_lxml_writes(text: str) -> None:
+    """Every text of the XML is the element lxml writes for it (characters XML cannot hold
+    written as U+FFFD first), whether it needed escaping or not."""
+    written, replaced = voc_module._element("name", text)
+    clean = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "\ufffd", text)
+    element = etree.Element("name")
+    element.text = clean
+    assert written == etree.tostring(element, encoding="unicode")
+    assert replaced == (clean != text)
+    parsed = etree.fromstring(written.encode("utf-8"))
+    assert (parsed.text or "") == clean  # and it reads back as written
+
+
+def test_names_xml_cannot_hold_still_read_back(tmp_path: Path) -> None:
+    """A class name with a control character (and a file name with an escape) made XML the
+    reader refused; now they are written as U+FFFD, counted, and the files read back."""
+    anns = [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}]
+    dataset = _coco(anns, file_name="a\x1b.jpg")
+    dataset.categories[0]["name"] = "ca\x07t & <dog>"
+    report = write_voc({"x": dataset}, tmp_path / "out")
+    assert report.losses["xml_characters"].count == 2
+    again, _ = _read(tmp_path / "out")
+    assert [c["name"] for c in again.categories] == ["ca\ufffdt & <dog>"]
+    assert again.images[0]["file_name"] == "a\ufffd.jpg"
 
 
 def test_nothing_is_written_on_failure(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ reads a VOC devkit folder (``Annotations/``, ``ImageSets/Main/<split>.txt``, ``J
 an ILSVRC CLS-LOC tree, a folder of XML files or a text file listing them, and returns a COCO
 :class:`~coco_convert.dataset.InstancesDataset` (one split) and a
 :class:`~coco_convert.converters.loss.LossReport`. ``write_voc(datasets, out_dir)`` writes a
-devkit tree back, XML built with lxml. ILSVRC bounding-box XML is VOC-shaped with synset ids
-as names; it goes through the same functions (``synsets=`` gives names and the standard
-1000-class order).
+devkit tree back, every text of the XML serialised by lxml. ILSVRC bounding-box XML is
+VOC-shaped with synset ids as names; it goes through the same functions (``synsets=`` gives
+names and the standard 1000-class order).
 
 Pixel convention (see docs/voc.md for which tool writes which, with evidence): VOC devkit boxes
 are 1-based and inclusive, so by default ``x = xmin - 1, w = xmax - xmin + 1`` (Detectron2 and
@@ -24,6 +24,7 @@ read. The ``parse_*``/``build_*`` helpers are pure and tested without files.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -70,6 +71,7 @@ __all__ = [
     "read_index_png",
     "read_voc",
     "render_labelmap",
+    "render_voc_xml",
     "write_voc",
 ]
 
@@ -1077,6 +1079,9 @@ _XML_TAG = re.compile(r"[A-Za-z_][\w.-]*")
 #: Characters XML 1.0 cannot hold at all (C0 controls but tab, CR and LF; lone surrogates,
 #: which is how Python holds file names that are not UTF-8; U+FFFE, U+FFFF).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Text that XML holds as it is: nothing to escape (lxml escapes &, <, > and CR) and nothing
+#: XML cannot hold.
+_PLAIN = re.compile("[^&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
 
 #: One object to write: class name, COCO box, attributes (None when there are none), and
 #: the segmentation when PNGs are written.
@@ -1276,14 +1281,12 @@ def _write_task(task: _WriteTask) -> _Written:
             except GeometryError as exc:  # (plan_voc checked them: a bug if it happens)
                 raise exc.at(f"/images/{index} ({image['file_name']!r})") from None
             segmented.append(index)
-        xml = _VocXml(image, shift, segmented=has_masks)
-        for name, box, attributes, _ in objects:
-            xml.add(name, box, attributes)
-        largest = max(largest, xml.largest_error)
-        replaced += xml.replaced
+        data, error, bad = render_voc_xml(image, objects, shift, segmented=has_masks)
+        largest = max(largest, error)
+        replaced += bad
         fd = os.open(f"{prefix}{stem}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            os.write(fd, xml.to_bytes())
+            os.write(fd, data)
         finally:
             os.close(fd)
     return _Written(largest, overlap, replaced, segmented)
@@ -1476,76 +1479,115 @@ def _xml_stems(
     return stems
 
 
-class _VocXml:
-    """The VOC XML of one image, built with lxml (which escapes every text and refuses any
-    that XML cannot hold; such characters are replaced first, and counted in ``replaced``).
-    ``largest_error`` is the largest change rounding made to a box corner."""
+def render_voc_xml(
+    image: Image, objects: Iterable[_Object], shift: int, *, segmented: bool = False
+) -> tuple[bytes, float, int]:
+    """The VOC XML of one image; the largest change rounding made to a box corner; and how
+    many texts held characters XML cannot hold (written as U+FFFD).
 
-    __slots__ = ("_root", "largest_error", "replaced", "shift")
+    Every text that comes from the data (file names, class names, attributes) is an element
+    lxml serialises (:func:`_element`: escaped, and refused by lxml if XML cannot hold it),
+    so the file always parses back; the fixed layout around them is the devkit's, tab
+    indented. Numbers need no escaping."""
+    file_name = image["file_name"].replace("\\", "/")
+    folder, _, base = file_name.rpartition("/")
+    folder_xml, bad_folder = _element("folder", folder or "JPEGImages")
+    filename_xml, bad_name = _element("filename", base)
+    replaced = bad_folder + bad_name
+    out = [
+        "<annotation>\n",
+        f"\t{folder_xml}\n",
+        f"\t{filename_xml}\n",
+        "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n",
+        f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
+        f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n",
+        f"\t<segmented>{int(segmented)}</segmented>\n",
+    ]
+    largest = 0.0
+    for name, box, attributes, _ in objects:
+        corners, error = _round_box(box, shift)
+        if error > largest:
+            largest = error
+        text, bad = _object_xml(name, corners, attributes)
+        out.append(text)
+        replaced += bad
+    out.append("</annotation>\n")
+    return "".join(out).encode("utf-8"), largest, replaced
 
-    def __init__(self, image: Image, shift: int, *, segmented: bool = False) -> None:
-        self.shift = shift
-        self.largest_error = 0.0
-        self.replaced = 0
-        file_name = image["file_name"].replace("\\", "/")
-        folder, _, base = file_name.rpartition("/")
-        root = self._root = etree.Element("annotation")
-        self._text(root, "folder", folder or "JPEGImages")
-        self._text(root, "filename", base)
-        source = etree.SubElement(root, "source")
-        self._text(source, "database", "COCO (coco-convert)")
-        size = etree.SubElement(root, "size")
-        self._text(size, "width", image.get("width", 0))
-        self._text(size, "height", image.get("height", 0))
-        self._text(size, "depth", 3)
-        self._text(root, "segmented", int(segmented))
 
-    def _text(self, parent: Any, tag: str, value: Any) -> None:
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        else:
-            text = str(value)
-            if _NOT_XML.search(text):
-                text = _NOT_XML.sub("\ufffd", text)
-                self.replaced += 1
-        etree.SubElement(parent, tag).text = text
+def _object_xml(
+    name: str, corners: tuple[int, int, int, int], attributes: dict[str, Any] | None
+) -> tuple[str, int]:
+    """One ``<object>`` and the number of its texts XML could not hold as they were."""
+    xmin, ymin, xmax, ymax = corners
+    name_xml, replaced = _element("name", name)
+    bndbox = (
+        f"\t\t<bndbox>\n\t\t\t<xmin>{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n"
+        f"\t\t\t<xmax>{xmax}</xmax>\n\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n"
+    )
+    if not attributes:  # the common case, kept to one format
+        return (
+            f"\t<object>\n\t\t{name_xml}\n\t\t<pose>Unspecified</pose>\n"
+            f"\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n{bndbox}\t</object>\n"
+        ), replaced
+    attrs = dict(attributes)
+    parts = ["\t<object>\n", f"\t\t{name_xml}\n"]
 
-    def add(
-        self, name: str, box: Sequence[float], attributes: dict[str, Any] | None = None
-    ) -> None:
-        """One ``<object>``: class ``name``, the COCO ``box`` as VOC corners, the flags and
-        attributes (``pose``, ``truncated``, ``difficult``, ``occluded``, CVAT's
-        ``<attributes>``, VOC's ``<actions>``)."""
-        corners, error = _round_box(box, self.shift)
-        self.largest_error = max(self.largest_error, error)
-        attrs = dict(attributes or ())
-        element = etree.SubElement(self._root, "object")
-        self._text(element, "name", name)
-        self._text(element, "pose", attrs.pop("pose", "Unspecified"))
-        for flag in ("truncated", "difficult", "occluded"):
-            if flag in attrs or flag != "occluded":
-                self._text(element, flag, attrs.pop(flag, 0))
-        bndbox = etree.SubElement(element, "bndbox")
-        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), corners, strict=True):
-            self._text(bndbox, tag, value)
-        actions = attrs.pop("actions", None)
-        if isinstance(actions, dict) and actions:
-            group = etree.SubElement(element, "actions")
-            for tag, value in actions.items():
-                if isinstance(tag, str) and _XML_TAG.fullmatch(tag):
-                    self._text(group, tag, value)
-        scalars = [(k, v) for k, v in attrs.items() if isinstance(v, str | int | float | bool)]
-        if scalars:
-            group = etree.SubElement(element, "attributes")
-            for key, scalar in scalars:
-                attribute = etree.SubElement(group, "attribute")
-                self._text(attribute, "name", key)
-                self._text(attribute, "value", scalar)
+    def add(indent: str, tag: str, value: Any) -> None:
+        nonlocal replaced
+        text, bad = _element(tag, _text(value))
+        parts.append(f"{indent}{text}\n")
+        replaced += bad
 
-    def to_bytes(self) -> bytes:
-        """The document, tab-indented, UTF-8, ending in a newline."""
-        etree.indent(self._root, space="\t")
-        return etree.tostring(self._root, encoding="utf-8") + b"\n"
+    add("\t\t", "pose", attrs.pop("pose", "Unspecified"))
+    for flag in ("truncated", "difficult", "occluded"):
+        if flag in attrs or flag != "occluded":
+            add("\t\t", flag, attrs.pop(flag, 0))
+    parts.append(bndbox)
+    actions = attrs.pop("actions", None)
+    if isinstance(actions, dict) and actions:
+        parts.append("\t\t<actions>\n")
+        for tag, value in actions.items():
+            if isinstance(tag, str) and _XML_TAG.fullmatch(tag):
+                add("\t\t\t", tag, value)
+        parts.append("\t\t</actions>\n")
+    scalars = [(k, v) for k, v in attrs.items() if isinstance(v, str | int | float | bool)]
+    if scalars:
+        parts.append("\t\t<attributes>\n")
+        for key, scalar in scalars:
+            parts.append("\t\t\t<attribute>\n")
+            add("\t\t\t\t", "name", key)
+            add("\t\t\t\t", "value", scalar)
+            parts.append("\t\t\t</attribute>\n")
+        parts.append("\t\t</attributes>\n")
+    parts.append("\t</object>\n")
+    return "".join(parts), replaced
+
+
+def _element(tag: str, text: str) -> tuple[str, int]:
+    """``<tag>text</tag>`` exactly as lxml serialises it, and 1 when ``text`` held characters
+    XML cannot hold at all (control characters, lone surrogates: written as U+FFFD, since
+    lxml refuses them). Text with nothing to escape is the same bytes either way and is put
+    in directly (file names are different on every image); the rest goes through lxml
+    (``tests/test_voc.py`` checks the two agree on any text)."""
+    if _PLAIN.fullmatch(text):
+        return f"<{tag}>{text}</{tag}>", 0
+    return _lxml_element(tag, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _lxml_element(tag: str, text: str) -> tuple[str, int]:
+    """:func:`_element` by lxml (cached: a class name or pose that needs escaping repeats)."""
+    clean = _NOT_XML.sub("\ufffd", text)
+    element = etree.Element(tag)
+    element.text = clean
+    return etree.tostring(element, encoding="unicode"), int(clean != text)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, int], float]:
