@@ -89,6 +89,7 @@ __all__ = [
     "check_rle_size",
     "check_segmentations",
     "compress_rle",
+    "crop_to_rle",
     "encode_image",
     "iou",
     "mask_to_polygons",
@@ -99,6 +100,7 @@ __all__ = [
     "rle_area",
     "rle_bbox",
     "rle_counts",
+    "rle_to_crop",
     "rle_to_mask",
     "rle_to_outlines",
     "rle_to_polygons",
@@ -200,6 +202,76 @@ def mask_to_rle(mask: Mask) -> RLE:
         raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
     binary = np.asfortranarray(array != 0, dtype=np.uint8)
     return _json_rle(_coco_mask.encode(binary))
+
+
+def crop_to_rle(crop: Mask, left: int, top: int, height: int, width: int) -> RLE:
+    """The compressed RLE, in an image of ``height`` x ``width``, of the mask ``crop`` (a
+    2-D array, non-zero is foreground) placed with its top-left pixel at column ``left``, row
+    ``top``: how tools that store a mask over its own box (CVAT's ``left``/``top``, a LabelMe
+    ``mask`` at its first point) become COCO. Only the columns the crop spans are expanded,
+    never the whole image. A crop reaching outside the image is a :class:`GeometryError`."""
+    array = np.asarray(crop)
+    if array.ndim != 2:
+        raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
+    _check_image_size(height, width)
+    rows, cols = array.shape
+    if left < 0 or top < 0 or left + cols > width or top + rows > height:
+        raise GeometryError(
+            f"a {cols} x {rows} mask at ({left}, {top}) reaches outside the "
+            f"{width} x {height} image"
+        )
+    if rows == 0 or cols == 0:
+        return {"size": [height, width], "counts": _empty_counts(height, width)}
+    # Column-major order: each of the crop's columns is a whole image column (``top`` pixels
+    # above the crop, its own, the rest below); the columns left and right of it are empty.
+    columns = np.zeros((cols, height), dtype=np.uint8)
+    columns[:, top : top + rows] = array.T != 0
+    flat = columns.ravel()
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate(([0], edges, [flat.size])))
+    if flat[0]:
+        runs = np.concatenate(([0], runs))
+    runs[0] += left * height
+    after = (width - left - cols) * height
+    if runs.size % 2:  # ends with background: the columns to the right extend it
+        runs[-1] += after
+    elif after:
+        runs = np.concatenate((runs, [after]))
+    return compress_rle({"size": [height, width], "counts": runs.tolist()})
+
+
+def rle_to_crop(rle: RLE | dict[str, Any]) -> tuple[npt.NDArray[np.uint8], int, int] | None:
+    """The inverse of :func:`crop_to_rle`: the mask inside the box of an RLE's pixels (uint8
+    0/1) and the box's left column and top row; None for an empty mask."""
+    height, _ = _rle_size(rle)
+    found = _crop(rle_counts(rle), height)
+    if found is None:
+        return None
+    crop, x0, y0 = found
+    return np.ascontiguousarray(crop, dtype=np.uint8), x0, y0
+
+
+def _crop(
+    runs: npt.NDArray[np.int64], height: int
+) -> tuple[npt.NDArray[np.bool_], int, int] | None:
+    """The foreground of column-major ``runs`` inside its box, decoding only the columns
+    that hold foreground: (mask, left, top), or None when there is none."""
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
+    if fg.size == 0:
+        return None
+    first, last = int(starts[fg[0]]), int(ends[fg[-1]]) - 1
+    x0, x1 = first // height, last // height
+    lo, hi = x0 * height, (x1 + 1) * height
+    # Runs clipped to the columns [x0, x1], then expanded to pixels of those columns only.
+    clipped = np.clip(ends, lo, hi) - np.clip(starts, lo, hi)
+    values = np.zeros(runs.size, dtype=np.bool_)
+    values[1::2] = True
+    columns = np.repeat(values, clipped).reshape(x1 - x0 + 1, height).T
+    rows = np.flatnonzero(columns.any(axis=1))
+    y0, y1 = int(rows[0]), int(rows[-1])
+    return columns[y0 : y1 + 1], x0, y0
 
 
 # --- any segmentation -> RLE, area, box -------------------------------------------------------
@@ -388,22 +460,11 @@ def rle_to_outlines(
     height, _ = _rle_size(rle)
     if runs is None:
         runs = rle_counts(rle)
-    ends = np.cumsum(runs)
-    starts = ends - runs
-    fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
-    if fg.size == 0:
+    found = _crop(runs, height)
+    if found is None:
         return []
-    first, last = int(starts[fg[0]]), int(ends[fg[-1]]) - 1
-    x0, x1 = first // height, last // height
-    lo, hi = x0 * height, (x1 + 1) * height
-    # Runs clipped to the columns [x0, x1], then expanded to pixels of those columns only.
-    clipped = np.clip(ends, lo, hi) - np.clip(starts, lo, hi)
-    values = np.zeros(runs.size, dtype=np.bool_)
-    values[1::2] = True
-    columns = np.repeat(values, clipped).reshape(x1 - x0 + 1, height).T
-    rows = np.flatnonzero(columns.any(axis=1))
-    y0, y1 = int(rows[0]), int(rows[-1])
-    return _trace_crop(columns[y0 : y1 + 1], x0, y0)
+    columns, x0, y0 = found
+    return _trace_crop(columns, x0, y0)
 
 
 def outlines_to_polygons(
