@@ -88,6 +88,7 @@ __all__ = [
     "check_rle_size",
     "check_segmentations",
     "compress_rle",
+    "decode_rles",
     "encode_image",
     "iou",
     "mask_to_polygons",
@@ -190,6 +191,15 @@ def rle_to_mask(rle: RLE | dict[str, Any]) -> npt.NDArray[np.uint8]:
     """The ``(height, width)`` uint8 mask (0/1) of an RLE, compressed or not."""
     compressed = compress_rle(rle)
     return cast("npt.NDArray[np.uint8]", _coco_mask.decode(_c_rle(compressed)))
+
+
+def decode_rles(rles: Sequence[RLE]) -> npt.NDArray[np.uint8]:
+    """The masks of compressed RLEs of one size, as :func:`to_rle` and :func:`encode_image`
+    return them (checked there, so not again), decoded by one pycocotools call:
+    ``(height, width, n)`` uint8 (0/1), Fortran order."""
+    if not rles:
+        raise GeometryError("no RLE to decode")
+    return cast("npt.NDArray[np.uint8]", _coco_mask.decode([_c_rle(r) for r in rles]))
 
 
 def mask_to_rle(mask: Mask) -> RLE:

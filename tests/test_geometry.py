@@ -415,3 +415,16 @@ def test_check_segmentations_is_check_polygons_in_bulk() -> None:
         [("outside_image", 0), ("too_few_points", 1), ("zero_area", 2)],
         [],
     ]
+
+
+def test_decode_rles_is_rle_to_mask_of_each() -> None:
+    masks = [np.zeros((7, 5), dtype=np.uint8) for _ in range(3)]
+    masks[0][1:4, 2:5] = 1
+    masks[2][6, 0] = 1
+    rles = [g.mask_to_rle(m) for m in masks]
+    decoded = g.decode_rles(rles)
+    assert decoded.shape == (7, 5, 3)
+    for k, rle in enumerate(rles):
+        assert np.array_equal(decoded[..., k], g.rle_to_mask(rle))
+    with pytest.raises(GeometryError):
+        g.decode_rles([])

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["Crop", "image_name", "mark_crops", "no_file", "read_upright", "upright"]
 
 BoolArray = npt.NDArray[np.bool_]
+#: Masks are decoded whole (pycocotools), this many pixels at a time at most (64 MB).
+DECODE_PIXELS = 2**26
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,17 @@ def mark_crops(
     crops: list[Crop | None] = [None] * len(marks)
     with_segmentation = [i for i, m in enumerate(marks) if m.segment_id is None and m.has_mask]
     rles = _encode(job, [marks[i] for i in with_segmentation], height, width, notes)
-    for i, rle in zip(with_segmentation, rles, strict=True):
-        if rle is not None:
-            crops[i] = _crop_rle(rle)
+    decoded = [(i, rle) for i, rle in zip(with_segmentation, rles, strict=True) if rle]
+    # In batches of at most DECODE_PIXELS pixels: one pycocotools call each.
+    step = max(1, DECODE_PIXELS // (width * height))
+    for start in range(0, len(decoded), step):
+        batch = decoded[start : start + step]
+        boxes = geometry.rle_bbox([rle for _, rle in batch])
+        masks = geometry.decode_rles([rle for _, rle in batch])
+        for k, ((i, _), box) in enumerate(zip(batch, boxes, strict=True)):
+            x, y, w, h = (int(v) for v in box)
+            if w and h:
+                crops[i] = Crop(x, y, masks[y : y + h, x : x + w, k].astype(bool))
     segments = [i for i, m in enumerate(marks) if m.segment_id is not None]
     if segments:
         found = _panoptic(job, [marks[i] for i in segments], notes)
@@ -130,14 +140,6 @@ def _encode(
             notes.append(("segmentation_invalid", f"{image_name(job)}: {where}: {exc}"))
             found.append(None)
     return found
-
-
-def _crop_rle(rle: geometry.RLE) -> Crop | None:
-    x, y, w, h = (int(v) for v in geometry.rle_bbox([rle])[0])
-    if w == 0 or h == 0:
-        return None
-    mask = geometry.rle_to_mask(rle)
-    return Crop(x, y, mask[y : y + h, x : x + w].astype(bool))
 
 
 def _crop(mask: BoolArray) -> Crop | None:
