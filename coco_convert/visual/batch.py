@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from ..converters.loss import LossReport
 from ..io import atomic_directory
-from ..parallel import choose_jobs, map_tasks
+from ..parallel import choose_jobs, map_batched
 from ..progress import track
 from .plan import Plan
 from .scene import NOTES, Note, RenderJob
@@ -53,7 +53,7 @@ def draw_images(
             yield job
 
     with atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder:
-        results = map_tasks(render, counted(plan.jobs(image_ids)), jobs=workers)
+        results = map_batched(render, counted(plan.jobs(image_ids)), jobs=workers)
         for k, (name, result) in enumerate(
             track(zip(names, results, strict=True), total=len(image_ids), desc="draw", unit="img")
         ):

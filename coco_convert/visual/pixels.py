@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Crop", "image_name", "mark_crops", "no_file", "read_upright", "upright"]
 
 BoolArray = npt.NDArray[np.bool_]
-#: Masks are decoded whole (pycocotools), this many pixels at a time at most (64 MB).
-DECODE_PIXELS = 2**26
 
 
 @dataclass(frozen=True)
@@ -101,21 +99,14 @@ def mark_crops(
     crops: list[Crop | None] = [None] * len(marks)
     with_segmentation = [i for i, m in enumerate(marks) if m.segment_id is None and m.has_mask]
     rles = _encode(job, [marks[i] for i in with_segmentation], height, width, notes)
-    decoded = [(i, rle) for i, rle in zip(with_segmentation, rles, strict=True) if rle]
-    # In batches of at most DECODE_PIXELS pixels: one pycocotools call each.
-    step = max(1, DECODE_PIXELS // (width * height))
-    for start in range(0, len(decoded), step):
-        batch = decoded[start : start + step]
-        boxes = geometry.rle_bbox([rle for _, rle in batch])
-        masks = geometry.decode_rles([rle for _, rle in batch])
-        for k, ((i, _), box) in enumerate(zip(batch, boxes, strict=True)):
-            x, y, w, h = (int(v) for v in box)
-            if w and h:
-                crops[i] = Crop(x, y, masks[y : y + h, x : x + w, k].astype(bool))
+    for i, rle in zip(with_segmentation, rles, strict=True):
+        found = geometry.rle_crop(rle) if rle is not None else None
+        if found is not None:
+            crops[i] = Crop(found[0], found[1], np.ascontiguousarray(found[2]))
     segments = [i for i, m in enumerate(marks) if m.segment_id is not None]
     if segments:
-        found = _panoptic(job, [marks[i] for i in segments], notes)
-        for i, crop in zip(segments, found, strict=True):
+        from_png = _panoptic(job, [marks[i] for i in segments], notes)
+        for i, crop in zip(segments, from_png, strict=True):
             crops[i] = crop
     return crops
 

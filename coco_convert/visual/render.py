@@ -128,10 +128,10 @@ def paint(
         if mark.keypoints:
             _keypoints(draw, mark, line)
     if options.labels:
-        font = _font(auto_font_size(*size))
+        font_size = auto_font_size(*size)
         placed: list[Box] = []
         for mark, crop in zip(found, crops, strict=True):
-            _label(draw, mark, crop, font, picture.size, placed)
+            _label(picture, mark, crop, font_size, placed)
     captions = job.captions
     if captions:
         picture = _with_captions(picture, captions, _font(auto_font_size(*size)))
@@ -213,8 +213,9 @@ def _fill(
 def _eroded(mask: npt.NDArray[np.bool_], steps: int) -> npt.NDArray[np.bool_]:
     """``mask`` shrunk by ``steps`` pixels (4-neighbourhood; outside the mask is empty)."""
     inner = mask
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), dtype=np.bool_)
     for _ in range(steps):
-        padded = np.pad(inner, 1)
+        padded[1:-1, 1:-1] = inner
         inner = (
             padded[1:-1, 1:-1]
             & padded[:-2, 1:-1]
@@ -291,12 +292,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _label(
-    draw: ImageDraw.ImageDraw,
-    mark: Mark,
-    crop: Crop | None,
-    font: ImageFont.FreeTypeFont,
-    canvas: tuple[int, int],
-    placed: list[Box],
+    picture: PILImage.Image, mark: Mark, crop: Crop | None, font_size: int, placed: list[Box]
 ) -> None:
     """The mark's label at :func:`~.scene.label_position`, moved up or down by a line or two
     when it would cover a label already placed (``placed``, which it joins)."""
@@ -307,20 +303,32 @@ def _label(
         anchor = mark.bbox or (crop.box if crop is not None else None) or keypoint_extent(mark)
     if anchor is None:
         return
-    pad = max(1, font.size // 6)
-    ascent, descent = font.getmetrics()
-    size = (font.getlength(mark.label) + 2 * pad, ascent + descent + 2 * pad)
-    left, top = label_position(anchor, size, canvas, placement(mark))
-    height = canvas[1]
+    patch = _label_patch(mark.label, font_size, mark.colour)
+    width, height = patch.size
+    left, top = label_position(anchor, (width, height), picture.size, placement(mark))
     for shift in (0, 1, -1, 2, -2):
-        moved = min(max(top + shift * size[1], 0.0), max(height - size[1], 0.0))
-        box = (left, moved, left + size[0], moved + size[1])
+        moved = min(max(top + shift * height, 0.0), max(picture.height - height, 0.0))
+        box = (left, moved, left + width, moved + height)
         if not any(_overlap(box, other) for other in placed):
             top = moved
             break
-    placed.append((left, top, left + size[0], top + size[1]))
-    draw.rectangle((left, top, left + size[0] - 1, top + size[1] - 1), fill=mark.colour)
-    draw.text((left + pad, top + pad), mark.label, font=font, fill=_ink(mark.colour))
+    placed.append((left, top, left + width, top + height))
+    picture.paste(patch, (round(left), round(top)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_patch(text: str, font_size: int, colour: RGB) -> PILImage.Image:
+    """A label as a small picture: the text on a patch of the object's colour. Made once per
+    text, size and colour in a process: the same categories come back on every image."""
+    from PIL import Image, ImageDraw
+
+    font = _font(font_size)
+    pad = max(1, font_size // 6)
+    ascent, descent = font.getmetrics()
+    size = (math.ceil(font.getlength(text)) + 2 * pad, ascent + descent + 2 * pad)
+    patch = Image.new("RGB", size, colour)
+    ImageDraw.Draw(patch).text((pad, pad), text, font=font, fill=_ink(colour))
+    return patch
 
 
 def _overlap(a: Box, b: Box) -> bool:
