@@ -388,3 +388,16 @@ def test_screenshot_matches_the_reference(browser: Browser, tmp_path: Path) -> N
     difference = np.abs(np.asarray(shot, dtype=int) - np.asarray(reference, dtype=int)).max(axis=2)
     assert difference.mean() < 2.0
     assert (difference > 48).mean() < 0.01
+
+
+def test_title_and_large_page_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coco_convert.visual import gallery as module
+
+    tree = parse(gallery(tmp_path, COCO / "instances.json", "--title", "Bananas & co"))
+    assert tree.cssselect("title")[0].text == "Bananas & co"
+    assert tree.cssselect("h1")[0].text == "Bananas & co"
+    monkeypatch.setattr(module, "LARGE_PAGE", 1)
+    out = tmp_path / "big.html"
+    code, _, err = run("gallery", COCO / "instances.json", "--images", tmp_path, "-o", out)
+    assert code == 0
+    assert "2 x images on one page: more than 1 makes a page slow to open" in err
