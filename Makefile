@@ -7,6 +7,12 @@ PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/coco-convert
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
+# Datumaro, which tests/test_datumaro_interop.py imports our outputs with, lives in its own
+# environment: it pins Pillow 12, and the project's tests run on what users install.
+DATUMARO_VERSION := 1.13.12
+DATUMARO := .venv-datumaro
+DATUMARO_STAMP := $(DATUMARO)/.installed-$(DATUMARO_VERSION)
+
 .PHONY: run test lint clean
 
 $(STAMP): pyproject.toml
@@ -38,9 +44,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+$(DATUMARO_STAMP):
+	$(PYTHON) -m venv $(DATUMARO)
+	$(DATUMARO)/bin/python -m pip install --quiet "datumaro==$(DATUMARO_VERSION)"
+	rm -f $(DATUMARO)/.installed-*
+	touch $(DATUMARO_STAMP)
+
+test: lint $(DATUMARO_STAMP)
 	sh .ci/install-chromium
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DATUMARO) out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -364,8 +364,9 @@ class PanopticDataset(CocoDataset[PanopticAnnotation, PanopticCategory]):
 
 
 class ResultsDataset(Dataset):
-    """Detection results: a list of ``{image_id, category_id, score, bbox | segmentation |
-    keypoints}``, the format the COCO evaluation server and ``COCO.loadRes`` take."""
+    """Results: a list of detections ``{image_id, category_id, score, bbox | segmentation |
+    keypoints}`` or of captions ``{image_id, caption}``, the format the COCO evaluation
+    server and ``COCO.loadRes`` take."""
 
     kind = "results"
     __slots__ = ()

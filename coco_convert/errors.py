@@ -8,6 +8,7 @@ Anything else that escapes is a bug in coco-convert and keeps its traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +22,39 @@ __all__ = [
     "SchemaError",
     "UsageError",
     "format_location",
+    "printable",
 ]
+
+#: Characters that would break a message apart or act on a terminal: control characters
+#: (newline, escape, ...), line separators, and the surrogates that stand for the bytes of a
+#: file name that is not UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with the characters a one-line message cannot show written as escapes, the
+    way Python writes them: a newline as ``\\n``, ESC as ``\\x1b``, and a byte of a file
+    name that is not UTF-8 (a surrogate from ``os.fsdecode``) as ``\\xe9``. Every reporter
+    (error lines, loss reports, validate's text, GitHub, JSON and SARIF output) shows names
+    through it, so a file called ``a\\nb.jpg`` is one line, never two."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":  # os.fsdecode's escape of an undecodable byte
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def format_location(source: str, pointer: str | None = None, line: int | None = None) -> str:
-    """``file``, ``file:/json/pointer`` or ``file:line``: the place a message is about."""
+    """``file``, ``file:/json/pointer`` or ``file:line``: the place a message is about (the
+    file name :func:`printable`)."""
+    source = printable(source)
     if pointer is not None:
-        return f"{source}:{pointer}"
+        return f"{source}:{printable(pointer)}"
     if line is not None:
         return f"{source}:{line}"
     return source
@@ -72,8 +99,8 @@ class InputError(CocoConvertError):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        text = f"{format_location(self.source, line=self.line)}: {self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        text = f"{format_location(self.source, line=self.line)}: {printable(self.message)}"
+        return f"{text} ({printable(self.hint)})" if self.hint else text
 
 
 class JSONSyntaxError(InputError):
@@ -86,7 +113,7 @@ class JSONSyntaxError(InputError):
         super().__init__(source, message, line=line)
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}: invalid JSON: {self.message}"
+        return f"{printable(self.source)}:{self.line}:{self.column}: invalid JSON: {self.message}"
 
 
 class GeometryError(CocoConvertError, ValueError):
@@ -102,7 +129,8 @@ class GeometryError(CocoConvertError, ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return printable(text)
 
     def at(self, where: str) -> GeometryError:
         """The same error, located (``where`` is prefixed to the message)."""
@@ -117,7 +145,7 @@ class Issue:
     message: str
 
     def render(self, source: str) -> str:
-        return f"{format_location(source, self.pointer)}: {self.message}"
+        return f"{format_location(source, self.pointer)}: {printable(self.message)}"
 
 
 class SchemaError(InputError):
@@ -137,7 +165,8 @@ class SchemaError(InputError):
         hidden = self.total - len(lines)
         if hidden > 0:
             lines.append(
-                f"{self.source}: ... and {hidden:,} more schema problem{'s' if hidden > 1 else ''}"
+                f"{printable(self.source)}: ... and {hidden:,} more schema "
+                f"problem{'s' if hidden > 1 else ''}"
                 " (run `coco-convert validate` for the full list)"
             )
         return "\n".join(lines)

@@ -690,6 +690,8 @@ def _c_rle(rle: RLE | dict[str, Any]) -> dict[str, Any]:
     """The RLE as pycocotools' C functions take it (bytes counts)."""
     counts = rle["counts"]
     if isinstance(counts, str):
+        if not counts.isascii():
+            raise GeometryError("compressed RLE counts hold characters outside '0'..'o'")
         counts = counts.encode("ascii")
     elif not isinstance(counts, bytes):
         raise GeometryError("expected a compressed RLE (use compress_rle first)")
@@ -707,11 +709,11 @@ def _decode_counts(text: str | bytes) -> npt.NDArray[np.int64]:
     Each count is written in 5-bit groups, least significant first, as characters 48 + value;
     bit 0x20 says another group follows, bit 0x10 of the last group is the sign. From the
     fourth count on, counts are stored as the difference to the count two places before."""
-    raw = text.encode("ascii") if isinstance(text, str) else bytes(text)
+    raw = text.encode("latin-1", "replace") if isinstance(text, str) else bytes(text)
     codes = np.frombuffer(raw, dtype=np.uint8).astype(np.int64) - 48
     if codes.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if codes.min() < 0 or codes.max() > 63:
+    if codes.min() < 0 or codes.max() > 63 or (isinstance(text, str) and not text.isascii()):
         raise GeometryError("compressed RLE counts hold characters outside '0'..'o'")
     more = (codes & 0x20) != 0
     if more[-1]:

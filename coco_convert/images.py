@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import imagesize
 
+from .io import real_path
 from .parallel import choose_jobs, map_tasks
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def find_image(
     ``../secret.jpg`` or a link pointing out of the folder is refused, so copying, linking or
     reading what this returns never reaches other files. Raises :class:`ImageFileError`
     saying why no file can be used; returns the resolved path."""
-    root = Path(os.path.realpath(folder))  # realpath: a symlink loop is a path, not an error
+    root = real_path(folder)
     text = file_name.replace("\\", "/").lstrip("/")
     candidates = [Path(folder, text)]
     base = PurePosixPath(text).name
@@ -115,7 +116,7 @@ def find_image(
             info = candidate.stat()
         except (OSError, ValueError):  # missing, a loop, a NUL in the name
             continue
-        real = Path(os.path.realpath(candidate))
+        real = real_path(candidate)
         if real != root and root not in real.parents:
             raise ImageOutsideFolderError(f"{file_name!r} resolves to {real}, outside {folder}")
         if not stat.S_ISREG(info.st_mode):

@@ -11,6 +11,7 @@ import gc
 import gzip
 import io
 import json
+import math
 import os
 import queue
 import shutil
@@ -36,12 +37,15 @@ __all__ = [
     "check_output",
     "dump_json",
     "gc_paused",
+    "is_unicode",
     "json_pieces",
     "parse_json",
     "read_bytes",
     "read_file",
     "read_text",
+    "real_path",
     "source_name",
+    "unwritable",
     "write_json",
 ]
 
@@ -189,7 +193,8 @@ def parse_json(data: bytes, name: str) -> Any:
         data = _reencode_utf8(data, name)
     try:
         return msgspec.json.decode(data)
-    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError) as exc:
+        # (RecursionError: arrays nested thousands deep; orjson locates its depth limit)
         raise _syntax_error(data, name, exc) from None
 
 
@@ -326,9 +331,9 @@ def check_output(
     """Refuse (:class:`UsageError`) an output that would replace or delete what must stay: an
     output that *is* one of ``inputs`` (files or folders), or a folder that holds one of them
     or the current folder. Paths are compared after following symbolic links."""
-    real = _real(output)
-    protected = [(f"the input {os.fspath(p)}", _real(p)) for p in inputs]
-    protected.append(("the current folder", _real(Path.cwd())))
+    real = real_path(output)
+    protected = [(f"the input {os.fspath(p)}", real_path(p)) for p in inputs]
+    protected.append(("the current folder", real_path(Path.cwd())))
     for name, path in protected:
         if path == real:
             raise UsageError(f"{output}: would overwrite {name}; choose another output")
@@ -339,8 +344,9 @@ def check_output(
             )
 
 
-def _real(path: str | os.PathLike[str]) -> Path:
-    # os.path.realpath, not Path.resolve: a symlink loop is then a path, not a RuntimeError.
+def real_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` absolute, with symbolic links followed: ``Path.resolve()``, except that a
+    link loop gives a path instead of a ``RuntimeError`` (``os.path.realpath``)."""
     return Path(os.path.realpath(path))
 
 
@@ -471,12 +477,63 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
     ``.gz`` is gzip-compressed (with a zero timestamp, so the same data gives the same bytes).
     Compact output is produced and written in pieces (see :func:`json_pieces`), so the whole
     text is never held in memory at once."""
-    data: bytes | Iterable[bytes | memoryview] = (
-        json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
-    )
     gzip_level = 6 if os.fspath(path).endswith(".gz") else None
-    with gc_paused():  # serialising creates no reference cycles; see gc_paused
-        atomic_write(path, data, gzip_level=gzip_level)
+    try:
+        data: bytes | Iterable[bytes | memoryview] = (
+            json_pieces(obj) if indent is None else dump_json(obj, indent=indent)
+        )
+        with gc_paused():  # serialising creates no reference cycles; see gc_paused
+            atomic_write(path, data, gzip_level=gzip_level)
+    except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
+        found = unwritable(obj)
+        if found is None:
+            raise
+        where, why = found
+        raise InputError(os.fspath(path), f"cannot write {where or 'the document'}: {why}") from exc
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 JSON. A file name that is not UTF-8 comes from
+    the OS (``os.fsdecode``) with surrogates standing for its bytes: JSON cannot hold it, so
+    readers report such images (key ``file_name_not_utf8``) and leave them out."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unwritable(obj: Any) -> tuple[str, str] | None:
+    """The JSON pointer of the first value JSON cannot hold as it is, and why: text that is
+    not Unicode (a file name in another encoding, decoded with escapes), an integer beyond 64
+    bits, NaN or an infinity. None if every value can be written."""
+    from .schemas.check import pointer
+
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(obj, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return pointer(path), f"text that is not valid Unicode: {value!r}"
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if not -(2**63) <= value < 2**64:
+                return pointer(
+                    path
+                ), f"an integer of {len(str(abs(value)))} digits (beyond 64 bits)"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return pointer(path), f"{value} is not a JSON number"
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                stack.append((item, (*path, str(key))))
+                stack.append((key, (*path, str(key))))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(value))))
+    return None
 
 
 #: Lists longer than this (images, annotations) are serialised a chunk at a time.

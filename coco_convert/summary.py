@@ -27,7 +27,9 @@ def summarize(dataset: Dataset) -> dict[str, Any]:
     segmentation, crowd regions and keypoints found. JSON-ready."""
     if isinstance(dataset, ResultsDataset):
         results = dataset.results
-        per_category = Counter(result["category_id"] for result in results)
+        per_category = Counter(
+            result["category_id"] for result in results if "category_id" in result
+        )
         return {
             "kind": dataset.kind,
             "results": len(results),
@@ -37,7 +39,7 @@ def summarize(dataset: Dataset) -> dict[str, Any]:
                 Counter(
                     key
                     for result in results
-                    for key in ("bbox", "segmentation", "keypoints")
+                    for key in ("bbox", "segmentation", "keypoints", "caption")
                     if key in result
                 )
             ),

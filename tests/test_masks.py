@@ -189,10 +189,10 @@ def test_map_batched_keeps_order_and_sends_batches() -> None:
     assert list(map_batched(_sum, [], jobs=2)) == []
 
 
-def test_only_datasets_with_images_are_converted(realdata: Path) -> None:
+def test_polygons_need_datasets_with_images(realdata: Path) -> None:
     results = cc.load(realdata / "coco_results/cocoapi-fakebbox100_results.json")
     with pytest.raises(cc.UsageError, match="instances, keypoints or stuff"):
-        masks.rle2poly(results)  # type: ignore[arg-type]
+        masks.poly2rle(results)  # type: ignore[arg-type]
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -238,10 +238,12 @@ CASES: dict[str, tuple[str, Callable[[Doc], None]]] = {
     "I003": ("instances", _set("images/0/file_name", "/home/me/a.jpg")),
     "I004": ("instances", _set("images/0/file_name", "train\\a.jpg")),
     "I007": ("instances", _set("images/0/width", -1)),
+    "I009": ("instances", _set("images/0/width", 2**31 - 1)),
     "P001": ("panoptic", _set("annotations/0/segments_info/1/id", 1)),
     "P003": ("panoptic", _set("annotations/1/image_id", 1)),
     "P004": ("panoptic", _set("annotations/0/segments_info/0/id", 0)),
     "D001": ("results", _set("0/score", 1.5)),
+    "D002": ("results", lambda doc: doc.clear()),
     "T001": ("instances", _roboflow),
     "T002": ("instances", _append("categories", lambda d: {"id": 3, "name": "_background_"})),
     "T003": (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__, progress
-from ..errors import CocoConvertError
+from ..errors import CocoConvertError, printable
 
 if TYPE_CHECKING:
     from ..converters.loss import LossReport
@@ -70,7 +70,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CocoConvertError as exc:
             for line in str(exc).splitlines() or [type(exc).__name__]:
-                click.echo(f"coco-convert: error: {line}", err=True)
+                click.echo(f"coco-convert: error: {printable(line)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("coco-convert: interrupted", err=True)
@@ -102,9 +102,10 @@ def quiet() -> bool:
 
 
 def echo_err(message: str) -> None:
-    """A summary line on stderr, unless ``--quiet``."""
+    """Summary lines on stderr (each :func:`~coco_convert.errors.printable`), unless
+    ``--quiet``."""
     if not quiet():
-        click.echo(message, err=True)
+        click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
 
 
 def output_option(**kwargs: Any) -> Callable[[F], F]:

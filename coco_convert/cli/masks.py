@@ -10,7 +10,7 @@ import click
 
 from ..converters.loss import LossReport
 from ..converters.masks import poly2rle, read_masks, rle2poly
-from ..dataset import CocoDataset, load
+from ..dataset import CocoDataset, Dataset, load
 from ..errors import UsageError
 from ..io import check_output
 from .app import finish, jobs_option, main, output_option, report_option
@@ -43,19 +43,25 @@ def _pixels(name: str, help: str) -> Callable[[F], F]:
     )
 
 
-def _finish(
-    dataset: CocoDataset[Any, Any], loss: LossReport, output: Path, report: Path | None
-) -> None:
+def _finish(dataset: Dataset, loss: LossReport, output: Path, report: Path | None) -> None:
     dataset.save(output)
     finish(loss, report)
 
 
 def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:
-    check_output(output, [src])
-    dataset = load(src)
+    """A COCO dataset (polygons need their image's size: results files are refused)."""
+    dataset = _load_any(src, output)
     if not isinstance(dataset, CocoDataset):
-        raise UsageError(f"{src}: detection results carry no image sizes; convert the dataset")
+        raise UsageError(
+            f"{src}: results carry no image sizes, which polygons need to become pixels; "
+            "convert the dataset (rle2poly takes results: each RLE carries its size)"
+        )
     return dataset
+
+
+def _load_any(src: Path, output: Path) -> Dataset:
+    check_output(output, [src])
+    return load(src)
 
 
 @main.command("poly2rle")
@@ -97,7 +103,7 @@ def rle2poly_command(
 ) -> None:
     """RLE segmentations of SRC as polygons that rasterise back to the same pixels."""
     dataset, loss = rle2poly(
-        _load(src, output),
+        _load_any(src, output),
         tolerance=tolerance,
         min_area=min_area,
         holes=holes,  # type: ignore[arg-type]

@@ -111,7 +111,9 @@ def voc2coco(
 
 @main.command("coco2voc")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@output_option(help="The devkit folder to create (Annotations/, ImageSets/Main/, labels.txt).")
+@output_option(
+    help="The devkit folder to create (Annotations/, ImageSets/Main/, labels.txt, labelmap.txt)."
+)
 @click.option(
     "--coords", type=click.Choice(COORDS), default="one-based", show_default=True, help=_COORDS_HELP
 )

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CocoConvertError
+from ..errors import CocoConvertError, printable
 from ..io import write_json
 
 __all__ = ["ConversionError", "LossReport"]
@@ -40,7 +40,7 @@ class ConversionError(CocoConvertError):
         lines = [self.message] if self.message else []
         for key, entry in self.report.warnings.items():
             where = f" (first at {', '.join(entry.examples)})" if entry.examples else ""
-            lines.append(f"{entry.count:,} x {entry.message} [{key}]{where}")
+            lines.append(printable(f"{entry.count:,} x {entry.message} [{key}]{where}"))
         return "\n".join(lines) or "conversion failed"
 
 
@@ -86,7 +86,12 @@ class LossReport:
     def to_dict(self) -> dict[str, Any]:
         def entries(table: dict[str, _Entry]) -> dict[str, Any]:
             return {
-                key: {"message": e.message, "count": e.count, "examples": e.examples}
+                key: {
+                    "message": e.message,
+                    "count": e.count,
+                    # places name files: shown as printable() shows them everywhere
+                    "examples": [printable(where) for where in e.examples],
+                }
                 for key, e in table.items()
             }
 
@@ -110,7 +115,7 @@ class LossReport:
         for key, entry in self.losses.items():
             lines.append(f"  lost: {entry.count:,} x {entry.message} [{key}]")
         for key, entry in self.warnings.items():
-            where = f" (first at {entry.examples[0]})" if entry.examples else ""
+            where = f" (first at {printable(entry.examples[0])})" if entry.examples else ""
             lines.append(f"  warning: {entry.count:,} x {entry.message} [{key}]{where}")
         for key, value in self.stats.items():
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)

@@ -21,15 +21,15 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
 from .. import geometry
-from ..dataset import CocoDataset, from_document
+from ..dataset import CocoDataset, Dataset, ResultsDataset, from_document
 from ..errors import GeometryError, InputError, UsageError
 from ..images import ImageFileError, open_image
-from ..io import gc_paused, read_text
+from ..io import gc_paused, is_unicode, read_text
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
@@ -46,6 +46,9 @@ __all__ = [
     "rle2poly",
     "summarize_ious",
 ]
+
+#: A dataset whose segmentations are converted: COCO annotations, or (rle2poly) results.
+DatasetT = TypeVar("DatasetT", bound=Dataset)
 
 #: ``rle2poly``'s choice for masks with holes: cut them into the ring, fill them, keep RLE.
 RleHoles = Literal["cut", "fill", "rle"]
@@ -70,7 +73,44 @@ class _Plan:
     annotations: int = 0
 
 
-def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, unit: str) -> _Plan:
+def _records(dataset: Dataset) -> list[Any]:
+    """The records whose segmentations are converted: annotations, or a results list."""
+    if isinstance(dataset, ResultsDataset):
+        return dataset.results
+    return cast("CocoDataset[Any, Any]", dataset).annotations
+
+
+def _pointer(dataset: Dataset, index: int) -> str:
+    """``file:/annotations/i`` (or ``file:/i`` in a results list)."""
+    prefix = "" if isinstance(dataset, ResultsDataset) else "/annotations"
+    return f"{_name(dataset)}:{prefix}/{index}"
+
+
+def _plan_by_rle_size(dataset: ResultsDataset, report: LossReport, wanted: Any) -> _Plan:
+    """Results carry no images: each RLE is traced in the size it carries (polygons need no
+    image record), grouped by that size."""
+    by_size: dict[tuple[int, int], list[int]] = {}
+    plan = _Plan()
+    for index, result in enumerate(dataset.results):
+        if not wanted(result):
+            continue
+        h, w = cast("dict[str, Any]", result["segmentation"])["size"]
+        if not (h > 0 and w > 0):
+            report.warn(
+                "empty_rle_size",
+                "RLEs of size 0 (no pixels to trace)",
+                where=_pointer(dataset, index),
+            )
+            continue
+        by_size.setdefault((h, w), []).append(index)
+        plan.size += 1
+        plan.annotations += 1
+    plan.groups = [(h, w, indices) for (h, w), indices in by_size.items()]
+    report.stats["masks_to_convert"] = plan.size
+    return plan
+
+
+def _plan(dataset: Dataset, report: LossReport, wanted: Any, *, unit: str) -> _Plan:
     """Group the annotations ``wanted(ann)`` selects by image; those whose image is unknown or
     has no size are reported and left as they are."""
     if not isinstance(dataset, CocoDataset) or dataset.kind not in (
@@ -100,7 +140,7 @@ def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, un
             plan.size += count
             plan.annotations += 1
             continue
-        where = f"{_name(dataset)}:/annotations/{index}"
+        where = _pointer(dataset, index)
         if size == ():
             report.warn("unknown_image", "annotation of an image not in the file", where=where)
         else:
@@ -112,27 +152,30 @@ def _plan(dataset: CocoDataset[Any, Any], report: LossReport, wanted: Any, *, un
     return plan
 
 
-def _name(dataset: CocoDataset[Any, Any]) -> str:
+def _name(dataset: Dataset) -> str:
     return dataset.source or "<dataset>"
 
 
-def _replaced(
-    dataset: CocoDataset[Any, Any], segmentations: dict[int, Any]
-) -> CocoDataset[Any, Any]:
-    """A new dataset: the annotations at these indices get new segmentations."""
-    annotations = list(dataset.annotations)
+def _replaced(dataset: DatasetT, segmentations: dict[int, Any]) -> DatasetT:
+    """A new dataset: the annotations (results) at these indices get new segmentations."""
+    records = list(_records(dataset))
     for index, segmentation in segmentations.items():
-        annotations[index] = {**annotations[index], "segmentation": segmentation}
-    return _with_annotations(dataset, annotations)
+        records[index] = {**records[index], "segmentation": segmentation}
+    return _with_annotations(dataset, records)
 
 
-def _with_annotations(
-    dataset: CocoDataset[Any, Any], annotations: list[Any]
-) -> CocoDataset[Any, Any]:
-    """A new dataset: the same document with these annotations."""
-    document = {**dataset.document, "annotations": annotations}
+def _with_annotations(dataset: DatasetT, records: list[Any]) -> DatasetT:
+    """A new dataset: the same document with these annotations (or results)."""
+    document = (
+        records
+        if isinstance(dataset, ResultsDataset)
+        else {
+            **dataset.document,
+            "annotations": records,
+        }
+    )
     return cast(
-        "CocoDataset[Any, Any]",
+        "DatasetT",
         from_document(document, kind=dataset.kind, validate=False, source=dataset.source),
     )
 
@@ -207,7 +250,7 @@ def poly2rle(
                         new[index] = {**annotations[index], "segmentation": rle}
                     else:
                         failed.append(index)
-                        where = f"{_name(dataset)}:/annotations/{index}/segmentation"
+                        where = f"{_pointer(dataset, index)}/segmentation"
                         report.warn("bad_segmentation", f"left as it was: {rle}", where=where)
     converted = plan.annotations - len(failed)
     polygons = plan.size - sum(wanted(annotations[i]) for i in failed)
@@ -323,18 +366,19 @@ class _Traced:
 
 
 def rle2poly(
-    dataset: CocoDataset[Any, Any],
+    dataset: DatasetT,
     *,
     tolerance: float = 0.0,
     min_area: float = 0.0,
     holes: RleHoles = "cut",
     jobs: int | None = None,
-) -> tuple[CocoDataset[Any, Any], LossReport]:
+) -> tuple[DatasetT, LossReport]:
     """Every RLE segmentation as COCO polygons that rasterise back to the same pixels
     (:func:`coco_convert.geometry.rle_to_polygons`). ``tolerance`` (px) simplifies outlines,
     ``min_area`` (px) drops smaller parts, ``holes`` cuts holes into the ring, fills them, or
     (``"rle"``) keeps masks with holes as RLE. The report gives the IoU of each mask's
-    polygons against the mask, and the vertices a tolerance saved."""
+    polygons against the mask, and the vertices a tolerance saved. ``dataset`` may also be
+    a segmentation results file: each RLE is traced in the ``size`` it carries."""
     if holes not in ("cut", "fill", "rle"):
         raise UsageError(f"holes must be cut, fill or rle, not {holes!r}")
     if not (tolerance >= 0 and math.isfinite(tolerance)) or not min_area >= 0:
@@ -344,8 +388,11 @@ def rle2poly(
     def wanted(ann: Any) -> int:
         return int(isinstance(ann.get("segmentation"), dict))
 
-    plan = _plan(dataset, report, wanted, unit="masks")
-    annotations = dataset.annotations
+    if isinstance(dataset, ResultsDataset):
+        plan = _plan_by_rle_size(dataset, report, wanted)
+    else:
+        plan = _plan(dataset, report, wanted, unit="masks")
+    annotations = _records(dataset)
     groups = plan.groups
 
     options = (tolerance, min_area, holes)
@@ -369,7 +416,7 @@ def rle2poly(
     with gc_paused():
         for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
             for index, traced in results:
-                where = f"{_name(dataset)}:/annotations/{index}/segmentation"
+                where = f"{_pointer(dataset, index)}/segmentation"
                 if traced.error is not None:
                     report.warn("bad_segmentation", f"left as it was: {traced.error}", where=where)
                     continue
@@ -568,6 +615,15 @@ def read_masks(
     annotations: list[dict[str, Any]] = []
     used: dict[int, int] = {}
     ious: list[float] = []
+    for path in files:
+        if not is_unicode(path.name):
+            report.warn(
+                "file_name_not_utf8",
+                "masks whose file name is not UTF-8 (JSON cannot hold it): left out; rename "
+                "the files",
+                where=str(path),
+            )
+    files = [path for path in files if is_unicode(path.name)]
     for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
         values = read_mask_values(path, colors, report)
         h, w = values.shape

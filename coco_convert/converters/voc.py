@@ -36,12 +36,20 @@ import orjson
 from lxml import etree
 
 from ..dataset import CocoDataset, InstancesDataset
-from ..errors import InputError, UsageError
+from ..errors import GeometryError, InputError, UsageError
 from ..images import ImageSizeError, read_size
-from ..io import atomic_directory, gc_paused, read_file, read_text
+from ..io import (
+    atomic_directory,
+    gc_paused,
+    is_unicode,
+    read_file,
+    read_text,
+    real_path,
+)
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
+from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
 from .loss import ConversionError, LossReport
 
 if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --masks
@@ -58,6 +66,7 @@ __all__ = [
     "load_synsets",
     "parse_voc_xml",
     "read_voc",
+    "render_labelmap",
     "render_voc_xml",
     "write_voc",
 ]
@@ -209,10 +218,11 @@ def _size(element: Any, path: str) -> int | None:
             f"<{element.tag}> is {text!r}, expected a number of pixels",
             line=element.sourceline,
         ) from None
-    if not math.isfinite(value) or value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value) or value > SIDE_MAX:
         raise InputError(
             path,
-            f"<{element.tag}> is {text!r}, expected a whole number of pixels",
+            f"<{element.tag}> is {_short(text)}, expected a whole number of pixels "
+            f"(at most {SIDE_MAX})",
             line=element.sourceline,
         )
     return int(value) or None  # LabelImg writes 0 when it could not read the image
@@ -266,7 +276,7 @@ def _parse_box(element: Any) -> tuple[tuple[float, float, float, float] | None, 
             text = (child.text or "").strip()
             number = _number(text)
             if number is None:
-                return None, f"<{tag}> is {text!r}, not a number"
+                return None, f"<{tag}> is {_short(text)}, {_not_a_number(text)}"
             values[tag] = number
     if len(values) < 4:
         missing = [tag for tag in ("xmin", "ymin", "xmax", "ymax") if tag not in values]
@@ -276,16 +286,28 @@ def _parse_box(element: Any) -> tuple[tuple[float, float, float, float] | None, 
 
 def _number(text: str) -> float | None:
     """An int when the text is one (so integer boxes stay integers in the JSON), else a
-    finite float, else None."""
+    finite float, else None; numbers beyond +-2**63 (the schema's range) are None too."""
     try:
-        return int(text)
+        value: float = int(text) if len(text) < 30 else float("inf")
     except ValueError:
-        pass
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    return value if abs(value) <= NUMBER_LIMIT else None
+
+
+def _not_a_number(text: str) -> str:
     try:
         value = float(text)
     except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+        return "not a number"
+    return "not a number" if math.isnan(value) else "out of range (beyond +-2**63)"
+
+
+def _short(text: str) -> str:
+    """Text from a file, quoted and cut for a message."""
+    return repr(text if len(text) <= 30 else f"{text[:27]}...")
 
 
 def _scalar(text: str) -> Any:
@@ -475,7 +497,7 @@ def _xml_files(folder: Path) -> list[str]:
 def _guess_image_root(folder: Path) -> Path:
     """``.../Annotations/CLS-LOC/val`` -> ``.../Data/CLS-LOC/val`` (ILSVRC), a sibling
     ``JPEGImages`` (VOC), or the XML folder itself (LabelImg saves XML beside the image)."""
-    parts = folder.resolve().parts
+    parts = real_path(folder).parts
     if "Annotations" in parts:
         at = len(parts) - 1 - parts[::-1].index("Annotations")
         for replacement in ("Data", "JPEGImages", "images"):
@@ -752,6 +774,14 @@ def build_coco(
     metadata_files: list[str] = []
     shift = 1 if coords == "one-based" else 0
     for image_id, (file_name, voc) in zip(ids, entries, strict=True):
+        if not is_unicode(file_name):
+            report.warn(
+                "file_name_not_utf8",
+                "images whose file name is not UTF-8 (JSON cannot hold it): left out with "
+                "their objects; rename the files",
+                where=voc.path,
+            )
+            continue
         if file_name in seen_names:
             report.warn(
                 "duplicate_file_name",
@@ -886,6 +916,9 @@ def _annotation(
             "id": 0,
             "image_id": 0,
             "category_id": category_id,
+            # box only: the key the COCO format lists for every instance, empty (as CVAT,
+            # Roboflow and Datumaro write it; Datumaro warns for each one without it)
+            "segmentation": [],
             "bbox": [x, y, w, h],
             "area": area,
             "iscrowd": 0,
@@ -1040,7 +1073,8 @@ def write_voc(
 ) -> LossReport:
     """Write a VOC devkit tree: ``Annotations/<stem>.xml`` for every image (one without
     annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` and
-    ``labels.txt``. Boxes are rounded to whole pixels under ``coords``; the report holds the
+    ``labels.txt`` and ``labelmap.txt`` (the classes as Datumaro and CVAT import them).
+    Boxes are rounded to whole pixels under ``coords``; the report holds the
     largest rounding error and everything VOC cannot hold (crowd regions, segmentations,
     keypoints, extra fields). ``masks`` also writes ``SegmentationObject/`` and
     ``SegmentationClass/`` PNGs (VOC palette; instance ``k`` is the ``k``-th object of the
@@ -1092,6 +1126,7 @@ def write_voc(
                 lines, encoding="utf-8"
             )
         (tmp / "labels.txt").write_text("".join(f"{n}\n" for n in plan.labels), encoding="utf-8")
+        (tmp / "labelmap.txt").write_text(render_labelmap(plan.labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
     if overlap:
         report.lose(
@@ -1105,6 +1140,20 @@ def write_voc(
     if masks:
         report.count("segmentation pngs", 2 * len(segmented))
     return report
+
+
+def render_labelmap(labels: Sequence[str]) -> str:
+    """The ``labelmap.txt`` that Datumaro's VOC importer (and so CVAT's) reads its classes
+    from: ``name:r,g,b:parts:actions`` per class, ``background`` first, each class in its
+    VOC palette colour (the colour of its index in SegmentationClass PNGs). Without it they
+    accept only VOC's own 20 classes ("Undeclared label 'kite'")."""
+    from .masks import voc_color
+
+    lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for index, name in enumerate(labels, 1):
+        r, g, b = voc_color(min(index, _VOID - 1))
+        lines.append(f"{name}:{r},{g},{b}::")
+    return "\n".join(lines) + "\n"
 
 
 def _write_pngs(
@@ -1155,7 +1204,10 @@ def _write_task(task: _WriteTask) -> tuple[float, int, list[int]]:
     for index, stem, image, objects in chunk:
         has_masks = masks and any(obj[3] is not None for obj in objects)
         if has_masks:
-            overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
+            try:
+                overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
+            except GeometryError as exc:  # (plan_voc checked them: a bug if it happens)
+                raise exc.at(f"/images/{index} ({image['file_name']!r})") from None
             segmented.append(index)
         data, error = render_voc_xml(image, objects, shift, segmented=has_masks)
         largest = max(largest, error)
@@ -1263,12 +1315,23 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool 
                 index,
             )
         elif masks and not segmentation:
-            tally(
-                "lose", "no_mask", "objects without a segmentation (no pixels in the PNGs)", index
-            )
-        if segmentation and box is None:
-            height, width = sizes[image_id]
-            box = _segmentation_box(segmentation, height, width)
+            tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
+        if segmentation and (box is None or masks):
+            # Checked here, where the annotation's place is known: a GeometryError met while
+            # writing could not say which annotation it is about.
+            problem = _mask_problem(segmentation, *sizes[image_id])
+            if problem is not None:  # rare: reported one by one, with the reason
+                report.warn(
+                    "bad_segmentation",
+                    "segmentations that cannot become pixels in their image: no mask (and "
+                    "no box taken from them)",
+                    where=f"{source}:/annotations/{index}/segmentation: {problem}",
+                )
+                if masks:
+                    tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
+                segmentation = None
+            elif box is None:
+                box = _segmentation_box(segmentation, *sizes[image_id])
         if box is None:
             tally("warn", "no_box", "annotations without a bbox or segmentation (skipped)", index)
             continue
@@ -1291,6 +1354,14 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool 
     labels = list(
         dict.fromkeys(cat["name"] for cat in sorted(dataset.categories, key=lambda c: c["id"]))
     )
+    for name in labels:
+        if ":" in name or not name.isprintable():
+            report.warn(
+                "label_name_unwritable",
+                "class names with ':' or a control character: labelmap.txt cannot hold them "
+                "as they are (Datumaro and CVAT split its lines at ':')",
+                where=repr(name),
+            )
     return _Plan(_xml_stems(dataset.images, report), labels, objects)
 
 
@@ -1420,6 +1491,24 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _mask_problem(segmentation: Any, height: Any, width: Any) -> str | None:
+    """Why a segmentation cannot become pixels in its image (None if it can): an image size
+    that is no size or too large to write as a PNG, or an RLE that does not fit the image."""
+    from .. import geometry
+    from ..images import MAX_PIXELS
+
+    if not (type(height) is int and type(width) is int and height > 0 and width > 0):
+        return f"the image's size {width} x {height} is not a positive width and height"
+    if height * width > MAX_PIXELS:
+        return f"the image's {width} x {height} pixels are more than Pillow's {MAX_PIXELS:,}"
+    if isinstance(segmentation, dict):
+        try:
+            geometry.check_rle(segmentation, height, width)
+        except GeometryError as exc:
+            return exc.message
+    return None
 
 
 def _segmentation_box(segmentation: Any, height: int, width: int) -> list[float] | None:

@@ -27,7 +27,7 @@ import numpy as np
 from ..dataset import InstancesDataset, KeypointsDataset
 from ..errors import InputError, UsageError
 from ..images import PARALLEL_MIN_IMAGES, ImageSizeError, is_image_name, read_size
-from ..io import gc_paused, read_file, read_text
+from ..io import gc_paused, is_unicode, read_file, read_text, real_path
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .loss import LossReport
@@ -163,19 +163,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _from_data_yaml(path: Path) -> _Source:
     data = _read_yaml(path)
     notes: list[tuple[str, str, str]] = []
-    names = _yaml_names(data, path)
-    near = _names_near(path.parent)
-    if names is None:
-        names = near[0] if near else None
-    elif near and near[0] != names:
-        notes.append(
-            (
-                "names_disagree",
-                "class names of data.yaml differ from a names file beside it; data.yaml's "
-                "are used (as ultralytics does)",
-                f"{near[1]} vs {path}",
-            )
-        )
+    given = _yaml_names(data, path)
     root = _yaml_root(data, path, notes)
     splits: list[_Split] = []
     seen: dict[tuple[str, ...], str] = {}
@@ -200,6 +188,19 @@ def _from_data_yaml(path: Path) -> _Source:
             )
         seen.setdefault(signature, key)
         splits.append(_Split(key, listed, _orphans(listed)))
+    names = _fill_gaps(given, splits, path) if isinstance(given, dict) else given
+    near = _names_near(path.parent)
+    if names is None:
+        names = near[0] if near else None
+    elif near and near[0] != names:
+        notes.append(
+            (
+                "names_disagree",
+                "class names of data.yaml differ from a names file beside it; data.yaml's "
+                "are used (as ultralytics does)",
+                f"{near[1]} vs {path}",
+            )
+        )
     if names is None:
         n = _max_class_hint(splits)
         names = [f"class_{i}" for i in range(n)]
@@ -224,23 +225,32 @@ def _from_data_yaml(path: Path) -> _Source:
     return _Source(str(path), names, category_ids, kpt_shape, kpt_names, splits, notes)
 
 
-def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | None:
+def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | dict[int, str] | None:
+    """The class names of a data.yaml: a list, or a mapping of index -> name when it has gaps
+    (resolved by :func:`_fill_gaps` once the labels are known). Names are text or numbers;
+    a list or mapping where a name should be is refused (``str()`` of it could be megabytes)."""
     names = data.get("names")
     nc = data.get("nc")
     if names is None:
-        if isinstance(nc, int) and nc > 0:
+        if type(nc) is int and 0 < nc <= _MAX_CLASSES:
             return [f"class_{i}" for i in range(nc)]
         return None
     if isinstance(names, list):
-        out = [str(n) for n in names]
+        out = [_class_name(n, i, path) for i, n in enumerate(names)]
     elif isinstance(names, dict):
-        try:
-            keyed = {int(k): str(v) for k, v in names.items()}
-        except (TypeError, ValueError):
-            raise InputError(str(path), "names: keys must be class indices 0, 1, ...") from None
-        if keyed and (min(keyed) < 0):
-            raise InputError(str(path), "names: class indices must not be negative")
-        out = [keyed.get(i, f"class_{i}") for i in range(max(keyed, default=-1) + 1)]
+        keyed: dict[int, str] = {}
+        for key, value in names.items():
+            index = _class_index(key, path)
+            keyed[index] = _class_name(value, index, path)
+        if keyed and max(keyed) >= len(keyed):  # gaps
+            if isinstance(nc, int) and nc != max(keyed) + 1:
+                raise InputError(
+                    str(path),
+                    f"nc is {nc} but names go up to index {max(keyed)}",
+                    hint="make them agree",
+                )
+            return keyed
+        out = [keyed[i] for i in range(len(keyed))]
     else:
         raise InputError(str(path), "names: expected a list or a mapping of index -> name")
     if isinstance(nc, int) and nc != len(out):
@@ -248,6 +258,45 @@ def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | None:
             str(path), f"nc is {nc} but names has {len(out)} entries", hint="make them agree"
         )
     return out
+
+
+#: More classes than any dataset has (Objects365: 365, LVIS: 1,203, ImageNet-21k: 21,841).
+_MAX_CLASSES = 100_000
+
+
+def _class_index(key: Any, path: Path) -> int:
+    try:
+        index = int(key) if type(key) is int or (type(key) is str and key.strip().isdigit()) else -1
+    except ValueError:
+        index = -1
+    if index < 0:
+        raise InputError(str(path), f"names: key {key!r} is not a class index 0, 1, ...")
+    return index
+
+
+def _class_name(value: Any, index: int, path: Path) -> str:
+    if isinstance(value, list | dict | set) or value is None:
+        raise InputError(
+            str(path),
+            f"names: class {index} is {type(value).__name__ if value is not None else 'null'}"
+            ", expected a name",
+        )
+    return str(value)
+
+
+def _fill_gaps(names: dict[int, str], splits: Sequence[_Split], path: Path) -> list[str]:
+    """The names of a mapping with gaps (``{0: a, 5: b}``) as a list, gaps named class_<i>.
+    Its largest index is bounded by the classes the names and the labels actually use: a
+    mapping up to 1,000,000,000 would otherwise make a billion categories."""
+    limit = max(len(names), _max_class_hint(splits))
+    top = max(names)
+    if top >= limit and top >= _MAX_CLASSES:
+        raise InputError(
+            str(path),
+            f"names: class index {top} is far beyond the {len(names)} names and the classes "
+            "the labels use (ultralytics requires indices 0..number of names - 1)",
+        )
+    return [names.get(i, f"class_{i}") for i in range(top + 1)]
 
 
 def _yaml_root(data: dict[str, Any], path: Path, notes: list[tuple[str, str, str]]) -> Path:
@@ -285,7 +334,7 @@ def _list_entry(
     if found.is_dir():
         return _pairs_in(found, label_path)
     base = found.parent
-    resolved_root = root.resolve()  # once: resolving costs a stat per folder of the path
+    resolved_root = real_path(root)  # once: resolving costs a stat per folder of the path
     listed = []
     for line in read_text(found).splitlines():
         line = line.strip().replace("\\", "/")
@@ -301,7 +350,7 @@ def _list_entry(
 def _file_name(image: Path, resolved_root: Path) -> str:
     """``image`` relative to the (already resolved) dataset root, else as given."""
     try:
-        return image.resolve().relative_to(resolved_root).as_posix()
+        return real_path(image).relative_to(resolved_root).as_posix()
     except ValueError:
         return image.as_posix()
 
@@ -357,7 +406,7 @@ def _from_obj_data(path: Path) -> _Source:
     names_file = resolve(settings.get("names", "obj.names"))
     if names_file is not None:
         names = _names_file(names_file)
-    resolved_base = base.resolve()
+    resolved_base = real_path(base)
     splits = []
     for key, value in settings.items():
         if key in ("classes", "names", "backup", "eval", "results"):
@@ -375,8 +424,10 @@ def _from_obj_data(path: Path) -> _Source:
             pairs.append((str(image), _darknet_label(image), _file_name(image, resolved_base)))
         splits.append(_Split(key, pairs, 0))
     if names is None:
-        count = int(settings.get("classes", "0") or 0)
-        names = [f"class_{i}" for i in range(count)]
+        text = settings.get("classes", "0") or "0"
+        if not text.isdigit() or int(text) > _MAX_CLASSES:
+            raise InputError(str(path), f"classes = {text!r} is not a number of classes")
+        names = [f"class_{i}" for i in range(int(text))]
     return _Source(str(path), names, list(range(1, len(names) + 1)), None, [], splits, notes)
 
 
@@ -492,7 +543,7 @@ def _max_class_hint(splits: Sequence[_Split]) -> int:
                 continue
             for line in text.splitlines():
                 token = line.split(maxsplit=1)[0] if line.strip() else ""
-                if token.isdigit():
+                if token.isdigit() and len(token) < 7 and int(token) < _MAX_CLASSES:
                     top = max(top, int(token))
     return top + 1
 
@@ -585,6 +636,14 @@ def _read_split(
             if found is None:
                 continue
             file_name, width, height, anns = found
+            if not is_unicode(file_name):
+                report.warn(
+                    "file_name_not_utf8",
+                    "images whose file name is not UTF-8 (JSON cannot hold it): left out "
+                    "with their labels; rename the files",
+                    where=file_name,
+                )
+                continue
             image_id = len(images) + 1
             images.append(
                 {"id": image_id, "file_name": file_name, "width": width, "height": height}
@@ -790,6 +849,7 @@ class _ChunkReader:
         if kpt is not None:
             keypoints, visible = self._keypoints(w, h, kpt)
         for r, (ann, _, _) in enumerate(self.box_anns):
+            ann["segmentation"] = []  # box only (see voc.py): the key, empty
             ann["area"] = area_list[r]
             ann["bbox"] = bbox_list[r]
             ann["iscrowd"] = 0

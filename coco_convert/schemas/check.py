@@ -29,8 +29,17 @@ from .coco import (
     ResultsDocument,
     StuffDocument,
 )
+from .types import INT_MAX
 
-__all__ = ["CHUNK", "DOCUMENT_TYPES", "adapter", "check_document", "ensure_valid", "pointer"]
+__all__ = [
+    "CHUNK",
+    "DOCUMENT_TYPES",
+    "adapter",
+    "check_document",
+    "ensure_valid",
+    "out_of_range",
+    "pointer",
+]
 
 #: The model of each kind's whole document.
 DOCUMENT_TYPES: dict[Kind, Any] = {
@@ -233,6 +242,8 @@ def _describe(error: ErrorDetails, path: list[str | int]) -> tuple[str | None, s
             "less_than": "<",
         }[kind]
         bound = next(iter(ctx.values()))
+        if isinstance(bound, int | float) and abs(bound) >= INT_MAX:
+            return None, out_of_range(value)
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
         return None, f"expected a value {op} {bound}, got {_got(value)}"
@@ -241,6 +252,13 @@ def _describe(error: ErrorDetails, path: list[str | int]) -> tuple[str | None, s
     if kind in ("segmentation_type", "rle_counts_type"):
         return None, f"{error['msg']}, got {_got(value)}"
     return None, f"{error['msg'][0].lower()}{error['msg'][1:]}"
+
+
+def out_of_range(value: Any) -> str:
+    """The message for a number beyond the range every reader and writer holds."""
+    if isinstance(value, int):
+        return f"out of range: an integer of {len(str(abs(value)))} digits (beyond 64 bits)"
+    return f"out of range: {value:g} (numbers must lie within +-2**63)"
 
 
 #: Lists of a fixed length, by key: (length, what they hold).

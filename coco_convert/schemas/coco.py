@@ -13,16 +13,16 @@ validator's business (``coco-convert validate``), not the schema's.
 
 Kinds, as in the COCO dataset's own files:
 
-===========  ==========================================  ===============================
+===========  ==========================================  ================================
 kind         file (COCO 2017)                            annotation record
-===========  ==========================================  ===============================
+===========  ==========================================  ================================
 instances    ``instances_*.json``                        :class:`Annotation`
 keypoints    ``person_keypoints_*.json``                 :class:`KeypointAnnotation`
 captions     ``captions_*.json``                         :class:`CaptionAnnotation`
 panoptic     ``panoptic_*.json`` (+ PNG per image)       :class:`PanopticAnnotation`
 stuff        ``stuff_*.json``                            :class:`StuffAnnotation`
-results      detection results (a JSON array)            :class:`Result`
-===========  ==========================================  ===============================
+results      detections or captions (a JSON array)       :class:`Result`, ``CaptionResult``
+===========  ==========================================  ================================
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le, Len
-from pydantic import AfterValidator, Field, with_config
+from pydantic import AfterValidator, Discriminator, Field, Tag, with_config
 from typing_extensions import NotRequired, TypedDict
 
 from .types import (
@@ -39,19 +39,23 @@ from .types import (
     BBox,
     CrowdFlag,
     FiniteFloat,
+    Int,
     Keypoints,
     NonNegativeFloat,
     NonNegativeInt,
     Polygon,
     Segmentation,
+    Side,
 )
 
 __all__ = [
     "KINDS",
     "RLE",
     "Annotation",
+    "AnyResult",
     "BBox",
     "CaptionAnnotation",
+    "CaptionResult",
     "CaptionsDocument",
     "Category",
     "Image",
@@ -79,7 +83,7 @@ KINDS: tuple[Kind, ...] = ("instances", "keypoints", "captions", "panoptic", "st
 
 #: Free text that tools write as a string, a number or null (``"year": ""`` from CVAT and
 #: Datumaro, ``"year": "2021"`` from Roboflow, ``"version": 1`` from scripts).
-_Text = str | int | float | None
+_Text = str | Int | FiniteFloat | None
 
 
 @with_config(MODEL_CONFIG)
@@ -96,7 +100,7 @@ class Info(TypedDict):
 
 @with_config(MODEL_CONFIG)
 class License(TypedDict):
-    id: int
+    id: Int
     name: NotRequired[str | None]
     url: NotRequired[str | None]
 
@@ -106,25 +110,25 @@ class Image(TypedDict):
     """An image. ``file_name`` is relative to the image folder; ``width`` and ``height`` are
     in pixels as the training framework sees the image (after EXIF rotation)."""
 
-    id: int
+    id: Int
     file_name: str
-    width: NotRequired[int]
-    height: NotRequired[int]
-    license: NotRequired[int | None]
+    width: NotRequired[Side]
+    height: NotRequired[Side]
+    license: NotRequired[Int | None]
     flickr_url: NotRequired[str | None]
     coco_url: NotRequired[str | None]
     #: ``"2013-11-14 16:28:13"`` in COCO; CVAT writes ``0``, labelme2coco ``null``.
-    date_captured: NotRequired[str | int | None]
+    date_captured: NotRequired[str | Int | None]
 
 
 @with_config(MODEL_CONFIG)
 class Category(TypedDict):
-    id: int
+    id: Int
     name: str
     supercategory: NotRequired[str | None]
 
 
-SkeletonEdge = Annotated[list[int], Len(2, 2), Field(description="1-based keypoint indices")]
+SkeletonEdge = Annotated[list[Int], Len(2, 2), Field(description="1-based keypoint indices")]
 
 
 @with_config(MODEL_CONFIG)
@@ -149,9 +153,9 @@ class Annotation(TypedDict):
     """An object instance: box, optional segmentation (polygons or RLE), area, crowd flag.
     ``segmentation`` null means none, as pylabel writes for boxes."""
 
-    id: int
-    image_id: int
-    category_id: int
+    id: Int
+    image_id: Int
+    category_id: Int
     segmentation: NotRequired[Segmentation | None]
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
@@ -168,9 +172,9 @@ class KeypointAnnotation(Annotation):
 class StuffAnnotation(TypedDict):
     """COCO-Stuff: instances-shaped, one RLE per (image, stuff class)."""
 
-    id: int
-    image_id: int
-    category_id: int
+    id: Int
+    image_id: Int
+    category_id: Int
     segmentation: RLE
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
@@ -179,8 +183,8 @@ class StuffAnnotation(TypedDict):
 
 @with_config(MODEL_CONFIG)
 class CaptionAnnotation(TypedDict):
-    id: int
-    image_id: int
+    id: Int
+    image_id: Int
     caption: str
 
 
@@ -189,8 +193,8 @@ class PanopticSegment(TypedDict):
     """One segment of a panoptic PNG: ``id`` is the segment's RGB colour as
     ``R + 256 * G + 256**2 * B``."""
 
-    id: int
-    category_id: int
+    id: Int
+    category_id: Int
     area: NotRequired[NonNegativeFloat]
     bbox: NotRequired[BBox]
     iscrowd: NotRequired[CrowdFlag]
@@ -200,7 +204,7 @@ class PanopticSegment(TypedDict):
 class PanopticAnnotation(TypedDict):
     """The segments of one image; ``file_name`` is its PNG in the panoptic folder."""
 
-    image_id: int
+    image_id: Int
     file_name: str
     segments_info: list[PanopticSegment]
 
@@ -210,8 +214,8 @@ class Result(TypedDict):
     """One detection: ``image_id``, ``category_id``, ``score`` and at least one of ``bbox``,
     ``segmentation``, ``keypoints``."""
 
-    image_id: int
-    category_id: int
+    image_id: Int
+    category_id: Int
     score: FiniteFloat
     bbox: NotRequired[BBox]
     segmentation: NotRequired[Segmentation]
@@ -233,9 +237,31 @@ _ResultWithGeometry = Annotated[
                 {"required": ["bbox"]},
                 {"required": ["segmentation"]},
                 {"required": ["keypoints"]},
-            ]
+            ],
+            "not": {"required": ["caption"]},
         }
     ),
+]
+
+
+@with_config(MODEL_CONFIG)
+class CaptionResult(TypedDict):
+    """One generated caption, as COCO caption evaluation (``COCO.loadRes``, pycocoevalcap)
+    reads it: ``image_id`` and ``caption``."""
+
+    image_id: Int
+    caption: str
+
+
+def _result_kind(value: Any) -> str:
+    return "caption" if isinstance(value, dict) and "caption" in value else "detection"
+
+
+#: One result: a caption when it has a ``caption`` key (as pycocotools tells them apart),
+#: else a detection (box, segmentation or keypoints, with its category and score).
+AnyResult = Annotated[
+    Annotated[_ResultWithGeometry, Tag("detection")] | Annotated[CaptionResult, Tag("caption")],
+    Discriminator(_result_kind),
 ]
 
 
@@ -286,5 +312,6 @@ class StuffDocument(_Document):
     categories: list[Category]
 
 
-#: Detection results, as written for the COCO evaluation server: a JSON array.
-ResultsDocument = list[_ResultWithGeometry]
+#: Results, as written for the COCO evaluation server: a JSON array of detections (boxes,
+#: segmentations, keypoints) or of captions.
+ResultsDocument = list[AnyResult]

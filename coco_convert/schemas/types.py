@@ -16,27 +16,46 @@ from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, with
 from typing_extensions import TypedDict
 
 __all__ = [
+    "INT_MAX",
+    "INT_MIN",
     "MODEL_CONFIG",
+    "NUMBER_LIMIT",
     "RLE",
+    "SIDE_MAX",
     "BBox",
     "CrowdFlag",
     "FiniteFloat",
+    "Int",
     "Keypoints",
     "NonNegativeFloat",
     "NonNegativeInt",
     "Polygon",
     "RLECounts",
     "Segmentation",
+    "Side",
 ]
 
 #: Every model validates strictly (``"640"`` is not a width, ``1.0`` is not an id, ``true`` is
 #: not an ``iscrowd``) and lets extra keys through: tools add their own, and they are kept.
 MODEL_CONFIG = ConfigDict(strict=True, extra="ignore")
 
-#: Any finite JSON number (integers are numbers too; NaN and infinities are not).
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(allow_inf_nan=False), Ge(0)]
-NonNegativeInt = Annotated[int, Ge(0)]
+#: Integers are 64-bit signed: what orjson writes, numpy's int64 and SQL's BIGINT hold.
+#: JSON itself has no limit, so a 38-digit id parses; it is refused here, on the way in, and
+#: not at write time or deep inside pycocotools.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+#: Numbers lie within the same range: a coordinate of 1e308 is finite, but ``x + w`` is not.
+NUMBER_LIMIT = 2**63
+#: Image sides (and RLE sizes) fit in 32 bits, as OpenCV, numpy indexing and pycocotools' C
+#: code take them; whether a size is plausible is the validator's business (I007).
+SIDE_MAX = 2**31 - 1
+
+Int = Annotated[int, Ge(INT_MIN), Le(INT_MAX)]
+#: Any finite JSON number within +-2**63 (integers are numbers too; NaN and infinities are not).
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False), Ge(-NUMBER_LIMIT), Le(NUMBER_LIMIT)]
+NonNegativeFloat = Annotated[float, Field(allow_inf_nan=False), Ge(0), Le(NUMBER_LIMIT)]
+NonNegativeInt = Annotated[int, Ge(0), Le(INT_MAX)]
+#: An image's width or height in pixels (VIA writes -1 for unknown: refused by the validator).
+Side = Annotated[int, Ge(-SIDE_MAX), Le(SIDE_MAX)]
 
 #: ``[x, y, width, height]`` in pixels; x and y are the top-left corner, 0-based.
 BBox = Annotated[
@@ -101,7 +120,9 @@ class RLE(TypedDict):
     crowd regions) or pycocotools' compressed string."""
 
     counts: RLECounts
-    size: Annotated[list[NonNegativeInt], Len(2, 2), Field(description="[height, width]")]
+    size: Annotated[
+        list[Annotated[int, Ge(0), Le(SIDE_MAX)]], Len(2, 2), Field(description="[height, width]")
+    ]
 
 
 def _segmentation_kind(value: Any) -> str | None:

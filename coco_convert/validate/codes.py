@@ -204,11 +204,12 @@ RULES: dict[str, Rule] = _rules(
         "S006",
         "integer-out-of-range",
         "error",
-        "An integer does not fit in 64 bits.",
+        "An integer does not fit in 64 bits (or a number lies beyond +-2**63).",
         """
         JSON has no limit, but pycocotools' C code, orjson, JavaScript, C++ (int64) and Java
         readers overflow or round such numbers, so an id silently becomes another id. Usually
-        a corrupted or concatenated number.
+        a corrupted or concatenated number. A coordinate such as 1e308 is finite, but the
+        box's right edge x + w is not; the schema refuses numbers beyond +-2**63.
         """,
     ),
     Rule(
@@ -512,16 +513,18 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "G112",
         "empty-segmentation",
-        "warning",
-        "segmentation is an empty list.",
+        "info",
+        "segmentation is an empty list (a box-only object).",
         """
-        CVAT (box-only exports), Roboflow and COCO Annotator write "segmentation": []
+        The usual way to say "no mask": CVAT (box-only exports), Roboflow, COCO Annotator,
+        Datumaro and coco-convert's own readers write "segmentation": []
         (../shared/realdata/coco_cvat, coco_roboflow;
-        https://github.com/jsbroks/coco-annotator/issues/109). pycocotools' annToMask fails
-        on it (IndexError in frPyObjects), and Detectron2 drops such instances from
-        mask training. The fix removes the empty key, which loaders read as "no mask".
+        https://github.com/jsbroks/coco-annotator/issues/109). Fine for box training. For
+        mask training such objects have no mask: pycocotools' annToMask fails on them
+        (IndexError in frPyObjects; a missing key fails too, with KeyError), and Detectron2
+        loads them without one. Leaving the key out is no better: the COCO format lists it
+        for every instance and Datumaro warns once per annotation without it.
         """,
-        fix="safe",
     ),
     # --- K: keypoints ------------------------------------------------------------------------
     Rule(
@@ -674,6 +677,18 @@ RULES: dict[str, Rule] = _rules(
         "The file exists but Pillow cannot read its header (truncated, not an image).",
         needs="images",
     ),
+    Rule(
+        "I009",
+        "huge-image",
+        "warning",
+        "An image is larger than Pillow opens (more than 178,956,970 pixels).",
+        """
+        Pillow refuses to decode an image of more than twice its MAX_IMAGE_PIXELS (89,478,485)
+        as a possible decompression bomb, so Pillow-based loaders (torchvision, Datumaro,
+        coco-convert's mask writers) stop on it; a mask of that size takes hundreds of
+        megabytes. Usually a corrupted size (100000 x 100000); tile real gigapixel images.
+        """,
+    ),
     # --- P: panoptic -------------------------------------------------------------------------
     Rule(
         "P001",
@@ -719,6 +734,18 @@ RULES: dict[str, Rule] = _rules(
         """
         COCOeval only sorts by score, but scores outside [0, 1] usually are logits or a
         class index written in the wrong column, and score thresholds mean nothing then.
+        """,
+    ),
+    Rule(
+        "D002",
+        "empty-results",
+        "warning",
+        "The results list is empty.",
+        """
+        `[]` is valid JSON and a valid (empty) results file, but pycocotools' COCO.loadRes
+        stops on it with IndexError (it looks at the first result to tell boxes from masks
+        and captions), so an evaluation script fails far from the cause: usually a model
+        that detected nothing, or a score threshold set too high.
         """,
     ),
     # --- T: tool profiles --------------------------------------------------------------------

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
+from ..io import read_text, real_path
 from .codes import RULES, resolve_codes
 from .engine import Settings
 
@@ -57,9 +58,10 @@ class Config:
 
     def for_file(self, path: str | Path) -> Settings:
         ignored: set[str] = set()
-        resolved = Path(path).resolve()
+        resolved = real_path(path)  # (a symbolic link loop is no RuntimeError)
         try:
-            relative = PurePosixPath(resolved.relative_to(self.root.resolve()).as_posix())
+            root = real_path(self.root)
+            relative = PurePosixPath(resolved.relative_to(root).as_posix())
         except ValueError:
             relative = PurePosixPath(Path(path).as_posix())
         for pattern, codes in self.per_file_ignores:
@@ -72,7 +74,7 @@ class Config:
 
 def find_config(start: Path | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` with ``[tool.coco-convert.validate]``."""
-    folder = (start or Path.cwd()).resolve()
+    folder = real_path(start or Path.cwd())
     for candidate in (folder, *folder.parents):
         path = candidate / "pyproject.toml"
         if path.is_file() and _table(path) is not None:
@@ -82,18 +84,27 @@ def find_config(start: Path | None = None) -> Path | None:
 
 def _table(path: Path) -> dict[str, Any] | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_text(path))
+    except InputError as exc:
+        raise UsageError(f"{path}: cannot read the configuration: {exc.message}") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
-    table = data.get("tool", {}).get("coco-convert", {}).get("validate")
-    return table if isinstance(table, dict) else None
+    tool = data.get("tool")
+    if not isinstance(tool, dict) or "coco-convert" not in tool:
+        return None  # not ours (a `tool` that is no table is for another tool to refuse)
+    ours = tool["coco-convert"]
+    if not isinstance(ours, dict):
+        raise UsageError(f"{path}: [tool.coco-convert] must be a table, not {ours!r}")
+    table = ours.get("validate")
+    if table is not None and not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.coco-convert.validate] must be a table, not {table!r}")
+    return table
 
 
 def _codes(path: Path | None, key: str, value: Any) -> set[str]:
-    if isinstance(value, str):
-        value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"{path}: {key} must be a list of rule codes")
+        example = f' (write {key} = ["{value}"])' if isinstance(value, str) else ""
+        raise UsageError(f"{path}: {key} must be a list of rule codes{example}")
     try:
         return resolve_codes(value)
     except ValueError as exc:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import printable
 from ..io import dump_json
 from .diagnostics import Diagnostic, Edit
 
@@ -147,7 +148,7 @@ def render_diff(file: str, applied: Sequence[AppliedFix]) -> str:
     useless)."""
     if not applied:
         return ""
-    lines = [f"--- {file}", f"+++ {file} (fixed)"]
+    lines = [f"--- {printable(file)}", f"+++ {printable(file)} (fixed)"]
     for fix in applied:
         assert fix.diagnostic.fix is not None
         location = fix.diagnostic.location

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, printable
 from ..io import dump_json, read_bytes
 from .codes import RULES
 from .diagnostics import Diagnostic
@@ -261,5 +262,26 @@ FORMATS: dict[str, Callable[..., str]] = {
 
 
 def render(results: Sequence[FileResult], output_format: str, *, fixing: bool = False) -> str:
-    """The findings of ``results`` in ``output_format`` (a key of :data:`FORMATS`)."""
-    return FORMATS[output_format](results, fixing=fixing)
+    """The findings of ``results`` in ``output_format`` (a key of :data:`FORMATS`), file
+    names and messages :func:`~coco_convert.errors.printable` in every format (a name with a
+    newline stays on its line; one that is not UTF-8 can be printed and written as JSON)."""
+    return FORMATS[output_format]([_printable(r) for r in results], fixing=fixing)
+
+
+def _printable(result: FileResult) -> FileResult:
+    def clean(d: Diagnostic) -> Diagnostic:
+        if d.message.isprintable() and d.file.isprintable():
+            return d
+        location = replace(d.location, file=printable(d.location.file))
+        return replace(d, message=printable(d.message), location=location)
+
+    if result.file.isprintable() and all(
+        d.message.isprintable() and d.file.isprintable() for d in result.diagnostics
+    ):
+        return result
+    return replace(
+        result,
+        file=printable(result.file),
+        diagnostics=[clean(d) for d in result.diagnostics],
+        applied=[replace(a, diagnostic=clean(a.diagnostic)) for a in result.applied],
+    )

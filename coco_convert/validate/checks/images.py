@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ...images import (
+    MAX_PIXELS,
     ImageFileError,
     ImageOutsideFolderError,
     ImageSizeError,
@@ -17,7 +18,7 @@ from ..engine import Context, check
 _ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|[\\/])")
 
 
-@check("I001", "I002", "I003", "I004", "I007")
+@check("I001", "I002", "I003", "I004", "I007", "I009")
 def image_records(ctx: Context) -> None:
     if ctx.kind == "results":
         return
@@ -30,6 +31,14 @@ def image_records(ctx: Context) -> None:
         bad = {key: image[key] for key in ("width", "height") if image.get(key, 1) <= 0}
         for key, value in bad.items():
             ctx.report("I007", f"{where}/{key}", f"image {key} is {value}")
+        width, height = image.get("width", 1), image.get("height", 1)
+        if not bad and width * height > MAX_PIXELS:
+            ctx.report(
+                "I009",
+                where,
+                f"image is {width} x {height} = {width * height:,} pixels, more than "
+                f"Pillow's {MAX_PIXELS:,}",
+            )
         name = image["file_name"]
         if name in names:
             ctx.report(

@@ -41,6 +41,10 @@ def report_schema_issue(ctx: Context, issue: Issue) -> None:
                 Fix.replace("wrap the list in a list (one polygon)", parent, [flat]),
             )
         return
+    if issue.message.startswith("out of range"):
+        ctx.seen.add(pointer)
+        ctx.report("S006", pointer, f"{field} is {issue.message.removeprefix('out of range: ')}")
+        return
     rewrite = _rewrite(field, value, expects_int=expects_int, expects_number=expects_number)
     if rewrite is not None:
         code, message, number = rewrite
@@ -77,8 +81,9 @@ def _number_from_text(text: str, field: str, *, integer: bool) -> int | float | 
 
 
 def mark_out_of_range(ctx: Context) -> None:
-    """S006: integers beyond 64 bits in the fields of records (and their boxes). Such records
-    are set aside like those that break the schema: no reader does arithmetic on them."""
+    """S006: integers beyond 64 bits in the fields of records (and their boxes), where the
+    schema's bounds did not already find them (keys a tool added). Such records are set aside
+    like those that break the schema: no reader does arithmetic on them."""
     lists = ("",) if ctx.kind == "results" else ("images", "annotations", "categories")
     for key in lists:
         prefix = f"/{key}" if key else ""
@@ -95,6 +100,8 @@ def mark_out_of_range(ctx: Context) -> None:
             ctx.invalid.setdefault(key, set()).add(i)
             values = [*record.items(), *((f"bbox/{j}", v) for j, v in enumerate(bbox or ()))]
             for field, value in values:
+                if f"{prefix}/{i}/{field}" in ctx.seen:  # the schema's own bounds found it
+                    continue
                 if type(value) is int and not _LOW <= value < _HIGH:
                     ctx.report(
                         "S006",
