@@ -45,6 +45,7 @@ from .pixels import Crop, image_name, mark_crops, no_file, read_upright
 from .plan import Plan
 from .scene import (
     COMPARE_COLOURS,
+    RGB,
     Mark,
     Note,
     RenderJob,
@@ -341,10 +342,13 @@ def _keypoints(mark: Mark, radius: int) -> str:
     return "".join(parts)
 
 
-def _captions(captions: Sequence[str]) -> str:
+def _captions(captions: Sequence[tuple[str, RGB]]) -> str:
     if not captions:
         return ""
-    items = "".join(f"<li>{_text(caption)}</li>" for caption in captions)
+    items = "".join(
+        f'<li style="color:{hex_colour(colour)}">{_text(caption)}</li>'
+        for caption, colour in captions
+    )
     return f'<ul class="captions">{items}</ul>'
 
 

@@ -342,15 +342,20 @@ def _ink(colour: RGB) -> RGB:
 
 
 def _with_captions(
-    picture: PILImage.Image, captions: Sequence[str], font: ImageFont.FreeTypeFont
+    picture: PILImage.Image,
+    captions: Sequence[tuple[str, RGB]],
+    font: ImageFont.FreeTypeFont,
 ) -> PILImage.Image:
-    """``picture`` with a white band under it holding the captions, wrapped to its width."""
+    """``picture`` with a white band under it holding the captions, wrapped to its width,
+    each in its colour."""
     from PIL import Image, ImageDraw
 
     pad = round(font.size) // 2
     per_line = max(8, int((picture.width - 2 * pad) / max(font.getlength("n"), 1)))
     lines = [
-        text for caption in captions for text in textwrap.wrap(f"- {caption}", per_line) or [""]
+        (text, colour)
+        for caption, colour in captions
+        for text in textwrap.wrap(f"- {caption}", per_line) or [""]
     ]
     ascent, descent = font.getmetrics()
     step = ascent + descent + 2
@@ -358,6 +363,6 @@ def _with_captions(
     band = Image.new("RGB", (picture.width, height), "white")
     band.paste(picture, (0, 0))
     draw = ImageDraw.Draw(band)
-    for k, text in enumerate(lines):
-        draw.text((pad, picture.height + pad + k * step), text, font=font, fill=(0, 0, 0))
+    for k, (text, colour) in enumerate(lines):
+        draw.text((pad, picture.height + pad + k * step), text, font=font, fill=colour)
     return band
