@@ -1,7 +1,8 @@
 """Segmentation geometry: polygons, RLE and binary masks, exactly as pycocotools sees them.
 
 Everything here works on one segmentation (or one image's segmentations) and knows nothing of
-datasets; the converters (:mod:`coco_convert.converters.masks`) and the validator build on it.
+datasets; the transforms (:mod:`coco_convert.transforms`), the formats and the validator
+build on it.
 
 Conventions
 ===========

@@ -48,6 +48,7 @@ CASES = {
     "V008": _xml(("bird", (10, 10, 50, 40))),
     "V009": _xml(("cat", (10.5, 10, 50, 40))),
     "V010": _xml(("cat", (10, 10, 50, 40)), ("cat", (10, 10, 50, 40))),
+    "V011": _xml(("cat", (0, 10, 50, 40))),
 }
 
 
@@ -65,6 +66,15 @@ def _check(tmp_path: Path, text: str, *, labels: bool = True) -> list[tuple[str,
 
 def test_every_voc_rule_has_a_case() -> None:
     assert {code for code in RULES if code.startswith("V")} == set(CASES)
+
+
+def test_reader_warnings_without_a_rule_are_f005(tmp_path: Path) -> None:
+    """The VOC reader's warnings that have no V rule are F005, with the reader's key."""
+    (tmp_path / "a.xml").write_text(CLEAN.replace("<filename>a.jpg</filename>", ""))
+    (result,) = validate_target(tmp_path / "a.xml", Settings())
+    assert [(d.code, d.message) for d in result.diagnostics] == [
+        ("F005", "files without <filename> (the XML's own name is used) [no_filename]")
+    ]
 
 
 def test_clean_file(tmp_path: Path) -> None:

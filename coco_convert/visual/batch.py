@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
 
 from ..converters.loss import LossReport
+from ..errors import Location
 from ..io import atomic_directory
 from ..parallel import choose_jobs, map_batched
 from ..progress import track
@@ -88,13 +89,13 @@ def _stem(file_name: str) -> str:
 def report_notes(report: LossReport, notes: Iterable[Note]) -> None:
     """Count an image's notes in ``report``: what is missing from a picture as a loss, the
     rest as warnings, each with the place."""
-    for key, where in notes:
-        if key in _LOSSES:
-            report.lose(key, NOTES[key], where=where)
-        else:
-            report.warn(key, NOTES[key], where=where)
+    for note in notes:
+        record = report.lose if note.key in _LOSSES else report.warn
+        record(note.key, NOTES[note.key], where=Location(note.file), detail=note.detail)
 
 
 def _report_unmatched(report: LossReport, plan: Plan) -> None:
     images = plan.dataset.index.imgs
-    report_notes(report, [("compare_unmatched", images[i]["file_name"]) for i in plan.unmatched])
+    report_notes(
+        report, [Note("compare_unmatched", images[i]["file_name"]) for i in plan.unmatched]
+    )

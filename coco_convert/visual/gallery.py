@@ -103,13 +103,14 @@ def card(job: CardJob) -> Card:
     thumbnail, file_size = _thumbnail(render, job.thumb, notes)
     size = render.size or file_size
     if size is None:
-        notes.append(("image_without_size", image_name(render)))
+        notes.append(Note("image_without_size", image_name(render)))
         return Card("", notes=tuple(notes))
     if render.size and file_size and file_size != render.size:
         notes.append(
-            (
+            Note(
                 "image_size_mismatch",
-                f"{image_name(render)}: the file is {file_size[0]}x{file_size[1]}, "
+                image_name(render),
+                f"the file is {file_size[0]}x{file_size[1]}, "
                 f"the annotations say {size[0]}x{size[1]}",
             )
         )
@@ -185,7 +186,7 @@ def _thumbnail(
         picture = read_upright(job.path, at_least=(short, short))
         return _webp(picture, thumb), (width, height)
     except Exception as exc:  # ImageFileError, or OSError for data that breaks off
-        notes.append(("image_unreadable", f"{job.path}: {exc}"))
+        notes.append(Note("image_unreadable", job.path, str(exc)))
         return None, None
 
 
@@ -411,7 +412,9 @@ def write_gallery(
         if made.html:
             cards.append(made)
     images = plan.dataset.index.imgs
-    report_notes(report, [("compare_unmatched", images[i]["file_name"]) for i in plan.unmatched])
+    report_notes(
+        report, [Note("compare_unmatched", images[i]["file_name"]) for i in plan.unmatched]
+    )
     report.count("images", len(cards))
     report.count("annotations", sum(c.annotations for c in cards))
     atomic_write(output, page(cards, plan, title=title, thumb=thumb).encode("utf-8"))

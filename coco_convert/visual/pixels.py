@@ -64,7 +64,7 @@ def image_name(job: RenderJob) -> str:
 
 def no_file(job: RenderJob) -> Note:
     """The note of a job without an image file."""
-    return job.missing or ("image_missing", image_name(job))
+    return job.missing or Note("image_missing", image_name(job))
 
 
 def upright(image: PILImage.Image) -> PILImage.Image:
@@ -128,7 +128,7 @@ def _encode(
             found.append(geometry.to_rle(mark.segmentation, height, width))
         except GeometryError as exc:
             where = f"annotation {mark.ann_id}" if mark.ann_id is not None else mark.category
-            notes.append(("segmentation_invalid", f"{image_name(job)}: {where}: {exc}"))
+            notes.append(Note("segmentation_invalid", image_name(job), f"{where}: {exc}"))
             found.append(None)
     return found
 
@@ -153,7 +153,9 @@ def _panoptic(job: RenderJob, marks: Sequence[Mark], notes: list[Note]) -> list[
         crop = _crop(ids == mark.segment_id)
         if crop is None:
             notes.append(
-                ("panoptic_segment_empty", f"{layer.panoptic_png}: segment {mark.segment_id}")
+                Note(
+                    "panoptic_segment_empty", str(layer.panoptic_png), f"segment {mark.segment_id}"
+                )
             )
         crops.append(crop)
     return crops
@@ -163,20 +165,21 @@ def _panoptic_ids(
     job: RenderJob, png: str | None, notes: list[Note]
 ) -> npt.NDArray[np.uint32] | None:
     if png is None or not Path(png).is_file():
-        notes.append(("panoptic_png_missing", f"{image_name(job)}: {png or 'no PNG named'}"))
+        notes.append(Note("panoptic_png_missing", image_name(job), png or "no PNG named"))
         return None
     try:
         with open_image(png) as image:
             rgb = np.asarray(image.convert("RGB"), dtype=np.uint32)
     except Exception as exc:  # ImageFileError, or OSError for data that breaks off
-        notes.append(("panoptic_png_unreadable", f"{png}: {exc}"))
+        notes.append(Note("panoptic_png_unreadable", png, str(exc)))
         return None
     size = job.size
     if size is not None and (rgb.shape[1], rgb.shape[0]) != size:
         notes.append(
-            (
+            Note(
                 "panoptic_png_size",
-                f"{png}: {rgb.shape[1]}x{rgb.shape[0]}, the image is {size[0]}x{size[1]}",
+                png,
+                f"{rgb.shape[1]}x{rgb.shape[0]}, the image is {size[0]}x{size[1]}",
             )
         )
         return None

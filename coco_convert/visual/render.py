@@ -155,7 +155,7 @@ def _canvas(
         picture = upright(image)
     elif job.path is None:
         if size is None:
-            notes.append(("image_without_size", name))
+            notes.append(Note("image_without_size", name))
             return None
         notes.append(no_file(job))
         return Image.new("RGB", size, BLANK)
@@ -163,16 +163,17 @@ def _canvas(
         try:
             picture = read_upright(job.path)
         except Exception as exc:  # ImageFileError, or OSError for data that breaks off
-            notes.append(("image_unreadable", f"{job.path}: {exc}"))
+            notes.append(Note("image_unreadable", job.path, str(exc)))
             if size is None:
-                notes.append(("image_without_size", name))
+                notes.append(Note("image_without_size", name))
                 return None
             return Image.new("RGB", size, BLANK)
     if size is not None and picture.size != size:
         notes.append(
-            (
+            Note(
                 "image_size_mismatch",
-                f"{name}: the file is {picture.size[0]}x{picture.size[1]}, "
+                name,
+                f"the file is {picture.size[0]}x{picture.size[1]}, "
                 f"the annotations say {size[0]}x{size[1]}",
             )
         )

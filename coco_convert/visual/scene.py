@@ -20,7 +20,7 @@ import colorsys
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..schemas.coco import Kind
 
@@ -54,9 +54,18 @@ COMPARE_COLOURS: tuple[RGB, RGB] = ((0, 114, 178), (230, 159, 0))
 
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
-#: A problem met while drawing one image: a key of :data:`NOTES` and where (the image's file
-#: name, and what was found).
-Note = tuple[str, str]
+
+class Note(NamedTuple):
+    """A problem met while drawing one image: a key of :data:`NOTES`, the file it is about
+    (the image's, or a panoptic PNG's) and what was found there."""
+
+    key: str
+    file: str
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.detail}" if self.detail else self.file
+
 
 #: What each note key means, as the command line's summary says it.
 NOTES: dict[str, str] = {
