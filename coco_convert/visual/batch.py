@@ -26,7 +26,7 @@ __all__ = ["PARALLEL_MIN_IMAGES", "draw_images", "output_names", "report_notes"]
 PARALLEL_MIN_IMAGES = 64
 
 #: Notes that mean something asked for is not in the picture (the rest are warnings).
-_LOSSES = frozenset({"segmentation_invalid", "image_without_size"})
+_LOSSES = frozenset({"segmentation_invalid", "image_without_size", "image_too_large"})
 
 
 def draw_images(

@@ -41,7 +41,7 @@ from ..io import atomic_write, check_output
 from ..parallel import choose_jobs, map_batched
 from ..progress import track
 from .batch import PARALLEL_MIN_IMAGES, report_notes
-from .pixels import Crop, image_name, mark_crops, no_file, read_upright
+from .pixels import Crop, drawable, image_name, mark_crops, no_file, read_upright
 from .plan import Plan
 from .scene import (
     COMPARE_COLOURS,
@@ -100,6 +100,8 @@ def card(job: CardJob) -> Card:
     """The card of one image (a module-level pure function of a picklable job)."""
     notes: list[Note] = []
     render = job.render
+    if render.size is not None and not drawable(render, render.size, notes):
+        return Card("", notes=tuple(notes))
     thumbnail, file_size = _thumbnail(render, job.thumb, notes)
     size = render.size or file_size
     if size is None:

@@ -23,13 +23,21 @@ import numpy.typing as npt
 
 from .. import geometry
 from ..errors import GeometryError
-from ..images import open_image
+from ..images import MAX_PIXELS, open_image
 from .scene import Mark, Note, RenderJob
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["Crop", "image_name", "mark_crops", "no_file", "read_upright", "upright"]
+__all__ = [
+    "Crop",
+    "drawable",
+    "image_name",
+    "mark_crops",
+    "no_file",
+    "read_upright",
+    "upright",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -60,6 +68,15 @@ class Crop:
 def image_name(job: RenderJob) -> str:
     """How notes name an image: its file name, or its id."""
     return str(job.image.get("file_name") or f"image {job.image.get('id')}")
+
+
+def drawable(job: RenderJob, size: tuple[int, int], notes: list[Note]) -> bool:
+    """Whether an image of ``size`` can be drawn: not beyond Pillow's pixel limit (a JSON
+    that says 100000 x 100000 would otherwise ask for a 30 GB canvas)."""
+    if size[0] * size[1] <= MAX_PIXELS:
+        return True
+    notes.append(Note("image_too_large", image_name(job), f"{size[0]}x{size[1]}"))
+    return False
 
 
 def no_file(job: RenderJob) -> Note:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .pixels import Crop, image_name, mark_crops, no_file, read_upright, upright
+from .pixels import Crop, drawable, image_name, mark_crops, no_file, read_upright, upright
 from .scene import (
     RGB,
     DrawOptions,
@@ -151,6 +151,8 @@ def _canvas(
 
     size = job.size
     name = image_name(job)
+    if size is not None and not drawable(job, size, notes):
+        return None
     if image is not None:
         picture = upright(image)
     elif job.path is None:

@@ -80,6 +80,10 @@ NOTES: dict[str, str] = {
         "gives: annotations may be misplaced"
     ),
     "image_without_size": "images with neither a readable file nor a width and height: skipped",
+    "image_too_large": (
+        "images whose width x height is beyond Pillow's pixel limit (a decompression bomb or a "
+        "mistyped size): skipped"
+    ),
     "segmentation_invalid": "segmentations that cannot be rasterised: drawn without their mask",
     "panoptic_png_missing": "panoptic PNGs not found: segments drawn as boxes",
     "panoptic_png_unreadable": "panoptic PNGs that could not be read: segments drawn as boxes",
