@@ -100,7 +100,7 @@ __all__ = [
     "rle_area",
     "rle_bbox",
     "rle_counts",
-    "rle_to_crop",
+    "rle_crop",
     "rle_to_mask",
     "rle_to_outlines",
     "rle_to_polygons",
@@ -238,40 +238,6 @@ def crop_to_rle(crop: Mask, left: int, top: int, height: int, width: int) -> RLE
     elif after:
         runs = np.concatenate((runs, [after]))
     return compress_rle({"size": [height, width], "counts": runs.tolist()})
-
-
-def rle_to_crop(rle: RLE | dict[str, Any]) -> tuple[npt.NDArray[np.uint8], int, int] | None:
-    """The inverse of :func:`crop_to_rle`: the mask inside the box of an RLE's pixels (uint8
-    0/1) and the box's left column and top row; None for an empty mask."""
-    height, _ = _rle_size(rle)
-    found = _crop(rle_counts(rle), height)
-    if found is None:
-        return None
-    crop, x0, y0 = found
-    return np.ascontiguousarray(crop, dtype=np.uint8), x0, y0
-
-
-def _crop(
-    runs: npt.NDArray[np.int64], height: int
-) -> tuple[npt.NDArray[np.bool_], int, int] | None:
-    """The foreground of column-major ``runs`` inside its box, decoding only the columns
-    that hold foreground: (mask, left, top), or None when there is none."""
-    ends = np.cumsum(runs)
-    starts = ends - runs
-    fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
-    if fg.size == 0:
-        return None
-    first, last = int(starts[fg[0]]), int(ends[fg[-1]]) - 1
-    x0, x1 = first // height, last // height
-    lo, hi = x0 * height, (x1 + 1) * height
-    # Runs clipped to the columns [x0, x1], then expanded to pixels of those columns only.
-    clipped = np.clip(ends, lo, hi) - np.clip(starts, lo, hi)
-    values = np.zeros(runs.size, dtype=np.bool_)
-    values[1::2] = True
-    columns = np.repeat(values, clipped).reshape(x1 - x0 + 1, height).T
-    rows = np.flatnonzero(columns.any(axis=1))
-    y0, y1 = int(rows[0]), int(rows[-1])
-    return columns[y0 : y1 + 1], x0, y0
 
 
 # --- any segmentation -> RLE, area, box -------------------------------------------------------
@@ -457,14 +423,40 @@ def rle_to_outlines(
 ) -> list[Outline]:
     """:func:`trace` of an RLE's mask, decoding only the columns that hold foreground.
     ``runs``: its :func:`rle_counts`, when the caller has them already."""
+    found = rle_crop(rle, runs=runs)
+    if found is None:
+        return []
+    x0, y0, crop = found
+    return _trace_crop(crop, x0, y0)
+
+
+def rle_crop(
+    rle: RLE | dict[str, Any], *, runs: npt.NDArray[np.int64] | None = None
+) -> tuple[int, int, npt.NDArray[np.bool_]] | None:
+    """An RLE's mask cut to the box of its pixels, ``(x0, y0, crop)`` with ``crop[r, c]``
+    pixel ``(x0 + c, y0 + r)``, or None for an empty mask (the inverse of
+    :func:`crop_to_rle`). Only the columns that hold
+    foreground are decoded: a small object in a large image costs little. ``runs``: its
+    :func:`rle_counts`, when the caller has them already."""
     height, _ = _rle_size(rle)
     if runs is None:
         runs = rle_counts(rle)
-    found = _crop(runs, height)
-    if found is None:
-        return []
-    columns, x0, y0 = found
-    return _trace_crop(columns, x0, y0)
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
+    if fg.size == 0:
+        return None
+    first, last = int(starts[fg[0]]), int(ends[fg[-1]]) - 1
+    x0, x1 = first // height, last // height
+    lo, hi = x0 * height, (x1 + 1) * height
+    # Runs clipped to the columns [x0, x1], then expanded to pixels of those columns only.
+    clipped = np.clip(ends, lo, hi) - np.clip(starts, lo, hi)
+    values = np.zeros(runs.size, dtype=np.bool_)
+    values[1::2] = True
+    columns = np.repeat(values, clipped).reshape(x1 - x0 + 1, height).T
+    rows = np.flatnonzero(columns.any(axis=1))
+    y0, y1 = int(rows[0]), int(rows[-1])
+    return x0, y0, columns[y0 : y1 + 1]
 
 
 def outlines_to_polygons(

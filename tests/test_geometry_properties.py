@@ -82,12 +82,12 @@ def test_crop_placed_in_an_image_is_pycocotools_of_the_whole_mask(
     oracle = coco_mask.encode(np.asfortranarray(image))
     rle = g.crop_to_rle(crop, left, top, height, width)
     assert rle == {"size": [height, width], "counts": oracle["counts"].decode()}
-    back = g.rle_to_crop(rle)
+    back = g.rle_crop(rle)
     if not crop.any():
         assert back is None
         return
     assert back is not None
-    tight, x0, y0 = back
+    x0, y0, tight = back
     ys, xs = np.nonzero(image)
     assert (x0, y0) == (xs.min(), ys.min())
     assert np.array_equal(tight, image[y0 : ys.max() + 1, x0 : xs.max() + 1])
