@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .converters import coco, masks, voc, yolo
+from .converters import coco, cvat, masks, voc, yolo
 from .converters.base import Format
 from .errors import InputError, UsageError
 
@@ -23,6 +23,7 @@ FORMATS: tuple[Format, ...] = (
     voc.FORMAT,
     yolo.FORMAT,
     masks.FORMAT,
+    cvat.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}

@@ -105,13 +105,17 @@ def iterparse(
     *,
     events: tuple[str, ...] = ("end",),
     tag: str | tuple[str, ...] | None = None,
+    root: str | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """Stream ``(event, element)`` pairs of the XML document read from ``handle`` (a file
     opened in binary mode at its start), with :data:`PARSER`'s settings. The prolog (up to
-    the root element) is checked for entity declarations first; malformed XML anywhere is an
-    :class:`InputError` at its line. The caller clears elements it is done with, so memory
-    stays bounded by the largest element, not the file."""
-    _check_prolog(handle, path)
+    the root element) is checked for entity declarations first, and with ``root`` the root
+    element must have that name (``what`` names the format in the error); malformed XML
+    anywhere is an :class:`InputError` at its line. The caller clears elements it is done
+    with, so memory stays bounded by the largest element, not the file."""
+    found, line = _check_prolog(handle, path)
+    if root is not None and found is not None and found != root:
+        raise InputError(path, f"the root element is <{found}>, expected <{root}>", line=line)
     context = etree.iterparse(handle, events=events, tag=tag, **_OPTIONS)
     try:
         yield from context
@@ -119,25 +123,35 @@ def iterparse(
         raise syntax_error(exc, path) from None
 
 
-def _check_prolog(handle: IO[bytes], path: str) -> None:
-    """Refuse entity declarations in what comes before the root element, then rewind."""
+def _check_prolog(handle: IO[bytes], path: str) -> tuple[str | None, int | None]:
+    """Refuse entity declarations in what comes before the root element, then rewind;
+    returns the root element's name and line (None when the prolog does not show it)."""
     start = handle.tell()
     prolog = b""
     while True:
         chunk = handle.read(_PROLOG_CHUNK)
         prolog += chunk
-        if not chunk or _root_started(prolog):
+        at = _root_start(prolog)
+        if not chunk or at is not None:
             break
         if len(prolog) > _PROLOG_LIMIT:
             refuse_entities(prolog, path)
             raise InputError(path, "no root element in the first 16 MiB: not annotation XML")
     refuse_entities(prolog, path)
     handle.seek(start)
+    if at is None:
+        return None, None
+    name = _NAME.match(prolog, at + 1)
+    text = name.group().decode("utf-8", "replace") if name else None
+    return text, prolog.count(b"\n", 0, at) + 1
 
 
-def _root_started(prolog: bytes) -> bool:
-    """Whether the root element's start tag is in ``prolog``: the first ``<`` followed by a
-    name character outside the DTD's brackets (declarations are ``<!``, ``<?``)."""
+_NAME = re.compile(rb"[^\s>/]+")
+
+
+def _root_start(prolog: bytes) -> int | None:
+    """Where the root element's start tag begins in ``prolog``: the first ``<`` followed by
+    a name character outside the DTD's brackets (declarations are ``<!``, ``<?``)."""
     depth = 0
     for match in re.finditer(rb"[\[\]]|<[A-Za-z_]", prolog):
         token = match.group()
@@ -146,8 +160,8 @@ def _root_started(prolog: bytes) -> bool:
         elif token == b"]":
             depth = max(0, depth - 1)
         elif depth == 0:
-            return True
-    return False
+            return match.start()
+    return None
 
 
 def xml_text(text: str) -> tuple[str, bool]:

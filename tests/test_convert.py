@@ -124,7 +124,9 @@ def test_detection_needs_no_from_and_ambiguity_lists_the_candidates(tmp_path: Pa
 def test_usage_errors_name_what_is_known(tmp_path: Path) -> None:
     result = cli("convert", DEVKIT, "--to", "labelbox", "-o", tmp_path / "o")
     assert result.exit_code == 2
-    assert "unknown format 'labelbox' (known formats: coco, voc, yolo, masks)" in result.output
+    assert (
+        "unknown format 'labelbox' (known formats: coco, voc, yolo, masks, cvat)" in result.output
+    )
     result = cli("convert", DEVKIT, "--to", "coco", "-o", tmp_path / "o.json", "--task", "pose")
     assert result.exit_code == 2
     assert "--task is not an option of reading voc or writing coco" in result.output
