@@ -37,14 +37,20 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def click_options(
-    option: Option, *, help: str | None = None, defaults: bool = True
+    option: Option,
+    *,
+    help: str | None = None,
+    defaults: bool = True,
+    legs: Iterable[str] = (),
 ) -> list[Decorator]:
     """The click option(s) of a declared option: one flag, or one per switch. ``defaults``
-    False leaves every default unset (``convert`` passes only what was given)."""
+    False leaves every default unset (``convert`` passes only what was given); ``legs``
+    prefix a switch's help with who takes it."""
     text = help or option.help
     if option.switches:
+        prefix = f"[{', '.join(legs)}] " if legs else ""
         return [
-            click.option(flag, option.name, flag_value=value, help=switch_help)
+            click.option(flag, option.name, flag_value=value, help=prefix + switch_help)
             for flag, value, switch_help in option.switches
         ]
     if option.type == "flag":
@@ -176,9 +182,15 @@ def _convert_options() -> list[Decorator]:
                 declared.setdefault(option.name, []).append((f"{fmt.name} {leg}", option))
     decorators: list[Decorator] = []
     for uses in declared.values():
-        legs = ", ".join(leg for leg, _ in uses)
         option = uses[0][1]
-        decorators += click_options(option, help=f"[{legs}] {option.help}", defaults=False)
+        helps = dict.fromkeys(o.help for _, o in uses)
+        if len(helps) == 1:
+            text = f"[{', '.join(leg for leg, _ in uses)}] {option.help}"
+        else:  # the same kind of value, said for each format that takes it
+            text = " ".join(f"[{leg}] {o.help}" for leg, o in uses)
+        decorators += click_options(
+            option, help=text, defaults=False, legs=[leg for leg, _ in uses]
+        )
     return decorators
 
 
