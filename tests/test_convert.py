@@ -6,9 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from coco_convert.cli import main
+from coco_convert.errors import UsageError
 
 from .conftest import FIXTURES
 
@@ -193,3 +195,15 @@ def test_verbs_keep_their_options() -> None:
         text = ok(verb, "--help").output
         for flag in ["-o, --output", *flags]:
             assert flag in text, f"{verb} lost {flag}"
+
+
+def test_the_library_converts_as_the_command_line(tmp_path: Path) -> None:
+    from coco_convert import registry
+
+    report = registry.convert(DEVKIT, tmp_path / "lib.json", to="coco", options={"split": "train"})
+    assert report.conversion == "voc2coco"
+    assert report.counts["images"] == 2
+    ok("voc2coco", DEVKIT, "--split", "train", "-o", tmp_path / "cli.json")
+    assert (tmp_path / "lib.json").read_bytes() == (tmp_path / "cli.json").read_bytes()
+    with pytest.raises(UsageError, match="--task is not an option of reading voc"):
+        registry.convert(DEVKIT, tmp_path / "x.json", to="coco", options={"task": "pose"})
