@@ -211,7 +211,7 @@ def write(folder: Path, shapes: str, name: str = "annotations.xml") -> Path:
     [
         ('<box label="p" xtl="nan" ytl="1" xbr="2" ybr="3"/>', "xtl='nan' is not a finite number"),
         ('<box label="p" xtl="1" ytl="1" xbr="2"/>', "<box> has no ybr= (a required attribute)"),
-        ('<polygon label="p" points="1,1;NaN,2;3,3"/>', "points= holds a number that is not finite"),
+        ('<polygon label="p" points="1,1;NaN,2;3,3"/>', "holds a number that is not finite"),
         ('<polygon label="p" points="1,1;2"/>', "points= holds 3 numbers, not x,y pairs"),
         ('<polygon label="p"/>', "<polygon> has no points="),
         ('<box xtl="1" ytl="1" xbr="2" ybr="3"/>', "<box> has no label="),
@@ -357,7 +357,8 @@ CASES = {
     "C001": '<box label="p" xtl="1" ytl="1" xbr="nan" ybr="3"/>',
     "C002": None,  # an image without a size: below
     "C003": '<box label="q" xtl="1" ytl="1" xbr="2" ybr="3"/>',
-    "C004": '<box label="p" xtl="1" ytl="1" xbr="2" ybr="3"><attribute name="x">1</attribute></box>',
+    "C004": '<box label="p" xtl="1" ytl="1" xbr="2" ybr="3"><attribute name="x">1</attribute>'
+    "</box>",
     "C007": '<polygon label="p" points="1,1;2,2"/>',
 }
 
@@ -400,7 +401,10 @@ def test_validate_typed_attributes_and_skeletons(tmp_path: Path) -> None:
 def test_validate_video_problems(tmp_path: Path) -> None:
     text = (VIDEO / "annotations.xml").read_text()
     text = text.replace('<polygon frame="4"', '<polygon frame="9"')
-    size = "<original_size>\n        <width>96</width>\n        <height>54</height>\n      </original_size>"
+    size = (
+        "<original_size>\n        <width>96</width>\n        <height>54</height>\n      "
+        "</original_size>"
+    )
     text = text.replace(size, "")
     text = text.replace("<mode>interpolation</mode>", "<mode>annotation</mode>")
     text = text.replace("</track>\n</annotations>", (

@@ -849,9 +849,7 @@ class Reader:
             split = self._split(item.split)
             image = split.frames.get((item.task, item.frame))
             if image is None:
-                image = self._frame_image(
-                    split, item.task, item.frame, meta.task(item.task), where
-                )
+                image = self._frame_image(split, item.task, item.frame, meta.task(item.task), where)
                 self.report.warn(
                     "frame_outside_task",
                     "track shapes on frames the task does not list (an image is added)",
