@@ -7,6 +7,12 @@ PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/coco-convert
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
+# Datumaro, which tests/test_datumaro_interop.py imports our outputs with, lives in its own
+# environment: it pins Pillow 12, and the project's tests run on what users install.
+DATUMARO_VERSION := 1.13.12
+DATUMARO := .venv-datumaro
+DATUMARO_STAMP := $(DATUMARO)/.installed-$(DATUMARO_VERSION)
+
 .PHONY: run test lint clean
 
 $(STAMP): pyproject.toml
@@ -27,6 +33,9 @@ run: $(STAMP)
 	$(CLI) coco2voc out/voc_masks.json -o out/voc --masks --coords zero-based
 	$(CLI) coco2yolo fixtures/coco/instances.json -o out/yolo --task segment --split val2014
 	$(CLI) yolo2coco fixtures/yolo/exif --images fixtures/yolo/exif -o out/exif-sizes.json
+	$(CLI) formats
+	$(CLI) convert fixtures/voc/datumaro-one-based --split train --to yolo -o out/voc-yolo
+	$(CLI) convert fixtures/yolo/coco-val2014/data.yaml --to voc -o out/yolo-voc
 	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json
 	$(CLI) rle2poly out/instances_rle.json -o out/instances_polygons.json --report out/rle2poly.json
 	$(CLI) validate fixtures/validate/clean.json
@@ -38,9 +47,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+$(DATUMARO_STAMP):
+	$(PYTHON) -m venv $(DATUMARO)
+	$(DATUMARO)/bin/python -m pip install --quiet "datumaro==$(DATUMARO_VERSION)"
+	rm -f $(DATUMARO)/.installed-*
+	touch $(DATUMARO_STAMP)
+
+test: lint $(DATUMARO_STAMP)
 	sh .ci/install-chromium
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DATUMARO) out .mypy_cache .ruff_cache .pytest_cache .hypothesis

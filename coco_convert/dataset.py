@@ -456,18 +456,14 @@ class PanopticDataset(CocoDataset[PanopticAnnotation, PanopticCategory]):
     def category_ids_of(self, ann: PanopticAnnotation) -> Iterable[int]:
         return [segment["category_id"] for segment in ann.get("segments_info", ())]
 
-    def annotation_for(self, image_id: int) -> PanopticAnnotation | None:
-        """The panoptic annotation of an image, if it has one."""
-        found = self.index.img_to_anns.get(image_id)
-        return found[0] if found else None
-
 
 # --- detection results: a JSON array ---------------------------------------------------------
 
 
 class ResultsDataset(Dataset):
-    """Detection results: a list of ``{image_id, category_id, score, bbox | segmentation |
-    keypoints}``, the format the COCO evaluation server and ``COCO.loadRes`` take."""
+    """Results: a list of detections ``{image_id, category_id, score, bbox | segmentation |
+    keypoints}`` or of captions ``{image_id, caption}``, the format the COCO evaluation
+    server and ``COCO.loadRes`` take."""
 
     kind = "results"
     __slots__ = ()

@@ -76,11 +76,11 @@ def test_real_exports_merge_by_category_name() -> None:
     # What changed is reported, with places.
     assert report.losses["category_ids_changed"].count == 6
     assert report.losses["image_ids_renumbered"].count == 12
-    assert report.losses["image_ids_renumbered"].examples[0] == f"{ROBOFLOW}:/images/0/id: 0 -> 2"
-    assert report.losses["annotation_ids_renumbered"].examples[0] == (
+    assert str(report.losses["image_ids_renumbered"].examples[0]) == f"{ROBOFLOW}:/images/0/id: 0 -> 2"
+    assert str(report.losses["annotation_ids_renumbered"].examples[0]) == (
         f"{ROBOFLOW}:/annotations/0/id: 0 -> 17"
     )
-    assert report.losses["top_level_value_differs"].examples == [
+    assert [str(e) for e in report.losses["top_level_value_differs"].examples] == [
         f"{ROBOFLOW}:/info",
         f"{LABELME}:/info",
     ]
@@ -142,9 +142,9 @@ def test_normalized_match_and_look_alike_names() -> None:
         "Traffic_Light",
         "keybaord",
     ]
-    looks = report.warnings["look_alike_categories"].examples
-    assert "'traffic light' (A.json) and 'Traffic_Light' (B.json)" in looks
-    assert "'keyboard' (A.json) and 'keybaord' (B.json)" in looks
+    looks = [str(e) for e in report.warnings["look_alike_categories"].examples]
+    assert "B.json:/categories/0: 'Traffic_Light' looks like 'traffic light' (A.json)" in looks
+    assert "B.json:/categories/1: 'keybaord' looks like 'keyboard' (A.json)" in looks
     normalized, report = merge([a, b], match="normalized")
     assert [c["name"] for c in normalized.categories] == ["traffic light", "keyboard", "keybaord"]
     assert report.losses["category_names_normalized"].count == 1

@@ -243,6 +243,7 @@ CASES: dict[str, tuple[str, Callable[[Doc], None]]] = {
     "P003": ("panoptic", _set("annotations/1/image_id", 1)),
     "P004": ("panoptic", _set("annotations/0/segments_info/0/id", 0)),
     "D001": ("results", _set("0/score", 1.5)),
+    "D002": ("results", lambda doc: doc.clear()),
     "T001": ("instances", _roboflow),
     "T002": ("instances", _append("categories", lambda d: {"id": 3, "name": "_background_"})),
     "T003": (

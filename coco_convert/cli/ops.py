@@ -12,11 +12,12 @@ import click
 
 from ..converters.loss import LossReport
 from ..dataset import Dataset, ResultsDataset, load
-from ..errors import CocoConvertError, InputError, UsageError
+from ..errors import CocoConvertError, InputError, Location, UsageError
 from ..io import check_output, dump_json
 from ..ops import diffing, filtering, merging, remapping, splitting, statistics
 from ..ops.partition import parse_ratios
-from .app import finish, main, output_option, report_option, strict_option
+from .app import main
+from .common import finish, output_option, report_option, strict_option
 from .info import render_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -478,7 +479,7 @@ def stats_command(
         loss.warn(
             "dangling_image_id",
             "annotations whose image_id no image has",
-            where=str(src),
+            where=Location(str(src)),
             count=found["annotations_without_image"],
         )
     if found.get("unknown_category_ids"):
@@ -486,7 +487,8 @@ def stats_command(
         loss.warn(
             "dangling_category_id",
             "category ids that annotations use and no category defines",
-            where=f"{src}: {ids}",
+            where=Location(str(src)),
+            detail=ids,
             count=len(found["unknown_category_ids"]),
         )
     loss.raise_if_strict(strict)

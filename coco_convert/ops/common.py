@@ -10,7 +10,7 @@ from typing import Any
 
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset, from_document
-from ..errors import InputError, UsageError
+from ..errors import InputError, Location, UsageError
 from ..io import gc_paused
 
 __all__ = [
@@ -83,7 +83,7 @@ def _check_references(
         report.warn(
             "duplicate_image_id",
             "images whose id an earlier image already has: their annotations go with the first",
-            where=f"{name}:/images/{i}/id",
+            where=Location(name, f"/images/{i}/id"),
         )
     image_ids = {image["id"] for image in dataset.images}
     category_ids = {category["id"] for category in dataset.categories}
@@ -94,7 +94,7 @@ def _check_references(
         report.warn(
             "dangling_image_id",
             "annotations whose image_id no image has",
-            where=f"{name}:/annotations/{i}/image_id",
+            where=Location(name, f"/annotations/{i}/image_id"),
         )
     if not categories or dataset.kind == "captions":
         return image_ids, category_ids
@@ -111,7 +111,7 @@ def _check_references(
         report.warn(
             "dangling_category_id",
             "annotations whose category_id no category has",
-            where=f"{name}:/annotations/{i}",
+            where=Location(name, f"/annotations/{i}"),
         )
     return image_ids, category_ids
 
@@ -126,7 +126,7 @@ def keypoint_definition(category: Any) -> tuple[list[Any], list[tuple[int, ...]]
 
 
 def absorb_category(
-    kept: dict[str, Any], other: Any, *, where: str, first: str, report: LossReport
+    kept: dict[str, Any], other: Any, *, where: Location, first: str, report: LossReport
 ) -> None:
     """Merge category ``other`` (at ``where``) into ``kept`` (from ``first``): their keypoint
     names and skeletons must agree (an :class:`InputError` otherwise); fields ``kept`` lacks
@@ -162,7 +162,7 @@ def fill_fields(
     report: LossReport,
     key: str,
     message: str,
-    where: str,
+    where: Location,
     first: str,
 ) -> None:
     """One record standing for two (merged images, merged categories): fields ``kept``
@@ -175,7 +175,10 @@ def fill_fields(
             kept[name] = value
         elif kept[name] != value:
             report.lose(
-                key, message, where=f"{where}/{name}: {value!r} (kept {kept[name]!r} from {first})"
+                key,
+                message,
+                where=Location(where.file, f"{where.pointer or ''}/{name}"),
+                detail=f"{value!r} (kept {kept[name]!r} from {first})",
             )
 
 

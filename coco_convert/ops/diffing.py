@@ -18,7 +18,7 @@ import numpy as np
 
 from ..converters.loss import LossReport
 from ..dataset import CocoDataset, Dataset
-from ..errors import UsageError
+from ..errors import Location, UsageError
 from ..io import dump_json, gc_paused
 from .common import coco_dataset, name_of, repeated_ids
 
@@ -175,7 +175,7 @@ def check_ids(dataset: Dataset, report: LossReport) -> None:
             report.warn(
                 "repeated_id",
                 "records whose id an earlier record of the same list has: matched at most once",
-                where=f"{name}:/{key}/{i}/id",
+                where=Location(name, f"/{key}/{i}/id"),
             )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset, annotation_matcher
-from ..errors import UsageError
+from ..errors import Location, UsageError
 from ..io import gc_paused
 from .common import check_references, coco_dataset, derived, name_of, with_records
 
@@ -145,7 +145,8 @@ def filter_dataset(
         report.warn(
             "unknown_image_ids",
             "image ids asked for that no image has",
-            where=f"{name_of(coco)}: {', '.join(map(str, unknown[:20]))}",
+            where=Location(name_of(coco)),
+            detail=", ".join(map(str, unknown[:20])) + (" ..." if len(unknown) > 20 else ""),
             count=len(unknown),
         )
     selection = Selection(criteria)

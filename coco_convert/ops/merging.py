@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ..converters.loss import MAX_EXAMPLES, LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset, ResultsDataset, from_document
-from ..errors import InputError, UsageError
+from ..errors import InputError, Location, UsageError
 from ..io import gc_paused
 from .common import absorb_category, coco_dataset, fill_fields, name_of
 
@@ -119,8 +119,9 @@ class _Merger:
         self.keep = ids == "keep"
         self.report = report
         self.plan = MergePlan()
-        #: For each merged category, the inputs it comes from.
+        #: For each merged category, the inputs it comes from, and where it first is.
         self.sources: list[list[int]] = []
+        self.origin: list[tuple[int, int]] = []
 
     def document(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -150,7 +151,7 @@ class _Merger:
                         "top_level_value_differs",
                         "top-level values (info, a tool's own keys) that differ from an earlier "
                         "input's: the earlier input's are kept",
-                        where=f"{name}:/{key}",
+                        where=Location(name, f"/{key}"),
                     )
 
     # licenses --------------------------------------------------------------------------------
@@ -172,7 +173,8 @@ class _Merger:
                         "license_ids_changed",
                         "licenses whose id an earlier input's license has: given a new id "
                         "(their images follow)",
-                        where=f"{name}:/licenses/{i}/id: {license_['id']} -> {new_id}",
+                        where=Location(name, f"/licenses/{i}/id"),
+                        detail=f"{license_['id']} -> {new_id}",
                     )
                 used.add(new_id)
                 by_content[content] = new_id
@@ -191,12 +193,12 @@ class _Merger:
         by_key: dict[str, int] = {}  # name (or normalized name) -> index in out
         claimed: dict[int, tuple[int, str]] = {}  # id -> (index in out, file)
         first_file: list[str] = []
-        links: list[tuple[dict[int, int], Any, int, str]] = []
+        links: list[tuple[dict[int, int], Any, int, Location]] = []
         for n, (dataset, name) in enumerate(zip(self.inputs, self.names, strict=True)):
             mapping: dict[int, int] = {}
             self.plan.categories.append(mapping)
             for i, category in enumerate(dataset.categories):
-                where = f"{name}:/categories/{i}"
+                where = Location(name, f"/categories/{i}")
                 key = self.key(category["name"])
                 index = by_key.get(key)
                 if index is not None:
@@ -211,7 +213,8 @@ class _Merger:
                             "category_names_normalized",
                             "categories merged with one whose name differs only in case, "
                             "spaces, '_' or '-': the first spelling is kept",
-                            where=f"{where}/name: {category['name']!r} -> {kept['name']!r}",
+                            where=Location(name, f"/categories/{i}/name"),
+                            detail=f"{category['name']!r} -> {kept['name']!r}",
                         )
                 else:
                     index = by_key[key] = len(out)
@@ -220,7 +223,7 @@ class _Merger:
                         other, other_file = claimed[category["id"]]
                         if self.keep:
                             raise InputError(
-                                f"{where}/id",
+                                Location(name, f"/categories/{i}/id"),
                                 f"category id {category['id']} ({category['name']!r}) is "
                                 f"{out[other]['name']!r} in {other_file}",
                                 hint="merge without --ids keep to give it a free id, or remap "
@@ -232,6 +235,7 @@ class _Merger:
                     out.append(record)
                     first_file.append(name)
                     self.sources.append([n])
+                    self.origin.append((n, i))
                 links.append((mapping, category, index, where))
         for record in out:
             if record["id"] is None:
@@ -246,7 +250,8 @@ class _Merger:
                     "category_ids_changed",
                     "categories whose id is another's in the merged file: their annotations "
                     "follow the new id",
-                    where=f"{where}/id: {category['id']} -> {new_id}",
+                    where=Location(where.file, f"{where.pointer}/id"),
+                    detail=f"{category['id']} -> {new_id}",
                 )
         merged = [
             c["name"] for c, sources in zip(out, self.sources, strict=True) if len(sources) > 1
@@ -269,8 +274,11 @@ class _Merger:
                         "look_alike_categories",
                         "category names from different inputs that look like one name "
                         "(not merged: remap one of them if they are the same)",
-                        where=f"{categories[a]['name']!r} ({self.names[self.sources[a][0]]}) "
-                        f"and {categories[b]['name']!r} ({self.names[self.sources[b][0]]})",
+                        where=Location(
+                            self.names[self.origin[b][0]], f"/categories/{self.origin[b][1]}"
+                        ),
+                        detail=f"{categories[b]['name']!r} looks like {categories[a]['name']!r} "
+                        f"({self.names[self.origin[a][0]]})",
                     )
 
     # images ----------------------------------------------------------------------------------
@@ -289,7 +297,7 @@ class _Merger:
                 found = by_file.get(image["file_name"])
                 if found is not None and found[1] != n:
                     kept = out[found[0]]
-                    self._check_same_image(kept, image, found, f"{name}:/images/{i}")
+                    self._check_same_image(kept, image, found, Location(name, f"/images/{i}"))
                     mapping[image["id"]] = kept["id"]
                     self.report.count("images in several inputs")
                     continue
@@ -322,7 +330,7 @@ class _Merger:
         return out
 
     def _check_same_image(
-        self, kept: dict[str, Any], image: Any, found: tuple[int, int, int], where: str
+        self, kept: dict[str, Any], image: Any, found: tuple[int, int, int], where: Location
     ) -> None:
         first = f"{self.names[found[1]]}:/images/{found[2]}"
         for key in ("width", "height"):
@@ -365,14 +373,14 @@ class _Merger:
                         self.report.lose(
                             "annotations_without_category",
                             "annotations whose category_id no category of their file has: left out",
-                            where=f"{name}:/annotations/{i}/category_id",
+                            where=Location(name, f"/annotations/{i}/category_id"),
                         )
                         continue
                 if image_id is None:
                     self.report.lose(
                         "annotations_without_image",
                         "annotations whose image_id no image of their file has: left out",
-                        where=f"{name}:/annotations/{i}/image_id",
+                        where=Location(name, f"/annotations/{i}/image_id"),
                     )
                     continue
                 if keep:
@@ -405,16 +413,16 @@ class _Tally:
     def __init__(self, key: str, message: str) -> None:
         self.key, self.message = key, message
         self.count = 0
-        self.examples: list[str] = []
+        self.examples: list[tuple[Location, str]] = []
 
     def add(self, file: str, key: str, index: int, old: int, new: int) -> None:
         self.count += 1
         if self.count <= MAX_EXAMPLES:
-            self.examples.append(f"{file}:/{key}/{index}/id: {old} -> {new}")
+            self.examples.append((Location(file, f"/{key}/{index}/id"), f"{old} -> {new}"))
 
     def report_to(self, report: LossReport) -> None:
-        for where in self.examples:
-            report.lose(self.key, self.message, where=where)
+        for where, detail in self.examples:
+            report.lose(self.key, self.message, where=where, detail=detail)
         if self.count > len(self.examples):
             report.lose(self.key, self.message, count=self.count - len(self.examples))
 
@@ -456,17 +464,22 @@ def merge_results(
         name = name_of(result_set)
         for i, result in enumerate(result_set.results):
             image_id = images[n].get(result["image_id"])
-            category_id = categories[n].get(result["category_id"])
+            # Caption results ({image_id, caption}) name no category.
+            category_id = (
+                categories[n].get(result["category_id"], None) if "category_id" in result else 0
+            )
             if image_id is None or category_id is None:
                 report.lose(
                     "results_not_in_ground_truth",
                     "results whose image_id or category_id their ground truth does not have: "
                     "left out",
-                    where=f"{name}:/{i}",
+                    where=Location(name, f"/{i}"),
                 )
                 continue
             record: dict[str, Any] = dict(result)
-            record["image_id"], record["category_id"] = image_id, category_id
+            record["image_id"] = image_id
+            if "category_id" in result:
+                record["category_id"] = category_id
             out.append(record)
     report.count("results", len(out))
     merged = from_document(out, kind="results", validate=False)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..converters.loss import LossReport
-from ..errors import UsageError
+from ..errors import Location, UsageError
 from ..io import gc_paused
 from .statistics import positions
 
@@ -126,7 +126,7 @@ def group_units(
                     "group_key_missing",
                     f"images without a group ({_describe(group_by, pattern)}): each is a group "
                     "of its own",
-                    where=f"{source}:/images/{i}",
+                    where=Location(source, f"/images/{i}"),
                 )
             key = ("<image>", i)
         unit = keys.setdefault(key, len(keys))

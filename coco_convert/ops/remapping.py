@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset, Dataset
-from ..errors import InputError, UsageError
+from ..errors import InputError, Location, UsageError
 from ..io import gc_paused, parse_json, read_bytes
 from .common import (
     absorb_category,
@@ -103,7 +103,7 @@ def remap(
                 absorb_category(
                     record,
                     categories[i],
-                    where=f"{name}:/categories/{i}",
+                    where=Location(name, f"/categories/{i}"),
                     first=f"{name}:/categories/{base}",
                     report=report,
                 )
@@ -116,7 +116,8 @@ def remap(
             report.lose(
                 "categories_dropped",
                 "categories dropped by the map",
-                where=f"{name}:/categories/{i}: {category['name']!r}",
+                where=Location(name, f"/categories/{i}"),
+                detail=repr(category["name"]),
             )
         elif target != category["name"]:
             report.count("categories renamed")
@@ -192,5 +193,6 @@ def _unknown(key: str | int, name: str, report: LossReport) -> None:
     report.warn(
         "map_key_unknown",
         "map keys that name no category of the dataset (misspelt?)",
-        where=f"{name}: {key!r}",
+        where=Location(name),
+        detail=repr(key),
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..converters.loss import LossReport
 from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset
-from ..errors import UsageError
+from ..errors import Location, UsageError
 from ..images import ImageFileError, ImageMode, find_image, place_images
 from ..io import atomic_directory, gc_paused
 from .common import check_references, coco_dataset, derived, name_of, with_records
@@ -55,13 +55,15 @@ def split(
         report.count(f"{name} annotations", len(anns))
     if stratify:
         names = {c["id"]: c["name"] for c in coco.categories}
+        positions = {c["id"]: i for i, c in reversed(list(enumerate(coco.categories)))}
         split_names = list(ratios)
         for category_id, j, groups in plan.uncovered(where, len(ratios)):
             report.warn(
                 "category_missing_from_split",
                 "categories with at least as many images (groups) as splits that a split lacks "
                 "(the images' other categories left no way to place them all)",
-                where=f"{names.get(category_id)!r} (id {category_id}, {groups} "
+                where=Location(name_of(coco), f"/categories/{positions[category_id]}"),
+                detail=f"{names.get(category_id)!r} ({groups} "
                 f"{'groups' if group_by else 'images'}): none in {split_names[j]}",
             )
     return out, report
@@ -94,7 +96,7 @@ def sample(
         report.warn(
             "sample_larger_than_dataset",
             f"asked for {n:,} images; the dataset has {total:,}: all are kept",
-            where=name_of(coco),
+            where=Location(name_of(coco)),
         )
         n = total
     ratios = [n / total, 1 - n / total] if total else [1.0]
@@ -202,7 +204,7 @@ def _place_images(
     """Copy or link each image of ``part`` from ``source`` to ``target/<file_name>``."""
     jobs: list[tuple[Path, Path]] = []
     for i, image in enumerate(part.images):
-        where = f"{name}:/images/{i}/file_name"
+        where = Location(name, f"/images/{i}/file_name")
         relative = _safe_relative(image["file_name"])
         if relative is None:
             report.warn(
@@ -218,7 +220,8 @@ def _place_images(
                 "image_not_placed",
                 "images not found inside --images (missing, not a file, or leading out of "
                 "it): not placed",
-                where=f"{where}: {exc}",
+                where=where,
+                detail=str(exc),
             )
             continue
         jobs.append((found, target / relative))

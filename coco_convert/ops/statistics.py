@@ -153,7 +153,10 @@ class StatsCollector:
         if self.kind == "results":
             self._scores.append(_column(anns, "score", np.nan, np.float64))
             self.geometry.update(
-                key for ann in anns for key in ("bbox", "segmentation", "keypoints") if key in ann
+                key
+                for ann in anns
+                for key in ("bbox", "segmentation", "keypoints", "caption")
+                if key in ann
             )
         elif self.kind not in ("panoptic", "captions"):
             self.segmentation.update(_segmentation_kinds(anns))

@@ -13,24 +13,24 @@ validator's business (``coco-convert validate``), not the schema's.
 
 Kinds, as in the COCO dataset's own files:
 
-===========  ==========================================  ===============================
+===========  ==========================================  ================================
 kind         file (COCO 2017)                            annotation record
-===========  ==========================================  ===============================
+===========  ==========================================  ================================
 instances    ``instances_*.json``                        :class:`Annotation`
 keypoints    ``person_keypoints_*.json``                 :class:`KeypointAnnotation`
 captions     ``captions_*.json``                         :class:`CaptionAnnotation`
 panoptic     ``panoptic_*.json`` (+ PNG per image)       :class:`PanopticAnnotation`
 stuff        ``stuff_*.json``                            :class:`StuffAnnotation`
-results      detection results (a JSON array)            :class:`Result`
-===========  ==========================================  ===============================
+results      detections or captions (a JSON array)       :class:`Result`, ``CaptionResult``
+===========  ==========================================  ================================
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from annotated_types import Ge, Le, Len
-from pydantic import AfterValidator, Field, with_config
+from pydantic import AfterValidator, Discriminator, Field, Tag, with_config
 from typing_extensions import NotRequired, TypedDict
 
 from .types import (
@@ -52,8 +52,10 @@ __all__ = [
     "KINDS",
     "RLE",
     "Annotation",
+    "AnyResult",
     "BBox",
     "CaptionAnnotation",
+    "CaptionResult",
     "CaptionsDocument",
     "Category",
     "Image",
@@ -77,7 +79,7 @@ __all__ = [
 ]
 
 Kind = Literal["instances", "keypoints", "captions", "panoptic", "stuff", "results"]
-KINDS: tuple[Kind, ...] = ("instances", "keypoints", "captions", "panoptic", "stuff", "results")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 #: Free text that tools write as a string, a number or null (``"year": ""`` from CVAT and
 #: Datumaro, ``"year": "2021"`` from Roboflow, ``"version": 1`` from scripts).
@@ -235,9 +237,31 @@ _ResultWithGeometry = Annotated[
                 {"required": ["bbox"]},
                 {"required": ["segmentation"]},
                 {"required": ["keypoints"]},
-            ]
+            ],
+            "not": {"required": ["caption"]},
         }
     ),
+]
+
+
+@with_config(MODEL_CONFIG)
+class CaptionResult(TypedDict):
+    """One generated caption, as COCO caption evaluation (``COCO.loadRes``, pycocoevalcap)
+    reads it: ``image_id`` and ``caption``."""
+
+    image_id: Int
+    caption: str
+
+
+def _result_kind(value: Any) -> str:
+    return "caption" if isinstance(value, dict) and "caption" in value else "detection"
+
+
+#: One result: a caption when it has a ``caption`` key (as pycocotools tells them apart),
+#: else a detection (box, segmentation or keypoints, with its category and score).
+AnyResult = Annotated[
+    Annotated[_ResultWithGeometry, Tag("detection")] | Annotated[CaptionResult, Tag("caption")],
+    Discriminator(_result_kind),
 ]
 
 
@@ -288,5 +312,6 @@ class StuffDocument(_Document):
     categories: list[Category]
 
 
-#: Detection results, as written for the COCO evaluation server: a JSON array.
-ResultsDocument = list[_ResultWithGeometry]
+#: Results, as written for the COCO evaluation server: a JSON array of detections (boxes,
+#: segmentations, keypoints) or of captions.
+ResultsDocument = list[AnyResult]

@@ -16,6 +16,7 @@ D     detection results: scores
 T     tool profiles: known quirks of the tool that wrote the file
 V     Pascal VOC XML
 Y     YOLO datasets
+C     CVAT XML
 X     the validator itself
 ====  ==========================================================================
 
@@ -44,6 +45,7 @@ FAMILIES: dict[str, str] = {
     "T": "tool profiles",
     "V": "Pascal VOC",
     "Y": "YOLO",
+    "C": "CVAT XML",
     "X": "validator",
 }
 
@@ -128,9 +130,22 @@ RULES: dict[str, Rule] = _rules(
         "The file is a labeling tool's own format, not COCO.",
         """
         LabelMe per-image JSON ("shapes", "imageHeight"), VGG Image Annotator projects
-        ("_via_img_metadata" or per-image "regions"), Label Studio task exports (a list of
-        tasks with "annotations"/"data") and CVAT XML are not COCO. Convert them first;
+        ("_via_img_metadata" or per-image "regions") and Label Studio task exports (a list of
+        tasks with "annotations"/"data") are not COCO. (CVAT XML is read by its own
+        reader: C rules.) Convert them first;
         validating them as COCO would only list hundreds of schema errors.
+        """,
+    ),
+    Rule(
+        "F005",
+        "reader-warning",
+        "warning",
+        "The format's reader found a problem that has no rule of its own.",
+        """
+        Formats other than COCO are validated by the reader that converts them (see
+        `coco-convert formats`): each problem it reports is a finding at the place it names.
+        The problems a format's table maps to rules get those rules' codes; this code
+        stands for the others, and the message names the reader's problem key.
         """,
     ),
     # --- S: structure ------------------------------------------------------------------------
@@ -513,16 +528,18 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "G112",
         "empty-segmentation",
-        "warning",
-        "segmentation is an empty list.",
+        "info",
+        "segmentation is an empty list (a box-only object).",
         """
-        CVAT (box-only exports), Roboflow and COCO Annotator write "segmentation": []
+        The usual way to say "no mask": CVAT (box-only exports), Roboflow, COCO Annotator,
+        Datumaro and coco-convert's own readers write "segmentation": []
         (../shared/realdata/coco_cvat, coco_roboflow;
-        https://github.com/jsbroks/coco-annotator/issues/109). pycocotools' annToMask fails
-        on it (IndexError in frPyObjects), and Detectron2 drops such instances from
-        mask training. The fix removes the empty key, which loaders read as "no mask".
+        https://github.com/jsbroks/coco-annotator/issues/109). Fine for box training. For
+        mask training such objects have no mask: pycocotools' annToMask fails on them
+        (IndexError in frPyObjects; a missing key fails too, with KeyError), and Detectron2
+        loads them without one. Leaving the key out is no better: the COCO format lists it
+        for every instance and Datumaro warns once per annotation without it.
         """,
-        fix="safe",
     ),
     # --- K: keypoints ------------------------------------------------------------------------
     Rule(
@@ -734,6 +751,18 @@ RULES: dict[str, Rule] = _rules(
         class index written in the wrong column, and score thresholds mean nothing then.
         """,
     ),
+    Rule(
+        "D002",
+        "empty-results",
+        "warning",
+        "The results list is empty.",
+        """
+        `[]` is valid JSON and a valid (empty) results file, but pycocotools' COCO.loadRes
+        stops on it with IndexError (it looks at the first result to tell boxes from masks
+        and captions), so an evaluation script fails far from the cause: usually a model
+        that detected nothing, or a score threshold set too high.
+        """,
+    ),
     # --- T: tool profiles --------------------------------------------------------------------
     Rule(
         "T001",
@@ -911,6 +940,18 @@ RULES: dict[str, Rule] = _rules(
         "An object repeats another exactly (same class and box).",
         "Counted twice in training and evaluation; usually a double click or a merge.",
     ),
+    Rule(
+        "V011",
+        "zero-corner-one-based",
+        "info",
+        "A box corner is 0, which one-based (devkit) coordinates never are.",
+        """
+        VOC devkit boxes run from 1 to the image size; 0 is the first pixel only in the
+        zero-based convention of LabelImg, CVAT/Datumaro, Label Studio and labelme. Read as
+        one-based (voc2coco's default) such a box starts at -1; convert these files with
+        --coords zero-based (docs/voc.md).
+        """,
+    ),
     # --- Y: YOLO -----------------------------------------------------------------------------
     Rule(
         "Y001",
@@ -1063,6 +1104,121 @@ RULES: dict[str, Rule] = _rules(
         """
         'RAE 734W' and 'RAE 734 W' (LabelImg classes.txt in ../shared/realdata/yolo): one
         class split in two by a typo, each with half the examples.
+        """,
+    ),
+    # --- C: CVAT XML -------------------------------------------------------------------------
+    Rule(
+        "C001",
+        "unreadable-cvat-xml",
+        "error",
+        "The file cannot be read as a CVAT XML export.",
+        """
+        Malformed XML (with its line), a root other than <annotations>, a document that
+        declares entities (never expanded), a coordinate that is not a finite number (NaN,
+        inf, text), a required attribute missing (xtl=, points=, label=, rle=...), or a mask
+        whose run lengths do not cover its box or that reaches outside its image. Read by
+        the cvat2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "C002",
+        "cvat-image-without-size",
+        "warning",
+        "An <image> (or a video's frames) has no width and height.",
+        """
+        CVAT writes width= and height= on every image and <original_size> for videos;
+        without them boxes cannot be checked against the image and masks cannot be placed
+        (they are dropped). Pass --images DIR to read the sizes from the image files.
+        """,
+    ),
+    Rule(
+        "C003",
+        "cvat-undeclared-label",
+        "error",
+        "A shape's label is not declared in <meta><labels>.",
+        """
+        CVAT refuses to import annotations of labels its task does not have ("Label ... is
+        not registered for this task"), and the converters have to invent a category.
+        """,
+    ),
+    Rule(
+        "C004",
+        "cvat-undeclared-attribute",
+        "warning",
+        "A shape has an <attribute> its label does not declare.",
+        """
+        CVAT's import keeps only attributes declared for the label: this value is dropped
+        when the file is imported into CVAT again.
+        """,
+    ),
+    Rule(
+        "C005",
+        "cvat-attribute-type",
+        "warning",
+        "An attribute value is not of its declared type (checkbox, number).",
+        """
+        A checkbox holds true or false and a number a number; anything else is kept as text
+        by the converter and refused or reset by CVAT's import.
+        """,
+    ),
+    Rule(
+        "C006",
+        "cvat-attribute-choice",
+        "warning",
+        "A select or radio attribute holds a value that is not among its label's choices.",
+        """
+        The label's <values> lists the choices; a value outside them usually comes from a
+        renamed choice or a hand-edited file, and splits one class of answers in two.
+        """,
+    ),
+    Rule(
+        "C007",
+        "cvat-degenerate-shape",
+        "error",
+        "A box has no area, a polygon fewer than 3 points, or an ellipse a radius of 0.",
+        """
+        xbr <= xtl or ybr <= ytl, a polygon of one or two points, rx or ry 0 or less: no
+        detector can learn from it; the converter drops it.
+        """,
+    ),
+    Rule(
+        "C008",
+        "cvat-mask-without-size",
+        "error",
+        "A mask is on an image whose size is unknown.",
+        """
+        CVAT stores a mask over its own box; placing it in the image needs the image's
+        size. The converter drops it; pass --images DIR.
+        """,
+    ),
+    Rule(
+        "C009",
+        "cvat-skeleton",
+        "warning",
+        "A skeleton's drawing cannot be read, or it has a point its label does not declare.",
+        """
+        The label's <svg> names the skeleton's points and edges; without it the keypoints
+        have no edges, and a point the meta does not list is added at the end.
+        """,
+    ),
+    Rule(
+        "C010",
+        "cvat-frame-outside-task",
+        "warning",
+        "A track has shapes on frames outside its task's frame range.",
+        """
+        The task's start_frame, stop_frame and frame_filter give its frames; a shape beyond
+        them belongs to no image the task exported.
+        """,
+    ),
+    Rule(
+        "C011",
+        "cvat-frame-names-unknown",
+        "warning",
+        "An image task exported as CVAT for video: the XML has no image names.",
+        """
+        CVAT for video refers to frames by number only; for an image task the names of the
+        images are lost (frames are named frame_NNNNNN.PNG). Export CVAT for images.
         """,
     ),
     # --- X: the validator --------------------------------------------------------------------

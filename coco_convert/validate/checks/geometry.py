@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..context import Context, check, fmt
 from ..diagnostics import Fix
-from ..engine import Context, check, fmt
 from .masks import check_rle
 
 _INSTANCE_KINDS = ("instances", "keypoints", "stuff")
@@ -62,12 +62,7 @@ def segmentations(ctx: Context) -> None:
         size = ctx.image_size(ann.get("image_id"))
         if isinstance(segmentation, list):
             if not segmentation:
-                ctx.report(
-                    "G112",
-                    where,
-                    "segmentation is an empty list",
-                    Fix.remove("remove the empty segmentation", where),
-                )
+                ctx.report("G112", where, "segmentation is an empty list (no mask)")
                 continue
             if crowd == 1:
                 ctx.report("G110", where, "crowd annotation (iscrowd 1) with polygons, not RLE")

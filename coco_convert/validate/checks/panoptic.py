@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import Context, check, fmt
+from ..context import Context, check, fmt
 
 
 @check("P001", "P003", "P004", kinds=("panoptic",))
@@ -48,9 +48,15 @@ def pngs(ctx: Context) -> None:
             ctx.report("P002", f"/annotations/{i}/file_name", f"panoptic PNG {path} does not exist")
 
 
+@check("D002", kinds=("results",))
+def empty_results(ctx: Context) -> None:
+    if isinstance(ctx.document, list) and not ctx.document:
+        ctx.report("D002", "", "the results list is empty (pycocotools' loadRes fails on [])")
+
+
 @check("D001", kinds=("results",))
 def scores(ctx: Context) -> None:
     for i, result in ctx.records(""):
-        score = result["score"]
+        score = result.get("score", 0)  # (caption results have none)
         if not 0 <= score <= 1:
             ctx.report("D001", f"/{i}/score", f"score {fmt(score)} is outside [0, 1]")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..context import Context, check, fmt
 from ..diagnostics import Fix
-from ..engine import Context, check, fmt
 
 __all__ = ["native_format", "recognise_tool"]
 
