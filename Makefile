@@ -38,6 +38,9 @@ run: $(STAMP)
 	$(CLI) convert fixtures/yolo/coco-val2014/data.yaml --to voc -o out/yolo-voc
 	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json
 	$(CLI) rle2poly out/instances_rle.json -o out/instances_polygons.json --report out/rle2poly.json
+	$(CLI) merge fixtures/coco/instances.json fixtures/coco/person_keypoints.json -o out/merged.json
+	$(CLI) split out/merged.json -o out/splits --ratios train=0.5,val=0.5 --stratify --seed 0
+	$(CLI) stats out/merged.json
 	$(CLI) validate fixtures/validate/clean.json
 	$(CLI) validate --exit-zero --diff --unsafe-fixes fixtures/validate/broken.json
 	@echo "outputs in out/"

@@ -248,8 +248,11 @@ def main() -> None:
             )
             if error or name not in best or seconds < best[name][0]:
                 best[name] = (seconds, rss, error)
-            if round_ == (args.peer_repeat if peer else args.repeat) - 1 and not error:
-                _quality[name] = _check(group, name, output, data, halves)
+    # Checked after every job has run: a child's peak RSS counts the memory of the process
+    # it was forked from, so this one stays small while the jobs run.
+    for group, name, _, output, _ in jobs:
+        if not best[name][2]:
+            _quality[name] = _check(group, name, output, data, halves)
     _report(jobs, best, data)
     if "decide" in groups:
         _decide(data)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import itertools
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, overload
 
 from .errors import Issue, SchemaError
 from .io import Source, gc_paused, parse_json, read_bytes, source_name, write_json
+from .queries import IdsArg, annotation_matcher, as_ids
 from .schemas.check import check_document, ensure_valid
 from .schemas.coco import (
     Annotation,
@@ -45,7 +46,6 @@ __all__ = [
     "PanopticDataset",
     "ResultsDataset",
     "StuffDataset",
-    "annotation_matcher",
     "detect_kind",
     "from_document",
     "load",
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
 
 AnnT = TypeVar("AnnT", bound=Any)
 CatT = TypeVar("CatT", bound=Any)
-IdsArg = int | Iterable[int] | None
 NamesArg = str | Iterable[str] | None
 
 #: Category ids of COCO-Stuff's stuff classes (91 thing ids come before them).
@@ -260,7 +259,7 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
         self, *, cat_nms: NamesArg = None, sup_nms: NamesArg = None, cat_ids: IdsArg = None
     ) -> list[int]:
         """Ids of the categories matching every filter given (pycocotools ``getCatIds``)."""
-        names, supers, ids = _names(cat_nms), _names(sup_nms), _ids(cat_ids)
+        names, supers, ids = _names(cat_nms), _names(sup_nms), as_ids(cat_ids)
         return [
             cat["id"]
             for cat in self.categories
@@ -272,7 +271,7 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
     def get_img_ids(self, *, img_ids: IdsArg = None, cat_ids: IdsArg = None) -> list[int]:
         """Ids of the images among ``img_ids`` that hold *every* category in ``cat_ids``
         (pycocotools ``getImgIds``; sorted, where pycocotools returns set order)."""
-        image_ids, category_ids = _ids(img_ids), _ids(cat_ids)
+        image_ids, category_ids = as_ids(img_ids), as_ids(cat_ids)
         if not image_ids and not category_ids:
             return list(self.index.imgs)
         selected = set(image_ids)
@@ -283,11 +282,11 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
 
     def load_imgs(self, ids: IdsArg = None) -> list[Image]:
         """The images with these ids (pycocotools ``loadImgs``); KeyError names a missing id."""
-        return [self.index.imgs[i] for i in _ids(ids)]
+        return [self.index.imgs[i] for i in as_ids(ids)]
 
     def load_cats(self, ids: IdsArg = None) -> list[CatT]:
         """The categories with these ids (pycocotools ``loadCats``)."""
-        return [self.index.cats[i] for i in _ids(ids)]
+        return [self.index.cats[i] for i in as_ids(ids)]
 
     # Operations (coco_convert.ops; each returns new datasets and leaves this one as it is) --
 
@@ -399,7 +398,7 @@ class _AnnotationsById(CocoDataset[AnnT, CatT]):
         """Ids of the annotations matching every filter given (pycocotools ``getAnnIds``):
         on these images, of these categories, with ``area_rng[0] < area < area_rng[1]``, with
         this crowd flag (a missing ``iscrowd`` counts as 0). Dataset order, as pycocotools."""
-        image_ids = _ids(img_ids)
+        image_ids = as_ids(img_ids)
         anns: Iterable[AnnT]
         if image_ids:
             img_to_anns = self.index.img_to_anns
@@ -415,7 +414,7 @@ class _AnnotationsById(CocoDataset[AnnT, CatT]):
 
     def load_anns(self, ids: IdsArg = None) -> list[AnnT]:
         """The annotations with these ids (pycocotools ``loadAnns``)."""
-        return [self.index.anns[i] for i in _ids(ids)]
+        return [self.index.anns[i] for i in as_ids(ids)]
 
 
 class InstancesDataset(_AnnotationsById[Annotation, Category]):
@@ -588,40 +587,6 @@ def from_document(
     in messages."""
     found = kind or detect_kind(document, source=source or "<document>")
     return cast("AnyDataset", _CLASSES[found](document, source=source, validate=validate))
-
-
-def annotation_matcher(
-    *,
-    cat_ids: IdsArg = None,
-    area_rng: Sequence[float] | None = None,
-    iscrowd: bool | None = None,
-) -> Callable[[Any], bool] | None:
-    """pycocotools' per-annotation filters of ``getAnnIds`` as one predicate (None when no
-    filter is given): of these categories, with ``area_rng[0] < area < area_rng[1]`` (a
-    missing ``area`` counts as 0), with this crowd flag (a missing ``iscrowd`` counts as 0).
-    :meth:`get_ann_ids` and ``coco_convert.ops.filter`` both decide with it."""
-    category_ids = frozenset(_ids(cat_ids))
-    low, high = (area_rng[0], area_rng[1]) if area_rng else (None, None)
-    crowd = None if iscrowd is None else bool(iscrowd)
-    if not category_ids and low is None and crowd is None:
-        return None
-
-    def matches(ann: Any) -> bool:
-        if category_ids and ann.get("category_id") not in category_ids:
-            return False
-        if low is not None and not low < ann.get("area", 0) < high:
-            return False
-        return crowd is None or bool(ann.get("iscrowd", 0)) == crowd
-
-    return matches
-
-
-def _ids(value: IdsArg) -> list[int]:
-    if value is None:
-        return []
-    if isinstance(value, int):
-        return [value]
-    return list(value)
 
 
 def _names(value: NamesArg) -> set[str]:

@@ -76,7 +76,8 @@ def test_real_exports_merge_by_category_name() -> None:
     # What changed is reported, with places.
     assert report.losses["category_ids_changed"].count == 6
     assert report.losses["image_ids_renumbered"].count == 12
-    assert str(report.losses["image_ids_renumbered"].examples[0]) == f"{ROBOFLOW}:/images/0/id: 0 -> 2"
+    first = report.losses["image_ids_renumbered"].examples[0]
+    assert str(first) == f"{ROBOFLOW}:/images/0/id: 0 -> 2"
     assert str(report.losses["annotation_ids_renumbered"].examples[0]) == (
         f"{ROBOFLOW}:/annotations/0/id: 0 -> 17"
     )

@@ -53,7 +53,8 @@ def test_drop_removes_annotations_and_reports_them() -> None:
     assert [a["id"] for a in out.annotations] == [1]
     assert len(out.images) == 2  # images stay
     assert report.losses["annotations_of_dropped_categories"].count == 2
-    assert [str(e) for e in report.losses["categories_dropped"].examples] == ["<dataset>:/categories/1: 'dog'"]
+    dropped = report.losses["categories_dropped"].examples
+    assert [str(e) for e in dropped] == ["<dataset>:/categories/1: 'dog'"]
 
 
 def test_compact_ids_and_unmapped_drop() -> None:
@@ -70,7 +71,8 @@ def test_keys_by_id_and_unknown_keys() -> None:
     doc = document(1, [(1, 1, 7)], [(7, "a"), (9, "1")])
     out, report = remap(dataset(doc), {7: "seven", "1": "one", "nope": "x", 99: "y"})
     assert [c["name"] for c in out.categories] == ["seven", "one"]  # "1" is a name here
-    assert [str(e) for e in report.warnings["map_key_unknown"].examples] == ["<dataset>: 'nope'", "<dataset>: 99"]
+    unknown = report.warnings["map_key_unknown"].examples
+    assert [str(e) for e in unknown] == ["<dataset>: 'nope'", "<dataset>: 99"]
 
 
 def test_keypoint_categories_merge_only_when_they_agree() -> None:

@@ -227,7 +227,8 @@ def test_group_by_regex_over_file_name() -> None:
     assert report.counts["groups"] == 4
     doc["images"][0]["file_name"] = "other.jpg"
     _, report = split(dataset(doc), {"a": 0.5, "b": 0.5}, group_by=r"^(video\d+)_frame")
-    assert [str(e) for e in report.warnings["group_key_missing"].examples] == ["<dataset>:/images/0"]
+    missing = report.warnings["group_key_missing"].examples
+    assert [str(e) for e in missing] == ["<dataset>:/images/0"]
     with pytest.raises(UsageError, match="2 capturing groups"):
         group_units(doc["images"], r"(a)(b)")
     with pytest.raises(UsageError, match="not a regular expression"):
@@ -275,7 +276,8 @@ def test_annotations_without_image_are_reported() -> None:
     doc = document(2, [(1, 1, 1), (2, 9, 1)], [(1, "car")])
     parts, report = split(dataset(doc), {"a": 0.5, "b": 0.5})
     assert sum(len(p.annotations) for p in parts.values()) == 1
-    assert [str(e) for e in report.warnings["dangling_image_id"].examples] == ["<dataset>:/annotations/1/image_id"]
+    dangling = report.warnings["dangling_image_id"].examples
+    assert [str(e) for e in dangling] == ["<dataset>:/annotations/1/image_id"]
     assert report.losses["annotations_without_image"].count == 1
 
 

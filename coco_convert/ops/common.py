@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..converters.loss import LossReport
-from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset, from_document
 from ..errors import InputError, Location, UsageError
 from ..io import gc_paused
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods): no cycle
+    from ..dataset import AnyDataset, CocoDataset, Dataset
 
 __all__ = [
     "absorb_category",
@@ -37,17 +39,17 @@ def coco_dataset(
     """``dataset`` as a dataset with images and annotations, or a :class:`UsageError` saying
     why ``operation`` cannot take it (detection results have no images; some operations cannot
     rewrite the segments of panoptic PNGs)."""
-    if not isinstance(dataset, CocoDataset):
+    if dataset.kind == "results":
         raise UsageError(
             f"{name_of(dataset)}: {operation} takes a COCO dataset (images and annotations), "
             "not detection results"
         )
-    if not panoptic and isinstance(dataset, PanopticDataset):
+    if not panoptic and dataset.kind == "panoptic":
         raise UsageError(
             f"{name_of(dataset)}: {operation} does not take panoptic datasets (their segments "
             "live in PNG files this operation would have to rewrite)"
         )
-    return dataset
+    return cast("CocoDataset[Any, Any]", dataset)
 
 
 def with_records(document: dict[str, Any], **records: Any) -> dict[str, Any]:
@@ -62,7 +64,7 @@ def with_records(document: dict[str, Any], **records: Any) -> dict[str, Any]:
 def derived(like: Dataset, document: Any) -> AnyDataset:
     """A dataset of ``like``'s kind around ``document`` (built from valid records, so not
     validated again)."""
-    return from_document(document, kind=like.kind, validate=False)
+    return cast("AnyDataset", type(like)(document, validate=False))
 
 
 def check_references(
@@ -98,7 +100,7 @@ def _check_references(
         )
     if not categories or dataset.kind == "captions":
         return image_ids, category_ids
-    if isinstance(dataset, PanopticDataset):
+    if dataset.kind == "panoptic":
         dangling = [
             i
             for i, ann in enumerate(anns)

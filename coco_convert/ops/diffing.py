@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..converters.loss import LossReport
-from ..dataset import CocoDataset, Dataset
 from ..errors import Location, UsageError
 from ..io import dump_json, gc_paused
 from .common import coco_dataset, name_of, repeated_ids
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
+    from ..dataset import CocoDataset, Dataset
 
 __all__ = ["DatasetDiff", "FieldChange", "Match", "RecordChange", "Section", "check_ids", "diff"]
 
@@ -167,7 +169,7 @@ def diff(a: Dataset, b: Dataset, *, match: Match = "id", iou: float = 0.5) -> Da
 def check_ids(dataset: Dataset, report: LossReport) -> None:
     """Warn about ids (file_names, with --match iou) used twice in one list: only the first
     such record can be matched; the others count as added or removed."""
-    if not isinstance(dataset, CocoDataset):
+    if dataset.kind == "results":
         return
     name = name_of(dataset)
     for key in ("images", "annotations", "categories"):

@@ -17,13 +17,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..converters.loss import LossReport
-from ..dataset import AnyDataset, CocoDataset, Dataset, annotation_matcher
 from ..errors import Location, UsageError
 from ..io import gc_paused
+from ..queries import annotation_matcher
 from .common import check_references, coco_dataset, derived, name_of, with_records
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
+    from ..dataset import AnyDataset, CocoDataset, Dataset
 
 __all__ = ["Criteria", "Selection", "category_ids", "filter_dataset"]
 

@@ -21,13 +21,15 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..converters.loss import MAX_EXAMPLES, LossReport
-from ..dataset import AnyDataset, CocoDataset, Dataset, ResultsDataset, from_document
 from ..errors import InputError, Location, UsageError
 from ..io import gc_paused
 from .common import absorb_category, coco_dataset, fill_fields, name_of
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
+    from ..dataset import AnyDataset, CocoDataset, Dataset, ResultsDataset
 
 __all__ = ["IdMode", "Match", "MergePlan", "merge", "merge_results", "normalize_name"]
 
@@ -93,7 +95,9 @@ def merge_with_plan(
         copy = copy or len({id(d) for d in inputs}) < len(inputs)
         merger = _Merger(inputs, match, ids, report, copy=copy)
         document = merger.document()
-    merged = from_document(document, kind=kind, validate=False)
+    # The class of an input of the kind (no import of the dataset module: it imports this one).
+    cls = next(type(d) for d in inputs if d.kind == kind)
+    merged = cast("AnyDataset", cls(document, validate=False))
     report.count("images", len(document["images"]))
     report.count("annotations", len(document["annotations"]))
     report.count("categories", len(document.get("categories", ())))
@@ -482,8 +486,7 @@ def merge_results(
                 record["category_id"] = category_id
             out.append(record)
     report.count("results", len(out))
-    merged = from_document(out, kind="results", validate=False)
-    assert isinstance(merged, ResultsDataset)
+    merged = type(results[0])(out, validate=False)
     return merged, report
 
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..converters.loss import LossReport
-from ..dataset import AnyDataset, Dataset
 from ..errors import InputError, Location, UsageError
 from ..io import gc_paused, parse_json, read_bytes
 from .common import (
@@ -31,6 +30,9 @@ from .common import (
     name_of,
     with_records,
 )
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
+    from ..dataset import AnyDataset, Dataset
 
 __all__ = ["CategoryMap", "read_map", "remap"]
 

@@ -14,15 +14,17 @@ from collections.abc import Mapping, Sequence
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..converters.loss import LossReport
-from ..dataset import AnyDataset, CocoDataset, Dataset, PanopticDataset
 from ..errors import Location, UsageError
 from ..images import ImageFileError, ImageMode, find_image, place_images
 from ..io import atomic_directory, gc_paused
 from .common import check_references, coco_dataset, derived, name_of, with_records
 from .partition import SplitPlan, check_ratios
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
+    from ..dataset import AnyDataset, CocoDataset, Dataset
 
 __all__ = ["sample", "split", "write_splits"]
 
@@ -152,7 +154,7 @@ def _partition(
 def _category_pairs(coco: CocoDataset[Any, Any]) -> tuple[list[int], list[int]]:
     """The image id and category id of each annotation (of each segment, for panoptic)."""
     anns = coco.annotations
-    if isinstance(coco, PanopticDataset):
+    if coco.kind == "panoptic":
         pairs = [(ann["image_id"], c) for ann in anns for c in coco.category_ids_of(ann)]
         return [p[0] for p in pairs], [p[1] for p in pairs]
     categories: list[Any] = list(map(dict.get, anns, repeat("category_id")))
@@ -189,8 +191,8 @@ def write_splits(
         for name, part in parts.items():
             part.save(tmp / f"{name}.json", indent=indent)
             if images is not None and image_mode is not None:
-                assert isinstance(part, CocoDataset)
-                _place_images(part, name, Path(images), tmp / name, image_mode, report)
+                coco = coco_dataset(part, "split --images")
+                _place_images(coco, name, Path(images), tmp / name, image_mode, report)
 
 
 def _place_images(

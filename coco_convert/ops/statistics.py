@@ -17,14 +17,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..dataset import CocoDataset, Dataset, ResultsDataset
 from ..io import gc_paused
 from ..schemas.coco import Kind
+
+if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
+    from ..dataset import Dataset
 
 __all__ = [
     "AREA_LARGE",
@@ -350,13 +352,13 @@ def stats(dataset: Dataset) -> dict[str, Any]:
 def collect(dataset: Dataset) -> StatsCollector:
     """A :class:`StatsCollector` fed the whole of ``dataset``."""
     collector = StatsCollector(dataset.kind)
-    if isinstance(dataset, ResultsDataset):
-        collector.add_annotations(dataset.results)
+    document: Any = dataset.document
+    if dataset.kind == "results":
+        collector.add_annotations(document)
         return collector
-    assert isinstance(dataset, CocoDataset)
-    collector.add_categories(dataset.categories)
-    collector.add_images(dataset.images)
-    collector.add_annotations(dataset.annotations)
+    collector.add_categories(document.get("categories", ()))
+    collector.add_images(document["images"])
+    collector.add_annotations(document["annotations"])
     return collector
 
 
