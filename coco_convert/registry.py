@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .converters import coco, masks, voc, yolo
+from .converters import coco, labelme, masks, via, voc, yolo
 from .converters.base import Format
 from .errors import InputError, UsageError
 
@@ -23,6 +23,8 @@ FORMATS: tuple[Format, ...] = (
     voc.FORMAT,
     yolo.FORMAT,
     masks.FORMAT,
+    labelme.FORMAT,
+    via.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}
