@@ -149,9 +149,8 @@ def test_masks_agree_with_labelme_shape_to_mask(name: str) -> None:
             (x0, y0), (x1, y1) = raw["points"]
             left, top = int(min(x0, x1)), int(min(y0, y1))
             right, bottom = int(max(x0, x1)), int(max(y0, y1))
-            assert ours[top:bottom, left:right].all() and ours.sum() == (bottom - top) * (
-                right - left
-            )
+            assert ours[top:bottom, left:right].all()
+            assert ours.sum() == (bottom - top) * (right - left)
             assert theirs[top : bottom + 1, left : right + 1].all()  # one more column and row
             assert theirs.sum() == (bottom - top + 1) * (right - left + 1)
             continue
@@ -252,7 +251,8 @@ def test_labelme_opens_what_we_write(tmp_path: Path) -> None:
     street = found[1]["shapes"]
     kinds = sorted({kind for _, kind, _, _ in street})
     assert kinds == ["circle", "oriented_rectangle", "point", "polygon", "rectangle"]
-    assert ["person", "polygon", 1, {}] in street and ["head", "point", 1, {}] in street
+    assert ["person", "polygon", 1, {}] in street
+    assert ["head", "point", 1, {}] in street
     cells = json.loads((tmp_path / "embedded" / "cells" / "cells.json").read_text())
     assert base64.b64decode(cells["imageData"]) == (images / "cells" / "cells.png").read_bytes()
     assert cells["imagePath"] == "../../images/cells/cells.png"

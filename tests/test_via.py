@@ -120,7 +120,7 @@ def test_real_region_export_without_classes(tmp_path: Path) -> None:
     assert "region_outside_image" not in report.warnings
     document = json.loads(path.read_text())
     first = next(iter(document.values()))["regions"][0]["shape_attributes"]
-    flat = [v for xy in zip(first["all_points_x"], first["all_points_y"]) for v in xy]
+    flat = [v for xy in zip(first["all_points_x"], first["all_points_y"], strict=True) for v in xy]
     assert dataset.annotations[0]["segmentation"] == [flat]
     assert len(dataset.annotations) == sum(len(e["regions"]) for e in document.values()) - 3
 
@@ -191,7 +191,7 @@ def test_bad_input_is_refused_at_its_place(tmp_path: Path) -> None:
         read(path)
     assert error.value.location.line == 1  # (JSON has no infinity: a syntax error)
     path.write_text('{"a.png-1": {"filename": "a.png", "size": -1, "regions": 7}}')
-    with pytest.raises(InputError, match="/a.png-1/regions: regions is neither"):
+    with pytest.raises(InputError, match=r"/a\.png-1/regions: regions is neither"):
         read(path)
     (tmp_path / "x.csv").write_text("name,x\n")
     with pytest.raises(InputError, match="not a VIA CSV export"):
