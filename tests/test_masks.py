@@ -19,7 +19,7 @@ import coco_convert as cc
 from coco_convert import geometry as g
 from coco_convert import transforms
 from coco_convert.cli import main
-from coco_convert.parallel import choose_jobs, map_tasks
+from coco_convert.parallel import choose_jobs, map_batched, map_tasks
 
 PANOPTIC_RLE = "coco_panoptic/panopticapi-panoptic_coco_detection_format.json"
 POLYGON_FILES = [
@@ -180,6 +180,14 @@ def test_map_tasks_keeps_order_across_processes() -> None:
     assert choose_jobs(None, 10, worth_it=100) == 1
     assert choose_jobs(None, 100, worth_it=100) >= 1
     assert choose_jobs(3, 0, worth_it=100) == 3
+
+
+def test_map_batched_keeps_order_and_sends_batches() -> None:
+    tasks = [list(range(a, a + 5)) for a in range(0, 500, 5)]
+    expected = [sum(t) for t in tasks]
+    for jobs, batch in ((1, 8), (2, 1), (2, 7), (2, 1000)):
+        assert list(map_batched(_sum, iter(tasks), jobs=jobs, batch=batch)) == expected
+    assert list(map_batched(_sum, [], jobs=2)) == []
 
 
 def test_polygons_need_datasets_with_images(realdata: Path) -> None:

@@ -145,3 +145,14 @@ def test_cli_on_a_devkit_folder(tmp_path: Path) -> None:
         "xmax < xmin or ymax < ymin"
     )
     assert result.output.splitlines()[-1] == "Found 1 problem (1 error) in 1 file."
+
+
+def test_a_folder_holding_two_formats_is_checked_as_both(tmp_path: Path) -> None:
+    """A devkit with a YOLO data.yaml beside it: each format's reader checks it."""
+    root = tmp_path / "both"
+    shutil.copytree(FIXTURES / "voc" / "datumaro-one-based", root)
+    shutil.copy(FIXTURES / "yolo" / "coco-val2014" / "data.yaml", root / "data.yaml")
+    results = validate_target(root, Settings())
+    assert {r.format for r in results} == {"voc", "yolo"}
+    # the YOLO reader finds no images/val2014 here
+    assert "Y014" in {d.code for r in results for d in r.diagnostics}

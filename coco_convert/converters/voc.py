@@ -1021,13 +1021,19 @@ def _image_size(
             try:
                 width, height = read_size(path)
             except ImageSizeError as exc:
-                detail = f"no <size>, and {path} cannot be read: {exc}"
+                detail = (
+                    f"no <size> with a width and height above 0, and {path} cannot be read: {exc}"
+                )
                 break
-            report.warn("no_size", message, where=Location(voc.path), detail=f"{path} read")
+            detail = f"no <size> with a width and height above 0: read from {path}"
+            report.warn("no_size", message, where=Location(voc.path), detail=detail)
             return width, height
     else:
         looked = " or ".join(str(c) for c in candidates)
-        detail = f"no <size>, and the image is not at {looked} (pass --images DIR)"
+        detail = (
+            f"no <size> with a width and height above 0, and the image is not at {looked} "
+            "(pass --images DIR)"
+        )
     report.warn("no_size", message, where=Location(voc.path), detail=detail)
     return None, None
 

@@ -82,11 +82,10 @@ def draw_image(
     else:
         raise UsageError(f"a {dataset.kind} dataset has no images to draw")
     picture, notes = paint(job, None if isinstance(image, str | os.PathLike) else image)
-    _warn(notes)
     if picture is None:
-        raise UsageError(
-            f"image {img_id} has neither a file nor a width and height: pass image= to draw it"
-        )
+        last = notes[-1]
+        raise UsageError(f"image {img_id} cannot be drawn: {NOTES[last.key]} ({last})")
+    _warn(notes)
     return picture
 
 

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from ..converters.loss import LossReport
 from ..errors import Location
 from ..io import atomic_directory
-from ..parallel import choose_jobs, map_tasks
+from ..parallel import choose_jobs, map_batched
 from ..progress import track
 from .plan import Plan
 from .scene import NOTES, Note, RenderJob
@@ -26,7 +26,7 @@ __all__ = ["PARALLEL_MIN_IMAGES", "draw_images", "output_names", "report_notes"]
 PARALLEL_MIN_IMAGES = 64
 
 #: Notes that mean something asked for is not in the picture (the rest are warnings).
-_LOSSES = frozenset({"segmentation_invalid", "image_without_size"})
+_LOSSES = frozenset({"segmentation_invalid", "image_without_size", "image_too_large"})
 
 
 def draw_images(
@@ -54,7 +54,7 @@ def draw_images(
             yield job
 
     with atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder:
-        results = map_tasks(render, counted(plan.jobs(image_ids)), jobs=workers)
+        results = map_batched(render, counted(plan.jobs(image_ids)), jobs=workers)
         for k, (name, result) in enumerate(
             track(zip(names, results, strict=True), total=len(image_ids), desc="draw", unit="img")
         ):

@@ -23,13 +23,21 @@ import numpy.typing as npt
 
 from .. import geometry
 from ..errors import GeometryError
-from ..images import open_image
+from ..images import MAX_PIXELS, open_image
 from .scene import Mark, Note, RenderJob
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["Crop", "image_name", "mark_crops", "no_file", "read_upright", "upright"]
+__all__ = [
+    "Crop",
+    "drawable",
+    "image_name",
+    "mark_crops",
+    "no_file",
+    "read_upright",
+    "upright",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -60,6 +68,15 @@ class Crop:
 def image_name(job: RenderJob) -> str:
     """How notes name an image: its file name, or its id."""
     return str(job.image.get("file_name") or f"image {job.image.get('id')}")
+
+
+def drawable(job: RenderJob, size: tuple[int, int], notes: list[Note]) -> bool:
+    """Whether an image of ``size`` can be drawn: not beyond Pillow's pixel limit (a JSON
+    that says 100000 x 100000 would otherwise ask for a 30 GB canvas)."""
+    if size[0] * size[1] <= MAX_PIXELS:
+        return True
+    notes.append(Note("image_too_large", image_name(job), f"{size[0]}x{size[1]}"))
+    return False
 
 
 def no_file(job: RenderJob) -> Note:
@@ -100,12 +117,13 @@ def mark_crops(
     with_segmentation = [i for i, m in enumerate(marks) if m.segment_id is None and m.has_mask]
     rles = _encode(job, [marks[i] for i in with_segmentation], height, width, notes)
     for i, rle in zip(with_segmentation, rles, strict=True):
-        if rle is not None:
-            crops[i] = _crop_rle(rle)
+        found = geometry.rle_crop(rle) if rle is not None else None
+        if found is not None:
+            crops[i] = Crop(found[0], found[1], np.ascontiguousarray(found[2]))
     segments = [i for i, m in enumerate(marks) if m.segment_id is not None]
     if segments:
-        found = _panoptic(job, [marks[i] for i in segments], notes)
-        for i, crop in zip(segments, found, strict=True):
+        from_png = _panoptic(job, [marks[i] for i in segments], notes)
+        for i, crop in zip(segments, from_png, strict=True):
             crops[i] = crop
     return crops
 
@@ -130,14 +148,6 @@ def _encode(
             notes.append(Note("segmentation_invalid", image_name(job), f"{where}: {exc}"))
             found.append(None)
     return found
-
-
-def _crop_rle(rle: geometry.RLE) -> Crop | None:
-    x, y, w, h = (int(v) for v in geometry.rle_bbox([rle])[0])
-    if w == 0 or h == 0:
-        return None
-    mask = geometry.rle_to_mask(rle)
-    return Crop(x, y, mask[y : y + h, x : x + w].astype(bool))
 
 
 def _crop(mask: BoolArray) -> Crop | None:
