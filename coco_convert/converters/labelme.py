@@ -748,10 +748,17 @@ def _clean(value: float) -> float:
 
 
 def _area(polygons: list[list[float]]) -> float:
-    """The area of the union of the polygons: the shoelace area of one ring (a rectangle's
-    ``w * h``), shapely's union of several."""
+    """The area of the union of the polygons: the sum of their shoelace areas when no two
+    boxes overlap (the parts of an object split by an occluder), else shapely's union."""
     if len(polygons) == 1:
         return _clean(_ring_area(polygons[0]))
+    boxes = [(min(p[0::2]), min(p[1::2]), max(p[0::2]), max(p[1::2])) for p in polygons]
+    if not any(
+        a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+    ):
+        return _clean(sum(_ring_area(p) for p in polygons))
     import shapely
 
     rings = [
