@@ -1222,6 +1222,8 @@ RULES: dict[str, Rule] = _rules(
         """
         CVAT for video refers to frames by number only; for an image task the names of the
         images are lost (frames are named frame_NNNNNN.PNG). Export CVAT for images.
+        """,
+    ),
     # --- M: LabelMe JSON ----------------------------------------------------------------------
     Rule(
         "M001",
