@@ -92,6 +92,7 @@ __all__ = [
     "check_rle_size",
     "check_segmentations",
     "compress_rle",
+    "crop_to_rle",
     "encode_image",
     "iou",
     "mask_to_polygons",
@@ -252,25 +253,7 @@ def rows_to_rle(
         ends[fg] - offset, minlength=cells + 1
     )
     rows = (np.cumsum(delta[:cells]) > 0).reshape(-1, box_width)
-    # Down each column: where the mask switches on and off, as positions in COCO's order.
-    switches = np.diff(np.pad(rows.view(np.int8), ((1, 1), (0, 0))), axis=0)
-    column, row = np.nonzero(switches.T)
-    positions = (column + left) * height + (row + top + first_row)
-    # A run that ends at the bottom of a column where the next one starts at the top is one
-    # run in COCO's order: drop such (end, start) pairs at the same position.
-    paired = positions[1:] == positions[:-1]
-    if paired.any():
-        keep = np.ones(positions.size, dtype=np.bool_)
-        keep[1:] &= ~paired
-        keep[:-1] &= ~paired
-        positions = positions[keep]
-    coco = np.diff(positions, prepend=0, append=height * width)
-    if coco[-1] == 0:  # foreground to the last pixel: pycocotools writes no empty last run
-        coco = coco[:-1]
-    encoded = _coco_mask.frPyObjects(
-        {"size": [height, width], "counts": coco.tolist()}, height, width
-    )
-    return _json_rle(encoded)
+    return crop_to_rle(rows, left, top + first_row, height, width)
 
 
 def rle_to_rows(rle: RLE | dict[str, Any], *, box: Box | None = None) -> npt.NDArray[np.int64]:
@@ -314,6 +297,42 @@ def _row_runs(runs: Any, total: int) -> npt.NDArray[np.int64]:
     if found != total:
         raise GeometryError(f"run lengths add up to {found:,} pixels; the box has {total:,}")
     return counts
+
+
+def crop_to_rle(crop: Mask, left: int, top: int, height: int, width: int) -> RLE:
+    """The compressed RLE, in an image of ``height`` x ``width``, of the mask ``crop`` (a
+    2-D array, non-zero is foreground) placed with its top-left pixel at column ``left``, row
+    ``top``: how tools that store a mask over its own box (CVAT's ``left``/``top``, a LabelMe
+    ``mask`` at its first point) become COCO. Only the columns the crop spans are expanded,
+    never the whole image. A crop reaching outside the image is a :class:`GeometryError`."""
+    array = np.asarray(crop)
+    if array.ndim != 2:
+        raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
+    _check_image_size(height, width)
+    rows, cols = array.shape
+    if left < 0 or top < 0 or left + cols > width or top + rows > height:
+        raise GeometryError(
+            f"a {cols} x {rows} mask at ({left}, {top}) reaches outside the "
+            f"{width} x {height} image"
+        )
+    if rows == 0 or cols == 0:
+        return {"size": [height, width], "counts": _empty_counts(height, width)}
+    # Column-major order: each of the crop's columns is a whole image column (``top`` pixels
+    # above the crop, its own, the rest below); the columns left and right of it are empty.
+    columns = np.zeros((cols, height), dtype=np.uint8)
+    columns[:, top : top + rows] = array.T != 0
+    flat = columns.ravel()
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate(([0], edges, [flat.size])))
+    if flat[0]:
+        runs = np.concatenate(([0], runs))
+    runs[0] += left * height
+    after = (width - left - cols) * height
+    if runs.size % 2:  # ends with background: the columns to the right extend it
+        runs[-1] += after
+    elif after:
+        runs = np.concatenate((runs, [after]))
+    return compress_rle({"size": [height, width], "counts": runs.tolist()})
 
 
 # --- any segmentation -> RLE, area, box -------------------------------------------------------
@@ -510,7 +529,8 @@ def rle_crop(
     rle: RLE | dict[str, Any], *, runs: npt.NDArray[np.int64] | None = None
 ) -> tuple[int, int, npt.NDArray[np.bool_]] | None:
     """An RLE's mask cut to the box of its pixels, ``(x0, y0, crop)`` with ``crop[r, c]``
-    pixel ``(x0 + c, y0 + r)``, or None for an empty mask. Only the columns that hold
+    pixel ``(x0 + c, y0 + r)``, or None for an empty mask (the inverse of
+    :func:`crop_to_rle`). Only the columns that hold
     foreground are decoded: a small object in a large image costs little. ``runs``: its
     :func:`rle_counts`, when the caller has them already."""
     height, _ = _rle_size(rle)

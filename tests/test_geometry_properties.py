@@ -71,6 +71,34 @@ def test_mask_rle_identities(mask: np.ndarray) -> None:
 
 
 @examples
+@given(masks(), st.integers(0, 6), st.integers(0, 6), st.integers(0, 6), st.integers(0, 6))
+def test_crop_placed_in_an_image_is_pycocotools_of_the_whole_mask(
+    crop: np.ndarray, left: int, top: int, right: int, bottom: int
+) -> None:
+    rows, cols = crop.shape
+    height, width = top + rows + bottom, left + cols + right
+    image = np.zeros((height, width), dtype=np.uint8)
+    image[top : top + rows, left : left + cols] = crop
+    oracle = coco_mask.encode(np.asfortranarray(image))
+    rle = g.crop_to_rle(crop, left, top, height, width)
+    assert rle == {"size": [height, width], "counts": oracle["counts"].decode()}
+    back = g.rle_crop(rle)
+    if not crop.any():
+        assert back is None
+        return
+    assert back is not None
+    x0, y0, tight = back
+    ys, xs = np.nonzero(image)
+    assert (x0, y0) == (xs.min(), ys.min())
+    assert np.array_equal(tight, image[y0 : ys.max() + 1, x0 : xs.max() + 1])
+
+
+def test_a_crop_outside_its_image_is_refused() -> None:
+    with pytest.raises(GeometryError, match=r"a 3 x 2 mask at \(8, 0\) reaches outside"):
+        g.crop_to_rle(np.ones((2, 3)), 8, 0, 10, 10)
+
+
+@examples
 @given(masks())
 def test_mask_polygon_round_trip_is_exact(mask: np.ndarray) -> None:
     h, w = mask.shape

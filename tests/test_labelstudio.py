@@ -242,7 +242,7 @@ def test_real_exports_are_validated_as_label_studio(name: str) -> None:
     assert all(d.code.startswith("L") for d in result.diagnostics)
 
 
-# --- coco2labelstudio --------------------------------------------------------------------------
+# --- coco2labelstudio ---------------------------------------------------------------------------
 
 
 def test_round_trip_is_exact_for_boxes_polygons_and_masks(tmp_path: Path) -> None:
@@ -274,7 +274,7 @@ def test_predictions_with_scores(tmp_path: Path) -> None:
             "category_id": ann["category_id"],
             "bbox": ann["bbox"],
             "score": 0.5 + i / 100,
-        }  # fmt: skip
+        }
         for i, ann in enumerate(truth.annotations)
     ]
     scored = coco_convert.from_document(results, kind="results")
@@ -309,7 +309,7 @@ def test_default_writes_predictions_and_urls(tmp_path: Path) -> None:
     assert {r["image_id"] for r in datasets["default"].results} <= {1, 2}
 
 
-# --- the brush code ------------------------------------------------------------------------------
+# --- the brush code ----------------------------------------------------------------------------
 
 
 @settings(max_examples=60, deadline=None)
@@ -361,7 +361,7 @@ def test_nan_points_are_named_by_pointer(tmp_path: Path) -> None:
     assert caught.value.location.pointer == "/0/annotations/1/result/5/value/points/0/0"
 
 
-# --- detection and names ---------------------------------------------------------------------------
+# --- detection and names ---------------------------------------------------------------------
 
 
 def test_detection_tells_tasks_from_results(tmp_path: Path) -> None:

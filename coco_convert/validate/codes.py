@@ -16,6 +16,7 @@ D     detection results: scores
 T     tool profiles: known quirks of the tool that wrote the file
 V     Pascal VOC XML
 Y     YOLO datasets
+C     CVAT XML
 L     Label Studio JSON exports
 X     the validator itself
 ====  ==========================================================================
@@ -45,6 +46,7 @@ FAMILIES: dict[str, str] = {
     "T": "tool profiles",
     "V": "Pascal VOC",
     "Y": "YOLO",
+    "C": "CVAT XML",
     "L": "Label Studio",
     "X": "validator",
 }
@@ -130,8 +132,9 @@ RULES: dict[str, Rule] = _rules(
         "The file is a labeling tool's own format, not COCO.",
         """
         LabelMe per-image JSON ("shapes", "imageHeight"), VGG Image Annotator projects
-        ("_via_img_metadata" or per-image "regions"), Label Studio task exports (a list of
-        tasks with "annotations"/"data") and CVAT XML are not COCO. Convert them first;
+        ("_via_img_metadata" or per-image "regions") and Label Studio task exports (a list of
+        tasks with "annotations"/"data") are not COCO. (CVAT XML is read by its own
+        reader: C rules.) Convert them first;
         validating them as COCO would only list hundreds of schema errors.
         """,
     ),
@@ -1103,6 +1106,121 @@ RULES: dict[str, Rule] = _rules(
         """
         'RAE 734W' and 'RAE 734 W' (LabelImg classes.txt in ../shared/realdata/yolo): one
         class split in two by a typo, each with half the examples.
+        """,
+    ),
+    # --- C: CVAT XML -------------------------------------------------------------------------
+    Rule(
+        "C001",
+        "unreadable-cvat-xml",
+        "error",
+        "The file cannot be read as a CVAT XML export.",
+        """
+        Malformed XML (with its line), a root other than <annotations>, a document that
+        declares entities (never expanded), a coordinate that is not a finite number (NaN,
+        inf, text), a required attribute missing (xtl=, points=, label=, rle=...), or a mask
+        whose run lengths do not cover its box or that reaches outside its image. Read by
+        the cvat2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "C002",
+        "cvat-image-without-size",
+        "warning",
+        "An <image> (or a video's frames) has no width and height.",
+        """
+        CVAT writes width= and height= on every image and <original_size> for videos;
+        without them boxes cannot be checked against the image and masks cannot be placed
+        (they are dropped). Pass --images DIR to read the sizes from the image files.
+        """,
+    ),
+    Rule(
+        "C003",
+        "cvat-undeclared-label",
+        "error",
+        "A shape's label is not declared in <meta><labels>.",
+        """
+        CVAT refuses to import annotations of labels its task does not have ("Label ... is
+        not registered for this task"), and the converters have to invent a category.
+        """,
+    ),
+    Rule(
+        "C004",
+        "cvat-undeclared-attribute",
+        "warning",
+        "A shape has an <attribute> its label does not declare.",
+        """
+        CVAT's import keeps only attributes declared for the label: this value is dropped
+        when the file is imported into CVAT again.
+        """,
+    ),
+    Rule(
+        "C005",
+        "cvat-attribute-type",
+        "warning",
+        "An attribute value is not of its declared type (checkbox, number).",
+        """
+        A checkbox holds true or false and a number a number; anything else is kept as text
+        by the converter and refused or reset by CVAT's import.
+        """,
+    ),
+    Rule(
+        "C006",
+        "cvat-attribute-choice",
+        "warning",
+        "A select or radio attribute holds a value that is not among its label's choices.",
+        """
+        The label's <values> lists the choices; a value outside them usually comes from a
+        renamed choice or a hand-edited file, and splits one class of answers in two.
+        """,
+    ),
+    Rule(
+        "C007",
+        "cvat-degenerate-shape",
+        "error",
+        "A box has no area, a polygon fewer than 3 points, or an ellipse a radius of 0.",
+        """
+        xbr <= xtl or ybr <= ytl, a polygon of one or two points, rx or ry 0 or less: no
+        detector can learn from it; the converter drops it.
+        """,
+    ),
+    Rule(
+        "C008",
+        "cvat-mask-without-size",
+        "error",
+        "A mask is on an image whose size is unknown.",
+        """
+        CVAT stores a mask over its own box; placing it in the image needs the image's
+        size. The converter drops it; pass --images DIR.
+        """,
+    ),
+    Rule(
+        "C009",
+        "cvat-skeleton",
+        "warning",
+        "A skeleton's drawing cannot be read, or it has a point its label does not declare.",
+        """
+        The label's <svg> names the skeleton's points and edges; without it the keypoints
+        have no edges, and a point the meta does not list is added at the end.
+        """,
+    ),
+    Rule(
+        "C010",
+        "cvat-frame-outside-task",
+        "warning",
+        "A track has shapes on frames outside its task's frame range.",
+        """
+        The task's start_frame, stop_frame and frame_filter give its frames; a shape beyond
+        them belongs to no image the task exported.
+        """,
+    ),
+    Rule(
+        "C011",
+        "cvat-frame-names-unknown",
+        "warning",
+        "An image task exported as CVAT for video: the XML has no image names.",
+        """
+        CVAT for video refers to frames by number only; for an image task the names of the
+        images are lost (frames are named frame_NNNNNN.PNG). Export CVAT for images.
         """,
     ),
     # --- L: Label Studio -------------------------------------------------------------------
