@@ -17,6 +17,7 @@ T     tool profiles: known quirks of the tool that wrote the file
 V     Pascal VOC XML
 Y     YOLO datasets
 C     CVAT XML
+L     Label Studio JSON exports
 M     LabelMe JSON
 A     VIA (VGG Image Annotator) projects and exports
 X     the validator itself
@@ -48,6 +49,7 @@ FAMILIES: dict[str, str] = {
     "V": "Pascal VOC",
     "Y": "YOLO",
     "C": "CVAT XML",
+    "L": "Label Studio",
     "M": "LabelMe",
     "A": "VIA",
     "X": "validator",
@@ -1223,6 +1225,137 @@ RULES: dict[str, Rule] = _rules(
         CVAT for video refers to frames by number only; for an image task the names of the
         images are lost (frames are named frame_NNNNNN.PNG). Export CVAT for images.
         """,
+    ),
+    # --- L: Label Studio -------------------------------------------------------------------
+    Rule(
+        "L001",
+        "labelstudio-unreadable",
+        "error",
+        "The file cannot be read as a Label Studio export.",
+        """
+        Not JSON (NaN and Infinity, which Python's json module writes, are named by their
+        JSON pointer), not a list of tasks, a task without data naming its image, a value
+        of the wrong type, or a brush mask whose RLE is truncated or decodes to another
+        number of values than its image's 4 x width x height (a mask of another image).
+        Read by the labelstudio2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "L002",
+        "region-without-label",
+        "error",
+        "A region has no label.",
+        """
+        A rectangle, polygon or brush stroke drawn but never given a label (or drawn with a
+        tag that has none): no class to train on; converters drop it.
+        """,
+    ),
+    Rule(
+        "L003",
+        "keypoint-without-parent",
+        "error",
+        "A keypoint is not linked to a region (parentID).",
+        """
+        Label Studio links a keypoint to the rectangle of its instance by parentID when the
+        point is drawn inside a selected region. A point drawn with nothing selected belongs
+        to no instance: COCO keypoints are per instance, so it is dropped. label-studio-sdk's
+        own COCO export instead merges every point of an image into one annotation.
+        JSON-MIN exports keep no parentID at all: export JSON.
+        """,
+    ),
+    Rule(
+        "L004",
+        "label-not-in-config",
+        "warning",
+        "A region's label is not in the labeling config.",
+        """
+        The label was renamed or removed from the project after it was used (the
+        label-studio-converter fixture in ../shared/realdata/label_studio_json labels
+        polygons "Airplane" under a config listing "parasites" and "white"). Its category is
+        numbered after the config's labels.
+        """,
+    ),
+    Rule(
+        "L005",
+        "region-size-mismatch",
+        "error",
+        "A region carries no image size, or another one than the task's other regions.",
+        """
+        Coordinates are percent of original_width x original_height; a region without them
+        cannot be placed, and one with another size was drawn on another image (a task
+        whose image was replaced). Converters drop it.
+        """,
+    ),
+    Rule(
+        "L006",
+        "image-without-size",
+        "warning",
+        "No region of the task gives its image's size.",
+        """
+        Label Studio records the size only on regions; a task without any (or whose image
+        cannot be read from --images) gets an image without width and height, which
+        training frameworks need.
+        """,
+    ),
+    Rule(
+        "L007",
+        "region-outside-image",
+        "warning",
+        "A region reaches outside the image (beyond 0..100%).",
+        "Usually a pre-annotation imported with pixel values or the wrong image size.",
+    ),
+    Rule(
+        "L008",
+        "empty-region",
+        "error",
+        "A region has no area: a box of zero width or height, a polygon of fewer than 3 "
+        "points, an ellipse of zero radius, a brush mask without pixels.",
+        "Nothing to learn from; converters drop it.",
+    ),
+    Rule(
+        "L009",
+        "duplicate-keypoint",
+        "warning",
+        "An instance has two keypoints of the same label.",
+        "COCO has one slot per keypoint name; the first one is kept.",
+    ),
+    Rule(
+        "L010",
+        "task-id",
+        "warning",
+        "Tasks whose ids are missing, repeated or not whole numbers.",
+        """
+        Task ids become image ids; when they cannot, images are numbered 1, 2, ... and
+        nothing ties them back to the tasks. Exports of two projects concatenated repeat
+        ids.
+        """,
+    ),
+    Rule(
+        "L011",
+        "rotated-image-view",
+        "info",
+        "A region was drawn on a rotated view of the image (image_rotation).",
+        """
+        Label Studio keeps the coordinates of regions in the image as stored; check that the
+        image file is not rotated by EXIF in one tool and not in another.
+        """,
+    ),
+    Rule(
+        "L012",
+        "prediction-without-score",
+        "warning",
+        "A prediction has no score.",
+        """
+        Neither the region nor its prediction has a score; COCO results need one, so
+        converters give 1.0, which breaks precision-recall curves.
+        """,
+    ),
+    Rule(
+        "L013",
+        "labelstudio-other",
+        "warning",
+        "Another problem the Label Studio reader reported.",
+        "The message names the reader's problem key.",
     ),
     # --- M: LabelMe JSON ----------------------------------------------------------------------
     Rule(
