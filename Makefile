@@ -13,6 +13,12 @@ DATUMARO_VERSION := 1.13.12
 DATUMARO := .venv-datumaro
 DATUMARO_STAMP := $(DATUMARO)/.installed-$(DATUMARO_VERSION)
 
+# LabelMe, whose own code tests/test_labelme.py checks our masks and files against, lives in its
+# own environment too: it pulls in PyQt5 and onnxruntime.
+LABELME_VERSION := 6.3.1
+LABELME := .venv-labelme
+LABELME_STAMP := $(LABELME)/.installed-$(LABELME_VERSION)
+
 .PHONY: run test lint clean
 
 $(STAMP): pyproject.toml
@@ -56,9 +62,15 @@ $(DATUMARO_STAMP):
 	rm -f $(DATUMARO)/.installed-*
 	touch $(DATUMARO_STAMP)
 
-test: lint $(DATUMARO_STAMP)
+$(LABELME_STAMP):
+	$(PYTHON) -m venv $(LABELME)
+	$(LABELME)/bin/python -m pip install --quiet "labelme==$(LABELME_VERSION)"
+	rm -f $(LABELME)/.installed-*
+	touch $(LABELME_STAMP)
+
+test: lint $(DATUMARO_STAMP) $(LABELME_STAMP)
 	sh .ci/install-chromium
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(DATUMARO) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DATUMARO) $(LABELME) out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -18,6 +18,7 @@ wrong size is a wrong box. Two things matter:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import stat
@@ -49,7 +50,9 @@ __all__ = [
     "open_image",
     "place_images",
     "read_size",
+    "read_size_of",
     "read_sizes",
+    "sizes_in_folder",
 ]
 
 #: File suffixes that ultralytics lists as images (``ultralytics.data.utils.IMG_FORMATS``).
@@ -229,6 +232,13 @@ def read_size(path: str | os.PathLike[str]) -> tuple[int, int]:
         raise ImageSizeError(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+def read_size_of(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` of the upright image whose file bytes are ``data`` (an image
+    embedded in an annotation file), from its header, EXIF orientation applied as
+    :func:`read_size` does; :class:`ImageSizeError` when Pillow cannot read it."""
+    return _pillow_size(io.BytesIO(data))
+
+
 def _pillow_size(handle: BinaryIO) -> tuple[int, int]:
     from PIL import Image
 
@@ -283,3 +293,21 @@ def read_sizes(
     for sizes in map_tasks(_sizes_chunk, parts, jobs=workers):
         found.extend(sizes)
     return found
+
+
+def sizes_in_folder(
+    folder: str | os.PathLike[str], names: Sequence[str], *, jobs: int | None = None
+) -> list[tuple[int, int] | str]:
+    """:func:`read_sizes` of the images that ``names`` (COCO ``file_name``\\ s) name under
+    ``folder``, each found by :func:`find_image` (by its base name when the path is not
+    there; never outside the folder): a ``(width, height)`` or why there is none."""
+    paths: list[str] = []
+    found: list[tuple[int, int] | str | None] = []
+    for name in names:
+        try:
+            paths.append(os.fspath(find_image(folder, name)))
+            found.append(None)
+        except ImageFileError as exc:
+            found.append(str(exc))
+    sizes = iter(read_sizes(paths, jobs=jobs))
+    return [next(sizes) if item is None else item for item in found]

@@ -43,6 +43,7 @@ __all__ = [
     "json_pieces",
     "open_file",
     "parse_json",
+    "peek",
     "read_bytes",
     "read_file",
     "read_text",
@@ -197,6 +198,21 @@ def _gunzip(data: bytes, name: str, limit: int | None) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(name, f"corrupt gzip data: {exc}") from None
     return b"".join(pieces)
+
+
+def peek(path: str | os.PathLike[str], size: int = 65536) -> bytes:
+    """The first ``size`` bytes of a file (gunzipped when it is gzip), or nothing when it
+    cannot be read: what a format's ``detect`` looks at."""
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123 (detect runs on every path given)
+            head = handle.read(size)
+            if head[:2] == _GZIP_MAGIC:
+                handle.seek(0)
+                with gzip.GzipFile(fileobj=handle) as unzipped:
+                    head = unzipped.read(size)
+    except (OSError, EOFError, zlib.error):
+        return b""
+    return head
 
 
 def parse_json(data: bytes, name: str) -> Any:
