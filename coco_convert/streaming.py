@@ -507,7 +507,7 @@ class CocoStream:
                         return None
                     continue  # a look-alike inside a string or a nested value
                 return end, reader.base + match.end()
-            if reader.eof:
+            if reader.eof or self._ends_in_buffer(reader, pos):
                 return None
             scanned = max(scanned, len(reader.buf) - 4096)
             reader.fill(reader.base + len(reader.buf) + self.chunk_bytes)
@@ -535,7 +535,7 @@ class CocoStream:
             while text[close : close + 1] != b"]":  # back to the bracket that closed it
                 close -= 1
             return pos + close - 1
-        raise self._syntax(reader, pos - 1 + len(text), "expected ']' to close the array")
+        return pos + len(text.rstrip()) - 2  # the array is the rest of the file
 
     def _syntax(self, reader: _Reader, pos: int, message: str) -> JSONSyntaxError:
         line, column = _line_column(self.name, pos)
