@@ -14,9 +14,9 @@ are 1-based and inclusive, so by default ``x = xmin - 1, w = xmax - xmin + 1`` (
 the VOC devkit); ``coords="zero-based"`` reads and writes ``x = xmin, w = xmax - xmin`` for
 tools that write 0-based corner coordinates (LabelImg, CVAT/Datumaro, Label Studio, labelme).
 
-XML is parsed by lxml with entity resolution, network access and huge trees off; a document
-that declares entities (an external entity, an expansion bomb) is refused before any value is
-read. The ``parse_*``/``build_*`` helpers are pure and tested without files.
+XML is parsed by :mod:`coco_convert.xmlio` (lxml with entity resolution, network access and
+huge trees off; a document that declares entities is refused before any value is read).
+The ``parse_*``/``build_*`` helpers are pure and tested without files.
 """
 
 # Per-file paths are strings (os.path): at 100k files, Path objects cost more than the parse.
@@ -51,7 +51,9 @@ from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
+from ..xmlio import parse_bytes, xml_text
 from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
+from .classes import category_list, label_names, load_labels, numbered
 from .loss import ConversionError, LossReport
 
 if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --masks
@@ -85,22 +87,6 @@ _FLAGS = ("truncated", "difficult", "occluded")
 #: Top-level elements describing the image that COCO has no field for.
 _IMAGE_METADATA = ("folder", "path", "source", "owner", "segmented")
 _SYNSET = re.compile(r"n\d{8}")
-#: ``<!ENTITY name "value">`` or ``<!ENTITY % name SYSTEM "url">``: (name, url or b"").
-_ENTITY_DECLARATION = re.compile(
-    rb"<!ENTITY\s+(?:%\s*)?([^\s>]+)\s*(?:(?:SYSTEM|PUBLIC)\s+[\"']([^\"']*)[\"'])?"
-)
-
-#: One parser for every file: no entity substitution, no DTD or network loads, no huge trees.
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
-
-
 # --- parsing one file (pure) -----------------------------------------------------------------
 
 
@@ -133,17 +119,7 @@ def parse_voc_xml(data: bytes, path: str = "<xml>") -> VocFile:
 
     Raises :class:`~coco_convert.errors.InputError` naming the file and line for malformed
     XML, for a root other than ``<annotation>`` and for any entity declaration."""
-    if b"<!ENTITY" in data:
-        declared = _ENTITY_DECLARATION.findall(data)
-        if declared:
-            raise _entities_refused(path, declared)
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        message = exc.msg or str(exc)
-        message = re.sub(r",? line \d+, column \d+$", "", message)
-        raise InputError(path, f"malformed XML: {message}", line=line) from None
+    root = parse_bytes(data, path)
     if root.tag != "annotation":
         raise InputError(
             path,
@@ -169,21 +145,6 @@ def parse_voc_xml(data: bytes, path: str = "<xml>") -> VocFile:
         elif isinstance(tag, str):
             metadata.append(tag)
     return VocFile(path, filename, width, height, objects, tuple(metadata))
-
-
-def _entities_refused(path: str, declared: list[tuple[bytes, bytes]]) -> InputError:
-    name, external = (part.decode("utf-8", "replace") for part in declared[0])
-    if external:
-        what = f"an external entity '{name}' ({external})"
-    else:
-        count = len(declared)
-        what = f"{count} {'entity' if count == 1 else 'entities'} ('{name}', ...)"
-    return InputError(
-        path,
-        f"refused: the XML declares {what}",
-        hint="VOC annotations never need entities; they are how XXE and expansion-bomb "
-        "attacks work, so coco-convert never expands them. Remove the <!DOCTYPE> block",
-    )
 
 
 def _size(element: Any, path: str) -> int | None:
@@ -299,31 +260,6 @@ def _scalar(text: str) -> Any:
 # --- categories --------------------------------------------------------------------------------
 
 
-def load_labels(path: str | os.PathLike[str]) -> list[str]:
-    """Class names, one per line, in id order (blank lines and ``#`` comments skipped).
-
-    Also reads CVAT's VOC ``labelmap.txt`` (``name:r,g,b:parts:actions``), leaving out its
-    ``background`` entry."""
-    name = os.fspath(path)
-    text = read_text(name)
-    lines = [line.strip() for line in text.splitlines()]
-    entries = [line for line in lines if line and not line.startswith("#")]
-    labelmap = text.lstrip().startswith("# label:") or (
-        bool(entries) and all(re.fullmatch(r"[^:]*:[\d, ]*:[^:]*:[^:]*", e) for e in entries)
-    )
-    if labelmap:
-        entries = [e.split(":", 1)[0].strip() for e in entries]
-        entries = [e for e in entries if e != "background"]
-    seen: set[str] = set()
-    for number, entry in enumerate(entries, 1):
-        if entry in seen:
-            raise InputError(name, f"class {entry!r} is listed twice (entry {number})")
-        seen.add(entry)
-    if not entries:
-        raise InputError(name, "lists no class names", hint="one class name per line")
-    return entries
-
-
 def load_synsets(path: str | os.PathLike[str]) -> dict[str, str]:
     """``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``): synset -> words, in
     sorted-synset order (the standard ILSVRC 1000-class index)."""
@@ -365,7 +301,7 @@ def _synset_categories(mapping: dict[str, str]) -> list[Category]:
 def _default_categories(names: Iterable[str]) -> list[Category]:
     found = set(names)
     ordered = list(VOC_CLASSES) if found <= set(VOC_CLASSES) and found else sorted(found)
-    return [{"id": number, "name": name} for number, name in enumerate(ordered, 1)]
+    return numbered(ordered)
 
 
 # --- finding the files ------------------------------------------------------------------------
@@ -803,7 +739,7 @@ def build_coco(
     report.count("images", len(images))
     report.count("annotations", len(annotations))
     report.count("categories", len(categories))
-    report.stats["categories"] = _category_list(categories)
+    report.stats["categories"] = category_list(categories)
     document = {
         "info": {"description": "converted from Pascal VOC by coco-convert"},
         "licenses": [],
@@ -813,13 +749,6 @@ def build_coco(
     }
     # Built field by field from checked values, so it is valid by construction (tests check).
     return InstancesDataset(document, source=source, validate=False)
-
-
-def _category_list(categories: Sequence[Category], shown: int = 30) -> str:
-    """``1 cat, 2 dog, ...``: which id each class got (VOC has names, not ids)."""
-    listed = ", ".join(f"{cat['id']} {cat['name']}" for cat in categories[:shown])
-    more = len(categories) - shown
-    return f"{listed} and {more:,} more" if more > 0 else listed
 
 
 def _annotation(
@@ -960,12 +889,7 @@ def _categories(
     if synsets is not None:
         return _synset_categories(load_synsets(synsets))
     if labels is not None:
-        names = (
-            load_labels(labels)
-            if isinstance(labels, str | os.PathLike)
-            else list(dict.fromkeys(labels))
-        )
-        return [{"id": number, "name": name} for number, name in enumerate(names, 1)]
+        return numbered(label_names(labels))
     return _default_categories(obj.name for f in files for obj in f.objects if obj.name)
 
 
@@ -1086,11 +1010,8 @@ _IMAGE_CARRIED = frozenset({"id", "file_name", "width", "height"})
 #: Keys that are carried or reported on their own (segmentation: lost, but counted apart).
 _ANNOTATION_KEYS = _CARRIED | {"segmentation"}
 _XML_TAG = re.compile(r"[A-Za-z_][\w.-]*")
-#: Characters XML 1.0 cannot hold at all (C0 controls but tab, CR and LF; lone surrogates,
-#: which is how Python holds file names that are not UTF-8; U+FFFE, U+FFFF).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: Text that XML holds as it is: nothing to escape (lxml escapes &, <, > and CR) and nothing
-#: XML cannot hold.
+#: XML cannot hold (:data:`coco_convert.xmlio.NOT_XML`).
 _PLAIN = re.compile("[^&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
 
 #: One object to write: class name, COCO box, attributes (None when there are none), and
@@ -1173,7 +1094,7 @@ def write_voc(
                 )
             if masks:
                 report.count("segmentation_pngs", 2 * len(segmented))
-        _write_list(tmp / "labels.txt", [_NOT_XML.sub("\ufffd", label) for label in labels])
+        _write_list(tmp / "labels.txt", [xml_text(label)[0] for label in labels])
         (tmp / "labelmap.txt").write_text(render_labelmap(labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
     if overlap:
@@ -1225,7 +1146,7 @@ def render_labelmap(labels: Sequence[str]) -> str:
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for index, name in enumerate(labels, 1):
         r, g, b = voc_color(min(index, VOID - 1))
-        lines.append(f"{_NOT_XML.sub(chr(0xFFFD), name)}:{r},{g},{b}::")
+        lines.append(f"{xml_text(name)[0]}:{r},{g},{b}::")
     return "\n".join(lines) + "\n"
 
 
@@ -1588,10 +1509,10 @@ def _element(tag: str, text: str) -> tuple[str, int]:
 @functools.lru_cache(maxsize=4096)
 def _lxml_element(tag: str, text: str) -> tuple[str, int]:
     """:func:`_element` by lxml (cached: a class name or pose that needs escaping repeats)."""
-    clean = _NOT_XML.sub("\ufffd", text)
+    clean, replaced = xml_text(text)
     element = etree.Element(tag)
     element.text = clean
-    return etree.tostring(element, encoding="unicode"), int(clean != text)
+    return etree.tostring(element, encoding="unicode"), int(replaced)
 
 
 def _text(value: Any) -> str:

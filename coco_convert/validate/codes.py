@@ -16,6 +16,10 @@ D     detection results: scores
 T     tool profiles: known quirks of the tool that wrote the file
 V     Pascal VOC XML
 Y     YOLO datasets
+C     CVAT XML
+L     Label Studio JSON exports
+M     LabelMe JSON
+A     VIA (VGG Image Annotator) projects and exports
 X     the validator itself
 ====  ==========================================================================
 
@@ -44,6 +48,10 @@ FAMILIES: dict[str, str] = {
     "T": "tool profiles",
     "V": "Pascal VOC",
     "Y": "YOLO",
+    "C": "CVAT XML",
+    "L": "Label Studio",
+    "M": "LabelMe",
+    "A": "VIA",
     "X": "validator",
 }
 
@@ -127,10 +135,10 @@ RULES: dict[str, Rule] = _rules(
         "error",
         "The file is a labeling tool's own format, not COCO.",
         """
-        LabelMe per-image JSON ("shapes", "imageHeight"), VGG Image Annotator projects
-        ("_via_img_metadata" or per-image "regions"), Label Studio task exports (a list of
-        tasks with "annotations"/"data") and CVAT XML are not COCO. Convert them first;
-        validating them as COCO would only list hundreds of schema errors.
+        Label Studio task exports (a list of tasks with "annotations"/"data") are not COCO,
+        and no format coco-convert reads recognises them. Convert them first; validating them
+        as COCO would only list hundreds of schema errors. (CVAT XML, LabelMe files and VIA
+        projects and exports are read and checked by their readers: C, M and A rules.)
         """,
     ),
     Rule(
@@ -1101,6 +1109,557 @@ RULES: dict[str, Rule] = _rules(
         """
         'RAE 734W' and 'RAE 734 W' (LabelImg classes.txt in ../shared/realdata/yolo): one
         class split in two by a typo, each with half the examples.
+        """,
+    ),
+    # --- C: CVAT XML -------------------------------------------------------------------------
+    Rule(
+        "C001",
+        "unreadable-cvat-xml",
+        "error",
+        "The file cannot be read as a CVAT XML export.",
+        """
+        Malformed XML (with its line), a root other than <annotations>, a document that
+        declares entities (never expanded), a coordinate that is not a finite number (NaN,
+        inf, text), a required attribute missing (xtl=, points=, label=, rle=...), or a mask
+        whose run lengths do not cover its box or that reaches outside its image. Read by
+        the cvat2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "C002",
+        "cvat-image-without-size",
+        "warning",
+        "An <image> (or a video's frames) has no width and height.",
+        """
+        CVAT writes width= and height= on every image and <original_size> for videos;
+        without them boxes cannot be checked against the image and masks cannot be placed
+        (they are dropped). Pass --images DIR to read the sizes from the image files.
+        """,
+    ),
+    Rule(
+        "C003",
+        "cvat-undeclared-label",
+        "error",
+        "A shape's label is not declared in <meta><labels>.",
+        """
+        CVAT refuses to import annotations of labels its task does not have ("Label ... is
+        not registered for this task"), and the converters have to invent a category.
+        """,
+    ),
+    Rule(
+        "C004",
+        "cvat-undeclared-attribute",
+        "warning",
+        "A shape has an <attribute> its label does not declare.",
+        """
+        CVAT's import keeps only attributes declared for the label: this value is dropped
+        when the file is imported into CVAT again.
+        """,
+    ),
+    Rule(
+        "C005",
+        "cvat-attribute-type",
+        "warning",
+        "An attribute value is not of its declared type (checkbox, number).",
+        """
+        A checkbox holds true or false and a number a number; anything else is kept as text
+        by the converter and refused or reset by CVAT's import.
+        """,
+    ),
+    Rule(
+        "C006",
+        "cvat-attribute-choice",
+        "warning",
+        "A select or radio attribute holds a value that is not among its label's choices.",
+        """
+        The label's <values> lists the choices; a value outside them usually comes from a
+        renamed choice or a hand-edited file, and splits one class of answers in two.
+        """,
+    ),
+    Rule(
+        "C007",
+        "cvat-degenerate-shape",
+        "error",
+        "A box has no area, a polygon fewer than 3 points, or an ellipse a radius of 0.",
+        """
+        xbr <= xtl or ybr <= ytl, a polygon of one or two points, rx or ry 0 or less: no
+        detector can learn from it; the converter drops it.
+        """,
+    ),
+    Rule(
+        "C008",
+        "cvat-mask-without-size",
+        "error",
+        "A mask is on an image whose size is unknown.",
+        """
+        CVAT stores a mask over its own box; placing it in the image needs the image's
+        size. The converter drops it; pass --images DIR.
+        """,
+    ),
+    Rule(
+        "C009",
+        "cvat-skeleton",
+        "warning",
+        "A skeleton's drawing cannot be read, or it has a point its label does not declare.",
+        """
+        The label's <svg> names the skeleton's points and edges; without it the keypoints
+        have no edges, and a point the meta does not list is added at the end.
+        """,
+    ),
+    Rule(
+        "C010",
+        "cvat-frame-outside-task",
+        "warning",
+        "A track has shapes on frames outside its task's frame range.",
+        """
+        The task's start_frame, stop_frame and frame_filter give its frames; a shape beyond
+        them belongs to no image the task exported.
+        """,
+    ),
+    Rule(
+        "C011",
+        "cvat-frame-names-unknown",
+        "warning",
+        "An image task exported as CVAT for video: the XML has no image names.",
+        """
+        CVAT for video refers to frames by number only; for an image task the names of the
+        images are lost (frames are named frame_NNNNNN.PNG). Export CVAT for images.
+        """,
+    ),
+    # --- L: Label Studio -------------------------------------------------------------------
+    Rule(
+        "L001",
+        "labelstudio-unreadable",
+        "error",
+        "The file cannot be read as a Label Studio export.",
+        """
+        Not JSON (NaN and Infinity, which Python's json module writes, are named by their
+        JSON pointer), not a list of tasks, a task without data naming its image, a value
+        of the wrong type, or a brush mask whose RLE is truncated or decodes to another
+        number of values than its image's 4 x width x height (a mask of another image).
+        Read by the labelstudio2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "L002",
+        "region-without-label",
+        "error",
+        "A region has no label.",
+        """
+        A rectangle, polygon or brush stroke drawn but never given a label (or drawn with a
+        tag that has none): no class to train on; converters drop it.
+        """,
+    ),
+    Rule(
+        "L003",
+        "keypoint-without-parent",
+        "error",
+        "A keypoint is not linked to a region (parentID).",
+        """
+        Label Studio links a keypoint to the rectangle of its instance by parentID when the
+        point is drawn inside a selected region. A point drawn with nothing selected belongs
+        to no instance: COCO keypoints are per instance, so it is dropped. label-studio-sdk's
+        own COCO export instead merges every point of an image into one annotation.
+        JSON-MIN exports keep no parentID at all: export JSON.
+        """,
+    ),
+    Rule(
+        "L004",
+        "label-not-in-config",
+        "warning",
+        "A region's label is not in the labeling config.",
+        """
+        The label was renamed or removed from the project after it was used (the
+        label-studio-converter fixture in ../shared/realdata/label_studio_json labels
+        polygons "Airplane" under a config listing "parasites" and "white"). Its category is
+        numbered after the config's labels.
+        """,
+    ),
+    Rule(
+        "L005",
+        "region-size-mismatch",
+        "error",
+        "A region carries no image size, or another one than the task's other regions.",
+        """
+        Coordinates are percent of original_width x original_height; a region without them
+        cannot be placed, and one with another size was drawn on another image (a task
+        whose image was replaced). Converters drop it.
+        """,
+    ),
+    Rule(
+        "L006",
+        "image-without-size",
+        "warning",
+        "No region of the task gives its image's size.",
+        """
+        Label Studio records the size only on regions; a task without any (or whose image
+        cannot be read from --images) gets an image without width and height, which
+        training frameworks need.
+        """,
+    ),
+    Rule(
+        "L007",
+        "region-outside-image",
+        "warning",
+        "A region reaches outside the image (beyond 0..100%).",
+        "Usually a pre-annotation imported with pixel values or the wrong image size.",
+    ),
+    Rule(
+        "L008",
+        "empty-region",
+        "error",
+        "A region has no area: a box of zero width or height, a polygon of fewer than 3 "
+        "points, an ellipse of zero radius, a brush mask without pixels.",
+        "Nothing to learn from; converters drop it.",
+    ),
+    Rule(
+        "L009",
+        "duplicate-keypoint",
+        "warning",
+        "An instance has two keypoints of the same label.",
+        "COCO has one slot per keypoint name; the first one is kept.",
+    ),
+    Rule(
+        "L010",
+        "task-id",
+        "warning",
+        "Tasks whose ids are missing, repeated or not whole numbers.",
+        """
+        Task ids become image ids; when they cannot, images are numbered 1, 2, ... and
+        nothing ties them back to the tasks. Exports of two projects concatenated repeat
+        ids.
+        """,
+    ),
+    Rule(
+        "L011",
+        "rotated-image-view",
+        "info",
+        "A region was drawn on a rotated view of the image (image_rotation).",
+        """
+        Label Studio keeps the coordinates of regions in the image as stored; check that the
+        image file is not rotated by EXIF in one tool and not in another.
+        """,
+    ),
+    Rule(
+        "L012",
+        "prediction-without-score",
+        "warning",
+        "A prediction has no score.",
+        """
+        Neither the region nor its prediction has a score; COCO results need one, so
+        converters give 1.0, which breaks precision-recall curves.
+        """,
+    ),
+    Rule(
+        "L013",
+        "labelstudio-other",
+        "warning",
+        "Another problem the Label Studio reader reported.",
+        "The message names the reader's problem key.",
+    ),
+    # --- M: LabelMe JSON ----------------------------------------------------------------------
+    Rule(
+        "M001",
+        "labelme-unreadable",
+        "error",
+        "The LabelMe file cannot be read.",
+        """
+        Malformed JSON (with its line and column), a coordinate that is not a finite number
+        (LabelMe writes a NaN point as `NaN`, which no JSON parser but Python's reads),
+        imageData or a mask that is not base64 of an image, a mask that does not fit in its
+        image at its first point, an imageWidth/imageHeight that is no pixel count. Read by
+        the labelme2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "M002",
+        "not-labelme",
+        "info",
+        "A JSON file in the folder is not a LabelMe annotation.",
+        """
+        A LabelMe file is a JSON object with a "shapes" list. Other JSON files in the folder
+        (a COCO export, a config) are skipped; move them out if they should not be there.
+        """,
+    ),
+    Rule(
+        "M003",
+        "unreadable-shape",
+        "error",
+        "A shape cannot be read: it is not an object, its label is not text or its points "
+        "are not [x, y] pairs.",
+        "LabelMe itself refuses to open the file (its LabelFile checks every shape).",
+    ),
+    Rule(
+        "M004",
+        "unknown-shape-type",
+        "error",
+        "A shape's shape_type is not one LabelMe draws.",
+        """
+        LabelMe draws polygon, rectangle, oriented_rectangle, circle, line, linestrip,
+        point, points and mask; another type (a typo, another tool's name such as "rect")
+        opens in no LabelMe version and is dropped.
+        """,
+    ),
+    Rule(
+        "M005",
+        "too-few-points",
+        "error",
+        "A shape has too few points for its type.",
+        """
+        A polygon needs 3 points, a rectangle and a circle 2, an oriented rectangle 4.
+        LabelMe's own shape_to_mask asserts these counts, so its converters crash on them.
+        """,
+    ),
+    Rule(
+        "M006",
+        "empty-shape",
+        "warning",
+        "A shape encloses no area.",
+        """
+        A rectangle of width or height 0, a circle of radius 0, a polygon with all its
+        points on one line: a double click, usually. Nothing to learn from; dropped.
+        """,
+    ),
+    Rule(
+        "M007",
+        "skewed-oriented-rectangle",
+        "warning",
+        "An oriented rectangle's four corners are not a rectangle's.",
+        """
+        Edited outside LabelMe, or moved corner by corner: kept as a polygon, without the
+        rotation angle a rotated box has (attributes.rotation).
+        """,
+    ),
+    Rule(
+        "M008",
+        "labelme-shape-outside-image",
+        "warning",
+        "A shape reaches outside the image.",
+        """
+        Points below 0 or beyond imageWidth/imageHeight (LabelMe lets points be dragged
+        there). pycocotools clips segmentations to the image, so the box and the pixels
+        disagree.
+        """,
+    ),
+    Rule(
+        "M009",
+        "image-size-mismatch",
+        "error",
+        "imageWidth/imageHeight disagree with the image embedded in the file.",
+        """
+        The image was replaced or resized after it was labelled; every shape may be off.
+        LabelMe 6 refuses to open such a file ("imageHeight mismatch"). The embedded
+        image's size is used.
+        """,
+    ),
+    Rule(
+        "M010",
+        "labelme-no-image-size",
+        "warning",
+        "The image's size is unknown.",
+        """
+        No imageWidth/imageHeight (LabelMe 3 wrote none), no embedded image, and no image
+        file beside the JSON file or in --images. COCO images then have no width and
+        height, masks cannot be placed and nothing can be checked against the image.
+        """,
+    ),
+    Rule(
+        "M011",
+        "mask-size-mismatch",
+        "warning",
+        "A mask shape's points disagree with the size of its PNG.",
+        """
+        LabelMe stores a mask as a PNG over the box of its two points (inclusive); its
+        shapes_to_label crashes when they disagree. The PNG is placed at the first point.
+        """,
+    ),
+    Rule(
+        "M012",
+        "labelme-unknown-class",
+        "error",
+        "A shape's label is not in the class list (--labels or labels.txt).",
+        "A typo or a class added later; converters given the list drop the shape.",
+    ),
+    Rule(
+        "M013",
+        "empty-label",
+        "error",
+        "A shape has an empty label.",
+        "An object without a class cannot be trained on; dropped.",
+    ),
+    Rule(
+        "M014",
+        "duplicate-image",
+        "warning",
+        "Two label files name the same image.",
+        """
+        Copies of one file, or files renamed without editing their imagePath: the image's
+        objects are counted twice.
+        """,
+    ),
+    Rule(
+        "M015",
+        "bad-group-or-flags",
+        "warning",
+        "A group_id is not an integer, or flags are not true/false values.",
+        """
+        LabelMe refuses to open such a file (its LabelFile checks both). The value is
+        ignored: the shape is an object of its own, without flags.
+        """,
+    ),
+    Rule(
+        "M016",
+        "duplicate-keypoint",
+        "warning",
+        "Two points of one object (one group_id) have the same label.",
+        "A keypoint is named once per object; the first point is kept.",
+    ),
+    Rule(
+        "M017",
+        "image-path-outside",
+        "warning",
+        "imagePath is absolute or leads outside the label folder.",
+        """
+        An absolute path from the labelling machine (C:\\Users\\..., /home/...) or a
+        ../ path: the COCO file_name cannot be found relative to the dataset's images.
+        Absolute paths are replaced by their base name.
+        """,
+    ),
+    Rule(
+        "M018",
+        "no-image-path",
+        "warning",
+        "The file has no imagePath.",
+        "The image is taken to be the JSON file's name with .jpg.",
+    ),
+    Rule(
+        "M019",
+        "labelme-other",
+        "warning",
+        "Another problem the LabelMe reader reported.",
+        "The message names the reader's problem key.",
+    ),
+    # --- A: VIA (VGG Image Annotator) --------------------------------------------------------
+    Rule(
+        "A001",
+        "via-unreadable",
+        "error",
+        "The VIA file cannot be read, or its images have no size.",
+        """
+        Malformed JSON (with its line and column), a CSV without VIA's header, an image entry
+        without a filename, regions that are neither a list nor an object, a coordinate that
+        is not a finite number, or images whose size cannot be read: VIA keeps no image
+        sizes, so every image must be found (beside the file or under --images DIR) for its
+        regions to be checked or converted. Read by the via2coco reader.
+        """,
+    ),
+    Rule(
+        "A002",
+        "unreadable-region",
+        "error",
+        "A region's shape_attributes cannot be read.",
+        "Missing, or a rect/circle/ellipse without its numbers, or polygon point lists of "
+        "different lengths. VIA itself skips such regions when it draws them.",
+    ),
+    Rule(
+        "A003",
+        "unknown-region-shape",
+        "error",
+        "A region's shape is not one VIA 2 draws.",
+        "VIA 2 draws rect, circle, ellipse, polygon, polyline and point.",
+    ),
+    Rule(
+        "A004",
+        "via-too-few-points",
+        "error",
+        "A polygon has fewer than 3 points.",
+        "Usually a polygon closed after two clicks; it encloses nothing.",
+    ),
+    Rule(
+        "A005",
+        "empty-region",
+        "warning",
+        "A region encloses no area.",
+        "A rect of width or height 0, a circle or ellipse of radius 0, a polygon on a line.",
+    ),
+    Rule(
+        "A006",
+        "via-region-outside-image",
+        "warning",
+        "A region reaches outside its image.",
+        """
+        VIA lets regions be drawn past the image's edge; pycocotools clips segmentations to
+        the image, so the box and the pixels then disagree.
+        """,
+    ),
+    Rule(
+        "A007",
+        "region-without-label",
+        "error",
+        "A region has no value for the label attribute.",
+        """
+        The attribute that names the class (--label-attribute, or the project's only region
+        attribute, or 'label'/'class') is empty or missing: the region has no class and is
+        dropped.
+        """,
+    ),
+    Rule(
+        "A008",
+        "several-labels",
+        "warning",
+        "A region has several options of a checkbox label attribute set.",
+        "COCO gives an object one category; the first option is used.",
+    ),
+    Rule(
+        "A009",
+        "via-unknown-class",
+        "error",
+        "A region's class is not in the class list (--labels).",
+        "A typo or a class added later; the region is dropped.",
+    ),
+    Rule(
+        "A010",
+        "no-label-attribute",
+        "warning",
+        "The project has no region attribute that names the class.",
+        """
+        VIA's default project has none: every region of ../shared/realdata/via_json's
+        Mask R-CNN export has empty region_attributes. All regions become one category
+        'object'; name the attribute with --label-attribute when there is one.
+        """,
+    ),
+    Rule(
+        "A011",
+        "file-size-differs",
+        "warning",
+        "The image file is not the size in bytes VIA recorded for it.",
+        """
+        VIA keys images by file name and byte size: another file of the same name (resized,
+        recompressed, a different image) is on disk, and the regions may not fit it.
+        """,
+    ),
+    Rule(
+        "A012",
+        "via-duplicate-image",
+        "warning",
+        "An image is listed twice.",
+        "Two entries with one file name (different recorded sizes): its regions are split.",
+    ),
+    Rule(
+        "A013",
+        "via-other",
+        "warning",
+        "Another problem the VIA reader reported.",
+        "The message names the reader's problem key.",
+    ),
+    Rule(
+        "A014",
+        "bad-csv-row",
+        "error",
+        "A row of a VIA CSV export cannot be read.",
+        """
+        Not 7 fields, or a JSON field that is not JSON. VIA writes file names unquoted, so a
+        comma in a file name breaks its own CSV; export as JSON instead.
         """,
     ),
     # --- X: the validator --------------------------------------------------------------------
