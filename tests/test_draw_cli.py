@@ -281,7 +281,7 @@ def test_unreadable_image_files_are_warned_about(tmp_path: Path) -> None:
     assert "1 x image files that could not be read: drawn on a blank canvas" in err
 
 
-def test_draw_shows_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_draw_and_gallery_show_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from coco_convert.visual import batch
 
     seen: list[dict[str, Any]] = []
@@ -294,6 +294,13 @@ def test_draw_shows_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     code, _, err = run("draw", COCO / "instances.json", "--images", tmp_path, "-o", tmp_path / "o")
     assert code == 0, err
     assert seen == [{"total": 2, "desc": "draw", "unit": "img"}]
+    from coco_convert.visual import gallery
+
+    monkeypatch.setattr(gallery, "track", track)
+    args = ("gallery", COCO / "instances.json", "--images", tmp_path, "-o", tmp_path / "g.html")
+    code, _, err = run(*args)
+    assert code == 0, err
+    assert seen[1] == {"total": 2, "desc": "gallery", "unit": "img"}
 
 
 def test_draw_and_gallery_start_without_the_numeric_stack() -> None:
