@@ -25,7 +25,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import Any, BinaryIO, Protocol, Union
 
 import msgspec
 import orjson
@@ -44,7 +44,9 @@ __all__ = [
     "gc_paused",
     "is_unicode",
     "json_pieces",
+    "open_file",
     "parse_json",
+    "peek",
     "read_bytes",
     "read_file",
     "read_text",
@@ -91,6 +93,23 @@ def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -
     The file is opened without blocking (opening a named pipe otherwise waits for a writer) and
     checked on the open descriptor, so what is checked is what is read."""
     name = os.fspath(path)
+    with open_file(name, limit=limit) as handle:
+        try:
+            data = handle.read()
+        except OSError as exc:
+            raise _read_error(name, exc) from None
+    if limit is not None and len(data) > limit:  # grew while it was read
+        raise InputError(name, f"is larger than {_size(limit)}")
+    return data
+
+
+@contextlib.contextmanager
+def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> Iterator[BinaryIO]:
+    """The regular file at ``path`` open for reading (binary), checked as :func:`read_file`
+    checks it, for readers that stream a file too large to hold (a multi-gigabyte XML
+    export): an :class:`InputError` when it is missing, a folder, unreadable, not a regular
+    file or larger than ``limit`` bytes (None: no limit)."""
+    name = os.fspath(path)
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
@@ -104,15 +123,15 @@ def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -
             raise InputError(name, f"is {kind}, not a regular file")
         if limit is not None and info.st_size > limit:
             raise InputError(name, f"is {_size(info.st_size)}, larger than {_size(limit)}")
-        with open(fd, "rb", closefd=False) as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise _read_error(name, exc) from None
-    finally:
+        handle = open(fd, "rb", closefd=False)  # noqa: SIM115 (closed below)
+    except BaseException:
         os.close(fd)
-    if limit is not None and len(data) > limit:  # grew while it was read
-        raise InputError(name, f"is larger than {_size(limit)}")
-    return data
+        raise
+    try:
+        yield handle
+    finally:
+        handle.close()
+        os.close(fd)
 
 
 def read_text(path: str | os.PathLike[str], *, limit: int = TEXT_LIMIT) -> str:
@@ -182,6 +201,21 @@ def _gunzip(data: bytes, name: str, limit: int | None) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(name, f"corrupt gzip data: {exc}") from None
     return b"".join(pieces)
+
+
+def peek(path: str | os.PathLike[str], size: int = 65536) -> bytes:
+    """The first ``size`` bytes of a file (gunzipped when it is gzip), or nothing when it
+    cannot be read: what a format's ``detect`` looks at."""
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123 (detect runs on every path given)
+            head = handle.read(size)
+            if head[:2] == _GZIP_MAGIC:
+                handle.seek(0)
+                with gzip.GzipFile(fileobj=handle) as unzipped:
+                    head = unzipped.read(size)
+    except (OSError, EOFError, zlib.error):
+        return b""
+    return head
 
 
 def parse_json(data: bytes, name: str) -> Any:

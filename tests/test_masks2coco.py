@@ -20,7 +20,7 @@ from coco_convert.dataset import CocoDataset
 from coco_convert.errors import InputError, UsageError
 from coco_convert.palette import voc_color
 
-from .conftest import REALDATA
+from .conftest import FIXTURES, REALDATA
 
 
 def write_palette_png(path: Path, values: np.ndarray) -> None:
@@ -156,6 +156,22 @@ def test_labels_file(tmp_path: Path) -> None:
     ]
     assert masks.read_labels("voc")[15].name == "person"
     assert masks.read_labels("voc")[15].color == (192, 128, 128)
+
+
+def test_datumaro_labelmap_without_colours_means_the_voc_palette(tmp_path: Path) -> None:
+    """Datumaro writes `cat:::` (no colour): its RGB masks use VOC's palette by index."""
+    (tmp_path / "labelmap.txt").write_text(
+        "# label:color_rgb:parts:actions\nbackground:::\ncat:::\n"
+    )
+    labels = masks.read_labels(tmp_path / "labelmap.txt")
+    assert [(lab.value, lab.name, lab.color) for lab in labels] == [
+        (0, "background", voc_color(0)),
+        (1, "cat", voc_color(1)),
+    ]
+    voc = FIXTURES / "voc" / "datumaro-segmentation"  # RGB masks, such a labelmap.txt
+    dataset, _ = _read(voc / "SegmentationClass", labels=voc / "labelmap.txt")
+    assert [c["name"] for c in dataset.categories] == ["cat", "dog", "person"]
+    assert {a["category_id"] for a in dataset.annotations} == {1, 2}  # the cat and the dog
 
 
 def test_cli_masks2coco(voc: Path, tmp_path: Path) -> None:

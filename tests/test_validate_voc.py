@@ -96,10 +96,12 @@ def test_unknown_class_needs_a_class_list(tmp_path: Path) -> None:
     assert _check(tmp_path, CASES["V008"], labels=False) == []
 
 
-def test_cvat_xml_is_recognised() -> None:
+def test_cvat_xml_is_not_voc() -> None:
+    """CVAT's own XML (root <annotations>) is read by the cvat reader, never as VOC."""
     for path in sorted((REALDATA / "cvat_xml").glob("*.xml")):
         (result,) = validate_target(path, Settings())
-        assert [d.code for d in result.diagnostics] == ["F004"]
+        assert result.format == "cvat"
+        assert not [d.code for d in result.diagnostics if d.code.startswith(("V", "F"))]
 
 
 @pytest.mark.parametrize(
@@ -145,3 +147,14 @@ def test_cli_on_a_devkit_folder(tmp_path: Path) -> None:
         "xmax < xmin or ymax < ymin"
     )
     assert result.output.splitlines()[-1] == "Found 1 problem (1 error) in 1 file."
+
+
+def test_a_folder_holding_two_formats_is_checked_as_both(tmp_path: Path) -> None:
+    """A devkit with a YOLO data.yaml beside it: each format's reader checks it."""
+    root = tmp_path / "both"
+    shutil.copytree(FIXTURES / "voc" / "datumaro-one-based", root)
+    shutil.copy(FIXTURES / "yolo" / "coco-val2014" / "data.yaml", root / "data.yaml")
+    results = validate_target(root, Settings())
+    assert {r.format for r in results} == {"voc", "yolo"}
+    # the YOLO reader finds no images/val2014 here
+    assert "Y014" in {d.code for r in results for d in r.diagnostics}

@@ -231,7 +231,9 @@ def test_labelimg_fixture_size_zero_read_from_image_header() -> None:
     # broken_size.xml has <width>0</width>: the JPEG beside it is 40 x 30
     assert sizes == {"broken_size.jpg": (40, 30), "cat.jpg": (64, 48)}
     assert report.warnings["no_size"].count == 1
-    assert str(report.warnings["no_size"].examples[0]).endswith("broken_size.jpg read")
+    assert str(report.warnings["no_size"].examples[0]).endswith(
+        "read from " + str(VOC / "labelimg" / "broken_size.jpg")
+    )
     # LabelImg clamps xmin/ymin to 1 and truncates the corners it draws: zero-based
     assert _boxes(dataset)[1:] == [[1, 1, 19, 14], [30, 20, 33, 27]]
     assert dataset.annotations[2]["attributes"]["difficult"] == 1

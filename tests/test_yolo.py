@@ -16,6 +16,7 @@ from pycocotools.coco import COCO
 
 import coco_convert
 from coco_convert.cli import main
+from coco_convert.converters.coco import read_coco
 from coco_convert.converters.loss import ConversionError
 from coco_convert.converters.yolo import read_yolo, write_yolo
 from coco_convert.errors import SchemaError, UsageError
@@ -230,9 +231,13 @@ def test_invalid_record_is_located_by_the_schema(tmp_path: Path) -> None:
     document["annotations"][0]["bbox"] = ["1", 2, 3, 4]
     path = tmp_path / "instances_bad.json"
     path.write_text(json.dumps(document))
-    dataset = coco_convert.load(path, validate=False)
+    # coco2yolo reads with the COCO reader, which validates every record first
+    result = CliRunner().invoke(main, ["coco2yolo", str(path), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert f"{path}:/annotations/0/bbox/0: " in result.output
+    assert not (tmp_path / "out").exists()
     with pytest.raises(SchemaError, match=r"/annotations/0/bbox/0"):
-        write_yolo(dataset, tmp_path / "out")
+        read_coco(path)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ Every reader and writer option is declared once, as an
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,6 @@ import click
 from .. import registry
 from ..converters.base import Format, Option
 from ..converters.loss import LossReport
-from ..dataset import AnyDataset
-from ..errors import UsageError
-from ..io import check_output
 from .common import finish, jobs_option, output_option, report_option, strict_option
 
 __all__ = ["conversion_verbs", "convert", "formats", "run_conversion"]
@@ -37,14 +33,20 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def click_options(
-    option: Option, *, help: str | None = None, defaults: bool = True
+    option: Option,
+    *,
+    help: str | None = None,
+    defaults: bool = True,
+    legs: Iterable[str] = (),
 ) -> list[Decorator]:
     """The click option(s) of a declared option: one flag, or one per switch. ``defaults``
-    False leaves every default unset (``convert`` passes only what was given)."""
+    False leaves every default unset (``convert`` passes only what was given); ``legs``
+    prefix a switch's help with who takes it."""
     text = help or option.help
     if option.switches:
+        prefix = f"[{', '.join(legs)}] " if legs else ""
         return [
-            click.option(flag, option.name, flag_value=value, help=switch_help)
+            click.option(flag, option.name, flag_value=value, help=prefix + switch_help)
             for flag, value, switch_help in option.switches
         ]
     if option.type == "flag":
@@ -99,59 +101,18 @@ def run_conversion(
     strict: bool = False,
     jobs: int | None = None,
 ) -> LossReport:
-    """Read every source with ``reader``, write the datasets with ``writer``: one report for
-    both legs. ``options`` go to each leg that declares them; one that neither declares is
-    a usage error naming the formats that do."""
-    if reader.read is None:
-        raise UsageError(f"{reader.name} cannot be read (formats lists what can)")
-    if writer.write is None:
-        raise UsageError(f"{writer.name} cannot be written (formats lists what can)")
-    read_names = {option.name for option in reader.read_options}
-    write_names = {option.name for option in writer.write_options}
-    for name in options:
-        if name not in read_names | write_names:
-            raise UsageError(_not_taken(name, reader, writer))
-    sources = list(sources)
-    check_output(output, [*sources, *_paths(options)])
-    loss = LossReport(f"{reader.name}2{writer.name}")
-    datasets: dict[str, AnyDataset] = {}
-    read_options = {k: v for k, v in options.items() if k in read_names}
-    for source in sources:
-        found, _ = reader.read(source, report=loss, strict=strict, jobs=jobs, **read_options)
-        for name, dataset in found.items():
-            if name in datasets:
-                raise UsageError(
-                    f"two inputs give the split name {name!r} ({datasets[name].source} and "
-                    f"{dataset.source}); convert them separately"
-                )
-            datasets[name] = dataset
-    write_options = {k: v for k, v in options.items() if k in write_names}
-    writer.write(datasets, output, report=loss, strict=strict, jobs=jobs, **write_options)
+    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``)."""
+    loss = registry.convert(
+        sources,
+        output,
+        to=writer,
+        source_format=reader,
+        options=options,
+        strict=strict,
+        jobs=jobs,
+    )
     finish(loss, report)
     return loss
-
-
-def _paths(options: dict[str, Any]) -> list[str]:
-    """The files and folders that options name (inputs the output must not replace)."""
-    return [
-        os.fspath(value)
-        for value in options.values()
-        if isinstance(value, Path) or (isinstance(value, str) and Path(value).exists())
-    ]
-
-
-def _not_taken(name: str, reader: Format, writer: Format) -> str:
-    flag = "--" + name.replace("_", "-")
-    takers = [
-        f"{leg} {fmt.name}"
-        for fmt in registry.FORMATS
-        for leg, options in (("reading", fmt.read_options), ("writing", fmt.write_options))
-        if any(option.name == name for option in options)
-    ]
-    return (
-        f"{flag} is not an option of reading {reader.name} or writing {writer.name} "
-        f"(it is one of {', '.join(takers)})"
-    )
 
 
 def _output_help(writer: Format) -> str:
@@ -176,9 +137,15 @@ def _convert_options() -> list[Decorator]:
                 declared.setdefault(option.name, []).append((f"{fmt.name} {leg}", option))
     decorators: list[Decorator] = []
     for uses in declared.values():
-        legs = ", ".join(leg for leg, _ in uses)
         option = uses[0][1]
-        decorators += click_options(option, help=f"[{legs}] {option.help}", defaults=False)
+        helps = dict.fromkeys(o.help for _, o in uses)
+        if len(helps) == 1:
+            text = f"[{', '.join(leg for leg, _ in uses)}] {option.help}"
+        else:  # the same kind of value, said for each format that takes it
+            text = " ".join(f"[{leg}] {o.help}" for leg, o in uses)
+        decorators += click_options(
+            option, help=text, defaults=False, legs=[leg for leg, _ in uses]
+        )
     return decorators
 
 

@@ -51,7 +51,8 @@ class Label:
 def read_labels(source: str | os.PathLike[str]) -> list[Label]:
     """Class names by pixel value: ``voc`` for Pascal VOC's, or a text file with one name per
     line, line ``i`` naming value ``i`` (line 0 is the background). CVAT's ``labelmap.txt``
-    (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours."""
+    (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours; one
+    without colours (``name:::``, as Datumaro writes it) means VOC's palette."""
     if os.fspath(source) == "voc":
         return [Label(i, name, voc_color(i)) for i, name in enumerate(VOC_LABELS)]
     path = Path(source)
@@ -62,15 +63,17 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
             continue
         name, _, rest = line.partition(":")
         color = None
-        if rest:
-            parts = rest.split(":")[0].split(",")
+        field = rest.split(":")[0].strip()
+        if field:
             try:
-                r, g, b = (int(p) for p in parts)
+                r, g, b = (int(p) for p in field.split(","))
             except ValueError:
                 raise InputError(
                     str(path), f"expected name:r,g,b:..., got {line.strip()!r}", line=number
                 ) from None
             color = (r, g, b)
+        elif rest:  # `name:::` (Datumaro): the VOC palette colour of the class's index
+            color = voc_color(len(labels))
         labels.append(Label(len(labels), name.strip(), color))
     if not labels:
         raise InputError(str(path), "holds no label names")
@@ -378,6 +381,15 @@ def detect(path: Path) -> bool:
     return header[:8] == PNG_SIGNATURE and len(header) == 26 and header[25] in (0, 3)
 
 
+def validation_pieces(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """How ``validate`` reads a mask folder: with the class list beside it (CVAT's and
+    Datumaro's ``labelmap.txt``, which also gives the colours of RGB masks), if there is one."""
+    for folder in (path, path.parent):
+        if (folder / "labelmap.txt").is_file():
+            return [(path, {"labels": folder / "labelmap.txt"})]
+    return [(path, {})]
+
+
 _PX = "PX"
 
 FORMAT = Format(
@@ -447,5 +459,6 @@ FORMAT = Format(
     ),
     output="folder",
     aliases=("mask-png", "segmentation-masks"),
+    validation=validation_pieces,
     docs="docs/masks.md",
 )

@@ -96,7 +96,8 @@ def write_yolo(
     are relative to: with ``image_mode`` ``"copy"`` or ``"symlink"`` the images are placed
     beside the labels, and their headers are read to check (and, where COCO has none,
     supply) each image's size. The output folder is written atomically; an existing
-    non-empty one is replaced only with ``overwrite``."""
+    non-empty one is replaced only with ``overwrite``. The records must fit the COCO schema
+    (every reader checks them; a document loaded with ``validate=False`` is not)."""
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r} (choose {', '.join(TASKS)})")
     if layout not in LAYOUTS:

@@ -257,15 +257,8 @@ class _SplitWriter:
 
     def write(self, dataset: CocoDataset[Any, Any], split: str, root: Path) -> list[str]:
         """Write one split's label files (and images); returns the image paths for a list
-        file (darknet)."""
-        try:
-            return self._write(dataset, split, root)
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-            # The fast path expects schema-valid records; say exactly where one is not.
-            dataset.validate()
-            raise
-
-    def _write(self, dataset: CocoDataset[Any, Any], split: str, root: Path) -> list[str]:
+        file (darknet). The records are schema-valid: the readers check them (the COCO reader
+        validates every record before anything is written)."""
         name = dataset.source or f"<{split}>"
         images = dataset.images
         if self.layout == "ultralytics":
@@ -463,8 +456,6 @@ class _SplitWriter:
                         where=Location(name, pointer=f"/annotations/{a}"),
                     )
                     continue
-            if len(bbox) != 4:
-                raise ValueError("bbox needs 4 numbers")
             if not (bbox[2] > 0 and bbox[3] > 0):
                 report.warn(
                     "empty_box",
@@ -594,9 +585,6 @@ class _SplitWriter:
         cls = np.asarray(rows.cls, dtype=np.int64)
         counts = np.asarray(rows.count, dtype=np.int64)
         values = rows.values
-        # A TypeError here names the record through the schema: numpy would read "1.5" as
-        # 1.5 and None as NaN.
-        sum(map(sum, values))
         if n_rows and np.any(image[1:] < image[:-1]):  # group the rows by image
             order = np.argsort(image, kind="stable")
             values = [values[k] for k in order.tolist()]

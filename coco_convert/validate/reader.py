@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..converters.base import Format
-from ..converters.loss import LossReport
-from ..errors import InputError
+from ..converters.loss import Example, LossReport
+from ..errors import InputError, Location
 from ..io import atomic_write
 from .codes import RULES
 from .context import Settings
@@ -64,7 +64,8 @@ def _read(fmt: Format, path: Path, options: Mapping[str, Any]) -> list[Diagnosti
     for key, entry in report.warnings.items():
         rule = RULES[fmt.rules.get(key, fmt.other)]
         fix = fmt.line_fixes.get(key)
-        for example in entry.examples:
+        # (a warning about the input as a whole has no place: the path read is its place)
+        for example in entry.examples or [Example(Location(str(path)))]:
             message = example.detail or entry.message
             if rule.code == fmt.other:
                 message = f"{message} [{key}]"

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dataset import detect_kind
 from ..errors import InputError, JSONSyntaxError
@@ -26,6 +26,9 @@ from .context import Context, Settings
 from .diagnostics import Diagnostic, Location
 from .engine import run_checks
 from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
+
+if TYPE_CHECKING:
+    from ..converters.base import Format
 
 __all__ = [
     "FileResult",
@@ -183,12 +186,24 @@ def validate_target(
     from .. import registry
 
     target = Path(path)
-    fmt = next((f for f in registry.detect(target) if f.name != "coco"), None)
-    if fmt is None:
+    found = [f for f in registry.detect(target) if f.name != "coco"]
+    if not found:
         if target.is_dir() or target.suffix.lower() in (".xml", ".yaml", ".yml"):
             return [_unrecognised(target)]
         # COCO, or JSON that is not (F002-F004 say what it is)
         return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
+    # (a folder can hold two formats, a VOC devkit and a YOLO data.yaml: each is checked)
+    return [
+        result
+        for fmt in found
+        for result in _validate_format(fmt, target, settings, fix, unsafe_fixes, write)
+    ]
+
+
+def _validate_format(
+    fmt: Format, target: Path, settings: Settings, fix: bool, unsafe_fixes: bool, write: bool
+) -> list[FileResult]:
+    """Validate ``target`` as ``fmt`` with the format's reader (fixes: its line fixes)."""
     from .reader import fix_lines, reader_findings
 
     by_file = reader_findings(fmt, target, settings)
@@ -209,16 +224,11 @@ def validate_target(
 
 
 def _unrecognised(target: Path) -> FileResult:
-    """F004 for a labeling tool's own format that no registered format reads, else F003."""
-    from .checks.profiles import native_file
-
+    """F003 for a file or folder no registered format reads (every tool's XML has a reader
+    now; JSON formats are told apart in :func:`validate_document`)."""
     name = str(target)
     if not target.exists():
         return FileResult(name, [_finding("F001", name, "no such file or folder")])
-    native = native_file(target)
-    if native is not None:
-        message = f"this is {native}, not a format coco-convert reads; convert it first"
-        return FileResult(name, [_finding("F004", name, message)])
     message = (
         "no format coco-convert reads recognises it (`coco-convert formats` lists them: a "
         "COCO JSON file, a VOC devkit or XML folder, a YOLO data.yaml or dataset folder, ...)"
