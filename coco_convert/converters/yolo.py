@@ -21,6 +21,7 @@ from typing import Literal, get_args
 
 from ..dataset import AnyDataset
 from ..errors import UsageError
+from ..images import ImageMode
 from .base import Format, Option, Read
 from .loss import LossReport
 
@@ -38,7 +39,6 @@ __all__ = [
 
 Task = Literal["detect", "segment", "pose"]
 Layout = Literal["ultralytics", "darknet"]
-ImageMode = Literal["copy", "symlink"]
 
 TASKS: tuple[Task, ...] = get_args(Task)
 LAYOUTS: tuple[Layout, ...] = get_args(Layout)
