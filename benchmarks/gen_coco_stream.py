@@ -24,7 +24,8 @@ from shared_bench import SHARED_BENCH
 
 def _gen_coco():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("gen_coco", SHARED_BENCH / "gen_coco.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
