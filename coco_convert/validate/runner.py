@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FileResult",
+    "finding",
+    "not_coco",
     "sort_key",
     "validate_document",
     "validate_path",
@@ -61,8 +63,12 @@ class FileResult:
     written: bool = False
 
 
-def _finding(code: str, file: str, message: str, **where: Any) -> Diagnostic:
+def finding(code: str, file: str, message: str, **where: Any) -> Diagnostic:
+    """A finding of rule ``code`` at a place in ``file``."""
     return Diagnostic(code, message, Location(file, **where), RULES[code].severity)
+
+
+_finding = finding
 
 
 def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
@@ -79,24 +85,35 @@ def validate_document(
     document: Any, file: str, settings: Settings, *, kind: Kind | None = None
 ) -> tuple[list[Diagnostic], Kind | None, str | None]:
     """Every finding of the rules on a parsed JSON document: (findings, kind, tool)."""
-    from .checks.profiles import native_format, recognise_tool
+    from .checks.profiles import recognise_tool
 
-    native = native_format(document)
-    if native is not None:
-        message = f"this is {native}, not COCO; convert it to COCO first"
-        return [_finding("F004", file, message, pointer="")], None, None
-    if isinstance(document, dict) and "images" not in document and "annotations" not in document:
-        message = "not a COCO document: a JSON object without 'images' or 'annotations'"
-        return [_finding("F003", file, message, pointer="")], None, None
-    if not isinstance(document, dict | list):
-        message = "not a COCO document: expected a JSON object (a dataset) or an array (results)"
-        return [_finding("F003", file, message, pointer="")], None, None
+    refused = not_coco(document, file)
+    if refused is not None:
+        return [refused], None, None
     found: Kind = kind or detect_kind(document, source=file)
     ctx = Context(file, document, found, settings)
     ctx.tool = recognise_tool(document)
     diagnostics = run_checks(ctx)
     diagnostics.sort(key=sort_key)
     return diagnostics, found, ctx.tool
+
+
+def not_coco(document: Any, file: str) -> Diagnostic | None:
+    """F004 for a labeling tool's own format, F003 for other JSON; None for COCO. (A
+    streamed file's header with its first records tells as much as the whole document.)"""
+    from .checks.profiles import native_format
+
+    native = native_format(document)
+    if native is not None:
+        message = f"this is {native}, not COCO; convert it to COCO first"
+        return finding("F004", file, message, pointer="")
+    if isinstance(document, dict) and "images" not in document and "annotations" not in document:
+        message = "not a COCO document: a JSON object without 'images' or 'annotations'"
+        return finding("F003", file, message, pointer="")
+    if not isinstance(document, dict | list):
+        message = "not a COCO document: expected a JSON object (a dataset) or an array (results)"
+        return finding("F003", file, message, pointer="")
+    return None
 
 
 def validate_path(
@@ -179,10 +196,12 @@ def validate_target(
     fix: bool = False,
     unsafe_fixes: bool = False,
     write: bool = True,
+    stream: bool = False,
 ) -> list[FileResult]:
     """Validate what ``path`` is, as the format registry recognises it: a COCO JSON file with
     the rules, any other format (a VOC folder, a YOLO ``data.yaml``, ...) with its own reader
-    (:mod:`coco_convert.validate.reader`). One result per file."""
+    (:mod:`coco_convert.validate.reader`). One result per file. ``stream``: a COCO file is
+    read a chunk at a time (:mod:`coco_convert.validate.streamed`; no fixes)."""
     from .. import registry
 
     target = Path(path)
@@ -191,6 +210,10 @@ def validate_target(
         if target.is_dir() or target.suffix.lower() in (".xml", ".yaml", ".yml"):
             return [_unrecognised(target)]
         # COCO, or JSON that is not (F002-F004 say what it is)
+        if stream:
+            from .streamed import validate_stream
+
+            return [validate_stream(path, settings)]
         return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
     # (a folder can hold two formats, a VOC devkit and a YOLO data.yaml: each is checked)
     return [

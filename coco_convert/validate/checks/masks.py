@@ -62,7 +62,6 @@ def check_rle(ctx: Context, where: str, rle: dict[str, Any]) -> None:
 def against_masks(ctx: Context) -> None:
     """Box and area against pycocotools' numbers, one pycocotools call per image."""
     by_image: dict[int, list[int]] = defaultdict(list)
-    annotations = ctx.items("annotations")
     for i, ann in ctx.records("annotations"):
         segmentation = ann.get("segmentation")
         if segmentation and ("bbox" in ann or "area" in ann):
@@ -73,17 +72,16 @@ def against_masks(ctx: Context) -> None:
         if size is None:
             continue
         width, height = size
-        usable = [i for i in indices if _encodable(annotations[i]["segmentation"], height, width)]
+        anns = {i: ctx.record("annotations", i) for i in indices}
+        usable = [i for i in indices if _encodable(anns[i]["segmentation"], height, width)]
         try:
-            rles = geometry.encode_image(
-                [annotations[i]["segmentation"] for i in usable], height, width
-            )
+            rles = geometry.encode_image([anns[i]["segmentation"] for i in usable], height, width)
         except GeometryError:
             continue
         areas = geometry.rle_area(rles)
         boxes = geometry.rle_bbox(rles)
         for i, area, box in zip(usable, areas, boxes, strict=True):
-            ann = annotations[i]
+            ann = anns[i]
             where = f"/annotations/{i}"
             bbox = ann.get("bbox")
             if (
@@ -164,16 +162,17 @@ def polygons(ctx: Context) -> None:
         for i, ann in ctx.records("annotations")
         if isinstance(ann.get("segmentation"), list) and ann["segmentation"]
     ]
-    annotations = ctx.items("annotations")
     found: list[list[geometry.PolygonProblem]] = []
     for start in range(0, len(indices), _POLYGON_CHUNK):  # bounds the arrays' memory
         chunk = indices[start : start + _POLYGON_CHUNK]
-        found += geometry.check_segmentations([annotations[i]["segmentation"] for i in chunk])
+        found += geometry.check_segmentations(
+            [ctx.record("annotations", i)["segmentation"] for i in chunk]
+        )
     want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
     for i, problems in zip(indices, found, strict=True):
         if not problems:
             continue
-        segmentation = annotations[i]["segmentation"]
+        segmentation = ctx.record("annotations", i)["segmentation"]
         where = f"/annotations/{i}/segmentation"
         degenerate = [p for p in problems if p.code in _DEGENERATE]
         if want_degenerate and degenerate:
