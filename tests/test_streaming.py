@@ -251,3 +251,20 @@ def test_msgspec_error_offsets_are_what_the_cutter_reads() -> None:
     start; a msgspec that stops saying so must fail here, not silently mis-cut."""
     with pytest.raises(msgspec.DecodeError, match=r"trailing characters \(byte \d+\)"):
         msgspec.json.decode(b'[{"a":1},{"b":[1]}],"c":1}', type=list[msgspec.Raw])
+
+
+@pytest.mark.parametrize("verb", [["info"], ["info", "--json"], ["stats", "--json"], ["stats"]])
+@pytest.mark.parametrize("path", [*COCO_FILES, None], ids=lambda p: p.name if p else "large")
+def test_info_and_stats_stream(
+    tmp_path: Path, small_chunks: None, verb: list[str], path: Path | None
+) -> None:
+    if path is None:
+        document = _dataset()
+        random.Random(4).shuffle(document["annotations"])
+        path = _write(tmp_path / "large.json", document)
+    runner = CliRunner()
+    whole = runner.invoke(main, [*verb, str(path)])
+    streamed = runner.invoke(main, [*verb, "--stream", str(path)])
+    assert streamed.exit_code == whole.exit_code
+    assert streamed.stdout == whole.stdout
+    assert streamed.stderr == whole.stderr

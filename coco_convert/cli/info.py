@@ -8,8 +8,10 @@ from typing import Any
 import click
 
 from ..dataset import load
-from ..summary import summarize
+from ..ops.statistics import StatsCollector, collect, collect_stream
+from ..summary import summarize_stats
 from .app import main
+from .common import chooses_streaming, stream_option
 
 _AREAS = ("small", "medium", "large")
 
@@ -17,15 +19,26 @@ _AREAS = ("small", "medium", "large")
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def info(file: Path, as_json: bool) -> None:
+@stream_option
+def info(file: Path, as_json: bool, stream: bool) -> None:
     """Show the kind of a COCO FILE and count its images, annotations and categories."""
-    summary = summarize(load(file))
+    summary = summarize_stats(collect_from(file, stream=stream).result())
     if as_json:
         from ..io import dump_json
 
         click.echo(dump_json(summary, indent=2).decode())
         return
     click.echo(render_summary(file, summary))
+
+
+def collect_from(file: Path, *, stream: bool = False) -> StatsCollector:
+    """The statistics of a COCO file: loaded whole, or read a chunk at a time with
+    ``stream`` (or by itself when the file is too large for the memory available)."""
+    if chooses_streaming(file, forced=stream):
+        from ..streaming import CocoStream
+
+        return collect_stream(CocoStream(file))
+    return collect(load(file))
 
 
 def render_summary(file: Path, summary: dict[str, Any]) -> str:

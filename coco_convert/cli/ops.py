@@ -14,11 +14,11 @@ from ..converters.loss import LossReport
 from ..dataset import Dataset, ResultsDataset, load
 from ..errors import CocoConvertError, InputError, Location, UsageError
 from ..io import check_output, dump_json
-from ..ops import diffing, filtering, merging, remapping, splitting, statistics
+from ..ops import diffing, filtering, merging, remapping, splitting
 from ..ops.partition import parse_ratios
 from .app import main
-from .common import finish, output_option, report_option, strict_option
-from .info import render_summary
+from .common import finish, output_option, report_option, stream_option, strict_option
+from .info import collect_from, render_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -464,15 +464,21 @@ def diff_command(
     help="Also draw PNG plots into this folder (needs matplotlib: pip install "
     "'coco-convert[plots]').",
 )
+@stream_option
 @report_option
 @strict_option
 def stats_command(
-    src: Path, as_json: bool, plots: Path | None, report: Path | None, strict: bool
+    src: Path,
+    as_json: bool,
+    plots: Path | None,
+    stream: bool,
+    report: Path | None,
+    strict: bool,
 ) -> None:
     """Statistics of a COCO file: per category, per image, areas, boxes, keypoints."""
-    dataset = load(src)
+
     loss = LossReport("stats")
-    collector = statistics.collect(dataset)
+    collector = collect_from(src, stream=stream)
     found = collector.result()
     # The references are checked by the counting itself (no second pass over the file).
     if found.get("annotations_without_image"):

@@ -14,7 +14,8 @@ from ..errors import UsageError
 from ..validate import REPORTERS, RULES, load_config, render, render_diff, render_statistics
 from ..validate.report import render_summary
 from ..validate.runner import FileResult, validate_target
-from .app import echo_err, main
+from .app import main
+from .common import chooses_streaming
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -31,20 +32,6 @@ def _explain(code: str) -> str:
     if code not in RULES:
         raise UsageError(f"unknown rule code {code!r} (`--explain ALL` lists them)")
     return RULES[code].explain()
-
-
-def _too_large(path: Path) -> bool:
-    """Whether a file is too large to load comfortably (then it is streamed, and that is
-    said on stderr)."""
-    from ..streaming import prefers_streaming
-
-    if not path.is_file() or not prefers_streaming(path):
-        return False
-    echo_err(
-        f"coco-convert: {path} is large for the memory available: reading it a chunk at a "
-        "time (--stream)"
-    )
-    return True
 
 
 @main.command()
@@ -136,7 +123,7 @@ def validate(
             fix=fix or diff,
             unsafe_fixes=unsafe_fixes,
             write=fix and not diff,
-            stream=stream or (not (fix or diff) and _too_large(path)),
+            stream=not (fix or diff) and chooses_streaming(path, forced=stream),
         )
     ]
     if diff and output_format == "text":
