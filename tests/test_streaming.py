@@ -268,3 +268,47 @@ def test_info_and_stats_stream(
     assert streamed.exit_code == whole.exit_code
     assert streamed.stdout == whole.stdout
     assert streamed.stderr == whole.stderr
+
+
+FILTERS = [
+    [],
+    ["--cat", "car"],
+    ["--cat", "car", "--cat", "train", "--all-categories", "--prune-categories"],
+    ["--area", "100:400", "--iscrowd", "0", "--min-annotations", "2"],
+    ["--img-ids", "1,5,9,11,10000", "--keep-empty", "--indent", "2"],
+]
+
+
+@pytest.mark.parametrize("options", FILTERS, ids=" ".join)
+@pytest.mark.parametrize("order", ["file", "shuffled"])
+def test_filter_stream_is_byte_identical(
+    tmp_path: Path, small_chunks: None, options: list[str], order: str
+) -> None:
+    document = _dataset()
+    if order == "shuffled":
+        random.Random(5).shuffle(document["annotations"])
+    path = _write(tmp_path / "in.json", document)
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}.json"
+        report = tmp_path / f"report{len(extra)}.json"
+        result = runner.invoke(
+            main, ["filter", str(path), "-o", str(out), "--report", str(report), *options, *extra]
+        )
+        assert result.exit_code == 0, result.output
+        results.append((out.read_bytes(), report.read_bytes(), result.stderr))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
+def test_filter_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}.json"
+        result = runner.invoke(main, ["filter", str(path), "-o", str(out), *extra])
+        results.append(
+            (result.exit_code, result.stderr, out.read_bytes() if out.exists() else None)
+        )
+    assert results[1] == results[0]

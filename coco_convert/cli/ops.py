@@ -17,7 +17,14 @@ from ..io import check_output, dump_json
 from ..ops import diffing, filtering, merging, remapping, splitting
 from ..ops.partition import parse_ratios
 from .app import main
-from .common import finish, output_option, report_option, stream_option, strict_option
+from .common import (
+    chooses_streaming,
+    finish,
+    output_option,
+    report_option,
+    stream_option,
+    strict_option,
+)
 from .info import collect_from, render_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -269,6 +276,7 @@ def sample_command(
     help="Keep only the categories the kept annotations use (default: all, ids unchanged).",
 )
 @indent_option
+@stream_option
 @report_option
 @strict_option
 def filter_command(
@@ -283,23 +291,32 @@ def filter_command(
     all_categories: bool,
     prune_categories: bool,
     indent: int | None,
+    stream: bool,
     report: Path | None,
     strict: bool,
 ) -> None:
     """Keep the annotations pycocotools' getAnnIds selects for these filters, and the images
     holding them."""
     check_output(output, [src])
-    subset, loss = filtering.filter_dataset(
-        load(src),
-        cat_nms=cats,
-        img_ids=_image_ids(img_ids),
-        area_rng=_area(area),
-        iscrowd=None if iscrowd is None else iscrowd == "1",
-        min_annotations=min_annotations,
-        keep_empty=keep_empty,
-        all_categories=all_categories,
-        prune_categories=prune_categories,
-    )
+    criteria: dict[str, Any] = {
+        "cat_nms": cats,
+        "img_ids": _image_ids(img_ids),
+        "area_rng": _area(area),
+        "iscrowd": None if iscrowd is None else iscrowd == "1",
+        "min_annotations": min_annotations,
+        "keep_empty": keep_empty,
+        "all_categories": all_categories,
+        "prune_categories": prune_categories,
+    }
+    if chooses_streaming(src, forced=stream):
+        from ..streaming import CocoStream
+
+        loss = filtering.filter_stream(
+            CocoStream(src), output, indent=indent, strict=strict, **criteria
+        )
+        finish(loss, report)
+        return
+    subset, loss = filtering.filter_dataset(load(src), **criteria)
     _save(subset, loss, output, indent, strict, report)
 
 
