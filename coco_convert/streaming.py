@@ -50,7 +50,6 @@ __all__ = [
     "CocoStream",
     "image_groups",
     "prefers_streaming",
-    "write_document",
 ]
 
 #: Bytes of JSON per chunk: about 12,000 COCO annotations, a few tens of MB once parsed.
@@ -294,6 +293,13 @@ class CocoStream:
         if self.results:
             return lists.get("", [])
         return {key: lists.get(key, value) for key, value in self.header.items()}
+
+    def header_dataset(self) -> Any:
+        """A dataset of the header alone (categories, info, licenses; no images or
+        annotations): what a writer or an operation asks of a dataset besides its records."""
+        from .dataset import from_document
+
+        return from_document(self.document(), kind=self.kind, validate=False, source=self.name)
 
     def probe(self) -> Any:
         """The header with the first record of each long list: what kind detection, tool
@@ -673,69 +679,3 @@ def _merge(
             group.append(current)
             current = next(pending, None)
         yield i, image, group
-
-
-# --- writing a document a chunk at a time -----------------------------------------------------
-
-Chunks = Callable[[], Iterator[list[Any]]]
-
-
-def write_document(
-    path: str | os.PathLike[str],
-    header: Any,
-    lists: dict[str, Chunks],
-    *,
-    indent: int | None = None,
-) -> None:
-    """Write a COCO document atomically without holding its long lists: ``header`` is the
-    document with those lists left empty, ``lists`` gives each one's records a chunk at a
-    time (``""``: the document is a results array). The bytes are exactly those of
-    :func:`coco_convert.io.write_json` on the whole document (compact, or ``indent`` 2)."""
-    from .errors import UsageError
-    from .io import atomic_write, dump_json
-
-    if indent not in (None, 2):
-        raise UsageError("with --stream, --indent is 2 or left out")
-    if "" in lists:
-        pieces: Iterator[bytes] = _list_pieces(lists[""](), indent, 0)
-    else:
-        marks = {key: f"\x00coco-convert {key}\x00" for key in lists}
-        skeleton = {key: marks.get(key, value) for key, value in header.items()}
-        pieces = _spliced(dump_json(skeleton, indent=indent), marks, lists, indent)
-    gzip_level = 6 if os.fspath(path).endswith(".gz") else None
-    with gc_paused():
-        atomic_write(path, pieces, gzip_level=gzip_level)
-
-
-def _spliced(
-    text: bytes, marks: dict[str, str], lists: dict[str, Chunks], indent: int | None
-) -> Iterator[bytes]:
-    for key, mark in marks.items():
-        before, _, text = text.partition(msgspec.json.encode(mark))
-        yield before
-        yield from _list_pieces(lists[key](), indent, 1)
-    yield text
-
-
-def _list_pieces(chunks: Iterator[list[Any]], indent: int | None, depth: int) -> Iterator[bytes]:
-    """A JSON array of the records of ``chunks`` at nesting ``depth``, as orjson writes it."""
-    import orjson
-
-    option = orjson.OPT_SERIALIZE_NUMPY | (orjson.OPT_INDENT_2 if indent else 0)
-    empty = True
-    for records in chunks:
-        if not records:
-            continue
-        text = orjson.dumps(records, option=option)
-        if indent:
-            body = text[2:-2]
-            if depth:
-                body = b"  " * depth + body.replace(b"\n", b"\n" + b"  " * depth)
-            yield (b"[\n" if empty else b",\n") + body
-        else:
-            yield (b"[" if empty else b",") + text[1:-1]
-        empty = False
-    if empty:
-        yield b"[]"
-    else:
-        yield (b"\n" + b"  " * depth + b"]") if indent else b"]"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..converters.loss import LossReport
 from ..errors import Location, UsageError
-from ..io import gc_paused
+from ..io import gc_paused, write_document
 from ..queries import annotation_matcher
 from .common import (
     check_references,
@@ -189,11 +189,7 @@ def filter_stream(
     twice (to decide, then to write), the images three times (they are few)."""
     import numpy as np
 
-    from ..dataset import from_document
-    from ..streaming import write_document
-
-    header = from_document(stream.document(), kind=stream.kind, validate=False, source=stream.name)
-    coco = coco_dataset(header, "filter", panoptic=False)
+    coco = coco_dataset(stream.header_dataset(), "filter", panoptic=False)
     criteria = _criteria(
         coco,
         cat_nms,

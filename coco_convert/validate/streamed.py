@@ -22,7 +22,7 @@ from .checks.profiles import recognise_tool
 from .checks.structure import mark_out_of_range
 from .context import Context, Settings, Tables
 from .engine import MAX_SCHEMA_ISSUES, mark_issues, run_checks
-from .runner import FileResult, finding, not_coco, sort_key
+from .results import FileResult, finding, not_coco, sort_key
 
 __all__ = ["validate_stream"]
 
