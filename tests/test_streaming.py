@@ -312,3 +312,67 @@ def test_filter_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Pat
             (result.exit_code, result.stderr, out.read_bytes() if out.exists() else None)
         )
     assert results[1] == results[0]
+
+
+SPLITS = [
+    ["--ratios", "train=0.8,val=0.2"],
+    ["--ratios", "train=0.6,val=0.2,test=0.2", "--stratify", "--seed", "3"],
+    ["--ratios", "a=0.5,b=0.5", "--group-by", "^(\\d{4})", "--indent", "2"],
+]
+
+
+@pytest.mark.parametrize("options", SPLITS, ids=" ".join)
+@pytest.mark.parametrize("order", ["file", "shuffled"])
+def test_split_stream_is_byte_identical(
+    tmp_path: Path, small_chunks: None, options: list[str], order: str
+) -> None:
+    document = _dataset()
+    if order == "shuffled":
+        random.Random(6).shuffle(document["annotations"])
+    path = _write(tmp_path / "in.json", document)
+    images = tmp_path / "images"
+    images.mkdir()
+    for image in document["images"][:50]:
+        (images / image["file_name"]).write_bytes(b"not really a jpeg")
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}"
+        report = tmp_path / f"report{len(extra)}.json"
+        result = runner.invoke(
+            main,
+            [
+                "split",
+                str(path),
+                "-o",
+                str(out),
+                "--report",
+                str(report),
+                "--images",
+                str(images),
+                "--copy-images",
+                *options,
+                *extra,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        results.append((out, report.read_bytes(), result.stderr))
+    assert _same_tree(filecmp.dircmp(results[0][0], results[1][0]))
+    assert results[1][1:] == results[0][1:]
+
+
+@pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
+def test_split_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}"
+        result = runner.invoke(
+            main, ["split", str(path), "-o", str(out), "--ratios", "x=0.5,y=0.5", *extra]
+        )
+        results.append((result.exit_code, result.stderr))
+        if result.exit_code == 0:
+            assert out.is_dir()
+    assert results[1] == results[0]
+    if results[0][0] == 0:
+        assert _same_tree(filecmp.dircmp(tmp_path / "out0", tmp_path / "out1"))

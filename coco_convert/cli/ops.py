@@ -169,6 +169,7 @@ def merge_command(
 )
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @indent_option
+@stream_option
 @report_option
 @strict_option
 def split_command(
@@ -182,6 +183,7 @@ def split_command(
     image_mode: Any,
     overwrite: bool,
     indent: int | None,
+    stream: bool,
     report: Path | None,
     strict: bool,
 ) -> None:
@@ -189,6 +191,25 @@ def split_command(
     shares = parse_ratios(ratios)
     if (images is None) != (image_mode is None):
         raise UsageError("--images goes with --copy-images or --symlink-images")
+    if chooses_streaming(src, forced=stream):
+        from ..streaming import CocoStream
+
+        found = CocoStream(src)
+        loss = splitting.split_stream(
+            found,
+            shares,
+            output,
+            seed=seed,
+            stratify=stratify,
+            group_by=group_by,
+            images=images,
+            image_mode=image_mode,
+            overwrite=overwrite,
+            indent=indent,
+            strict=strict,
+        )
+        finish(loss, report)
+        return
     parts, loss = splitting.split(
         load(src), shares, seed=seed, stratify=stratify, group_by=group_by
     )
