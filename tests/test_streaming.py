@@ -4,6 +4,8 @@ them, give exactly what loading the file whole gives."""
 from __future__ import annotations
 
 import filecmp
+import subprocess
+import sys
 import json
 import random
 from pathlib import Path
@@ -376,3 +378,33 @@ def test_split_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path
     assert results[1] == results[0]
     if results[0][0] == 0:
         assert _same_tree(filecmp.dircmp(tmp_path / "out0", tmp_path / "out1"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"task": "pose"}, {"layout": "darknet"}, {"task": "segment", "include_crowd": True}],
+    ids=str,
+)
+def test_coco2yolo_stream_keypoints(
+    tmp_path: Path, small_chunks: None, options: dict[str, Any]
+) -> None:
+    path = tmp_path / "person_keypoints_train.json"
+    generator = REALDATA.parent / "bench" / "gen_coco.py"
+    subprocess.run(
+        [
+            sys.executable,
+            str(generator),
+            str(path),
+            "--images",
+            "400",
+            "--keypoints",
+            "--crowd-frac",
+            "0.05",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    whole = registry.convert(path, tmp_path / "whole", to="yolo", options=options)
+    streamed = registry.convert(path, tmp_path / "stream", to="yolo", options=options, stream=True)
+    assert _same_tree(filecmp.dircmp(tmp_path / "whole", tmp_path / "stream"))
+    assert streamed.to_dict() == whole.to_dict()
