@@ -4,10 +4,10 @@ them, give exactly what loading the file whole gives."""
 from __future__ import annotations
 
 import filecmp
-import subprocess
-import sys
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
