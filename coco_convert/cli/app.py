@@ -18,6 +18,7 @@ import click
 from .. import __version__, progress
 from ..errors import CocoConvertError, printable
 from .common import (
+    cluster_options,
     echo_err,
     finish,
     jobs_option,
@@ -28,6 +29,7 @@ from .common import (
 )
 
 __all__ = [
+    "cluster_options",
     "echo_err",
     "finish",
     "jobs_option",

@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..errors import printable
+from ..errors import UsageError, printable
 
 if TYPE_CHECKING:
     from ..converters.loss import LossReport
 
 __all__ = [
+    "cluster_options",
     "echo_err",
     "finish",
     "jobs_option",
@@ -62,6 +64,44 @@ def jobs_option(func: F) -> F:
         default=None,
         help="Worker processes (0: every core; default: every core for large inputs).",
     )(func)
+
+
+def cluster_options(func: F) -> F:
+    """``--scheduler ADDRESS`` / ``--workers N``: run the verb's per-image work on a Dask
+    cluster (:mod:`coco_convert.cluster`). The command runs inside the connection; ``-j``
+    with either is a usage error."""
+
+    @functools.wraps(func)
+    def run(*args: Any, scheduler: str | None, workers: int | None, **kwargs: Any) -> Any:
+        if (scheduler is not None or workers is not None) and kwargs.get("jobs") is not None:
+            raise UsageError(
+                "-j/--jobs is for this machine; with --scheduler or --workers the "
+                "cluster's workers do the work"
+            )
+        from ..cluster import connect
+
+        with connect(scheduler, workers):
+            return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run the per-image work on this Dask cluster: its scheduler's address "
+            "(tcp://HOST:PORT) or scheduler file (pip install 'coco-convert[dask]').",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help="Run the per-image work on a local Dask cluster of N worker processes.",
+        ),
+    ]
+    command: Any = run
+    for option in reversed(options):
+        command = option(command)
+    return command  # type: ignore[no-any-return]
 
 
 def report_option(func: F) -> F:

@@ -14,7 +14,7 @@ from ..dataset import CocoDataset, Dataset, load
 from ..errors import UsageError
 from ..io import check_output
 from ..transforms import poly2rle, rle2poly
-from .app import finish, jobs_option, main, output_option, report_option
+from .app import cluster_options, finish, jobs_option, main, output_option, report_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +71,7 @@ def _load_any(src: Path, output: Path) -> Dataset:
 @click.option("--crowd-only", is_flag=True, help="Convert only crowd (iscrowd 1) annotations.")
 @click.option("--compress", is_flag=True, help="Also compress uncompressed (list) RLEs.")
 @jobs_option
+@cluster_options
 @report_option
 def poly2rle_command(
     src: Path,
@@ -92,6 +93,7 @@ def poly2rle_command(
 @output_option(help="Output COCO JSON file.")
 @polygon_options
 @jobs_option
+@cluster_options
 @report_option
 def rle2poly_command(
     src: Path,
