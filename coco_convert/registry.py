@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .converters import coco, cvat, labelme, labelstudio, masks, via, voc, yolo
+from .converters import coco, cvat, labelme, labelstudio, masks, sa1b, via, voc, yolo
 from .converters.base import Format
 from .converters.loss import LossReport
 from .dataset import AnyDataset
@@ -32,6 +32,7 @@ FORMATS: tuple[Format, ...] = (
     labelstudio.FORMAT,
     labelme.FORMAT,
     via.FORMAT,
+    sa1b.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}

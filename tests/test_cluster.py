@@ -12,13 +12,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from distributed import Client, LocalCluster
+from distributed import Client
 
 import coco_convert
 from coco_convert import transforms
@@ -26,23 +25,6 @@ from coco_convert.cli import main
 from coco_convert.cluster import ClusterError, DaskEngine, connect
 from coco_convert.errors import UsageError
 from coco_convert.parallel import current_engine, map_tasks, using
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Client]:
-    """A scheduler and two worker processes on this machine (one thread each)."""
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-        ) as local,
-        Client(local) as client,
-    ):
-        client.wait_for_workers(2)
-        yield client
 
 
 def _star(rng: random.Random, w: int, h: int) -> list[float]:

@@ -19,7 +19,14 @@ import click
 from .. import registry
 from ..converters.base import Format, Option
 from ..converters.loss import LossReport
-from .common import finish, jobs_option, output_option, report_option, strict_option
+from .common import (
+    cluster_options,
+    finish,
+    jobs_option,
+    output_option,
+    report_option,
+    strict_option,
+)
 
 __all__ = ["conversion_verbs", "convert", "formats", "run_conversion"]
 
@@ -203,6 +210,7 @@ def _build_convert() -> click.Command:
         ),
         *_convert_options(),
         jobs_option,
+        cluster_options,
         report_option,
         strict_option,
     ]
@@ -285,7 +293,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
     ]
     for option in declared.values():
         decorators += click_options(option)
-    decorators += [jobs_option, report_option, strict_option]
+    decorators += [jobs_option, cluster_options, report_option, strict_option]
     return _apply(command, decorators)  # type: ignore[return-value]
 
 
