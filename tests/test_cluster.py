@@ -286,3 +286,17 @@ def test_without_the_extra_the_options_say_what_to_install(
     )
     assert result.exit_code == 2
     assert "pip install 'coco-convert[dask]'" in result.output
+
+
+def test_draw_on_the_cluster_gives_the_same_pictures(cluster: Client, tmp_path: Path) -> None:
+    """draw's per-image renders (a pure function of a picklable job) run on the workers."""
+    from .test_draw_cli import ROBOFLOW, photos
+
+    images = photos(ROBOFLOW, tmp_path / "images")
+    outputs = []
+    for extra in (["-j", "1"], ["--scheduler", cluster.scheduler.address]):
+        out = tmp_path / f"out{len(outputs)}"
+        _run("draw", str(ROBOFLOW), "--images", str(images), "-o", str(out), *extra)
+        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) == 9

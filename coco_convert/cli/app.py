@@ -18,6 +18,7 @@ import click
 from .. import __version__, progress
 from ..errors import CocoConvertError, printable
 from .common import (
+    PATH_OR_URL,
     cluster_options,
     echo_err,
     finish,
@@ -29,6 +30,7 @@ from .common import (
 )
 
 __all__ = [
+    "PATH_OR_URL",
     "cluster_options",
     "echo_err",
     "finish",

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..converters.loss import LossReport
 
 __all__ = [
+    "PATH_OR_URL",
     "cluster_options",
     "echo_err",
     "finish",
@@ -42,10 +43,33 @@ def echo_err(message: str) -> None:
         click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
 
 
-def output_option(**kwargs: Any) -> Callable[[F], F]:
-    """``-o/--output PATH`` (required unless told otherwise)."""
+class PathOrURL(click.ParamType):  # type: ignore[type-arg]
+    """A path, or a URL (``s3://...``: kept as text for fsspec, :mod:`coco_convert.urls`);
+    a ``file://`` URL is its path."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Path):
+            return value
+        from .. import urls
+
+        text = str(value)
+        if urls.is_url(text):
+            local = urls.local_path(text)
+            return text if local is None else local
+        return Path(text)
+
+
+#: A path or URL argument or option (``Path | str``).
+PATH_OR_URL = PathOrURL()
+
+
+def output_option(*, urls: bool = False, **kwargs: Any) -> Callable[[F], F]:
+    """``-o/--output PATH`` (required unless told otherwise; ``urls``: or a URL)."""
     kwargs.setdefault("required", True)
-    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=True), **kwargs)
+    kind = PATH_OR_URL if urls else click.Path(path_type=Path, dir_okay=True)
+    return click.option("-o", "--output", type=kind, **kwargs)
 
 
 def finish(loss: LossReport, report: Path | None) -> None:

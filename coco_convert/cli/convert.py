@@ -20,6 +20,7 @@ from .. import registry
 from ..converters.base import Format, Option
 from ..converters.loss import LossReport
 from .common import (
+    PATH_OR_URL,
     cluster_options,
     finish,
     jobs_option,
@@ -191,10 +192,10 @@ def _build_convert() -> click.Command:
     input held that looked wrong, and what the output could not carry."""
     decorators: list[Decorator] = [
         click.command("convert"),
-        click.argument(
-            "sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(path_type=Path)
+        click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=PATH_OR_URL),
+        output_option(
+            urls=True, help="What to write (a file or a folder, as the --to format writes)."
         ),
-        output_option(help="What to write (a file or a folder, as the --to format writes)."),
         click.option(
             "--to",
             "to_format",
@@ -286,10 +287,8 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
     )
     decorators: list[Decorator] = [
         click.command(name),
-        click.argument(
-            "sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(path_type=Path)
-        ),
-        output_option(help=_output_help(writer)),
+        click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=PATH_OR_URL),
+        output_option(urls=True, help=_output_help(writer)),
     ]
     for option in declared.values():
         decorators += click_options(option)

@@ -149,6 +149,9 @@ class Format:
     line_fixes: Mapping[str, str] = field(default_factory=dict)
     validation: Callable[[Path], list[tuple[Path, dict[str, Any]]]] | None = None
     docs: str = ""
+    #: The reader opens fsspec URLs itself (its tasks do, on a cluster's workers); other
+    #: readers get a URL's object fetched into a temporary file (:mod:`coco_convert.urls`).
+    reads_urls: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:

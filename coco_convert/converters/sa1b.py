@@ -506,4 +506,5 @@ FORMAT = Format(
     unreadable="B001",
     other="B013",
     docs="docs/sa1b.md",
+    reads_urls=True,
 )
