@@ -4,6 +4,7 @@ the middle of a job loses and repeats nothing."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from distributed import Client
@@ -300,3 +302,29 @@ def test_draw_on_the_cluster_gives_the_same_pictures(cluster: Client, tmp_path: 
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) == 9
+
+
+def test_masks2coco_on_the_cluster_gives_the_same_file(cluster: Client, tmp_path: Path) -> None:
+    """One task per mask PNG; instance masks with their class masks, images checked."""
+    from .test_masks2coco import write_palette_png
+
+    rng = random.Random(3)
+    for n in range(12):
+        objects = [[0] * 40 for _ in range(30)]
+        classes = [[0] * 40 for _ in range(30)]
+        for value in range(1, 4):
+            top, left = rng.randrange(0, 20), rng.randrange(0, 30)
+            for y in range(top, top + 8):
+                for x in range(left, left + 9):
+                    if (y - top - 4) ** 2 + (x - left - 4) ** 2 <= 16:
+                        objects[y][x], classes[y][x] = value, 5 * value
+        for folder, rows in (("SegmentationObject", objects), ("SegmentationClass", classes)):
+            write_palette_png(tmp_path / folder / f"{n:03d}.png", np.array(rows, dtype=np.uint8))
+    outputs = []
+    for extra in (["-j", "1"], ["--scheduler", cluster.scheduler.address]):
+        out = tmp_path / f"out{len(outputs)}.json"
+        args = ["masks2coco", str(tmp_path / "SegmentationObject"), "-o", str(out)]
+        _run(*args, "--class-masks", str(tmp_path / "SegmentationClass"), "--labels", "voc", *extra)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[0])["annotations"]) >= 24

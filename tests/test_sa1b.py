@@ -223,13 +223,28 @@ def test_problems_of_masks_are_b_findings(tmp_path: Path) -> None:
     anns[4]["stability_score"] = 1.5
     anns[5]["id"] = anns[6]["id"]
     anns[7]["point_coords"] = [1, 2]
+    h, w = anns[0]["segmentation"]["size"]
+    empty = mask_utils.encode(np.zeros((h, w), dtype=np.uint8, order="F"))["counts"].decode()
+    anns.append({**anns[1], "id": 77, "segmentation": {"size": [h, w], "counts": empty}})
+    anns.append("not an annotation")
     (folder / "sa_2.json").write_text(json.dumps(document))
+    # another file of the same image: left out
+    (folder / "sa_3.json").write_text((FOLDER / "sa_2.json").read_text())
     result = CliRunner().invoke(main, ["validate", str(folder), "--output-format", "json"])
     codes = sorted(d["code"] for d in json.loads(result.output)["diagnostics"])
-    assert codes == ["B003", "B004", "B005", "B006", "B008", "B009", "B012"]
+    expected = ["B002", "B003", "B004", "B005", "B005", "B006", "B006", "B007", "B008"]
+    assert codes == [*expected, "B009", "B011", "B012"]  # (the empty mask: box, area too)
     datasets, report = read_sa1b(folder)
-    assert len(datasets["default"].annotations) == 6  # the bad RLE and the wrong size left out
-    assert report.warnings["bbox_mismatch"].count == 1
+    # the bad RLE, the wrong size and the non-annotation left out; the empty mask kept
+    assert len(datasets["default"].annotations) == 7
+    assert [i["id"] for i in datasets["default"].images] == [2]
+    assert report.warnings["bbox_mismatch"].count == 2
+    # a file that cannot be read is B001, at its place
+    (folder / "sa_4.json").write_text('{"image": {"image_id": 4,')
+    result = CliRunner().invoke(main, ["validate", str(folder), "--output-format", "json"])
+    unreadable = [d for d in json.loads(result.output)["diagnostics"] if d["code"] == "B001"]
+    assert len(unreadable) == 1
+    assert "sa_4.json" in json.dumps(unreadable[0])
 
 
 def test_an_image_missing_from_its_shard_is_warned(tmp_path: Path) -> None:
