@@ -112,7 +112,10 @@ def main() -> None:
     args = parser.parse_args()
     sources = {"poly2rle": args.coco, "rle2poly": args.masks, "sa1b2coco": args.sa1b}
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    sys.path.insert(0, str(ROOT))
+    from coco_convert.cluster import local_cluster
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as folder:
@@ -121,13 +124,7 @@ def main() -> None:
             clusters: dict[int, Any] = {}
             try:
                 for n in (1, 2):
-                    clusters[n] = LocalCluster(
-                        n_workers=n,
-                        threads_per_worker=1,
-                        processes=True,
-                        dashboard_address=":0",
-                        host="127.0.0.1",
-                    )
+                    clusters[n] = local_cluster(n)
                     with Client(clusters[n]) as client:
                         client.wait_for_workers(n)
                 print(f"{job}: {sources[job]}", flush=True)

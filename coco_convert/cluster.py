@@ -35,7 +35,7 @@ from .parallel import using
 if TYPE_CHECKING:
     from distributed import Future
 
-__all__ = ["ClusterError", "DaskEngine", "connect", "require_distributed"]
+__all__ = ["ClusterError", "DaskEngine", "connect", "local_cluster", "require_distributed"]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -105,6 +105,22 @@ class DaskEngine:
         return future
 
 
+def local_cluster(workers: int) -> Any:
+    """A ``distributed.LocalCluster`` of ``workers`` worker processes of one thread each (the
+    work is Python and numpy in small pieces, which threads would share under the GIL), on
+    the loopback interface, its dashboard on a free port."""
+    require_distributed()
+    from distributed import LocalCluster
+
+    return LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        host="127.0.0.1",
+    )
+
+
 @contextmanager
 def connect(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """Run the block's parallel work on a Dask cluster: the scheduler at ``scheduler``
@@ -123,19 +139,11 @@ def connect(scheduler: str | None = None, workers: int | None = None) -> Iterato
     require_distributed()
     import distributed
 
-    # (Any: the constructors are untyped)
-    LocalCluster: Any = distributed.LocalCluster
-    Client: Any = distributed.Client
+    Client: Any = distributed.Client  # (Any: untyped)
 
     if workers is not None:
         with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                host="127.0.0.1",
-            ) as cluster,
+            local_cluster(workers) as cluster,
             Client(cluster) as client,
             using(DaskEngine(client)),
         ):

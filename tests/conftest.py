@@ -42,17 +42,10 @@ def realdata() -> Path:
 def cluster() -> Iterator[Any]:
     """A real Dask cluster on this machine: a scheduler and two worker processes (one thread
     each), shared by the tests of ``--scheduler``; yields its ``distributed.Client``."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-        ) as local,
-        Client(local) as client,
-    ):
+    from coco_convert.cluster import local_cluster
+
+    with local_cluster(2) as local, Client(local) as client:
         client.wait_for_workers(2)
         yield client
