@@ -22,6 +22,7 @@ shards (or fsspec URLs they can open, ``s3://...``).
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -83,10 +84,14 @@ class DaskEngine:
         prefix = f"{getattr(function, '__name__', 'task')}-{uuid.uuid4().hex[:12]}"
         pending: deque[Future[R]] = deque()
         numbers = itertools.count()
+        ahead = _AHEAD_PER_WORKER * self.workers
         try:
             for task in tasks:
-                pending.append(self._submit(function, task, f"{prefix}-{next(numbers)}"))
-                if len(pending) >= _AHEAD_PER_WORKER * self.workers:
+                number = next(numbers)
+                pending.append(self._submit(function, task, f"{prefix}-{number}"))
+                if number % 256 == 255:  # (workers may have joined or left: ask again)
+                    ahead = _AHEAD_PER_WORKER * self.workers
+                if len(pending) >= ahead:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
@@ -118,6 +123,9 @@ def local_cluster(workers: int) -> Any:
         processes=True,
         dashboard_address=":0",
         host="127.0.0.1",
+        # (a task's InputError reaches the user as coco-convert's one line, not the workers'
+        # log of it; a lost worker is retried without a word either)
+        silence_logs=logging.ERROR,
     )
 
 

@@ -276,3 +276,17 @@ def test_on_a_cluster_the_same_bytes(cluster: Client, tmp_path: Path) -> None:
     address = cluster.scheduler.address
     _run("sa1b2coco", str(tmp_path / "s"), "-o", str(tmp_path / "c.json"), "--scheduler", address)
     assert (tmp_path / "c.json").read_bytes() == (tmp_path / "one.json").read_bytes()
+
+
+def test_bad_input_on_a_cluster_is_the_same_one_line(cluster: Client, tmp_path: Path) -> None:
+    """The worker's InputError travels back to the command: file and member, no traceback."""
+    whole = _copy_shard(tmp_path)
+    shard = _copy_shard(tmp_path, keep=_member_offset(whole, "sa_4.json") + 100)
+    address = cluster.scheduler.address
+    result = CliRunner().invoke(
+        main, ["sa1b2coco", str(shard), "-o", str(tmp_path / "x.json"), "--scheduler", address]
+    )
+    assert result.exit_code == 1
+    assert f"{shard}/sa_4.json: the shard ends inside this member" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.json").exists()
