@@ -22,6 +22,7 @@ from ..converters.loss import LossReport
 from .common import (
     PATH_OR_URL,
     cluster_options,
+    echo_err,
     finish,
     jobs_option,
     output_option,
@@ -108,8 +109,22 @@ def run_conversion(
     report: Path | None = None,
     strict: bool = False,
     jobs: int | None = None,
+    stream: bool = False,
 ) -> LossReport:
-    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``)."""
+    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``). A COCO
+    file too large to load comfortably is streamed (``--stream``) when the writer can take
+    it, and that is said on stderr."""
+    sources = list(sources)
+    if not stream and reader.name == HUB and writer.streams:
+        from ..streaming import prefers_streaming
+
+        large = [path for path in sources if prefers_streaming(path)]
+        if large:
+            echo_err(
+                f"coco-convert: {large[0]} is large for the memory available: "
+                "reading it a chunk at a time (--stream)"
+            )
+            stream = True
     loss = registry.convert(
         sources,
         output,
@@ -118,6 +133,7 @@ def run_conversion(
         options=options,
         strict=strict,
         jobs=jobs,
+        stream=stream,
     )
     finish(loss, report)
     return loss
@@ -166,6 +182,7 @@ def _build_convert() -> click.Command:
         report: Path | None,
         strict: bool,
         jobs: int | None,
+        stream: bool,
         **_: Any,
     ) -> None:
         ctx = click.get_current_context()
@@ -181,6 +198,7 @@ def _build_convert() -> click.Command:
             report=report,
             strict=strict,
             jobs=jobs,
+            stream=stream,
         )
 
     command.__doc__ = """Convert annotations from any readable format to any writable one,
@@ -210,6 +228,7 @@ def _build_convert() -> click.Command:
             help="Format of SRC (default: detected; an ambiguous SRC needs it).",
         ),
         *_convert_options(),
+        stream_option,
         jobs_option,
         cluster_options,
         report_option,
@@ -220,7 +239,14 @@ def _build_convert() -> click.Command:
 
 #: Parameters of ``convert`` itself (not reader or writer options).
 _CONVERT_OWN = frozenset(
-    {"sources", "output", "to_format", "from_format", "report", "strict", "jobs"}
+    {"sources", "output", "to_format", "from_format", "report", "strict", "jobs", "stream"}
+)
+
+stream_option = click.option(
+    "--stream",
+    is_flag=True,
+    help="Read the COCO input a chunk at a time, in bounded memory (chosen by itself for a "
+    "file too large for the memory available); the same output.",
 )
 
 convert = _build_convert()
@@ -257,6 +283,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
         report: Path | None,
         strict: bool,
         jobs: int | None,
+        stream: bool = False,
         **_: Any,
     ) -> None:
         ctx = click.get_current_context()
@@ -269,6 +296,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
             report=report,
             strict=strict,
             jobs=jobs,
+            stream=stream,
         )
 
     if writer.name == HUB:
@@ -292,6 +320,8 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
     ]
     for option in declared.values():
         decorators += click_options(option)
+    if reader.name == HUB and writer.streams:
+        decorators.append(stream_option)
     decorators += [jobs_option, cluster_options, report_option, strict_option]
     return _apply(command, decorators)  # type: ignore[return-value]
 
