@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,3 +36,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Any]:
+    """A real Dask cluster on this machine: a scheduler and two worker processes (one thread
+    each), shared by the tests of ``--scheduler``; yields its ``distributed.Client``."""
+    from distributed import Client
+
+    from coco_convert.cluster import local_cluster
+
+    with local_cluster(2) as local, Client(local) as client:
+        client.wait_for_workers(2)
+        yield client
