@@ -21,7 +21,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import Any, BinaryIO, Protocol, Union
 
 import msgspec
 import orjson
@@ -39,6 +39,7 @@ __all__ = [
     "gc_paused",
     "is_unicode",
     "json_pieces",
+    "open_file",
     "parse_json",
     "read_bytes",
     "read_file",
@@ -78,17 +79,18 @@ _FILE_KINDS = (
 )
 
 
-def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
-    """The bytes of the regular file at ``path``, or an :class:`InputError` saying in one line
-    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such as
-    ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no limit).
+def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> BinaryIO:
+    """The regular file at ``path``, open for reading in binary, or an :class:`InputError`
+    saying in one line why not: missing, a folder, unreadable, not a regular file (a named
+    pipe or a device such as ``/dev/zero`` would block or never end), or larger than
+    ``limit`` bytes.
 
     The file is opened without blocking (opening a named pipe otherwise waits for a writer) and
     checked on the open descriptor, so what is checked is what is read."""
     name = os.fspath(path)
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # (ValueError: a NUL character in the name)
         raise _read_error(name, exc) from None
     try:
         info = os.fstat(fd)
@@ -99,12 +101,23 @@ def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -
             raise InputError(name, f"is {kind}, not a regular file")
         if limit is not None and info.st_size > limit:
             raise InputError(name, f"is {_size(info.st_size)}, larger than {_size(limit)}")
-        with open(fd, "rb", closefd=False) as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise _read_error(name, exc) from None
-    finally:
+        return open(fd, "rb")  # noqa: PTH123 - a descriptor; the caller closes it
+    except BaseException as exc:
         os.close(fd)
+        if isinstance(exc, OSError):
+            raise _read_error(name, exc) from None
+        raise
+
+
+def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
+    """The bytes of the regular file at ``path`` (see :func:`open_file`: anything else, or a
+    file larger than ``limit`` bytes, is an :class:`InputError`)."""
+    name = os.fspath(path)
+    with open_file(path, limit=limit) as handle:
+        try:
+            data = handle.read()
+        except OSError as exc:
+            raise _read_error(name, exc) from None
     if limit is not None and len(data) > limit:  # grew while it was read
         raise InputError(name, f"is larger than {_size(limit)}")
     return data
@@ -123,14 +136,14 @@ def read_text(path: str | os.PathLike[str], *, limit: int = TEXT_LIMIT) -> str:
         ) from None
 
 
-def _read_error(name: str, exc: OSError) -> InputError:
+def _read_error(name: str, exc: OSError | ValueError) -> InputError:
     if isinstance(exc, FileNotFoundError):
         return InputError(name, "no such file")
     if isinstance(exc, IsADirectoryError):
         return InputError(name, "is a directory, not a file")
     if isinstance(exc, PermissionError):
         return InputError(name, "permission denied (check the file's read permission)")
-    return InputError(name, f"cannot read: {exc.strerror or exc}")
+    return InputError(name, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
 
 
 def _size(n: int) -> str:
@@ -503,15 +516,22 @@ def is_unicode(text: str) -> bool:
     return True
 
 
+#: orjson writes at most this many levels of nested lists and objects.
+_MAX_DEPTH = 254
+
+
 def unwritable(obj: Any) -> tuple[str, str] | None:
     """The JSON pointer of the first value JSON cannot hold as it is, and why: text that is
     not Unicode (a file name in another encoding, decoded with escapes), an integer beyond 64
-    bits, NaN or an infinity. None if every value can be written."""
+    bits, NaN or an infinity, nesting deeper than the writer goes. None if every value can be
+    written."""
     from .schemas.check import pointer
 
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(obj, ())]
     while stack:
         value, path = stack.pop()
+        if len(path) > _MAX_DEPTH:
+            return f"{pointer(path[:8])}/...", f"values nested deeper than {_MAX_DEPTH} levels"
         if isinstance(value, str):
             try:
                 value.encode("utf-8")

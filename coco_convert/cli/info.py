@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..dataset import load
+from ..errors import printable
 from ..summary import summarize
 from .app import main
 
@@ -23,7 +24,8 @@ def info(file: Path, as_json: bool) -> None:
 
         click.echo(dump_json(summary, indent=2).decode())
         return
-    click.echo(_render(file, summary))
+    # (names from the file and the file's own name may hold control characters)
+    click.echo("\n".join(printable(line) for line in _render(file, summary).split("\n")))
 
 
 def _render(file: Path, summary: dict[str, Any]) -> str:

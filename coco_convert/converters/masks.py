@@ -770,8 +770,6 @@ def read_mask_values(
             values = np.asarray(picture.convert("RGB") if mode in ("RGBA", "LA") else picture)
     except ImageFileError as exc:
         raise InputError(str(path), f"cannot read the PNG: {exc}") from None
-    except OSError as exc:  # truncated or corrupt pixel data
-        raise InputError(str(path), f"cannot read the PNG: {exc}") from None
     if mode in ("P", "L", "I", "I;16", "I;16B", "1"):
         return values.astype(np.int64)
     if values.ndim == 3 and values.shape[2] >= 3:

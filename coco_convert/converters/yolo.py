@@ -47,7 +47,7 @@ import yaml
 
 from .. import __version__
 from ..dataset import CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
-from ..errors import GeometryError, InputError, UsageError
+from ..errors import GeometryError, InputError, UsageError, printable
 from ..images import (
     ImageFileError,
     ImageOutsideFolderError,
@@ -55,7 +55,7 @@ from ..images import (
     is_image_name,
     read_sizes,
 )
-from ..io import atomic_directory, atomic_write, gc_paused
+from ..io import atomic_directory, atomic_write, gc_paused, is_unicode
 from ..progress import track
 from .loss import LossReport
 from .yolo_read import read_yolo
@@ -296,8 +296,8 @@ def _named_splits(
     if not splits:
         raise UsageError("nothing to convert: no datasets given")
     for name in splits:
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            raise UsageError(f"{name!r} cannot name a split folder")
+        if not name or "/" in name or "\\" in name or name in (".", "..") or not is_unicode(name):
+            raise UsageError(f"{name!r} cannot name a split folder (pass --split NAME)")
     return splits
 
 
@@ -892,7 +892,8 @@ def _write_data_yaml(
         report.stats["flip_idx_pairs"] = pairs
     document["coco_category_ids"] = classes.category_ids
     sources = ", ".join(
-        PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name for d in splits.values()
+        printable(PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name)
+        for d in splits.values()
     )
     header = [
         f"# YOLO {task} dataset written by coco-convert {__version__} from {sources}",
