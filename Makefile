@@ -33,6 +33,9 @@ run: $(STAMP)
 	$(CLI) coco2voc out/voc_masks.json -o out/voc --masks --coords zero-based
 	$(CLI) coco2yolo fixtures/coco/instances.json -o out/yolo --task segment --split val2014
 	$(CLI) yolo2coco fixtures/yolo/exif --images fixtures/yolo/exif -o out/exif-sizes.json
+	$(CLI) formats
+	$(CLI) convert fixtures/voc/datumaro-one-based --split train --to yolo -o out/voc-yolo
+	$(CLI) convert fixtures/yolo/coco-val2014/data.yaml --to voc -o out/yolo-voc
 	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json
 	$(CLI) rle2poly out/instances_rle.json -o out/instances_polygons.json --report out/rle2poly.json
 	$(CLI) validate fixtures/validate/clean.json

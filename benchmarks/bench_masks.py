@@ -14,7 +14,7 @@ Each job runs in its own process on the loaded file; inside it the variants run 
 ``poly2rle``
     ``floor``: a bare loop over the images calling pycocotools ``frPyObjects`` once per image
     on all its polygons (grouped beforehand, untimed), the least any polygon -> RLE job can
-    do; ``poly2rle -j1`` / ``-j2``: :func:`coco_convert.converters.masks.poly2rle` end to end
+    do; ``poly2rle -j1`` / ``-j2``: :func:`coco_convert.transforms.poly2rle` end to end
     (grouping, checks, merging multi-part annotations, new annotation dicts) on one core and
     on two.
 ``rle2poly``
@@ -101,7 +101,7 @@ def _load(path: str) -> Any:
 def _rle_dataset(dataset: Any, sample: int | None = None) -> Any:
     """The poly2rle output (untimed), optionally cut to the images of the first masks."""
     from coco_convert import from_document
-    from coco_convert.converters.masks import poly2rle
+    from coco_convert.transforms import poly2rle
 
     if sample:
         annotations = [
@@ -156,7 +156,7 @@ def job(name: str, data: str, sample: int, repeat: int) -> dict[str, Any]:
     if name == "poly2rle":
         from pycocotools import mask as coco_mask
 
-        from coco_convert.converters.masks import poly2rle
+        from coco_convert.transforms import poly2rle
 
         sizes = {i["id"]: (i["height"], i["width"]) for i in dataset.images}
         by_image: dict[int, list[Any]] = {}
@@ -176,7 +176,7 @@ def job(name: str, data: str, sample: int, repeat: int) -> dict[str, Any]:
             "poly2rle -j2": lambda: poly2rle(dataset, jobs=2),
         }
     elif name == "rle2poly":
-        from coco_convert.converters.masks import rle2poly
+        from coco_convert.transforms import rle2poly
 
         rles = _rle_dataset(dataset, sample)
         out["masks"] = len(rles.annotations)
@@ -194,7 +194,7 @@ def job(name: str, data: str, sample: int, repeat: int) -> dict[str, Any]:
             },
         }
     elif name == "rle2poly-full":
-        from coco_convert.converters.masks import rle2poly
+        from coco_convert.transforms import rle2poly
 
         out["masks"] = sum(isinstance(a["segmentation"], dict) for a in dataset.annotations)
         variants = {"rle2poly -j2": lambda: rle2poly(dataset, jobs=2)[1]}
@@ -224,7 +224,7 @@ def _peer(rles: Any, *, ious: bool = False) -> Any:
     if not ious:
         return polygons
     from coco_convert import geometry
-    from coco_convert.converters.masks import summarize_ious
+    from coco_convert.transforms import summarize_ious
 
     found = []
     for ann, parts in zip(rles.annotations, polygons, strict=True):

@@ -359,11 +359,6 @@ class PanopticDataset(CocoDataset[PanopticAnnotation, PanopticCategory]):
     def _category_ids_of(self, ann: PanopticAnnotation) -> Iterable[int]:
         return [segment["category_id"] for segment in ann.get("segments_info", ())]
 
-    def annotation_for(self, image_id: int) -> PanopticAnnotation | None:
-        """The panoptic annotation of an image, if it has one."""
-        found = self.index.img_to_anns.get(image_id)
-        return found[0] if found else None
-
 
 # --- detection results: a JSON array ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ Anything else that escapes is a bug in coco-convert and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ __all__ = [
     "InputError",
     "Issue",
     "JSONSyntaxError",
+    "Location",
     "SchemaError",
     "UsageError",
-    "format_location",
     "printable",
 ]
+
 
 #: Characters that would break a message apart or act on a terminal: control characters
 #: (newline, escape, ...), line separators, and the surrogates that stand for the bytes of a
@@ -49,15 +51,36 @@ def _escape(match: re.Match[str]) -> str:
     return char.encode("unicode_escape").decode("ascii")
 
 
-def format_location(source: str, pointer: str | None = None, line: int | None = None) -> str:
-    """``file``, ``file:/json/pointer`` or ``file:line``: the place a message is about (the
-    file name :func:`printable`)."""
-    source = printable(source)
-    if pointer is not None:
-        return f"{source}:{printable(pointer)}"
-    if line is not None:
-        return f"{source}:{line}"
-    return source
+@dataclass(frozen=True)
+class Location:
+    """A place in an input: a file and, inside it, a JSON pointer (RFC 6901) or a 1-based
+    line (and column). The one type of place that errors, loss reports and validator findings
+    share; ``str()`` is how messages show it: ``file``, ``file:/json/pointer``, ``file:line``
+    or ``file:line:column`` (the file name and pointer :func:`printable`)."""
+
+    file: str
+    pointer: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        file = printable(self.file)
+        if self.pointer:  # ("" is the whole document: the file)
+            return f"{file}:{printable(self.pointer)}"
+        if self.line is not None:
+            where = f"{file}:{self.line}"
+            return where if self.column is None else f"{where}:{self.column}"
+        return file
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every part (null when unset), for JSON output (names :func:`printable`: JSON
+        cannot hold the surrogates of a file name that is not UTF-8)."""
+        return {
+            "file": printable(self.file),
+            "pointer": None if self.pointer is None else printable(self.pointer),
+            "line": self.line,
+            "column": self.column,
+        }
 
 
 class CocoConvertError(Exception):
@@ -67,8 +90,8 @@ class CocoConvertError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments that ``Exception`` pickling would not pass
-        # back; rebuild from the attributes so errors cross process boundaries (forked
-        # workers, :mod:`coco_convert.parallel`) unchanged.
+        # back; rebuild from the attributes so errors cross process boundaries (the spawned
+        # workers of :mod:`coco_convert.parallel`) unchanged.
         return (_rebuild, (type(self), self.args, self.__dict__.copy()))
 
 
@@ -86,34 +109,56 @@ class UsageError(CocoConvertError):
 
 
 class InputError(CocoConvertError):
-    """An input cannot be read: ``source[:line]: message`` plus an optional hint on how to
-    fix it (``line``: 1-based, in a text file)."""
+    """An input cannot be read: ``file[:line]: message`` (or ``file:/pointer: message``) plus
+    an optional hint on how to fix it. ``where`` is a path or a :class:`Location`; ``line``
+    and ``pointer`` place it inside a path given as a string."""
 
     def __init__(
-        self, source: str, message: str, *, hint: str | None = None, line: int | None = None
+        self,
+        where: str | os.PathLike[str] | Location,
+        message: str,
+        *,
+        hint: str | None = None,
+        line: int | None = None,
+        pointer: str | None = None,
     ) -> None:
-        self.source = source
+        if not isinstance(where, Location):
+            where = Location(os.fspath(where), pointer=pointer, line=line)
+        self.location = where
         self.message = message
         self.hint = hint
-        self.line = line
         super().__init__(self.__str__())
 
+    @property
+    def source(self) -> str:
+        """The file the error is about."""
+        return self.location.file
+
+    @property
+    def line(self) -> int | None:
+        return self.location.line
+
+    @property
+    def explained(self) -> str:
+        """The message with its hint, without the place."""
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
     def __str__(self) -> str:
-        text = f"{format_location(self.source, line=self.line)}: {printable(self.message)}"
-        return f"{text} ({printable(self.hint)})" if self.hint else text
+        return f"{self.location}: {printable(self.explained)}"
 
 
 class JSONSyntaxError(InputError):
     """Malformed JSON, with the 1-based line and column of the first error."""
 
-    line: int
-
     def __init__(self, source: str, message: str, *, line: int, column: int) -> None:
-        self.column = column
-        super().__init__(source, message, line=line)
+        super().__init__(Location(source, line=line, column=column), message)
+
+    @property
+    def column(self) -> int | None:
+        return self.location.column
 
     def __str__(self) -> str:
-        return f"{printable(self.source)}:{self.line}:{self.column}: invalid JSON: {self.message}"
+        return f"{self.location}: invalid JSON: {self.message}"
 
 
 class GeometryError(CocoConvertError, ValueError):
@@ -144,8 +189,9 @@ class Issue:
     pointer: str
     message: str
 
-    def render(self, source: str) -> str:
-        return f"{format_location(source, self.pointer)}: {printable(self.message)}"
+    def describe(self, source: str) -> str:
+        """``source:/pointer: message``."""
+        return f"{Location(source, self.pointer)}: {printable(self.message)}"
 
 
 class SchemaError(InputError):
@@ -161,7 +207,7 @@ class SchemaError(InputError):
         super().__init__(source, "does not fit the COCO schema")
 
     def __str__(self) -> str:
-        lines = [issue.render(self.source) for issue in self.issues[: self.MAX_SHOWN]]
+        lines = [issue.describe(self.source) for issue in self.issues[: self.MAX_SHOWN]]
         hidden = self.total - len(lines)
         if hidden > 0:
             lines.append(

@@ -1,7 +1,8 @@
 """Segmentation geometry: polygons, RLE and binary masks, exactly as pycocotools sees them.
 
 Everything here works on one segmentation (or one image's segmentations) and knows nothing of
-datasets; the converters (:mod:`coco_convert.converters.masks`) and the validator build on it.
+datasets; the transforms (:mod:`coco_convert.transforms`), the formats and the validator
+build on it.
 
 Conventions
 ===========
@@ -98,6 +99,7 @@ __all__ = [
     "rle_area",
     "rle_bbox",
     "rle_counts",
+    "rle_crop",
     "rle_to_mask",
     "rle_to_outlines",
     "rle_to_polygons",
@@ -384,6 +386,20 @@ def rle_to_outlines(
 ) -> list[Outline]:
     """:func:`trace` of an RLE's mask, decoding only the columns that hold foreground.
     ``runs``: its :func:`rle_counts`, when the caller has them already."""
+    found = rle_crop(rle, runs=runs)
+    if found is None:
+        return []
+    x0, y0, crop = found
+    return _trace_crop(crop, x0, y0)
+
+
+def rle_crop(
+    rle: RLE | dict[str, Any], *, runs: npt.NDArray[np.int64] | None = None
+) -> tuple[int, int, npt.NDArray[np.bool_]] | None:
+    """An RLE's mask cut to the box of its pixels, ``(x0, y0, crop)`` with ``crop[r, c]``
+    pixel ``(x0 + c, y0 + r)``, or None for an empty mask. Only the columns that hold
+    foreground are decoded: a small object in a large image costs little. ``runs``: its
+    :func:`rle_counts`, when the caller has them already."""
     height, _ = _rle_size(rle)
     if runs is None:
         runs = rle_counts(rle)
@@ -391,7 +407,7 @@ def rle_to_outlines(
     starts = ends - runs
     fg = np.flatnonzero(runs[1::2]) * 2 + 1  # foreground runs that hold pixels
     if fg.size == 0:
-        return []
+        return None
     first, last = int(starts[fg[0]]), int(ends[fg[-1]]) - 1
     x0, x1 = first // height, last // height
     lo, hi = x0 * height, (x1 + 1) * height
@@ -402,7 +418,7 @@ def rle_to_outlines(
     columns = np.repeat(values, clipped).reshape(x1 - x0 + 1, height).T
     rows = np.flatnonzero(columns.any(axis=1))
     y0, y1 = int(rows[0]), int(rows[-1])
-    return _trace_crop(columns[y0 : y1 + 1], x0, y0)
+    return x0, y0, columns[y0 : y1 + 1]
 
 
 def outlines_to_polygons(

@@ -39,6 +39,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
     "PARALLEL_MIN_IMAGES",
+    "PNG_SIGNATURE",
     "ImageFileError",
     "ImageOutsideFolderError",
     "ImageSizeError",
@@ -71,7 +72,8 @@ IMAGE_SUFFIXES = frozenset(
 #: EXIF orientations that turn the stored bitmap by 90 or 270 degrees (width and height swap).
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _EXIF_ORIENTATION = 0x0112
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: The first bytes of every PNG file.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Below this many images a process pool costs more than it saves (header reads here, and
 #: yolo2coco's label and header reads).
 PARALLEL_MIN_IMAGES = 2000

@@ -1,6 +1,8 @@
 """Reading and writing files: JSON in and out, gzip, atomic writes, clear errors.
 
-Only this module (and the converters' ``read_*``/``write_*`` edges) touches the disk.
+The one place for reading whole files (:func:`read_bytes`: gzip, clear errors) and for
+writing outputs atomically (:func:`atomic_write`, :func:`atomic_directory`,
+:func:`write_json`); the format modules read their own inputs and write through these.
 """
 
 from __future__ import annotations

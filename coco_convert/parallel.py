@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from .errors import UsageError
 
-__all__ = ["available_cores", "choose_jobs", "map_tasks"]
+__all__ = ["available_cores", "choose_jobs", "map_batched", "map_tasks"]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -77,3 +77,33 @@ def map_tasks(function: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) 
         finally:
             for future in pending:
                 future.cancel()
+
+
+def map_batched(
+    function: Callable[[T], R], items: Iterable[T], *, jobs: int = 1, batch: int = 8
+) -> Iterator[R]:
+    """:func:`map_tasks` for many small tasks: ``function(item)`` for every item, results in
+    order, the items sent to the workers ``batch`` at a time (one round trip each instead of
+    one per item)."""
+    if jobs <= 1:
+        yield from map(function, items)
+        return
+    chunks = ((function, chunk) for chunk in _chunks(items, batch))
+    for results in map_tasks(_apply_each, chunks, jobs=jobs):
+        yield from results
+
+
+def _apply_each(task: tuple[Callable[[T], R], list[T]]) -> list[R]:
+    function, items = task
+    return [function(item) for item in items]
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -77,7 +77,11 @@ class CDPError(RuntimeError):
 class Browser:
     """One headless chromium with one page, driven over the DevTools protocol."""
 
-    def __init__(self, *, window: tuple[int, int] = (1200, 800), timeout: float = 30) -> None:
+    def __init__(
+        self, *, window: tuple[int, int] = (1200, 800), timeout: float = 30, network: bool = False
+    ) -> None:
+        """``network``: record the page's requests (:meth:`requested_urls`); this makes
+        chromium send every data URI back over the protocol, so pages load slower."""
         import websocket
 
         self.timeout = timeout
@@ -108,7 +112,8 @@ class Browser:
                 page["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True
             )
             self.send("Page.enable")
-            self.send("Network.enable")
+            if network:
+                self.send("Network.enable")
             self.send(
                 "Emulation.setDeviceMetricsOverride",
                 width=window[0],
@@ -215,7 +220,7 @@ class Browser:
         return base64.b64decode(data)
 
     def requested_urls(self) -> list[str]:
-        """URLs of the requests the page made since it was opened."""
+        """URLs of the requests the page made since it was opened (with ``network``)."""
         return [
             m["params"]["request"]["url"]
             for m in self.events

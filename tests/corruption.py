@@ -105,6 +105,11 @@ VERBS: dict[str, Invocation] = {
     "draw": Invocation(
         ("coco",), lambda m, w, h: [*_to_folder(m, w), "--images", str(h["images"]), "--limit", "1"]
     ),
+    "formats": Invocation((), lambda m, w, h: []),
+    "convert": Invocation(
+        ("coco", "voc", "yolo", "masks"),
+        lambda m, w, h: [*_to_folder(m, w), "--to", "voc" if m.kind == "coco" else "coco"],
+    ),
     "gallery": Invocation(
         ("coco",),
         lambda m, w, h: [*_to_file(m, w, "g.html"), "--images", str(h["images"]), "--limit", "1"],

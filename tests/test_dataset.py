@@ -134,7 +134,7 @@ def test_errors_from_bytes_name_the_source() -> None:
 
 
 def test_top_level_must_be_an_object_or_an_array() -> None:
-    with pytest.raises(SchemaError, match=r"^<bytes>:: expected a JSON object"):
+    with pytest.raises(SchemaError, match=r"^<bytes>: expected a JSON object"):
         load(b'"just a string"')
 
 

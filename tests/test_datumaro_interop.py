@@ -64,7 +64,8 @@ def test_our_voc_with_classes_beyond_voc_twenty(tmp_path: Path, dataset: Any) ->
 
 
 def test_our_coco_from_voc_and_yolo(tmp_path: Path, dataset: Any) -> None:
-    voc, _ = read_voc(FIXTURES / "voc" / "labelimg", coords="zero-based")
+    datasets, _ = read_voc(FIXTURES / "voc" / "labelimg", coords="zero-based")
+    voc = datasets["default"]
     root = tmp_path / "from_voc"
     voc.save(root / "annotations" / "instances_default.json")
     (root / "images" / "default").mkdir(parents=True)  # where Datumaro looks for images
@@ -73,7 +74,7 @@ def test_our_coco_from_voc_and_yolo(tmp_path: Path, dataset: Any) -> None:
     assert found["annotations"] == {"bbox": len(voc.annotations)}
     assert found["warnings"] == []  # "Missing annotation field 'segmentation'" once per box
 
-    write_yolo(dataset, tmp_path / "yolo", split="val", images=make_images(dataset, tmp_path / "p"),
+    write_yolo({"val": dataset}, tmp_path / "yolo", images=make_images(dataset, tmp_path / "p"),
                image_mode="copy")  # fmt: skip
     splits, _ = read_yolo(tmp_path / "yolo" / "data.yaml", split="val")
     root = tmp_path / "from_yolo"
@@ -88,7 +89,7 @@ def test_our_coco_from_voc_and_yolo(tmp_path: Path, dataset: Any) -> None:
 @pytest.mark.parametrize("layout", ["ultralytics", "darknet"])
 def test_our_yolo(tmp_path: Path, dataset: Any, layout: str) -> None:
     images = make_images(dataset, tmp_path / "photos")
-    write_yolo(dataset, tmp_path / "yolo", split="train", layout=layout, images=images,  # type: ignore[arg-type]
+    write_yolo({"train": dataset}, tmp_path / "yolo", layout=layout, images=images,  # type: ignore[arg-type]
                image_mode="copy")  # fmt: skip
     found = datumaro("yolo", tmp_path / "yolo")
     assert found["labels"] == [category["name"] for category in dataset.categories]

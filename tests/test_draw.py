@@ -402,6 +402,21 @@ def test_captions_go_under_the_image() -> None:
     assert not changed(canvas((image["width"], image["height"])), picture).any()
 
 
+def test_caption_results_are_compared_under_the_image() -> None:
+    """Generated captions ({image_id, caption} results) go in the band with the dataset's, in
+    the compare set's colour."""
+    dataset = coco_convert.load(COCO / "captions.json")
+    image = dataset.images[0]
+    generated = coco_convert.from_document([{"image_id": image["id"], "caption": "A chef."}])
+    blank = canvas((image["width"], image["height"]))
+    alone = dataset.draw(image["id"], blank)
+    both = dataset.draw(image["id"], blank, compare=generated)
+    assert both.height > alone.height  # one more line
+    band = {tuple(p) for p in np.asarray(both)[image["height"] :].reshape(-1, 3)}
+    assert COMPARE_COLOURS[0] in band
+    assert COMPARE_COLOURS[1] in band
+
+
 def test_results_are_labelled_with_their_score_over_the_dataset() -> None:
     dataset = coco_convert.load(COCO / "instances.json")
     results = coco_convert.load(COCO / "results_bbox.json")

@@ -362,3 +362,29 @@ def test_outputs_never_replace_their_inputs(tmp_path: Path) -> None:
     code, _, err = run("draw", source, "--images", images, "-o", tmp_path, "--overwrite")
     assert code == 2
     assert "holds the input" in err
+
+
+def test_an_image_beyond_the_pixel_limit_is_skipped(tmp_path: Path) -> None:
+    """A record that says 100000 x 100000 (a mistyped size, or a bomb) is not drawn: a
+    canvas of that size would take 30 GB."""
+    doc = {
+        "images": [
+            {"id": 1, "file_name": "huge.jpg", "width": 100_000, "height": 100_000},
+            {"id": 2, "file_name": "small.jpg", "width": 8, "height": 8},
+        ],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5]}],
+        "categories": [{"id": 1, "name": "a"}],
+    }
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    for verb, out in (("draw", tmp_path / "out"), ("gallery", tmp_path / "g.html")):
+        report = tmp_path / f"{verb}.json"
+        code, _, err = run(
+            verb, tmp_path / "a.json", "--images", tmp_path, "-o", out, "--report", report
+        )
+        assert code == 0, err
+        assert "lost: 1 x images whose width x height is beyond Pillow's pixel limit" in err
+        assert "100000x100000" in json.dumps(json.loads(report.read_text())["losses"])
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["small.png"]
+    dataset = coco_convert.from_document(doc)
+    with pytest.raises(coco_convert.UsageError, match="cannot be drawn: images whose width"):
+        dataset.draw(1)

@@ -102,7 +102,7 @@ def to_rle(segmentation: dict[str, Any]) -> Any:
 
 def test_every_fixture_is_listed() -> None:
     found = {p.relative_to(COCO_DIR).as_posix() for p in COCO_DIR.rglob("*.json")}
-    assert found == set(KINDS)
+    assert found - {"conformance.json"} == set(KINDS)  # (the conformance suite's sample list)
 
 
 @pytest.mark.parametrize(("name", "kind"), KINDS.items())

@@ -63,6 +63,16 @@ def parse(page: Path) -> Any:
     return lxml_html.fromstring(page.read_bytes())
 
 
+def overlay(card: Any) -> Any:
+    """A card's SVG overlay (kept in ``data-svg`` until the page shows the card)."""
+    return lxml_html.fragment_fromstring(card.get("data-svg"))
+
+
+def marks(tree: Any) -> list[Any]:
+    """Every annotation's ``<g class="m">`` on the page."""
+    return [m for card in tree.cssselect(".card") for m in overlay(card).cssselect("g.m")]
+
+
 # --- the page, as written ------------------------------------------------------------------------
 
 
@@ -82,8 +92,8 @@ def test_a_card_per_image_with_its_id_and_categories(tmp_path: Path) -> None:
         )
         assert json.loads(card.get("data-categories")) == names
         assert card.get("data-file") == dataset.index.imgs[image_id]["file_name"]
-        marks = card.cssselect("svg g.m")
-        assert sorted(int(m.get("data-id")) for m in marks) == sorted(
+        found = overlay(card).cssselect("g.m")
+        assert sorted(int(m.get("data-id")) for m in found) == sorted(
             a["id"] for a in dataset.index.img_to_anns[image_id]
         )
 
@@ -98,7 +108,7 @@ def test_the_page_is_self_contained(tmp_path: Path) -> None:
     for element in tree.iter():
         for attribute in ("src", "href"):
             value = element.get(attribute)
-            assert value is None or value.startswith("data:image/jpeg;base64,"), value
+            assert value is None or value.startswith("data:image/webp;base64,"), value
     csp = tree.cssselect('meta[http-equiv="Content-Security-Policy"]')[0].get("content")
     assert "default-src 'none'" in csp
     assert "http" not in re.sub(r"http-equiv", "", page.read_text()).replace(
@@ -121,29 +131,35 @@ def test_overlays_are_the_annotations_in_image_coordinates(tmp_path: Path) -> No
     rasterise back to the very pixels of the mask; hover data says id, category, area, crowd."""
     tree = parse(gallery(tmp_path, COCO / "instances.json"))
     dataset = coco_convert.load(COCO / "instances.json")
-    card = tree.cssselect('.card[data-image-id="1153"]')[0]
-    assert card.cssselect("svg")[0].get("viewbox") == "0 0 500 375"  # (lxml.html lowercases)
-    for mark in card.cssselect("g.m"):
+    svg = overlay(tree.cssselect('.card[data-image-id="1153"]')[0])
+    assert svg.get("viewbox") == "0 0 500 375"  # (lxml.html lowercases)
+    for mark in svg.cssselect("g.m"):
         ann = dataset.index.anns[int(mark.get("data-id"))]
         rings = rings_of(mark.cssselect("path.f")[0].get("d"))
-        expected = [[round(v, 1) for v in polygon] for polygon in ann["segmentation"]]
-        assert [[round(v, 1) for v in ring] for ring in rings] == expected
+        assert len(rings) == len(ann["segmentation"])
+        for ring, polygon in zip(rings, ann["segmentation"], strict=True):
+            assert np.abs(np.subtract(ring, polygon)).max() <= 0.05 + 1e-9  # to 0.1 px
         assert mark.get("data-cat") == dataset.index.cats[ann["category_id"]]["name"]
         assert float(mark.get("data-area")) == pytest.approx(ann["area"], abs=0.05)
-        assert mark.get("data-iscrowd") == "0"
-    crowd = tree.cssselect('.card[data-image-id="1176"] g.m')[0]
+        assert mark.get("data-iscrowd") is None  # 0, the default
+    crowd = overlay(tree.cssselect('.card[data-image-id="1176"]')[0]).cssselect("g.m")[0]
     assert "crowd" in crowd.get("class")
+    assert crowd.get("data-iscrowd") == "1"
     ann = dataset.index.anns[int(crowd.get("data-id"))]
     outline = geometry.to_rle(rings_of(crowd.cssselect("path.f")[0].get("d")), 640, 426)
     assert geometry.iou(outline, geometry.to_rle(ann["segmentation"], 640, 426)) == 1.0
 
 
 def rings_of(d: str) -> list[list[float]]:
-    return [
-        [float(v) for v in re.split(r"[ L]", ring.strip()) if v]
-        for ring in d.replace("Z", "").split("M")
-        if ring
-    ]
+    """The rings of a path ``M x y l dx dy dx dy ... z M ...`` as absolute flat lists."""
+    rings = []
+    for part in d.split("M")[1:]:
+        start, steps = part.rstrip("z").split("l")
+        ring = [float(v) for v in start.split()]
+        for step in re.findall(r"-?(?:\d+\.?\d*|\.\d+)", steps):
+            ring.append(round(ring[-2] + float(step), 1))
+        rings.append(ring)
+    return rings
 
 
 def test_compare_draws_two_sets(tmp_path: Path) -> None:
@@ -151,13 +167,15 @@ def test_compare_draws_two_sets(tmp_path: Path) -> None:
         gallery(tmp_path, COCO / "instances.json", "--compare", COCO / "results_bbox.json")
     )
     card = tree.cssselect('.card[data-image-id="1153"]')[0]
-    layers = [m.get("data-layer") for m in card.cssselect("g.m")]
+    layers = [m.get("data-layer", "0") for m in overlay(card).cssselect("g.m")]
     results = [
         r for r in json.loads((COCO / "results_bbox.json").read_text()) if r["image_id"] == 1153
     ]
     assert layers.count("0") == 8
     assert layers.count("1") == len(results)
-    scores = sorted(float(m.get("data-score")) for m in card.cssselect('g.m[data-layer="1"]'))
+    scores = sorted(
+        float(m.get("data-score")) for m in overlay(card).cssselect('g.m[data-layer="1"]')
+    )
     assert scores == pytest.approx(sorted(r["score"] for r in results), abs=5e-4)
     legend = tree.cssselect(".legend")[0].text_content()
     assert "instances.json" in legend
@@ -169,24 +187,25 @@ def test_cat_selects_cards_and_marks(tmp_path: Path) -> None:
     tree = parse(gallery(tmp_path, LABELME, "--cat", "person"))
     cards = tree.cssselect(".card")
     assert len(cards) == 2
-    assert {m.get("data-cat") for m in tree.cssselect("g.m")} == {"person"}
+    assert {m.get("data-cat") for m in marks(tree)} == {"person"}
 
 
 def test_every_kind_has_cards(tmp_path: Path) -> None:
     panoptic = parse(gallery(tmp_path, COCO / "panoptic.json"))
-    marks = panoptic.cssselect("g.m")
-    assert len(marks) == len(
+    found = marks(panoptic)
+    assert len(found) == len(
         coco_convert.load(COCO / "panoptic.json").annotations[0]["segments_info"]
     )
-    assert all(m.cssselect("path.f") for m in marks)  # every segment outlined from the PNG
+    assert all(m.cssselect("path.f") for m in found)  # every segment outlined from the PNG
     captions = parse(gallery(tmp_path / "c", COCO / "captions.json", images=tmp_path))
     assert (
         "A man is in a kitchen making pizzas." in captions.cssselect(".captions")[0].text_content()
     )
     keypoints = parse(gallery(tmp_path / "k", COCO / "person_keypoints.json", images=tmp_path))
-    assert keypoints.cssselect("circle.p2")
-    assert keypoints.cssselect("circle.p1")
-    assert keypoints.cssselect("path.k")
+    svg = overlay(keypoints.cssselect(".card")[0])
+    assert svg.cssselect("circle.p2")
+    assert svg.cssselect("circle.p1")
+    assert svg.cssselect("path.k")
 
 
 def test_missing_images_are_shown_and_warned(tmp_path: Path) -> None:
@@ -307,7 +326,40 @@ def test_click_to_enlarge_hover_and_keys(browser: Browser, page: Path) -> None:
     assert browser.evaluate("document.getElementById('lightbox').hidden") is True
 
 
-def test_the_page_makes_no_network_request(browser: Browser, page: Path) -> None:
+def test_overlays_appear_as_cards_come_into_view(browser: Browser, tmp_path: Path) -> None:
+    """A page of many cards adds each card's SVG overlay when it comes near the viewport
+    (parsing thousands of overlays up front made large pages slow to open)."""
+    doc = {
+        "images": [
+            {"id": i, "file_name": f"{i}.jpg", "width": 64, "height": 48} for i in range(1, 301)
+        ],
+        "annotations": [
+            {"id": i, "image_id": i, "category_id": 1, "bbox": [8, 8, 30, 20]}
+            for i in range(1, 301)
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (tmp_path / "many.json").write_text(json.dumps(doc))
+    out = gallery(tmp_path, tmp_path / "many.json", "--thumb", "64")
+    browser.open(out.as_uri())
+    settled = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    browser.evaluate(settled)
+    shown = "document.querySelectorAll('#cards .card .view svg').length"
+    first = browser.evaluate(shown)
+    assert 0 < first < 300
+    assert browser.evaluate("document.querySelector('.card').querySelector('svg g.m') !== null")
+    browser.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    browser.evaluate(settled)
+    assert browser.evaluate(shown) > first
+    assert browser.evaluate("document.querySelector('.card:last-child svg') !== null")
+
+
+def test_the_page_makes_no_network_request(page: Path) -> None:
+    with Browser(network=True) as browser:
+        _no_network(browser, page)
+
+
+def _no_network(browser: Browser, page: Path) -> None:
     browser.open(page.as_uri())
     browser.click('.card[data-image-id="3"]')  # the original image is linked, by file://
     urls = browser.requested_urls()
@@ -336,3 +388,16 @@ def test_screenshot_matches_the_reference(browser: Browser, tmp_path: Path) -> N
     difference = np.abs(np.asarray(shot, dtype=int) - np.asarray(reference, dtype=int)).max(axis=2)
     assert difference.mean() < 2.0
     assert (difference > 48).mean() < 0.01
+
+
+def test_title_and_large_page_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coco_convert.visual import gallery as module
+
+    tree = parse(gallery(tmp_path, COCO / "instances.json", "--title", "Bananas & co"))
+    assert tree.cssselect("title")[0].text == "Bananas & co"
+    assert tree.cssselect("h1")[0].text == "Bananas & co"
+    monkeypatch.setattr(module, "LARGE_PAGE", 1)
+    out = tmp_path / "big.html"
+    code, _, err = run("gallery", COCO / "instances.json", "--images", tmp_path, "-o", out)
+    assert code == 0
+    assert "2 x images on one page: more than 1 makes a page slow to open" in err

@@ -415,3 +415,23 @@ def test_check_segmentations_is_check_polygons_in_bulk() -> None:
         [("outside_image", 0), ("too_few_points", 1), ("zero_area", 2)],
         [],
     ]
+
+
+def test_rle_crop_is_the_mask_cut_to_its_box() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        mask = np.zeros((int(rng.integers(1, 30)), int(rng.integers(1, 30))), dtype=np.uint8)
+        if rng.random() < 0.9:
+            y0, x0 = (int(rng.integers(0, n)) for n in mask.shape)
+            mask[y0 : y0 + int(rng.integers(1, 9)), x0 : x0 + int(rng.integers(1, 9))] = 1
+            mask &= rng.random(mask.shape) < 0.8
+        rle = g.mask_to_rle(mask)
+        found = g.rle_crop(rle)
+        if not mask.any():
+            assert found is None
+            continue
+        assert found is not None
+        x0, y0, crop = found
+        x, y, w, h = (int(v) for v in g.rle_bbox([rle])[0])
+        assert (x0, y0, crop.shape) == (x, y, (h, w))
+        assert np.array_equal(crop, mask[y : y + h, x : x + w].astype(bool))

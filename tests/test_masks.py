@@ -17,9 +17,9 @@ from pycocotools.coco import COCO
 
 import coco_convert as cc
 from coco_convert import geometry as g
+from coco_convert import transforms
 from coco_convert.cli import main
-from coco_convert.converters import masks
-from coco_convert.parallel import choose_jobs, map_tasks
+from coco_convert.parallel import choose_jobs, map_batched, map_tasks
 
 PANOPTIC_RLE = "coco_panoptic/panopticapi-panoptic_coco_detection_format.json"
 POLYGON_FILES = [
@@ -57,7 +57,7 @@ def load_loose(path: Path) -> Any:
 def test_poly2rle_is_what_pycocotools_rasterises(realdata: Path, name: str) -> None:
     dataset = load_loose(realdata / name)
     before = copy.deepcopy(dataset.document)
-    converted, report = masks.poly2rle(dataset)
+    converted, report = transforms.poly2rle(dataset)
     assert dataset.document == before  # the input is not modified
     expected = ann_to_rle(before)
     for ann, rle, old in zip(converted.annotations, expected, before["annotations"], strict=True):
@@ -79,10 +79,10 @@ def test_poly2rle_is_what_pycocotools_rasterises(realdata: Path, name: str) -> N
 def test_poly2rle_crowd_only_and_compress(realdata: Path) -> None:
     dataset = load_loose(realdata / "coco_keypoints/datumaro-person_keypoints_val.json")
     crowd = [i for i, a in enumerate(dataset.annotations) if isinstance(a["segmentation"], dict)]
-    converted, report = masks.poly2rle(dataset, crowd_only=True)
+    converted, report = transforms.poly2rle(dataset, crowd_only=True)
     assert report.counts == {}
     assert converted.document["annotations"] == dataset.annotations
-    converted, report = masks.poly2rle(dataset, crowd_only=True, compress=True)
+    converted, report = transforms.poly2rle(dataset, crowd_only=True, compress=True)
     assert report.counts == {"rle_compressed": len(crowd)}
     for i in crowd:
         rle = converted.annotations[i]["segmentation"]
@@ -92,12 +92,12 @@ def test_poly2rle_crowd_only_and_compress(realdata: Path) -> None:
 
 def test_rle2poly_real_masks_round_trip_exactly(realdata: Path) -> None:
     dataset = load_loose(realdata / PANOPTIC_RLE)
-    converted, report = masks.rle2poly(dataset)
+    converted, report = transforms.rle2poly(dataset)
     assert report.counts["masks"] == len(dataset.annotations)
     assert report.stats["iou_min"] == 1.0
     assert report.counts["holes_cut"] > 0
     assert report.lossless
-    back, _ = masks.poly2rle(converted)
+    back, _ = transforms.poly2rle(converted)
     assert [a["segmentation"] for a in back.annotations] == [
         a["segmentation"] for a in dataset.annotations
     ]
@@ -107,23 +107,23 @@ def test_rle2poly_real_masks_round_trip_exactly(realdata: Path) -> None:
 
 def test_rle2poly_options_report_their_cost(realdata: Path) -> None:
     dataset = load_loose(realdata / PANOPTIC_RLE)
-    _, simplified = masks.rle2poly(dataset, tolerance=1.0)
+    _, simplified = transforms.rle2poly(dataset, tolerance=1.0)
     assert 0.9 < simplified.stats["iou_median"] < 1.0
     assert simplified.stats["vertices"] < simplified.stats["vertices_exact"]
     assert 0 < simplified.stats["vertices_saved"] < 1
     assert "simplified" in simplified.losses
 
-    kept, report = masks.rle2poly(dataset, holes="rle")
+    kept, report = transforms.rle2poly(dataset, holes="rle")
     holed = [i for i, a in enumerate(kept.annotations) if isinstance(a["segmentation"], dict)]
     assert holed
     assert report.counts["kept_as_rle"] == len(holed)
     assert report.stats["iou_min"] == 1.0
 
-    _, report = masks.rle2poly(dataset, holes="fill")
+    _, report = transforms.rle2poly(dataset, holes="fill")
     assert report.losses["holes_filled"].count == report.counts["holes_filled"] > 0
     assert report.stats["iou_min"] < 1.0
 
-    _, report = masks.rle2poly(dataset, min_area=50)
+    _, report = transforms.rle2poly(dataset, min_area=50)
     assert report.losses["parts_below_min_area"].count > 0
 
 
@@ -144,26 +144,27 @@ def test_bad_segmentations_are_reported_not_fatal() -> None:
         ],
     }
     dataset = cc.from_document(document, kind="instances", validate=False, source="x.json")
-    converted, report = masks.poly2rle(dataset, compress=True)
+    converted, report = transforms.poly2rle(dataset, compress=True)
     assert report.counts == {"annotations": 1, "polygons": 1}
     assert report.warnings["bad_segmentation"].count == 2
-    assert report.warnings["bad_segmentation"].examples[0] == "x.json:/annotations/1/segmentation"
-    assert report.warnings["unknown_image"].examples == ["x.json:/annotations/3"]
+    first = report.warnings["bad_segmentation"].examples[0]
+    assert str(first.location) == "x.json:/annotations/1/segmentation"
+    assert [str(e) for e in report.warnings["unknown_image"].examples] == ["x.json:/annotations/3"]
     assert converted.annotations[1] is document["annotations"][1]
-    _, report = masks.rle2poly(dataset)
+    _, report = transforms.rle2poly(dataset)
     assert report.warnings["bad_segmentation"].count == 1
-    assert "add up to 3 pixels" in report.warnings["bad_segmentation"].message
+    assert "add up to 3 pixels" in str(report.warnings["bad_segmentation"].examples[0].detail)
 
 
 def test_parallel_results_equal_serial(monkeypatch: pytest.MonkeyPatch, realdata: Path) -> None:
-    monkeypatch.setattr(masks, "_CHUNK", 1)  # one image per chunk: many chunks, two workers
+    monkeypatch.setattr(transforms, "_CHUNK", 1)  # one image per chunk: many chunks, two workers
     dataset = load_loose(realdata / PANOPTIC_RLE)
-    serial, _ = masks.rle2poly(dataset, jobs=1)
-    parallel, report = masks.rle2poly(dataset, jobs=2)
+    serial, _ = transforms.rle2poly(dataset, jobs=1)
+    parallel, report = transforms.rle2poly(dataset, jobs=2)
     assert report.stats["processes"] == 2
     assert parallel.document == serial.document
-    back_serial, _ = masks.poly2rle(serial, jobs=1)
-    back_parallel, _ = masks.poly2rle(serial, jobs=2)
+    back_serial, _ = transforms.poly2rle(serial, jobs=1)
+    back_parallel, _ = transforms.poly2rle(serial, jobs=2)
     assert back_parallel.document == back_serial.document
 
 
@@ -181,10 +182,18 @@ def test_map_tasks_keeps_order_across_processes() -> None:
     assert choose_jobs(3, 0, worth_it=100) == 3
 
 
+def test_map_batched_keeps_order_and_sends_batches() -> None:
+    tasks = [list(range(a, a + 5)) for a in range(0, 500, 5)]
+    expected = [sum(t) for t in tasks]
+    for jobs, batch in ((1, 8), (2, 1), (2, 7), (2, 1000)):
+        assert list(map_batched(_sum, iter(tasks), jobs=jobs, batch=batch)) == expected
+    assert list(map_batched(_sum, [], jobs=2)) == []
+
+
 def test_polygons_need_datasets_with_images(realdata: Path) -> None:
     results = cc.load(realdata / "coco_results/cocoapi-fakebbox100_results.json")
     with pytest.raises(cc.UsageError, match="instances, keypoints or stuff"):
-        masks.poly2rle(results)  # type: ignore[arg-type]
+        transforms.poly2rle(results)  # type: ignore[arg-type]
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -237,7 +246,7 @@ def test_empty_polygon_list_becomes_empty_rle_only_with_polygons() -> None:
         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": []}],
     }
     dataset = cc.from_document(document, kind="instances")
-    converted, report = masks.poly2rle(dataset)
+    converted, report = transforms.poly2rle(dataset)
     assert converted.annotations[0]["segmentation"] == []  # no segmentation stays none
     assert report.counts == {}
     assert np.all(g.rle_to_mask(g.to_rle([], 4, 4)) == 0)

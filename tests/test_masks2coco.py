@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,14 +15,17 @@ from PIL import Image
 from coco_convert import geometry as g
 from coco_convert.cli import main
 from coco_convert.converters import masks
+from coco_convert.converters.loss import LossReport
+from coco_convert.dataset import CocoDataset
 from coco_convert.errors import InputError, UsageError
+from coco_convert.palette import voc_color
 
-from .conftest import REALDATA
+from .conftest import FIXTURES, REALDATA
 
 
 def write_palette_png(path: Path, values: np.ndarray) -> None:
     image = Image.fromarray(values.astype(np.uint8), mode="P")
-    palette = [c for i in range(256) for c in masks.voc_color(i)]
+    palette = [c for i in range(256) for c in voc_color(i)]
     palette[255 * 3 : 256 * 3] = [224, 224, 192]
     image.putpalette(palette)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,16 +55,22 @@ def voc(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def pixels(dataset: masks.CocoDataset, index: int) -> np.ndarray:  # type: ignore[name-defined]
+def _read(*args: Any, **kwargs: Any) -> tuple[CocoDataset[Any, Any], LossReport]:
+    """read_masks' one split."""
+    datasets, report = masks.read_masks(*args, **kwargs)
+    (dataset,) = datasets.values()
+    assert isinstance(dataset, CocoDataset)
+    return dataset, report
+
+
+def pixels(dataset: CocoDataset[Any, Any], index: int) -> np.ndarray:
     ann = dataset.annotations[index]
     image = dataset.images[ann["image_id"] - 1]
     return g.rle_to_mask(g.to_rle(ann["segmentation"], image["height"], image["width"]))
 
 
 def test_class_masks_give_one_annotation_per_part(voc: Path) -> None:
-    dataset, report = masks.read_masks(
-        voc / "SegmentationClass", labels="voc", images=voc / "JPEGImages"
-    )
+    dataset, report = _read(voc / "SegmentationClass", labels="voc", images=voc / "JPEGImages")
     anns = dataset.annotations
     assert [(a["image_id"], a["category_id"]) for a in anns] == [(1, 8), (1, 8), (1, 15), (2, 12)]
     assert [img["file_name"] for img in dataset.images] == ["a.jpg", "b.jpg"]
@@ -77,30 +87,30 @@ def test_class_masks_give_one_annotation_per_part(voc: Path) -> None:
 
 
 def test_instance_masks_take_their_class_from_the_class_masks(voc: Path) -> None:
-    dataset, _ = masks.read_masks(
+    dataset, _ = _read(
         voc / "SegmentationObject", class_masks=voc / "SegmentationClass", labels="voc"
     )
     assert [a["category_id"] for a in dataset.annotations] == [15, 8, 8, 12]
-    plain, report = masks.read_masks(voc / "SegmentationObject")
+    plain, report = _read(voc / "SegmentationObject")
     assert {a["category_id"] for a in plain.annotations} == {1}
     assert plain.categories == [{"id": 1, "name": "object", "supercategory": ""}]
     assert "file_names_assumed" in report.warnings
 
 
 def test_rle_and_hole_options(voc: Path) -> None:
-    dataset, _ = masks.read_masks(voc / "SegmentationClass", rle=True)
+    dataset, _ = _read(voc / "SegmentationClass", rle=True)
     assert all(isinstance(a["segmentation"], dict) for a in dataset.annotations)
-    kept, _ = masks.read_masks(voc / "SegmentationClass", holes="rle")
+    kept, _ = _read(voc / "SegmentationClass", holes="rle")
     assert [isinstance(a["segmentation"], dict) for a in kept.annotations] == [
         False,
         False,
         True,
         False,
     ]
-    filled, report = masks.read_masks(voc / "SegmentationClass", holes="fill")
+    filled, report = _read(voc / "SegmentationClass", holes="fill")
     assert report.stats["iou_min"] == pytest.approx((225 - 16) / 225)
     assert filled.annotations[2]["area"] == 225 - 16  # area stays the mask's
-    small, report = masks.read_masks(voc / "SegmentationClass", min_area=30)
+    small, report = _read(voc / "SegmentationClass", min_area=30)
     assert len(small.annotations) == 2
     assert report.losses["parts_below_min_area"].count == 2
 
@@ -114,7 +124,7 @@ def test_rgb_masks_need_colours(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="RGB"):
         masks.read_masks(tmp_path / "class")
     labelmap = REALDATA / "voc_xml/cvat-voc-cyrillic-labelmap.txt"
-    dataset, report = masks.read_masks(tmp_path / "class", labels=labelmap)
+    dataset, report = _read(tmp_path / "class", labels=labelmap)
     assert [a["category_id"] for a in dataset.annotations] == [1]
     first = labelmap.read_text(encoding="utf-8").splitlines()[2].split(":")[0]
     assert dataset.categories[0]["name"] == first
@@ -125,7 +135,7 @@ def test_folder_name_or_kind(tmp_path: Path) -> None:
     write_palette_png(tmp_path / "masks/a.png", np.ones((3, 3)))
     with pytest.raises(UsageError, match="--kind"):
         masks.read_masks(tmp_path / "masks")
-    dataset, _ = masks.read_masks(tmp_path / "masks", kind="class")
+    dataset, _ = _read(tmp_path / "masks", kind="class")
     assert dataset.categories == [{"id": 1, "name": "1", "supercategory": ""}]
     with pytest.raises(InputError, match=r"no \.png"):
         masks.read_masks(tmp_path / "masks" / "..", kind="class")
@@ -146,6 +156,22 @@ def test_labels_file(tmp_path: Path) -> None:
     ]
     assert masks.read_labels("voc")[15].name == "person"
     assert masks.read_labels("voc")[15].color == (192, 128, 128)
+
+
+def test_datumaro_labelmap_without_colours_means_the_voc_palette(tmp_path: Path) -> None:
+    """Datumaro writes `cat:::` (no colour): its RGB masks use VOC's palette by index."""
+    (tmp_path / "labelmap.txt").write_text(
+        "# label:color_rgb:parts:actions\nbackground:::\ncat:::\n"
+    )
+    labels = masks.read_labels(tmp_path / "labelmap.txt")
+    assert [(lab.value, lab.name, lab.color) for lab in labels] == [
+        (0, "background", voc_color(0)),
+        (1, "cat", voc_color(1)),
+    ]
+    voc = FIXTURES / "voc" / "datumaro-segmentation"  # RGB masks, such a labelmap.txt
+    dataset, _ = _read(voc / "SegmentationClass", labels=voc / "labelmap.txt")
+    assert [c["name"] for c in dataset.categories] == ["cat", "dog", "person"]
+    assert {a["category_id"] for a in dataset.annotations} == {1, 2}  # the cat and the dog
 
 
 def test_cli_masks2coco(voc: Path, tmp_path: Path) -> None:

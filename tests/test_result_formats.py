@@ -12,10 +12,10 @@ from pycocotools import mask as mask_utils
 
 import coco_convert
 from coco_convert.cli import main
-from coco_convert.converters.masks import rle2poly
 from coco_convert.converters.voc import render_labelmap
 from coco_convert.converters.yolo import read_yolo, write_yolo
 from coco_convert.dataset import ResultsDataset
+from coco_convert.transforms import rle2poly
 
 from .conftest import FIXTURES
 from .yolo_cases import make_images
@@ -115,7 +115,7 @@ def test_box_only_coco_has_an_empty_segmentation(tmp_path: Path) -> None:
 
     dataset = coco_convert.load(FIXTURES / "coco" / "person_keypoints.json")
     for task in ("detect", "pose"):
-        write_yolo(dataset, tmp_path / task, task=task, split="val",  # type: ignore[arg-type]
+        write_yolo({"val": dataset}, tmp_path / task, task=task,  # type: ignore[arg-type]
                    images=make_images(dataset, tmp_path / "p"), image_mode="copy")  # fmt: skip
         (back,) = read_yolo(tmp_path / task / "data.yaml", split="val")[0].values()
         assert back.annotations

@@ -289,7 +289,7 @@ def test_converters_refuse_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
     dataset = coco_convert.load(INSTANCES)
     images = make_images(dataset, tmp_path / "photos")
     yolo = tmp_path / "yolo"
-    write_yolo(dataset, yolo, split="val", images=images, image_mode="copy")
+    write_yolo({"val": dataset}, yolo, images=images, image_mode="copy")
     label = next((yolo / "labels" / "val").glob("*.txt"))
     label.unlink()
     os.mkfifo(label)
@@ -299,4 +299,4 @@ def test_converters_refuse_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
     )
     assert code == 0, err
     unreadable = json.loads(report.read_text())["warnings"]["label_unreadable"]
-    assert "not a regular file" in unreadable["examples"][0]
+    assert "not a regular file" in unreadable["examples"][0]["at"]

@@ -9,7 +9,7 @@ import pytest
 
 from coco_convert.errors import Issue
 from coco_convert.schemas import KINDS, check_document
-from coco_convert.schemas.export import render, schema_path
+from coco_convert.schemas.export import schema_path, schema_text
 
 
 def _doc(**overrides: Any) -> dict[str, Any]:
@@ -262,7 +262,7 @@ def test_stuff_needs_rle() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_checked_in_json_schemas_are_current(kind: str) -> None:
     path = schema_path(kind)  # type: ignore[arg-type]
-    assert path.read_text(encoding="utf-8") == render(kind), (  # type: ignore[arg-type]
+    assert path.read_text(encoding="utf-8") == schema_text(kind), (  # type: ignore[arg-type]
         f"{path.name} is stale: run python -m coco_convert.schemas.generate"
     )
 

@@ -111,7 +111,7 @@ def test_voc_numbers_beyond_range(tmp_path: Path) -> None:
     code, _, err = run("voc2coco", xml, "-o", out, "--coords", "zero-based", "--report", report)
     assert code == 0, err
     warning = json.loads(report.read_text())["warnings"]["object_without_box"]
-    assert "out of range (beyond +-2**63)" in warning["message"]
+    assert "out of range (beyond +-2**63)" in warning["examples"][0]["detail"]
     assert len(json.loads(out.read_text())["annotations"]) == 1  # the other object is kept
     xml.write_text(CAT_XML.read_text().replace("<width>64</width>", f"<width>{2**40}</width>"))
     code, _, err = run("voc2coco", xml, "-o", out, "--coords", "zero-based")
@@ -162,7 +162,9 @@ def test_coco2voc_masks_with_impossible_sizes(
     assert code == 0, err
     warning = json.loads(report.read_text())["warnings"]["bad_segmentation"]
     assert warning["count"] == 8  # the 8 objects of image 0 (image 1 holds a crowd only)
-    assert warning["examples"][0] == f"{path}:/annotations/0/segmentation: the image's {message}"
+    assert warning["examples"][0]["at"] == (
+        f"{path}:/annotations/0/segmentation: the image's {message}"
+    )
     assert not list((out / "SegmentationObject").iterdir())
 
 
@@ -175,7 +177,7 @@ def test_coco2voc_masks_rle_errors_name_file_and_annotation(tmp_path: Path) -> N
     code, _, err = run("coco2voc", path, "-o", tmp_path / "voc", "--masks", "--report", report)
     assert code == 0, err
     (example,) = json.loads(report.read_text())["warnings"]["bad_segmentation"]["examples"]
-    assert example == (
+    assert example["at"] == (
         f"{path}:/annotations/3/segmentation: RLE size is 20 x 20 (height x width) but "
         "the image is 375 x 500"
     )
@@ -239,7 +241,7 @@ def test_data_yaml_names_are_checked(tmp_path: Path, names: str, message: str) -
 def test_data_yaml_names_with_a_small_gap_are_filled(tmp_path: Path) -> None:
     dataset = coco_convert.load(INSTANCES)
     yolo = tmp_path / "yolo"
-    write_yolo(dataset, yolo, split="train", images=make_images(dataset, tmp_path / "photos"),
+    write_yolo({"train": dataset}, yolo, images=make_images(dataset, tmp_path / "photos"),
                image_mode="copy")  # fmt: skip
     text = (yolo / "data.yaml").read_text()
     kept = [line for line in text.split("names:")[0].splitlines() if not line.startswith("nc:")]

@@ -10,12 +10,13 @@ import orjson
 import pytest
 
 from coco_convert.validate import RULES, Settings, validate_path
-from coco_convert.validate import engine as engine_module
+from coco_convert.validate import context as context_module
 from tests.validate_cases import BASES, CASES, corrupted
 
 #: Rules whose fixtures are files on disk rather than a document (tests below and in
-#: test_validate_files.py), and the validator's own crash report (X001, tested here).
-FILE_RULES = {"F001", "F002", "F003", "F004", "I005", "I006", "I008", "P002", "X001"}
+#: test_validate_files.py; F005, a format reader's warning, in test_validate_voc.py), and the
+#: validator's own crash report (X001, tested here).
+FILE_RULES = {"F001", "F002", "F003", "F004", "F005", "I005", "I006", "I008", "P002", "X001"}
 #: Pascal VOC and YOLO rules have their own fixtures (tests/test_validate_formats.py).
 FORMAT_FAMILIES = ("V", "Y")
 
@@ -129,8 +130,8 @@ def test_crashing_rule_is_reported_not_raised(
     def broken(ctx: Any) -> None:
         raise ZeroDivisionError("boom")
 
-    checks = [*engine_module._CHECKS, (frozenset({"R001"}), None, broken)]
-    monkeypatch.setattr(engine_module, "_CHECKS", checks)
+    checks = [*context_module.CHECKS, (frozenset({"R001"}), None, broken)]
+    monkeypatch.setattr(context_module, "CHECKS", checks)
     result = validate_path(_write(tmp_path, BASES["instances"]()), Settings())
     assert [(d.code, d.message) for d in result.diagnostics] == [
         ("X001", "check broken failed: ZeroDivisionError: boom")

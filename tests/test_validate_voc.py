@@ -48,6 +48,7 @@ CASES = {
     "V008": _xml(("bird", (10, 10, 50, 40))),
     "V009": _xml(("cat", (10.5, 10, 50, 40))),
     "V010": _xml(("cat", (10, 10, 50, 40)), ("cat", (10, 10, 50, 40))),
+    "V011": _xml(("cat", (0, 10, 50, 40))),
 }
 
 
@@ -65,6 +66,15 @@ def _check(tmp_path: Path, text: str, *, labels: bool = True) -> list[tuple[str,
 
 def test_every_voc_rule_has_a_case() -> None:
     assert {code for code in RULES if code.startswith("V")} == set(CASES)
+
+
+def test_reader_warnings_without_a_rule_are_f005(tmp_path: Path) -> None:
+    """The VOC reader's warnings that have no V rule are F005, with the reader's key."""
+    (tmp_path / "a.xml").write_text(CLEAN.replace("<filename>a.jpg</filename>", ""))
+    (result,) = validate_target(tmp_path / "a.xml", Settings())
+    assert [(d.code, d.message) for d in result.diagnostics] == [
+        ("F005", "files without <filename> (the XML's own name is used) [no_filename]")
+    ]
 
 
 def test_clean_file(tmp_path: Path) -> None:
@@ -135,3 +145,14 @@ def test_cli_on_a_devkit_folder(tmp_path: Path) -> None:
         "xmax < xmin or ymax < ymin"
     )
     assert result.output.splitlines()[-1] == "Found 1 problem (1 error) in 1 file."
+
+
+def test_a_folder_holding_two_formats_is_checked_as_both(tmp_path: Path) -> None:
+    """A devkit with a YOLO data.yaml beside it: each format's reader checks it."""
+    root = tmp_path / "both"
+    shutil.copytree(FIXTURES / "voc" / "datumaro-one-based", root)
+    shutil.copy(FIXTURES / "yolo" / "coco-val2014" / "data.yaml", root / "data.yaml")
+    results = validate_target(root, Settings())
+    assert {r.format for r in results} == {"voc", "yolo"}
+    # the YOLO reader finds no images/val2014 here
+    assert "Y014" in {d.code for r in results for d in r.diagnostics}

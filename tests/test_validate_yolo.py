@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from coco_convert.cli import main
+from coco_convert.converters import yolo
 from coco_convert.validate import RULES, Settings
-from coco_convert.validate import yolo as yolo_module
+from coco_convert.validate.reader import reader_findings
 from coco_convert.validate.runner import validate_target
 from tests.conftest import REALDATA
 
@@ -115,11 +117,22 @@ def test_rows_are_located_by_line(tmp_path: Path) -> None:
     assert _findings(root) == [("Y002", label, 2), ("Y006", label, 3)]
 
 
-def test_unknown_reader_problems_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    codes = {k: v for k, v in yolo_module.CODES.items() if k != "no_names"}
-    monkeypatch.setattr(yolo_module, "CODES", codes)
+def test_unknown_reader_problems_are_kept(tmp_path: Path) -> None:
+    """A reader warning without a rule of its own is the format's catch-all rule, with the
+    reader's key in the message."""
+    rules = {k: v for k, v in yolo.FORMAT.rules.items() if k != "no_names"}
     root = CASES["Y012"](tmp_path / "set")
-    assert "Y015" in [c for c, _, _ in _findings(root)]
+    by_file = reader_findings(replace(yolo.FORMAT, rules=rules), root, Settings())
+    found = [d for diagnostics in by_file.values() for d in diagnostics]
+    assert [d.code for d in found] == ["Y015"]
+    assert found[0].message.endswith("[no_names]")
+
+
+def test_every_rule_of_the_table_is_a_yolo_rule() -> None:
+    assert set(yolo.FORMAT.rules.values()) == {c for c in RULES if c.startswith("Y")} - {
+        "Y001",
+        "Y015",
+    }
 
 
 def test_label_files_are_only_read_without_fix(tmp_path: Path) -> None:

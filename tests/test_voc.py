@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,24 +11,26 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 
 from coco_convert.cli import main
 from coco_convert.converters import voc as voc_module
-from coco_convert.converters.loss import ConversionError
+from coco_convert.converters.loss import ConversionError, LossReport
 from coco_convert.converters.voc import (
-    VOC_CLASSES,
     load_labels,
     load_synsets,
     parse_voc_xml,
     read_index_png,
     read_voc,
-    voc_palette,
     write_voc,
 )
 from coco_convert.dataset import InstancesDataset, from_document, load
 from coco_convert.errors import InputError, UsageError
+from coco_convert.palette import VOC_CLASSES, voc_palette
 
 from .conftest import FIXTURES, REALDATA
 
@@ -57,6 +60,14 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
     path = folder / name
     path.write_bytes(data)
     return path
+
+
+def _read(*args: Any, **kwargs: Any) -> tuple[InstancesDataset, LossReport]:
+    """read_voc's one split."""
+    datasets, report = read_voc(*args, **kwargs)
+    (dataset,) = datasets.values()
+    assert isinstance(dataset, InstancesDataset)
+    return dataset, report
 
 
 def _boxes(dataset: InstancesDataset) -> list[list[float]]:
@@ -177,7 +188,7 @@ def test_load_synsets_sorts_and_checks(tmp_path: Path) -> None:
 
 
 def test_official_voc_annotation_one_based(realdata: Path) -> None:
-    dataset, report = read_voc(REAL / "mmdet-VOC2012-000001.xml")
+    dataset, report = _read(REAL / "mmdet-VOC2012-000001.xml")
     dataset.validate()
     # <xmin>139 <ymin>200 <xmax>207 <ymax>301, 1-based inclusive (the VOC devkit)
     assert _boxes(dataset) == [[138, 199, 69, 102]]
@@ -191,7 +202,7 @@ def test_official_voc_annotation_one_based(realdata: Path) -> None:
 
 
 def test_cvat_voc_export_cyrillic_floats_zero_based(realdata: Path) -> None:
-    dataset, report = read_voc(
+    dataset, report = _read(
         REAL / "cvat-voc-cyrillic-photo_2022-03-20_15-48-44.xml",
         coords="zero-based",
         labels=REAL / "cvat-voc-cyrillic-labelmap.txt",
@@ -203,38 +214,49 @@ def test_cvat_voc_export_cyrillic_floats_zero_based(realdata: Path) -> None:
     assert first["attributes"] == {"truncated": 0, "occluded": 0, "difficult": 0, "rotation": 0.0}
     assert not report.warnings.keys() - {"filename_differs"}
     # read as one-based, fractional coordinates are called out
-    _, one_based = read_voc(REAL / "cvat-voc-cyrillic-photo_2022-03-20_15-48-44.xml")
+    _, one_based = _read(REAL / "cvat-voc-cyrillic-photo_2022-03-20_15-48-44.xml")
     assert one_based.warnings["fractional_one_based"].count == 4
 
 
 def test_labelimg_verified_attribute_and_absolute_path(realdata: Path) -> None:
-    dataset, _ = read_voc(REAL / "labelimg-raccoon-1.xml", coords="zero-based")
+    dataset, _ = _read(REAL / "labelimg-raccoon-1.xml", coords="zero-based")
     assert _boxes(dataset) == [[81, 88, 441, 320]]
     assert [c["name"] for c in dataset.categories] == ["raccoon"]
 
 
 def test_labelimg_fixture_size_zero_read_from_image_header() -> None:
-    dataset, report = read_voc(VOC / "labelimg", coords="zero-based")
+    dataset, report = _read(VOC / "labelimg", coords="zero-based")
     dataset.validate()
     sizes = {img["file_name"]: (img["width"], img["height"]) for img in dataset.images}
     # broken_size.xml has <width>0</width>: the JPEG beside it is 40 x 30
     assert sizes == {"broken_size.jpg": (40, 30), "cat.jpg": (64, 48)}
-    assert report.counts["sizes read from image headers"] == 1
+    assert report.warnings["no_size"].count == 1
+    assert str(report.warnings["no_size"].examples[0]).endswith(
+        "read from " + str(VOC / "labelimg" / "broken_size.jpg")
+    )
     # LabelImg clamps xmin/ymin to 1 and truncates the corners it draws: zero-based
     assert _boxes(dataset)[1:] == [[1, 1, 19, 14], [30, 20, 33, 27]]
     assert dataset.annotations[2]["attributes"]["difficult"] == 1
 
 
-def test_missing_image_for_size_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_image_for_size_is_a_warning_and_no_size(tmp_path: Path) -> None:
+    """No <size> and no image to read it from: the image has no width and height (COCO
+    allows that; writers that need sizes say so), and the report says where to look."""
     shutil.copy(VOC / "labelimg" / "broken_size.xml", tmp_path)
-    with pytest.raises(
-        InputError, match=r"has no usable <size> and the image is not at .*--images"
-    ):
-        read_voc(tmp_path)
+    dataset, report = _read(tmp_path)
+    assert "width" not in dataset.images[0]
+    assert "height" not in dataset.images[0]
+    dataset.validate()
+    (example,) = report.warnings["no_size"].examples
+    assert example.location.file == str(tmp_path / "broken_size.xml")
+    assert "the image is not at" in str(example.detail)
+    assert "--images" in str(example.detail)
+    with pytest.raises(ConversionError, match="no_size"):
+        _read(tmp_path, strict=True)
 
 
 def test_label_studio_converter_voc_output() -> None:
-    dataset, report = read_voc(VOC / "label-studio" / "Annotations", coords="zero-based")
+    dataset, report = _read(VOC / "label-studio" / "Annotations", coords="zero-based")
     dataset.validate()
     # label-studio-converter: xmin = int(x% * W), xmax = xmin + int(w% * W)
     assert _boxes(dataset) == [[2, 1, 20, 9], [32, 24, 31, 23]]
@@ -246,7 +268,7 @@ def test_label_studio_converter_voc_output() -> None:
     [("datumaro-zero-based", "zero-based"), ("datumaro-one-based", "one-based")],
 )
 def test_datumaro_export_both_conventions_agree(folder: str, coords: Any) -> None:
-    dataset, report = read_voc(VOC / folder, split="train", coords=coords)
+    dataset, report = _read(VOC / folder, split="train", coords=coords)
     dataset.validate()
     # 2007_000002 is in train.txt but datumaro wrote no XML for it (no objects)
     assert [img["file_name"] for img in dataset.images] == ["2007_000001.jpg", "2007_000002.jpg"]
@@ -266,9 +288,9 @@ def test_split_lists_a_missing_file(tmp_path: Path) -> None:
     _write(root / "Annotations", "a.xml", _xml(_obj("cat", (1, 1, 5, 5))))
     _write(root / "ImageSets" / "Main", "train.txt", b"a\nb\n")
     with pytest.raises(InputError, match=r"train\.txt:2: lists 'b' but neither .*b\.xml"):
-        read_voc(root, split="train")
+        _read(root, split="train")
     with pytest.raises(InputError, match=r"no such split file \(splits there: train\)"):
-        read_voc(root, split="val")
+        _read(root, split="val")
 
 
 def test_skip_difficult_image_ids_and_labels(tmp_path: Path) -> None:
@@ -278,28 +300,30 @@ def test_skip_difficult_image_ids_and_labels(tmp_path: Path) -> None:
     _write(
         folder, "2.xml", _xml(_obj("cat", (1, 1, 9, 9)) + _obj("bird", (2, 2, 4, 4)), name="2.jpg")
     )
-    dataset, _ = read_voc(folder)
+    dataset, _ = _read(folder)
     assert [c["name"] for c in dataset.categories] == list(VOC_CLASSES)
     # sequential ids follow the sorted file names: '10.jpg' < '2.jpg'
     assert [(img["id"], img["file_name"]) for img in dataset.images] == [
         (1, "10.jpg"),
         (2, "2.jpg"),
     ]
-    dataset, report = read_voc(
+    dataset, report = _read(
         folder, skip_difficult=True, image_ids="from-filename", labels=["dog", "cat"]
     )
     assert [img["id"] for img in dataset.images] == [2, 10]
     assert [c["name"] for c in dataset.categories] == ["dog", "cat"]
     assert [a["category_id"] for a in dataset.annotations] == [2]
     assert report.counts["difficult objects skipped"] == 1
-    assert report.warnings["unknown_class"].examples == [f"{folder / '2.xml'}:1: object 2 ('bird')"]
+    assert [str(e) for e in report.warnings["unknown_class"].examples] == [
+        f"{folder / '2.xml'}:1: object 2: class 'bird' is not in the class list (--labels)"
+    ]
     with pytest.raises(ConversionError, match="unknown_class"):
-        read_voc(folder, labels=["dog", "cat"], strict=True)
+        _read(folder, labels=["dog", "cat"], strict=True)
 
 
 def test_custom_classes_sorted_and_ids_from_one(tmp_path: Path) -> None:
     _write(tmp_path, "a.xml", _xml(_obj("zebra", (1, 1, 5, 5)) + _obj("ant", (1, 1, 5, 5))))
-    dataset, _ = read_voc(tmp_path)
+    dataset, _ = _read(tmp_path)
     assert dataset.categories == [{"id": 1, "name": "ant"}, {"id": 2, "name": "zebra"}]
 
 
@@ -308,25 +332,27 @@ def test_degenerate_and_outside_boxes_are_reported_with_place(tmp_path: Path) ->
         _obj("cat", (10, 10, 9, 20)) + _obj("cat", (5, 5, 5, 5)) + _obj("cat", (0, 1, 101, 80))
     )
     path = _write(tmp_path, "a.xml", _xml(objects))
-    dataset, report = read_voc(path)
+    dataset, report = _read(path)
     # one-based: xmax == xmin is one pixel wide, xmax < xmin is nothing
     assert _boxes(dataset) == [[4, 4, 1, 1], [-1, 0, 102, 80]]
-    assert report.warnings["degenerate_box"].examples == [f"{path}:1: object 1 (10, 10, 9, 20)"]
+    assert [str(e) for e in report.warnings["degenerate_box"].examples] == [
+        f"{path}:1: object 1: box (10, 10, 9, 20) has xmax < xmin or ymax < ymin"
+    ]
     assert report.warnings["box_outside_image"].count == 1
     with pytest.raises(ConversionError):
-        read_voc(path, strict=True)
+        _read(path, strict=True)
 
 
 def test_image_ids_from_filename_needs_numbers(tmp_path: Path) -> None:
     _write(tmp_path, "2008_000002.xml", _xml(_obj("cat", (1, 1, 5, 5)), name="2008_000002.jpg"))
     with pytest.raises(UsageError, match="needs numeric file names"):
-        read_voc(tmp_path, image_ids="from-filename")
+        _read(tmp_path, image_ids="from-filename")
 
 
 def test_xml_list_file(tmp_path: Path) -> None:
     _write(tmp_path / "x", "a.xml", _xml(_obj("cat", (1, 1, 5, 5))))
     listing = _write(tmp_path, "list.txt", b"x/a.xml\n")
-    dataset, _ = read_voc(listing)
+    dataset, _ = _read(listing)
     assert len(dataset.annotations) == 1
 
 
@@ -335,7 +361,7 @@ def test_xml_list_file(tmp_path: Path) -> None:
 
 def test_ilsvrc_train_layout_with_synsets() -> None:
     root = IMAGENET / "ILSVRC"
-    dataset, report = read_voc(root, split="train_loc", synsets=IMAGENET / "LOC_synset_mapping.txt")
+    dataset, report = _read(root, split="train_loc", synsets=IMAGENET / "LOC_synset_mapping.txt")
     dataset.validate()
     assert [img["file_name"] for img in dataset.images] == [
         "n01440764/n01440764_10026.JPEG",
@@ -354,7 +380,7 @@ def test_ilsvrc_train_layout_with_synsets() -> None:
 
 
 def test_ilsvrc_val_folder_without_synsets() -> None:
-    dataset, _ = read_voc(IMAGENET / "ILSVRC" / "Annotations" / "CLS-LOC" / "val")
+    dataset, _ = _read(IMAGENET / "ILSVRC" / "Annotations" / "CLS-LOC" / "val")
     assert [img["file_name"] for img in dataset.images] == [
         "ILSVRC2012_val_00000001.JPEG",
         "ILSVRC2012_val_00000002.JPEG",
@@ -366,10 +392,10 @@ def test_ilsvrc_val_folder_without_synsets() -> None:
 
 
 def test_round_trip_of_integer_boxes_is_exact(tmp_path: Path, realdata: Path) -> None:
-    src, _ = read_voc(VOC / "datumaro-one-based")
-    report = write_voc(src, tmp_path / "out")
+    src, _ = _read(VOC / "datumaro-one-based")
+    report = write_voc({"default": src}, tmp_path / "out")
     assert report.stats["largest_rounding_error_px"] == 0
-    again, _ = read_voc(tmp_path / "out", labels=tmp_path / "out" / "labels.txt")
+    again, _ = _read(tmp_path / "out", labels=tmp_path / "out" / "labels.txt")
     assert _boxes(again) == _boxes(src)
     assert [a["attributes"] for a in again.annotations] == [
         {**a["attributes"], "pose": a["attributes"].get("pose", "Unspecified")}
@@ -424,7 +450,7 @@ def test_float_boxes_round_per_convention_and_losses_are_counted(tmp_path: Path)
         "image_fields",
         "supercategory",
     }
-    assert report.losses["crowd"].examples == ["in.json:/annotations/1"]
+    assert [str(e) for e in report.losses["crowd"].examples] == ["in.json:/annotations/1"]
     zero = write_voc(_coco(anns[:1]), tmp_path / "zero", coords="zero-based")
     xml = parse_voc_xml((tmp_path / "zero" / "Annotations" / "a.xml").read_bytes())
     assert xml.objects[0].box == (10, 21, 16, 25)
@@ -456,6 +482,34 @@ def test_name_collisions_get_the_image_id(tmp_path: Path) -> None:
         "x.xml",
         "x_2.xml",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_xml_texts_are_what_lxml_writes(text: str) -> None:
+    """Every text of the XML is the element lxml writes for it (characters XML cannot hold
+    written as U+FFFD first), whether it needed escaping or not."""
+    written, replaced = voc_module._element("name", text)
+    clean = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "\ufffd", text)
+    element = etree.Element("name")
+    element.text = clean
+    assert written == etree.tostring(element, encoding="unicode")
+    assert replaced == (clean != text)
+    parsed = etree.fromstring(written.encode("utf-8"))
+    assert (parsed.text or "") == clean  # and it reads back as written
+
+
+def test_names_xml_cannot_hold_still_read_back(tmp_path: Path) -> None:
+    """A class name with a control character (and a file name with an escape) made XML the
+    reader refused; now they are written as U+FFFD, counted, and the files read back."""
+    anns = [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}]
+    dataset = _coco(anns, file_name="a\x1b.jpg")
+    dataset.categories[0]["name"] = "ca\x07t & <dog>"
+    report = write_voc({"x": dataset}, tmp_path / "out")
+    assert report.losses["xml_characters"].count == 2
+    again, _ = _read(tmp_path / "out")
+    assert [c["name"] for c in again.categories] == ["ca\ufffdt & <dog>"]
+    assert again.images[0]["file_name"] == "a\ufffd.jpg"
 
 
 def test_nothing_is_written_on_failure(tmp_path: Path) -> None:
@@ -503,7 +557,7 @@ def test_cli_bad_xml_is_one_clean_line(tmp_path: Path) -> None:
 
 def test_datumaro_segmentation_object_pngs_become_exact_masks() -> None:
     # datumaro writes SegmentationObject as RGB in the VOC palette, not as a palette PNG
-    dataset, report = read_voc(
+    dataset, report = _read(
         VOC / "datumaro-segmentation", masks=True, coords="zero-based", labels=["cat", "dog"]
     )
     dataset.validate()
@@ -517,7 +571,7 @@ def test_datumaro_segmentation_object_pngs_become_exact_masks() -> None:
         assert ann["area"] == int(pixels.sum())
     assert [a["area"] for a in dataset.annotations] == [300, 24 * 24 - 8 * 8]  # the dog has a hole
     assert report.counts["masks"] == 2
-    rle_dataset, _ = read_voc(VOC / "datumaro-segmentation", masks=True, rle=True)
+    rle_dataset, _ = _read(VOC / "datumaro-segmentation", masks=True, rle=True)
     assert mask_utils.area(rle_dataset.annotations[1]["segmentation"]) == 512
 
 
@@ -537,18 +591,18 @@ def test_void_border_missing_and_extra_instances(tmp_path: Path) -> None:
     png[2:4, 2:4] = 1
     png[6, 6] = 3  # an instance without an <object>
     _palette_png(root / "SegmentationObject" / "a.png", png)
-    dataset, report = read_voc(root, masks=True)
+    dataset, report = _read(root, masks=True)
     cat, dog = dataset.annotations
     assert cat["area"] == 4  # the void border is not the object's
     assert dog["segmentation"] == []  # no pixels: box only
     assert dog["area"] == 3 * 3
     assert report.warnings["object_without_mask"].count == 1
-    assert report.warnings["mask_without_object"].examples == [
-        f"{root / 'SegmentationObject' / 'a.png'} (instance 3, 2 objects)"
+    assert [str(e) for e in report.warnings["mask_without_object"].examples] == [
+        f"{root / 'SegmentationObject' / 'a.png'}: instance 3; the XML has 2 objects"
     ]
     assert report.losses["void_border"].count == 1
     with pytest.raises(UsageError, match="SegmentationObject is not a folder"):
-        read_voc(VOC / "label-studio", masks=True)
+        _read(VOC / "label-studio", masks=True)
 
 
 def test_coco2voc_masks_round_trip_and_overlap(tmp_path: Path) -> None:
@@ -570,8 +624,9 @@ def test_coco2voc_masks_round_trip_and_overlap(tmp_path: Path) -> None:
     assert np.count_nonzero(indices == 2) == 400
     assert set(np.unique(classes).tolist()) == {0, 1}
     assert b"<segmented>1</segmented>" in (tmp_path / "out" / "Annotations" / "a.xml").read_bytes()
-    assert (tmp_path / "out" / "ImageSets" / "Segmentation" / "default.txt").read_text() == "a\n"
-    again, _ = read_voc(tmp_path / "out", masks=True)
+    # one dataset is one split, named after its file (in.json)
+    assert (tmp_path / "out" / "ImageSets" / "Segmentation" / "in.txt").read_text() == "a\n"
+    again, _ = _read(tmp_path / "out", masks=True)
     assert again.annotations[1]["area"] == 400
 
 
@@ -583,8 +638,8 @@ def test_workers_give_the_same_results_and_errors(
 ) -> None:
     monkeypatch.setattr(voc_module, "_CHUNK", 1)  # one file per chunk: every worker gets work
     folder = VOC / "datumaro-zero-based"
-    one, _ = read_voc(folder, jobs=1)
-    two, _ = read_voc(folder, jobs=2)
+    one, _ = _read(folder, jobs=1)
+    two, _ = _read(folder, jobs=2)
     assert two.document == one.document
     report_one = write_voc(one, tmp_path / "one", jobs=1)
     report_two = write_voc(one, tmp_path / "two", jobs=2)
@@ -598,4 +653,4 @@ def test_workers_give_the_same_results_and_errors(
     shutil.copytree(folder / "Annotations", bad)
     (bad / "zz.xml").write_bytes(b"<annotation>\n<object>\n")
     with pytest.raises(InputError, match=r"zz\.xml:3: malformed XML"):
-        read_voc(bad, jobs=2)  # the worker's error crosses the process boundary intact
+        _read(bad, jobs=2)  # the worker's error crosses the process boundary intact

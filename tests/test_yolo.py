@@ -16,6 +16,7 @@ from pycocotools.coco import COCO
 
 import coco_convert
 from coco_convert.cli import main
+from coco_convert.converters.coco import read_coco
 from coco_convert.converters.loss import ConversionError
 from coco_convert.converters.yolo import read_yolo, write_yolo
 from coco_convert.errors import SchemaError, UsageError
@@ -87,8 +88,16 @@ def test_edge_cases_are_written_and_reported(tmp_path: Path) -> None:
         "unknown_category",
         "unknown_image",
     }
+    # places as text and as parts (the --report JSON)
     assert result["warnings"]["unknown_category"]["examples"] == [
-        f"{EDGE}:/annotations/5/category_id"
+        {
+            "at": f"{EDGE}:/annotations/5/category_id",
+            "file": str(EDGE),
+            "pointer": "/annotations/5/category_id",
+            "line": None,
+            "column": None,
+            "detail": None,
+        }
     ]
     losses = result["losses"]
     assert losses["crowd"]["count"] == 1
@@ -121,7 +130,7 @@ def test_existing_output_needs_overwrite(tmp_path: Path) -> None:
 
 def test_category_ids_in_id_order_give_coco80(tmp_path: Path) -> None:
     dataset = coco_convert.load(GEN20)
-    write_yolo(dataset, tmp_path / "out", split="train2017")
+    write_yolo({"train2017": dataset}, tmp_path / "out")
     data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
     assert len(data["names"]) == 80
     assert data["names"][11] == "stop sign"  # id 13: 91-set ids 12 is unused
@@ -176,7 +185,7 @@ def test_unreadable_images_get_labels_but_are_not_placed(tmp_path: Path) -> None
     assert (out / "images" / "edge" / "a.jpg").is_file()
     assert not (out / "images" / "edge" / "empty.jpg").exists()  # as the warning says
     assert (out / "labels" / "edge" / "empty.txt").is_file()
-    assert any("empty.jpg" in where for where in report.warnings["image_unreadable"].examples)
+    assert any("empty.jpg" in str(where) for where in report.warnings["image_unreadable"].examples)
 
 
 def test_images_need_copy_or_symlink(tmp_path: Path) -> None:
@@ -195,7 +204,7 @@ def _gen20_with_images(tmp_path: Path) -> tuple[Any, Path]:
 def test_darknet_layout_round_trips(tmp_path: Path) -> None:
     dataset, source = _gen20_with_images(tmp_path)
     write_yolo(
-        dataset, tmp_path / "dk", layout="darknet", split="train", images=source, image_mode="copy"
+        {"train": dataset}, tmp_path / "dk", layout="darknet", images=source, image_mode="copy"
     )
     root = tmp_path / "dk"
     assert (root / "obj.data").read_text().splitlines() == [
@@ -222,9 +231,13 @@ def test_invalid_record_is_located_by_the_schema(tmp_path: Path) -> None:
     document["annotations"][0]["bbox"] = ["1", 2, 3, 4]
     path = tmp_path / "instances_bad.json"
     path.write_text(json.dumps(document))
-    dataset = coco_convert.load(path, validate=False)
+    # coco2yolo reads with the COCO reader, which validates every record first
+    result = CliRunner().invoke(main, ["coco2yolo", str(path), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert f"{path}:/annotations/0/bbox/0: " in result.output
+    assert not (tmp_path / "out").exists()
     with pytest.raises(SchemaError, match=r"/annotations/0/bbox/0"):
-        write_yolo(dataset, tmp_path / "out")
+        read_coco(path)
 
 
 @pytest.mark.parametrize(
@@ -240,7 +253,7 @@ def test_real_coco_exports_convert(tmp_path: Path, name: str) -> None:
     dataset = coco_convert.load(REALDATA / name, validate=False)
     for task in ("detect", "segment"):
         out = tmp_path / task
-        report = write_yolo(dataset, out, task=task, split="train")
+        report = write_yolo({"train": dataset}, out, task=task)
         files = list((out / "labels" / "train").rglob("*.txt"))
         assert len(files) == report.counts["label_files"]
         for path in files:
@@ -252,9 +265,7 @@ def test_real_coco_exports_convert(tmp_path: Path, name: str) -> None:
 
 def test_round_trip_keeps_geometry_and_category_ids(tmp_path: Path) -> None:
     dataset, source = _gen20_with_images(tmp_path)
-    write_yolo(
-        dataset, tmp_path / "y", task="segment", split="train", images=source, image_mode="copy"
-    )
+    write_yolo({"train": dataset}, tmp_path / "y", task="segment", images=source, image_mode="copy")
     back, report = read_yolo(tmp_path / "y" / "data.yaml", split="train")
     result = back["train"]
     result.validate()
@@ -374,6 +385,7 @@ def test_roboflow_relative_paths_and_darknet_names(tmp_path: Path) -> None:
     assert (
         report.warnings["class_out_of_range"]
         .examples[0]
+        .__str__()
         .startswith(f"{root / 'train/labels/1.txt'}:1: class index 2 is not one of 0..1")
     )
 
@@ -399,7 +411,7 @@ def test_dota_rows_are_named_not_guessed(tmp_path: Path) -> None:
     _image(tmp_path / "images" / "train_001.jpg", (10, 10))
     datasets, report = read_yolo(labels, images=tmp_path / "images")
     assert datasets["default"].annotations == []
-    example = report.warnings["bad_row"].examples[0]
+    example = str(report.warnings["bad_row"].examples[0])
     assert example.startswith(f"{labels / 'train_001.txt'}:1: 'label_0' is not a number")
     assert "DOTA" in example
 
@@ -444,10 +456,10 @@ def test_bad_rows_and_unreadable_images_are_reported(tmp_path: Path) -> None:
     warnings = report.warnings
     label = root / "labels/train/ok.txt"
     assert warnings["bad_row"].count == 2
-    assert warnings["bad_row"].examples[0].startswith(f"{label}:2: 4 values")
-    assert warnings["class_out_of_range"].examples[0].startswith(f"{label}:3:")
-    assert warnings["out_of_range"].examples[0].startswith(f"{label}:4: value 320")
-    assert warnings["empty_box"].examples[0].startswith(f"{label}:5:")
+    assert str(warnings["bad_row"].examples[0]).startswith(f"{label}:2: 4 values")
+    assert str(warnings["class_out_of_range"].examples[0]).startswith(f"{label}:3:")
+    assert str(warnings["out_of_range"].examples[0]).startswith(f"{label}:4: value 320")
+    assert str(warnings["empty_box"].examples[0]).startswith(f"{label}:5:")
     assert warnings["image_unreadable"].count == 1
     assert warnings["label_without_image"].count == 1
     assert report.counts["rows_clipped_to_image"] == 1

@@ -40,7 +40,7 @@ def test_ultralytics_accepts_what_we_write(tmp_path: Path, case: str, task: str)
     dataset = coco_convert.load(CASES[case]["source"])
     images = make_images(dataset, tmp_path / "source")
     out = tmp_path / "out"
-    write_yolo(dataset, out, task=task, split=case, images=images, image_mode="copy")
+    write_yolo({case: dataset}, out, task=task, images=images, image_mode="copy")
     recorded = RECORD["cases"][case][task]
     # ultralytics checked exactly this output; if this fails, rerun the recording script.
     assert dataset_digest(out) == recorded["sha256"]
@@ -63,7 +63,7 @@ def test_labels_match_ultralytics_convert_coco(tmp_path: Path, case: str, task: 
     rows without labelled keypoints kept, Label Studio-style paths normalised."""
     dataset = coco_convert.load(CASES[case]["source"])
     out = tmp_path / "out"
-    write_yolo(dataset, out, task=task, split=case)
+    write_yolo({case: dataset}, out, task=task)
     ours_root = out / "labels" / case
     theirs_root = RECORDED / f"{case}-{task}"
     rank = {c["id"]: i for i, c in enumerate(sorted(dataset.categories, key=lambda c: c["id"]))}

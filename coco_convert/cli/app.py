@@ -1,4 +1,5 @@
-"""The command group, its error handling and the options verbs share.
+"""The command group and its error handling; the options verbs share (from
+:mod:`coco_convert.cli.common`, re-exported here).
 
 Exit status: 0 success, 1 invalid input (or, for ``validate``, findings), 2 usage errors.
 Problems with the input are printed as one ``coco-convert: error: ...`` line each, never as a
@@ -10,17 +11,21 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
 from .. import __version__, progress
 from ..errors import CocoConvertError, printable
-
-if TYPE_CHECKING:
-    from ..converters.loss import LossReport
+from .common import (
+    echo_err,
+    finish,
+    jobs_option,
+    output_option,
+    quiet,
+    report_option,
+    strict_option,
+)
 
 __all__ = [
     "echo_err",
@@ -33,20 +38,16 @@ __all__ = [
     "strict_option",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
 #: Each verb and the module of this package that defines it (imported when the verb runs).
+#: The format conversions (``voc2coco``, ``coco2yolo``, ...) are not listed: they are made
+#: from the format registry (:func:`coco_convert.cli.convert.conversion_verbs`).
 VERBS = {
     "info": "info",
     "schema": "schema",
-    "voc2coco": "voc",
-    "coco2voc": "voc",
-    "yolo2coco": "yolo",
-    "coco2yolo": "yolo",
-    "poly2rle": "masks",
-    "rle2poly": "masks",
-    "masks2coco": "masks",
+    "convert": "convert",
+    "formats": "convert",
+    "poly2rle": "transforms",
+    "rle2poly": "transforms",
     "validate": "validate",
     "draw": "draw",
     "gallery": "draw",
@@ -54,15 +55,28 @@ VERBS = {
 
 
 class _Group(click.Group):
-    """Loads a verb's module when the verb is asked for, runs it with progress bars set up,
-    and turns input errors into clean exits."""
+    """Loads a verb's module when the verb is asked for (a format conversion is made from
+    the registry then), runs it with progress bars set up, and turns input errors into clean
+    exits."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(VERBS))
+        from .convert import conversion_verbs
+
+        return sorted(set(super().list_commands(ctx)) | set(VERBS) | set(conversion_verbs()))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in VERBS and cmd_name not in self.commands:
-            importlib.import_module(f"{__package__}.{VERBS[cmd_name]}")
+        if cmd_name not in self.commands:
+            if cmd_name in VERBS:
+                module = importlib.import_module(f"{__package__}.{VERBS[cmd_name]}")
+                command = getattr(module, cmd_name, None)
+                if isinstance(command, click.Command) and cmd_name not in self.commands:
+                    self.add_command(command, cmd_name)
+            else:
+                from .convert import conversion_verb, conversion_verbs
+
+                legs = conversion_verbs().get(cmd_name)
+                if legs is not None:
+                    self.add_command(conversion_verb(cmd_name, *legs), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -108,56 +122,3 @@ def main(ctx: click.Context, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet}
     show_bars = not quiet and sys.stderr.isatty()
     ctx.with_resource(progress.enabled(show_bars))
-
-
-def quiet() -> bool:
-    """Whether ``--quiet`` was given (summaries on stderr are then left out)."""
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
-
-
-def echo_err(message: str) -> None:
-    """Summary lines on stderr (each :func:`~coco_convert.errors.printable`), unless
-    ``--quiet``."""
-    if not quiet():
-        click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
-
-
-def output_option(**kwargs: Any) -> Callable[[F], F]:
-    """``-o/--output PATH`` (required unless told otherwise)."""
-    kwargs.setdefault("required", True)
-    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=True), **kwargs)
-
-
-def finish(loss: LossReport, report: Path | None) -> None:
-    """The end of a conversion: write the ``--report`` JSON if asked, print the summary."""
-    if report is not None:
-        loss.save(report)
-    echo_err(loss.render())
-
-
-def jobs_option(func: F) -> F:
-    """``-j/--jobs N``: worker processes (default: every core when the input is large)."""
-    return click.option(
-        "-j",
-        "--jobs",
-        type=click.IntRange(min=0),
-        default=None,
-        help="Worker processes (0: every core; default: every core for large inputs).",
-    )(func)
-
-
-def report_option(func: F) -> F:
-    """``--report FILE``: write the conversion's loss report as JSON."""
-    return click.option(
-        "--report",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Also write what the conversion could not carry over, as JSON.",
-    )(func)
-
-
-def strict_option(func: F) -> F:
-    """``--strict``: treat every warning as an error (nothing is written then)."""
-    return click.option(
-        "--strict", is_flag=True, help="Treat warnings as errors; nothing is written then."
-    )(func)

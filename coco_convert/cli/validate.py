@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..validate import FORMATS, RULES, load_config, render, render_diff, render_statistics
+from ..validate import REPORTERS, RULES, load_config, render, render_diff, render_statistics
 from ..validate.report import render_summary
 from ..validate.runner import FileResult, validate_target
 from .app import main
@@ -53,7 +53,7 @@ def _explain(code: str) -> str:
 @click.option("--diff", is_flag=True, help="Show what --fix would change; write nothing.")
 @click.option(
     "--output-format",
-    type=click.Choice(sorted(FORMATS)),
+    type=click.Choice(sorted(REPORTERS)),
     default="text",
     show_default=True,
     help="How to print the findings.",
@@ -88,9 +88,10 @@ def validate(
     explain: str | None,
     config_path: Path | None,
 ) -> None:
-    """Check COCO JSON files (any kind), Pascal VOC XML files or folders, and YOLO datasets
-    (data.yaml or the dataset's folder) for problems that break training; with --fix, repair
-    the safe ones in COCO JSON.
+    """Check annotations for problems that break training: COCO JSON files (any kind) with
+    the rules, and every other format coco-convert reads (`coco-convert formats`: Pascal VOC
+    XML files or folders, YOLO datasets, ...) with its own reader. With --fix, repair the safe
+    ones.
 
     Each finding has a stable rule code (`--explain CODE` documents it) and a location:
     file plus JSON pointer, or file:line."""

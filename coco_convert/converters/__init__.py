@@ -1,8 +1,10 @@
-"""Converters between COCO and other formats, one module per outside format.
+"""The formats around the COCO hub, one module per format (coco, voc, yolo, masks, ...).
 
-Each module exposes ``read_<format>(path, *, ...) -> Dataset`` and/or
-``write_<format>(dataset, path, *, ...) -> LossReport``; formats never talk to each other
-directly, only through the COCO dataset.
+Each module defines ``FORMAT`` (its record in :mod:`coco_convert.registry`), ``detect``,
+``read_<format>(src, *, ...) -> ({split: dataset}, LossReport)`` and/or
+``write_<format>(datasets, out, *, ...) -> LossReport``: the contract of
+:mod:`coco_convert.converters.base`. Formats never talk to each other directly, only through
+the COCO datasets.
 """
 
 from .loss import ConversionError, LossReport

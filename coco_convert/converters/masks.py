@@ -1,525 +1,40 @@
-"""Segmentations over whole datasets: polygons to RLE, RLE to polygons, mask PNGs to COCO.
+"""Folders of mask PNGs as COCO instances (the ``masks`` format; read only).
 
-``poly2rle(dataset)`` and ``rle2poly(dataset)`` return a new dataset (the input is not
-modified: changed annotations are new dicts, the others are shared) and a
-:class:`~coco_convert.converters.loss.LossReport` that says what changed: counts, vertices, the
-IoU of every polygon set against the mask it came from, what could not be converted and why.
-``read_masks(folder)`` turns instance-id or class-palette PNGs into an instances dataset.
+VOC-style segmentation PNGs: pixel value ``i`` is class ``i`` (``SegmentationClass``: one
+annotation per connected part of a class) or object ``i`` (``SegmentationObject``: one
+annotation per value, possibly in parts); 0 is background and 255 void. Palette and greyscale
+PNGs hold the values; RGB PNGs (CVAT, Datumaro) are mapped back through the colours of a
+``labelmap.txt`` or VOC's palette (:mod:`coco_convert.palette`). Segmentations are polygons
+that rasterise to exactly the mask's pixels (:mod:`coco_convert.geometry`), or RLE.
 
-The per-segmentation geometry is :mod:`coco_convert.geometry` (pycocotools' C code does the
-rasterising); the work runs image by image, over every core for large inputs
-(:mod:`coco_convert.parallel`). Annotations keep their ``area`` and ``bbox``: the pixels are
-those of the input (IoU 1.0 unless ``tolerance``, ``min_area`` or ``holes="fill"`` say
-otherwise, and then the report gives the IoU it cost).
+numpy and Pillow are imported when masks are read, not when the registry lists the format.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import numpy as np
-
-from .. import geometry
-from ..dataset import CocoDataset, Dataset, ResultsDataset, from_document
-from ..errors import GeometryError, InputError, UsageError
-from ..images import ImageFileError, open_image
-from ..io import gc_paused, is_unicode, read_text
-from ..parallel import choose_jobs, map_tasks
+from ..dataset import from_document
+from ..errors import InputError, Location, UsageError
+from ..images import PNG_SIGNATURE, ImageFileError, open_image
+from ..io import is_unicode, open_file, read_text
+from ..palette import BACKGROUND, VOC_LABELS, VOID, voc_color
 from ..progress import track
+from .base import DEFAULT_SPLIT, Format, Option, Read
 from .loss import LossReport
-from .voc import VOC_CLASSES
 
-__all__ = [
-    "VOC_LABELS",
-    "Label",
-    "MaskKind",
-    "RleHoles",
-    "poly2rle",
-    "read_labels",
-    "read_masks",
-    "rle2poly",
-    "summarize_ious",
-]
+if TYPE_CHECKING:
+    from ..transforms import RleHoles
 
-#: A dataset whose segmentations are converted: COCO annotations, or (rle2poly) results.
-DatasetT = TypeVar("DatasetT", bound=Dataset)
-
-#: ``rle2poly``'s choice for masks with holes: cut them into the ring, fill them, keep RLE.
-RleHoles = Literal["cut", "fill", "rle"]
-
-#: Below these amounts of work one process is faster than starting workers.
-_POLYGONS_WORTH_WORKERS = 100_000
-_MASKS_WORTH_WORKERS = 2_000
-#: Images per chunk of parallel work.
-_CHUNK = 500
-
-
-# --- shared: which annotations, in which image ------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    """The annotations to convert, grouped by image: ``groups[i]`` is ``(height, width,
-    [annotation index, ...])``."""
-
-    groups: list[tuple[int, int, list[int]]] = field(default_factory=list)
-    size: int = 0  # polygons or masks to convert
-    annotations: int = 0
-
-
-def _records(dataset: Dataset) -> list[Any]:
-    """The records whose segmentations are converted: annotations, or a results list."""
-    if isinstance(dataset, ResultsDataset):
-        return dataset.results
-    return cast("CocoDataset[Any, Any]", dataset).annotations
-
-
-def _pointer(dataset: Dataset, index: int) -> str:
-    """``file:/annotations/i`` (or ``file:/i`` in a results list)."""
-    prefix = "" if isinstance(dataset, ResultsDataset) else "/annotations"
-    return f"{_name(dataset)}:{prefix}/{index}"
-
-
-def _plan_by_rle_size(dataset: ResultsDataset, report: LossReport, wanted: Any) -> _Plan:
-    """Results carry no images: each RLE is traced in the size it carries (polygons need no
-    image record), grouped by that size."""
-    by_size: dict[tuple[int, int], list[int]] = {}
-    plan = _Plan()
-    for index, result in enumerate(dataset.results):
-        if not wanted(result):
-            continue
-        h, w = cast("dict[str, Any]", result["segmentation"])["size"]
-        if not (h > 0 and w > 0):
-            report.warn(
-                "empty_rle_size",
-                "RLEs of size 0 (no pixels to trace)",
-                where=_pointer(dataset, index),
-            )
-            continue
-        by_size.setdefault((h, w), []).append(index)
-        plan.size += 1
-        plan.annotations += 1
-    plan.groups = [(h, w, indices) for (h, w), indices in by_size.items()]
-    report.stats["masks_to_convert"] = plan.size
-    return plan
-
-
-def _plan(dataset: Dataset, report: LossReport, wanted: Any, *, unit: str) -> _Plan:
-    """Group the annotations ``wanted(ann)`` selects by image; those whose image is unknown or
-    has no size are reported and left as they are."""
-    if not isinstance(dataset, CocoDataset) or dataset.kind not in (
-        "instances",
-        "keypoints",
-        "stuff",
-    ):
-        raise UsageError(
-            f"{report.conversion} works on instances, keypoints or stuff datasets, "
-            f"not {getattr(dataset, 'kind', type(dataset).__name__)}"
-        )
-    sizes: dict[Any, tuple[int, int] | None] = {}
-    for image in dataset.images:
-        h, w = image.get("height"), image.get("width")
-        ok = isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0
-        sizes[image["id"]] = (cast(int, h), cast(int, w)) if ok else None
-    by_image: dict[Any, list[int]] = {}
-    plan = _Plan()
-    for index, ann in enumerate(dataset.annotations):
-        count = wanted(ann)
-        if not count:
-            continue
-        image_id = ann.get("image_id")
-        size = sizes.get(image_id, ())
-        if size:
-            by_image.setdefault(image_id, []).append(index)
-            plan.size += count
-            plan.annotations += 1
-            continue
-        where = _pointer(dataset, index)
-        if size == ():
-            report.warn("unknown_image", "annotation of an image not in the file", where=where)
-        else:
-            report.warn("image_without_size", "image without height and width", where=where)
-    for image_id, indices in by_image.items():
-        h, w = cast("tuple[int, int]", sizes[image_id])
-        plan.groups.append((h, w, indices))
-    report.stats[f"{unit}_to_convert"] = plan.size
-    return plan
-
-
-def _name(dataset: Dataset) -> str:
-    return dataset.source or "<dataset>"
-
-
-def _replaced(dataset: DatasetT, segmentations: dict[int, Any]) -> DatasetT:
-    """A new dataset: the annotations (results) at these indices get new segmentations."""
-    records = list(_records(dataset))
-    for index, segmentation in segmentations.items():
-        records[index] = {**records[index], "segmentation": segmentation}
-    return _with_annotations(dataset, records)
-
-
-def _with_annotations(dataset: DatasetT, records: list[Any]) -> DatasetT:
-    """A new dataset: the same document with these annotations (or results)."""
-    document = (
-        records
-        if isinstance(dataset, ResultsDataset)
-        else {
-            **dataset.document,
-            "annotations": records,
-        }
-    )
-    return cast(
-        "DatasetT",
-        from_document(document, kind=dataset.kind, validate=False, source=dataset.source),
-    )
-
-
-def summarize_ious(ious: Sequence[float]) -> dict[str, float]:
-    """``iou_min``, ``iou_p1`` (1st percentile), ``iou_median``, ``iou_mean`` of a list."""
-    if not ious:
-        return {}
-    values = np.asarray(ious, dtype=np.float64)
-    return {
-        "iou_min": float(values.min()),
-        "iou_p1": float(np.percentile(values, 1)),
-        "iou_median": float(np.median(values)),
-        "iou_mean": float(values.mean()),
-    }
-
-
-# --- polygons -> RLE --------------------------------------------------------------------------
-
-
-def poly2rle(
-    dataset: CocoDataset[Any, Any],
-    *,
-    crowd_only: bool = False,
-    compress: bool = False,
-    jobs: int | None = None,
-) -> tuple[CocoDataset[Any, Any], LossReport]:
-    """Every polygon segmentation as a compressed RLE (pycocotools' ``frPyObjects`` +
-    ``merge``: the pixels COCO evaluation sees). ``crowd_only``: only ``iscrowd`` 1
-    annotations (COCO stores crowd regions as RLE). ``compress``: uncompressed RLEs are
-    compressed too. ``jobs``: processes (default: every core for large inputs)."""
-    report = LossReport("poly2rle")
-
-    def wanted(ann: Any) -> int:
-        if crowd_only and not ann.get("iscrowd"):
-            return 0
-        segmentation = ann.get("segmentation")
-        if type(segmentation) is list:
-            return len(segmentation)
-        if compress and isinstance(segmentation, dict):
-            return int(isinstance(segmentation.get("counts"), list))
-        return 0
-
-    plan = _plan(dataset, report, wanted, unit="polygons")
-    annotations = dataset.annotations
-    groups = plan.groups
-
-    n_jobs = choose_jobs(jobs, plan.size, worth_it=_POLYGONS_WORTH_WORKERS)
-
-    def tasks() -> Iterator[_ImagesTask]:
-        for start in range(0, len(groups), _CHUNK):
-            chunk = groups[start : start + _CHUNK]
-            packed = _pack_polygons(annotations, chunk) if n_jobs > 1 else None
-            if packed is not None:
-                yield "packed", packed
-            else:  # in this process, or a chunk with something unusual: the objects themselves
-                plain = [
-                    (h, w, indices, [annotations[i]["segmentation"] for i in indices])
-                    for h, w, indices in chunk
-                ]
-                yield "plain", plain
-
-    new = list(annotations)
-    failed: list[int] = []
-    chunks = map_tasks(_encode_task, tasks(), jobs=n_jobs)
-    progress = track(chunks, total=-(-len(groups) // _CHUNK), desc="poly2rle", unit="chunk")
-    with gc_paused():  # (millions of new dicts, no cycles: the collector would only rescan)
-        for results in progress:
-            for indices, rles in results:
-                for index, rle in zip(indices, rles, strict=True):
-                    if type(rle) is dict:
-                        new[index] = {**annotations[index], "segmentation": rle}
-                    else:
-                        failed.append(index)
-                        where = f"{_pointer(dataset, index)}/segmentation"
-                        report.warn("bad_segmentation", f"left as it was: {rle}", where=where)
-    converted = plan.annotations - len(failed)
-    polygons = plan.size - sum(wanted(annotations[i]) for i in failed)
-    compressed = sum(
-        1
-        for _, _, indices in groups
-        for i in indices
-        if isinstance(annotations[i]["segmentation"], dict)
-    ) - sum(1 for i in failed if isinstance(annotations[i]["segmentation"], dict))
-    polygons -= compressed
-    converted -= compressed
-    for key, n in (
-        ("annotations", converted),
-        ("polygons", polygons),
-        ("rle_compressed", compressed),
-    ):
-        if n:
-            report.count(key, n)
-    if polygons:
-        report.lose(
-            "polygon_vertices",
-            "polygons stored as pixels: their exact vertices are not kept (the pixels are the "
-            "ones pycocotools rasterises)",
-            count=polygons,
-        )
-    report.stats["processes"] = n_jobs
-    return _with_annotations(dataset, new), report
-
-
-#: What a poly2rle worker gets: ("packed", _pack_polygons(...)) or ("plain", [(h, w, annotation
-#: indices, their segmentations), ...]).
-_ImagesTask = tuple[str, Any]
-
-
-def _encode_task(task: _ImagesTask) -> list[tuple[list[int], Sequence[Any]]]:
-    """poly2rle's work on some images: their RLEs (or why not), by annotation index."""
-    kind, payload = task
-    images = _unpack_polygons(payload) if kind == "packed" else payload
-    out: list[tuple[list[int], Sequence[Any]]] = []
-    for h, w, indices, segmentations in images:
-        try:
-            out.append((indices, geometry.encode_image(segmentations, h, w)))
-        except GeometryError:
-            out.append((indices, [_encode_one(s, h, w) for s in segmentations]))
-    return out
-
-
-def _pack_polygons(
-    annotations: Sequence[Any], groups: Sequence[tuple[int, int, list[int]]]
-) -> tuple[list[tuple[int, int, list[int], list[int]]], Any, Any] | None:
-    """The polygons of some images as one float64 array (plus how to cut it): what a worker
-    process needs, in a form that pickles as a memory copy. None when a segmentation is not a
-    plain list of number lists (the chunk's segmentation objects are then pickled as they are)."""
-    images = []
-    polygons: list[Any] = []
-    for h, w, indices in groups:
-        per_annotation = []
-        for index in indices:
-            segmentation = annotations[index]["segmentation"]
-            if type(segmentation) is not list:
-                return None
-            per_annotation.append(len(segmentation))
-            polygons.extend(segmentation)
-        images.append((h, w, indices, per_annotation))
-    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
-    try:
-        flat = np.fromiter(
-            itertools.chain.from_iterable(polygons), dtype=np.float64, count=int(lengths.sum())
-        )
-    except (TypeError, ValueError):
-        return None
-    return images, flat, lengths
-
-
-def _unpack_polygons(
-    packed: tuple[list[tuple[int, int, list[int], list[int]]], Any, Any],
-) -> list[tuple[int, int, list[int], list[Any]]]:
-    images, flat, lengths = packed
-    polygons = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
-    out = []
-    at = 0
-    for h, w, indices, per_annotation in images:
-        segmentations = []
-        for count in per_annotation:
-            segmentations.append(polygons[at : at + count])
-            at += count
-        out.append((h, w, indices, segmentations))
-    return out
-
-
-def _encode_one(segmentation: Any, h: int, w: int) -> Any:
-    """The RLE, or the message saying why there is none."""
-    try:
-        return geometry.to_rle(segmentation, h, w)
-    except GeometryError as error:
-        return error.message
-
-
-# --- RLE -> polygons --------------------------------------------------------------------------
-
-
-@dataclass
-class _Traced:
-    """What tracing one mask gave (sent back from the workers)."""
-
-    polygons: list[list[float]] | None  # None: keep the RLE
-    iou: float = 1.0
-    vertices_exact: int = 0
-    vertices: int = 0
-    holes: int = 0
-    parts_dropped: int = 0
-    error: str | None = None
-
-
-def rle2poly(
-    dataset: DatasetT,
-    *,
-    tolerance: float = 0.0,
-    min_area: float = 0.0,
-    holes: RleHoles = "cut",
-    jobs: int | None = None,
-) -> tuple[DatasetT, LossReport]:
-    """Every RLE segmentation as COCO polygons that rasterise back to the same pixels
-    (:func:`coco_convert.geometry.rle_to_polygons`). ``tolerance`` (px) simplifies outlines,
-    ``min_area`` (px) drops smaller parts, ``holes`` cuts holes into the ring, fills them, or
-    (``"rle"``) keeps masks with holes as RLE. The report gives the IoU of each mask's
-    polygons against the mask, and the vertices a tolerance saved. ``dataset`` may also be
-    a segmentation results file: each RLE is traced in the ``size`` it carries."""
-    if holes not in ("cut", "fill", "rle"):
-        raise UsageError(f"holes must be cut, fill or rle, not {holes!r}")
-    if not (tolerance >= 0 and math.isfinite(tolerance)) or not min_area >= 0:
-        raise UsageError("tolerance and min-area must be non-negative numbers of pixels")
-    report = LossReport("rle2poly")
-
-    def wanted(ann: Any) -> int:
-        return int(isinstance(ann.get("segmentation"), dict))
-
-    if isinstance(dataset, ResultsDataset):
-        plan = _plan_by_rle_size(dataset, report, wanted)
-    else:
-        plan = _plan(dataset, report, wanted, unit="masks")
-    annotations = _records(dataset)
-    groups = plan.groups
-
-    options = (tolerance, min_area, holes)
-
-    def tasks() -> Iterator[tuple[tuple[float, float, RleHoles], list[Any]]]:
-        # the masks themselves travel to the workers (mostly short strings)
-        for start in range(0, len(groups), _CHUNK):
-            masks = [
-                (h, w, index, annotations[index]["segmentation"])
-                for h, w, indices in groups[start : start + _CHUNK]
-                for index in indices
-            ]
-            yield options, masks
-
-    n_jobs = choose_jobs(jobs, plan.size, worth_it=_MASKS_WORTH_WORKERS)
-    changed: dict[int, Any] = {}
-    ious: list[float] = []
-    vertices_exact = vertices = 0
-    total = -(-len(groups) // _CHUNK)
-    chunks = map_tasks(_trace_task, tasks(), jobs=n_jobs)
-    with gc_paused():
-        for results in track(chunks, total=total, desc="rle2poly", unit="chunk"):
-            for index, traced in results:
-                where = f"{_pointer(dataset, index)}/segmentation"
-                if traced.error is not None:
-                    report.warn("bad_segmentation", f"left as it was: {traced.error}", where=where)
-                    continue
-                if traced.polygons is None:
-                    report.count("kept_as_rle")
-                    report.lose(
-                        "holes_kept_as_rle",
-                        "masks with holes kept as RLE (--holes rle)",
-                        where=where,
-                    )
-                    continue
-                report.count("masks")
-                report.count("polygons", len(traced.polygons))
-                if traced.holes:
-                    report.count(f"holes_{'cut' if holes == 'cut' else 'filled'}", traced.holes)
-                if traced.parts_dropped:
-                    report.lose(
-                        "parts_below_min_area",
-                        f"mask parts smaller than {min_area:g} px dropped (--min-area)",
-                        where=where,
-                        count=traced.parts_dropped,
-                    )
-                if not traced.polygons:
-                    report.lose(
-                        "empty_mask",
-                        "masks without any polygon left (segmentation is now [])",
-                        where=where,
-                    )
-                ious.append(traced.iou)
-                vertices_exact += traced.vertices_exact
-                vertices += traced.vertices
-                changed[index] = traced.polygons
-    if holes == "fill" and report.counts.get("holes_filled"):
-        report.lose(
-            "holes_filled", "holes filled (--holes fill)", count=report.counts["holes_filled"]
-        )
-    if tolerance and vertices_exact:
-        report.lose(
-            "simplified",
-            f"outlines simplified within {tolerance:g} px (--tolerance): see the IoU",
-            count=len(ious),
-        )
-    report.stats.update(summarize_ious(ious))
-    report.stats["vertices"] = vertices
-    if tolerance:
-        report.stats["vertices_exact"] = vertices_exact
-        report.stats["vertices_saved"] = 1 - vertices / vertices_exact if vertices_exact else 0.0
-    report.stats["processes"] = n_jobs
-    return _replaced(dataset, changed), report
-
-
-def _trace_task(
-    task: tuple[tuple[float, float, RleHoles], list[tuple[int, int, int, Any]]],
-) -> list[tuple[int, _Traced]]:
-    """rle2poly's work on some masks, by annotation index."""
-    (tolerance, min_area, holes), masks = task
-    return [
-        (index, _trace_one(rle, h, w, tolerance, min_area, holes)) for h, w, index, rle in masks
-    ]
-
-
-def _trace_one(
-    rle: Any, h: int, w: int, tolerance: float, min_area: float, holes: RleHoles
-) -> _Traced:
-    try:
-        geometry.check_rle_size(rle, h, w)
-        runs = geometry.rle_counts(rle)
-    except GeometryError as error:
-        return _Traced(None, error=error.message)
-    outlines = geometry.rle_to_outlines(rle, runs=runs)
-    n_holes = sum(len(o.holes) for o in outlines)
-    if holes == "rle" and n_holes:
-        return _Traced(None)
-    mode: geometry.HoleMode = "fill" if holes == "fill" else "cut"
-    dropped = sum(1 for o in outlines if min_area and o.area < min_area)
-    polygons = geometry.outlines_to_polygons(
-        outlines, holes=mode, tolerance=tolerance, min_area=min_area
-    )
-    vertices = geometry.polygon_vertices(polygons)
-    exact = vertices
-    if tolerance:
-        exact_polygons = geometry.outlines_to_polygons(outlines, holes=mode, min_area=min_area)
-        exact = geometry.polygon_vertices(exact_polygons)
-    original = rle if isinstance(rle["counts"], str) else geometry.compress_rle(rle)
-    iou = geometry.iou(geometry.to_rle(polygons, h, w), original)
-    return _Traced(
-        polygons,
-        iou=iou,
-        vertices_exact=exact,
-        vertices=vertices,
-        holes=n_holes,
-        parts_dropped=dropped,
-    )
-
+__all__ = ["FORMAT", "Label", "MaskKind", "detect", "read_labels", "read_mask_values", "read_masks"]
 
 # --- mask PNGs -> COCO ------------------------------------------------------------------------
 
 MaskKind = Literal["auto", "instance", "class"]
 
-#: Pascal VOC's labels by palette index: the background, then the 20 classes (``--labels voc``).
-VOC_LABELS: tuple[str, ...] = ("background", *VOC_CLASSES)
-#: Pixel values with a meaning of their own in VOC-style PNGs.
-BACKGROUND, VOID = 0, 255
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -536,7 +51,8 @@ class Label:
 def read_labels(source: str | os.PathLike[str]) -> list[Label]:
     """Class names by pixel value: ``voc`` for Pascal VOC's, or a text file with one name per
     line, line ``i`` naming value ``i`` (line 0 is the background). CVAT's ``labelmap.txt``
-    (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours."""
+    (``name:r,g,b:parts:actions``, ``#`` comments) works too and gives the RGB colours; one
+    without colours (``name:::``, as Datumaro writes it) means VOC's palette."""
     if os.fspath(source) == "voc":
         return [Label(i, name, voc_color(i)) for i, name in enumerate(VOC_LABELS)]
     path = Path(source)
@@ -547,30 +63,21 @@ def read_labels(source: str | os.PathLike[str]) -> list[Label]:
             continue
         name, _, rest = line.partition(":")
         color = None
-        if rest:
-            parts = rest.split(":")[0].split(",")
+        field = rest.split(":")[0].strip()
+        if field:
             try:
-                r, g, b = (int(p) for p in parts)
+                r, g, b = (int(p) for p in field.split(","))
             except ValueError:
                 raise InputError(
                     str(path), f"expected name:r,g,b:..., got {line.strip()!r}", line=number
                 ) from None
             color = (r, g, b)
+        elif rest:  # `name:::` (Datumaro): the VOC palette colour of the class's index
+            color = voc_color(len(labels))
         labels.append(Label(len(labels), name.strip(), color))
     if not labels:
         raise InputError(str(path), "holds no label names")
     return labels
-
-
-def voc_color(index: int) -> tuple[int, int, int]:
-    """Pascal VOC's palette colour of a class index (the bit-interleaving colour map)."""
-    r = g = b = 0
-    for shift in range(8):
-        r |= ((index >> 0) & 1) << (7 - shift)
-        g |= ((index >> 1) & 1) << (7 - shift)
-        b |= ((index >> 2) & 1) << (7 - shift)
-        index >>= 3
-    return r, g, b
 
 
 def read_masks(
@@ -584,8 +91,12 @@ def read_masks(
     holes: RleHoles = "cut",
     tolerance: float = 0.0,
     min_area: float = 0.0,
-) -> tuple[CocoDataset[Any, Any], LossReport]:
-    """An instances dataset from a folder of mask PNGs, one image per PNG.
+    report: LossReport | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+) -> Read:
+    """An instances dataset from a folder of mask PNGs, one image per PNG (one split,
+    ``default``).
 
     ``kind``: ``"class"`` (VOC ``SegmentationClass``: the pixel value is the class, one
     annotation per connected part, pixels sharing an edge) or ``"instance"`` (VOC
@@ -597,7 +108,12 @@ def read_masks(
     each instance its class (the class most of its pixels have). ``images``: the folder of the
     images, for their file names and to check their sizes. Segmentations are polygons that
     rasterise to exactly the mask's pixels (``rle``: RLE instead; ``holes``, ``tolerance`` and
-    ``min_area`` as for :func:`rle2poly`); ``area`` and ``bbox`` are the pixels'."""
+    ``min_area`` as for :func:`~coco_convert.transforms.rle2poly`); ``area`` and ``bbox`` are
+    the pixels'. ``jobs`` is accepted for the contract (the PNGs are read in this process)."""
+    import numpy as np
+
+    from .. import geometry
+    from ..transforms import summarize_ious
 
     folder = Path(mask_dir)
     if not folder.is_dir():
@@ -606,7 +122,8 @@ def read_masks(
     if not files:
         raise InputError(str(folder), "holds no .png masks")
     kind = _mask_kind(folder, kind)
-    report = LossReport(f"masks2coco ({kind} masks)")
+    report = LossReport("masks2coco") if report is None else report
+    report.stats["mask_kind"] = kind
     names = read_labels(labels) if labels is not None else None
     colors = {label.color: label.value for label in names or () if label.color is not None}
     image_files = _image_files(Path(images)) if images is not None else None
@@ -621,7 +138,7 @@ def read_masks(
                 "file_name_not_utf8",
                 "masks whose file name is not UTF-8 (JSON cannot hold it): left out; rename "
                 "the files",
-                where=str(path),
+                where=Location(str(path)),
             )
     files = [path for path in files if is_unicode(path.name)]
     for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
@@ -632,7 +149,9 @@ def read_masks(
             found = image_files.get(path.stem)
             if found is None:
                 report.warn(
-                    "image_not_found", "mask without an image of the same name", where=str(path)
+                    "image_not_found",
+                    "masks without an image of the same name",
+                    where=Location(str(path)),
                 )
             else:
                 file_name = found.name
@@ -680,8 +199,9 @@ def read_masks(
                 if majority is None:
                     report.warn(
                         "instance_without_class",
-                        "instance whose pixels are all background or void in the class mask",
-                        where=f"{path}:{value}",
+                        "instances whose pixels are all background or void in the class mask",
+                        where=Location(str(path)),
+                        detail=f"value {value}",
                     )
                 category = majority or 1
             for outlines in parts:
@@ -692,7 +212,8 @@ def read_masks(
                     report.lose(
                         "parts_below_min_area",
                         f"parts smaller than {min_area:g} px dropped (--min-area)",
-                        where=f"{path}:{value}",
+                        where=Location(str(path)),
+                        detail=f"value {value}",
                     )
                     continue
                 has_holes = any(o.holes for o in outlines)
@@ -721,7 +242,7 @@ def read_masks(
                         "iscrowd": 0,
                     }
                 )
-    categories = _categories(kind, names, used, class_dir is not None, report)
+    categories = _categories(kind, names, used, class_dir is not None, report, labels or folder)
     report.count("images", len(document_images))
     report.count("annotations", len(annotations))
     report.stats.update(summarize_ious(ious))
@@ -733,7 +254,8 @@ def read_masks(
         "categories": categories,
     }
     dataset = from_document(document, kind="instances", validate=True, source=str(folder))
-    return cast("CocoDataset[Any, Any]", dataset), report
+    report.raise_if_strict(strict)
+    return {DEFAULT_SPLIT: dataset}, report
 
 
 def _mask_kind(folder: Path, kind: MaskKind) -> Literal["instance", "class"]:
@@ -764,6 +286,8 @@ def read_mask_values(
     path: Path, colors: dict[tuple[int, int, int], int], report: LossReport
 ) -> Any:
     """The pixel values of a mask PNG (``(h, w)`` ints), RGB masks mapped through ``colors``."""
+    import numpy as np
+
     try:
         with open_image(path) as picture:
             mode = picture.mode
@@ -794,7 +318,7 @@ def read_mask_values(
             report.warn(
                 "unknown_colour",
                 "pixels of a colour not in the labels, treated as void",
-                where=str(path),
+                where=Location(str(path)),
                 count=int(unknown.sum()),
             )
         return out
@@ -802,12 +326,19 @@ def read_mask_values(
 
 
 def _majority(classes: Any) -> int | None:
+    import numpy as np
+
     counted = np.bincount(classes[(classes != BACKGROUND) & (classes != VOID)])
     return int(counted.argmax()) if counted.size and counted.max() > 0 else None
 
 
 def _categories(
-    kind: str, names: list[Label] | None, used: dict[int, int], classed: bool, report: LossReport
+    kind: str,
+    names: list[Label] | None,
+    used: dict[int, int],
+    classed: bool,
+    report: LossReport,
+    source: str | os.PathLike[str],
 ) -> list[dict[str, Any]]:
     if kind == "instance" and not classed:
         return [{"id": 1, "name": "object", "supercategory": ""}]
@@ -820,8 +351,112 @@ def _categories(
             report.warn(
                 "unnamed_class",
                 "pixel values without a name in the labels (named by value)",
-                where=str(value),
+                where=Location(os.fspath(source)),
+                detail=f"value {value}",
             )
             name = str(value)
         categories.append({"id": value, "name": name, "supercategory": ""})
     return categories
+
+
+def detect(path: Path) -> bool:
+    """A folder of mask PNGs: PNG files only, the first a palette or greyscale image (what
+    VOC-style masks are), or a folder named like VOC's mask folders."""
+    if not path.is_dir():
+        return False
+    names = [p.name for p in path.iterdir() if p.is_file()]
+    pngs = sorted(n for n in names if n.lower().endswith(".png"))
+    if not pngs or len(pngs) < len(names) - 2:  # a labelmap.txt or README may sit beside
+        return False
+    if path.name.lower().startswith(("segmentationobject", "segmentationclass")):
+        return True
+    try:
+        with open_file(path / pngs[0]) as handle:  # (never blocks on a named pipe)
+            header = handle.read(26)
+    except (InputError, OSError):
+        return False
+    # PNG signature, IHDR, then colour type at byte 25: 0 greyscale, 3 palette
+    return header[:8] == PNG_SIGNATURE and len(header) == 26 and header[25] in (0, 3)
+
+
+def validation_pieces(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """How ``validate`` reads a mask folder: with the class list beside it (CVAT's and
+    Datumaro's ``labelmap.txt``, which also gives the colours of RGB masks), if there is one."""
+    for folder in (path, path.parent):
+        if (folder / "labelmap.txt").is_file():
+            return [(path, {"labels": folder / "labelmap.txt"})]
+    return [(path, {})]
+
+
+_PX = "PX"
+
+FORMAT = Format(
+    name="masks",
+    title="Mask PNG folders (VOC SegmentationObject / SegmentationClass style)",
+    limits=(
+        "Read only. One image per PNG, pixels only: object or class by pixel value, no "
+        "boxes of their own (taken from the pixels), no crowd flags, no attributes; the void "
+        "border (255) is left out. Image file names are <mask name>.jpg unless --images "
+        "gives the images."
+    ),
+    kinds=("instances",),
+    patterns=("SegmentationObject/*.png", "SegmentationClass/*.png", "<folder>/*.png"),
+    detect=detect,
+    read=read_masks,
+    read_options=(
+        Option(
+            "kind",
+            "instance: one object per pixel value (VOC SegmentationObject); class: one object "
+            "per connected part of each class (VOC SegmentationClass); auto: by the folder's "
+            "name.",
+            type="choice",
+            choices=get_args(MaskKind),
+            default="auto",
+        ),
+        Option(
+            "images",
+            "Folder of the images: their file names, and a check of their sizes.",
+            type="dir",
+        ),
+        Option(
+            "labels",
+            "Class names, one per line by pixel value (line 0: background), or CVAT's "
+            "labelmap.txt (gives RGB colours too), or 'voc'.",
+            metavar="FILE|voc",
+        ),
+        Option(
+            "class_masks",
+            "With --kind instance: the class masks (SegmentationClass) giving each object's class.",
+            type="dir",
+        ),
+        Option("rle", "Write RLE segmentations instead of polygons.", type="flag"),
+        Option(
+            "holes",
+            "Masks with holes: cut each hole into its outline (exact), fill the holes, or "
+            "keep such masks as RLE.",
+            type="choice",
+            choices=("cut", "fill", "rle"),
+            default="cut",
+        ),
+        Option(
+            "tolerance",
+            "Simplify outlines within PX pixels (0: exact, the same pixels).",
+            type="float",
+            default=0.0,
+            minimum=0,
+            metavar=_PX,
+        ),
+        Option(
+            "min_area",
+            "Drop mask parts smaller than PX pixels.",
+            type="float",
+            default=0.0,
+            minimum=0,
+            metavar=_PX,
+        ),
+    ),
+    output="folder",
+    aliases=("mask-png", "segmentation-masks"),
+    validation=validation_pieces,
+    docs="docs/masks.md",
+)

@@ -1,11 +1,13 @@
 """Pascal VOC and ImageNet ILSVRC XML to and from COCO.
 
-``read_voc(src)`` reads a VOC devkit folder (``Annotations/``, ``ImageSets/Main/<split>.txt``,
-``JPEGImages/``), an ILSVRC CLS-LOC tree, a folder of XML files or a text file listing them,
-and returns a COCO :class:`~coco_convert.dataset.InstancesDataset` and a
-:class:`~coco_convert.converters.loss.LossReport`. ``write_voc(dataset, out_dir)`` writes a
-devkit tree back. ILSVRC bounding-box XML is VOC-shaped with synset ids as names; it goes
-through the same functions (``synsets=`` gives names and the standard 1000-class order).
+The ``voc`` format of the registry (:mod:`coco_convert.converters.base`). ``read_voc(src)``
+reads a VOC devkit folder (``Annotations/``, ``ImageSets/Main/<split>.txt``, ``JPEGImages/``),
+an ILSVRC CLS-LOC tree, a folder of XML files or a text file listing them, and returns a COCO
+:class:`~coco_convert.dataset.InstancesDataset` (one split) and a
+:class:`~coco_convert.converters.loss.LossReport`. ``write_voc(datasets, out_dir)`` writes a
+devkit tree back, every text of the XML serialised by lxml. ILSVRC bounding-box XML is
+VOC-shaped with synset ids as names; it goes through the same functions (``synsets=`` gives
+names and the standard 1000-class order).
 
 Pixel convention (see docs/voc.md for which tool writes which, with evidence): VOC devkit boxes
 are 1-based and inclusive, so by default ``x = xmin - 1, w = xmax - xmin + 1`` (Detectron2 and
@@ -14,8 +16,7 @@ tools that write 0-based corner coordinates (LabelImg, CVAT/Datumaro, Label Stud
 
 XML is parsed by lxml with entity resolution, network access and huge trees off; a document
 that declares entities (an external entity, an expansion bomb) is refused before any value is
-read. Only :func:`read_voc` and :func:`write_voc` touch the disk; the ``parse_*``/``build_*``
-helpers are pure and tested without files.
+read. The ``parse_*``/``build_*`` helpers are pure and tested without files.
 """
 
 # Per-file paths are strings (os.path): at 100k files, Path objects cost more than the parse.
@@ -27,29 +28,31 @@ import functools
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from html import escape as _html_escape
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast, get_args
 
 import orjson
 from lxml import etree
 
-from ..dataset import CocoDataset, InstancesDataset
-from ..errors import GeometryError, InputError, UsageError
+from ..dataset import AnyDataset, CocoDataset, InstancesDataset
+from ..errors import GeometryError, InputError, Location, UsageError
 from ..images import ImageSizeError, read_size
 from ..io import (
     atomic_directory,
     gc_paused,
     is_unicode,
+    open_file,
     read_file,
     read_text,
     real_path,
 )
+from ..palette import VOC_CLASSES, VOID, palette_indices, voc_color, voc_palette
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
+from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
 from .loss import ConversionError, LossReport
 
 if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --masks
@@ -57,48 +60,26 @@ if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --mask
     import numpy.typing as npt
 
 __all__ = [
-    "VOC_CLASSES",
+    "FORMAT",
     "Coords",
     "ImageIds",
     "VocFile",
     "VocObject",
+    "detect",
     "load_labels",
     "load_synsets",
     "parse_voc_xml",
+    "read_index_png",
     "read_voc",
     "render_labelmap",
     "render_voc_xml",
     "write_voc",
 ]
 
-#: The 20 Pascal VOC classes in the devkit's order (``VOCopts.classes``).
-VOC_CLASSES: tuple[str, ...] = (
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
-
 Coords = Literal["one-based", "zero-based"]
 ImageIds = Literal["sequential", "from-filename"]
-COORDS: tuple[Coords, ...] = ("one-based", "zero-based")
-IMAGE_IDS: tuple[ImageIds, ...] = ("sequential", "from-filename")
+COORDS: tuple[Coords, ...] = get_args(Coords)
+IMAGE_IDS: tuple[ImageIds, ...] = get_args(ImageIds)
 
 #: Object children read into ``attributes`` as 0/1 flags.
 _FLAGS = ("truncated", "difficult", "occluded")
@@ -516,9 +497,8 @@ def _read_xml(path: str) -> VocFile:
 
 
 #: Files per chunk of work, and the counts from which one worker process per core pays off
-#: (measured with benchmarks/bench_voc.py on a busy 2-core machine: at VOC2012's 17,125 files
-#: one process was faster, 1.60 s against 1.93 s; at 171,250 files two were, 10.8 s against
-#: 12.4 s; writing COCO train2017's 118,287 XML files, 30.2 s against 32.5 s).
+#: (benchmarks/bench_voc.py compares one process with one per core at both sizes: starting
+#: workers and sending the files back costs more than it saves on VOC2012's 17,125 files).
 _CHUNK = 1000
 _WORKERS_WORTH_IT_PARSE = 50_000
 _WORKERS_WORTH_IT_WRITE = 20_000
@@ -528,8 +508,8 @@ def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[Vo
     """Parse annotation files, in order (the part of :func:`read_voc` that scales): in one
     worker process per core for large inputs, or ``jobs`` workers.
 
-    Workers send their files back as orjson bytes, not pickles: pickling 17k parsed files
-    costs more than parsing them (measured 0.6 s against 0.8 s), JSON a tenth of that."""
+    Workers send their files back as orjson bytes, not pickles: pickling parsed files costs
+    about as much as parsing them, JSON a tenth of that."""
     workers = choose_jobs(jobs, len(paths), worth_it=_WORKERS_WORTH_IT_PARSE)
     total = -(-len(paths) // _CHUNK)
     if workers <= 1:
@@ -562,30 +542,6 @@ def _parse_task(paths: list[str]) -> bytes:
 
 # --- SegmentationObject PNGs --------------------------------------------------------------------
 
-#: SegmentationObject/SegmentationClass: 0 is background, 255 the void border around objects.
-_VOID = 255
-
-
-def voc_palette() -> list[int]:
-    """The VOC devkit's 256-colour palette (``VOClabelcolormap.m``), flat ``[r, g, b, ...]``."""
-    return list(_palette())
-
-
-@functools.cache
-def _palette() -> tuple[int, ...]:
-    """:func:`voc_palette`, computed once per process (it is the same for every PNG)."""
-    from .masks import voc_color
-
-    return tuple(channel for index in range(256) for channel in voc_color(index))
-
-
-@functools.cache
-def _palette_indices() -> dict[tuple[int, int, int], int]:
-    """Colour -> index of the VOC palette, computed once per process (read-only)."""
-    from .masks import voc_color
-
-    return {voc_color(index): index for index in range(256)}
-
 
 def read_index_png(
     path: str | os.PathLike[str], report: LossReport | None = None
@@ -596,7 +552,7 @@ def read_index_png(
     from .masks import read_mask_values
 
     values: npt.NDArray[np.int64] = read_mask_values(
-        Path(path), _palette_indices(), report or LossReport("png")
+        Path(path), palette_indices(), report or LossReport("png")
     )
     return values
 
@@ -636,17 +592,18 @@ def _attach_masks(
             )
         objects = len(files[path].objects)
         present = set(np.unique(indices).tolist())
-        for extra in sorted(i for i in present - {0, _VOID} if i > objects):
+        for extra in sorted(i for i in present - {0, VOID} if i > objects):
             report.warn(
                 "mask_without_object",
                 "SegmentationObject instances with no <object> of that number (left out)",
-                where=f"{png} (instance {extra}, {objects} objects)",
+                where=Location(str(png)),
+                detail=f"instance {extra}; the XML has {objects} objects",
             )
-        if _VOID in present:
+        if VOID in present:
             report.lose(
                 "void_border",
                 "void borders (255) of SegmentationObject PNGs (COCO has no 'ignore' pixels)",
-                where=str(png),
+                where=Location(str(png)),
             )
         for ann, number in anns:
             mask = indices == number
@@ -654,7 +611,8 @@ def _attach_masks(
                 report.warn(
                     "object_without_mask",
                     "objects with no pixels in their SegmentationObject PNG (box only)",
-                    where=f"{png} (object {number})",
+                    where=Location(str(png)),
+                    detail=f"object {number}",
                 )
                 continue
             if rle:
@@ -680,10 +638,12 @@ def read_voc(
     images: str | os.PathLike[str] | None = None,
     masks: bool = False,
     rle: bool = False,
-    jobs: int | None = None,
+    report: LossReport | None = None,
     strict: bool = False,
-) -> tuple[InstancesDataset, LossReport]:
-    """Read Pascal VOC (or ImageNet ILSVRC) annotations into a COCO instances dataset.
+    jobs: int | None = None,
+) -> Read:
+    """Read Pascal VOC (or ImageNet ILSVRC) annotations into a COCO instances dataset: one
+    split, named ``split`` (or ``default``).
 
     ``src`` is a devkit folder (``--split`` picks ``ImageSets/Main/<split>.txt``), a folder
     of XML files (searched recursively: ILSVRC train has one folder per synset), a text file
@@ -694,8 +654,9 @@ def read_voc(
     segmentation: exact polygons (holes cut in), or RLE with ``rle``, as ``masks2coco``.
     ``jobs``: worker processes for parsing (default: every core for large inputs).
 
-    Returns the dataset and the report of what was lost or looked wrong; with ``strict`` a
-    warning raises :class:`~coco_convert.converters.loss.ConversionError` instead."""
+    Returns ``{split: dataset}`` and the report of what was lost or looked wrong (``report``,
+    when given, is filled); with ``strict`` a warning raises
+    :class:`~coco_convert.converters.loss.ConversionError` instead."""
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
     if image_ids not in IMAGE_IDS:
@@ -709,11 +670,15 @@ def read_voc(
         segmentation = (layout.devkit or source) / "SegmentationObject"
         if not segmentation.is_dir():
             raise UsageError(f"--masks: {segmentation} is not a folder (a VOC devkit has one)")
-    report = LossReport("voc2coco")
+    report = LossReport("voc2coco") if report is None else report
     with gc_paused():  # millions of small objects, no cycles: see io.gc_paused
         files = list(parse_files(layout.xml_paths, jobs=jobs))
         for image in layout.unannotated:
-            files.append(VocFile(str(image), image.name, None, None, []))
+            try:
+                width, height = read_size(image)
+            except ImageSizeError as exc:
+                raise InputError(str(image), f"cannot read the image size: {exc}") from None
+            files.append(VocFile(str(image), image.name, width, height, []))
             report.count("listed images without an XML (no objects)")
         origins: list[tuple[VocFile, int]] | None = [] if segmentation else None
         dataset = build_coco(
@@ -732,7 +697,7 @@ def read_voc(
         if segmentation is not None and origins is not None:
             _attach_masks(dataset, origins, segmentation, report, rle)
     report.raise_if_strict(strict)
-    return dataset, report
+    return {split or DEFAULT_SPLIT: dataset}, report
 
 
 def build_coco(
@@ -755,7 +720,13 @@ def build_coco(
     by_name = {cat["name"]: cat["id"] for cat in categories}
     if synsets is not None:
         by_name = {cast("dict[str, Any]", cat)["synset"]: cat["id"] for cat in categories}
-    vocabulary = "--synsets" if synsets is not None else "--labels" if labels is not None else ""
+    vocabulary = (
+        "--synsets"
+        if synsets is not None
+        else "the class list (--labels)"
+        if labels is not None
+        else "the classes"
+    )
     imagenet = synsets is not None or _looks_like_imagenet(files)
 
     root_prefix = None if annotation_root is None else os.path.join(annotation_root, "")
@@ -779,25 +750,39 @@ def build_coco(
                 "file_name_not_utf8",
                 "images whose file name is not UTF-8 (JSON cannot hold it): left out with "
                 "their objects; rename the files",
-                where=voc.path,
+                where=Location(voc.path),
             )
             continue
         if file_name in seen_names:
             report.warn(
                 "duplicate_file_name",
                 "images named twice (two XML files with the same <filename>)",
-                where=f"{voc.path} and {seen_names[file_name]}",
+                where=Location(voc.path),
+                detail=f"<filename> {file_name!r} is also that of {seen_names[file_name]}",
             )
         seen_names[file_name] = voc.path
         width, height = voc.width, voc.height
+        image: Image = {"id": image_id, "file_name": file_name}
         if width is None or height is None:
-            width, height = _image_size(voc, file_name, image_root)
-            report.count("sizes read from image headers")
-        images.append({"id": image_id, "file_name": file_name, "width": width, "height": height})
+            width, height = _image_size(voc, file_name, image_root, report)
+        if width is not None and height is not None:
+            image["width"], image["height"] = width, height
+        images.append(image)
         if voc.metadata:
             metadata.update(voc.metadata)
             metadata_files.append(voc.path)
+        seen_objects: dict[tuple[Any, ...], int] = {}
         for number, obj in enumerate(voc.objects, 1):
+            if obj.box is not None:
+                first = seen_objects.setdefault((obj.name, obj.box), number)
+                if first != number:
+                    report.warn(
+                        "duplicate_object",
+                        "objects repeating another of the same file exactly (same class and "
+                        "box; kept)",
+                        where=_where(voc.path, obj),
+                        detail=f"object {number} repeats object {first} (same class and box)",
+                    )
             annotation = _annotation(
                 obj, voc.path, number, report, by_name, vocabulary, shift, width, height,
                 skip_difficult,
@@ -813,12 +798,13 @@ def build_coco(
         report.lose(
             "image_metadata",
             f"files with image metadata COCO has no field for (<{'>, <'.join(sorted(metadata))}>)",
-            where=metadata_files[0],
+            where=Location(metadata_files[0]),
             count=len(metadata_files),
         )
     report.count("images", len(images))
     report.count("annotations", len(annotations))
     report.count("categories", len(categories))
+    report.stats["categories"] = _category_list(categories)
     document = {
         "info": {"description": "converted from Pascal VOC by coco-convert"},
         "licenses": [],
@@ -830,6 +816,13 @@ def build_coco(
     return InstancesDataset(document, source=source, validate=False)
 
 
+def _category_list(categories: Sequence[Category], shown: int = 30) -> str:
+    """``1 cat, 2 dog, ...``: which id each class got (VOC has names, not ids)."""
+    listed = ", ".join(f"{cat['id']} {cat['name']}" for cat in categories[:shown])
+    more = len(categories) - shown
+    return f"{listed} and {more:,} more" if more > 0 else listed
+
+
 def _annotation(
     obj: VocObject,
     path: str,
@@ -838,22 +831,24 @@ def _annotation(
     by_name: dict[str, int],
     vocabulary: str,
     shift: int,
-    width: int,
-    height: int,
+    width: int | None,
+    height: int | None,
     skip_difficult: bool,
 ) -> Annotation | None:
     if obj.name is None:
         report.warn(
             "object_without_name",
             "objects without a <name> (dropped)",
-            where=_where(path, obj, number),
+            where=_where(path, obj),
+            detail=f"object {number} has no <name>",
         )
         return None
     if obj.box is None:
         report.warn(
             "object_without_box",
-            f"objects without a usable box (dropped): {obj.problem}",
-            where=_where(path, obj, number),
+            "objects without a usable box (dropped)",
+            where=_where(path, obj),
+            detail=f"object {number}: {obj.problem}",
         )
         return None
     category_id = by_name.get(obj.name)
@@ -861,7 +856,8 @@ def _annotation(
         report.warn(
             "unknown_class",
             f"objects whose class is not in {vocabulary or 'the classes'} (dropped)",
-            where=f"{_where(path, obj, number)} ({obj.name!r})",
+            where=_where(path, obj),
+            detail=f"object {number}: class {obj.name!r} is not in {vocabulary}",
         )
         return None
     attributes = obj.attributes
@@ -869,6 +865,7 @@ def _annotation(
         report.count("difficult objects skipped")
         return None
     xmin, ymin, xmax, ymax = obj.box
+    shown = f"box ({xmin}, {ymin}, {xmax}, {ymax})"
     x, y = xmin - shift, ymin - shift
     w, h = xmax - xmin + shift, ymax - ymin + shift
     area = w * h
@@ -881,34 +878,52 @@ def _annotation(
                 "fractional coordinates read as one-based VOC (devkit boxes are whole "
                 "pixels; tools writing fractions, such as CVAT, are zero-based: pass "
                 "--coords zero-based)",
-                where=_where(path, obj, number),
+                where=_where(path, obj),
+                detail=f"object {number}: {shown} has fractional pixels",
             )
     if w <= 0 or h <= 0:
         report.warn(
             "degenerate_box",
             "boxes with no area under the pixel convention (xmax < xmin or ymax < ymin; dropped)",
-            where=f"{_where(path, obj, number)} ({xmin}, {ymin}, {xmax}, {ymax})",
+            where=_where(path, obj),
+            detail=f"object {number}: {shown} has xmax {'<' if shift else '<='} xmin or "
+            f"ymax {'<' if shift else '<='} ymin",
         )
         return None
-    if x < 0 or y < 0 or x + w > width or y + h > height:
+    if (
+        width is not None
+        and height is not None
+        and (xmin < 0 or ymin < 0 or xmax > width or ymax > height)
+    ):  # outside [0, size] in either convention (1-based boxes lie in [1, size])
         report.warn(
             "box_outside_image",
             "boxes reaching outside the image (kept as written)",
-            where=f"{_where(path, obj, number)} ({xmin}, {ymin}, {xmax}, {ymax} "
-            f"in {width}x{height})",
+            where=_where(path, obj),
+            detail=f"object {number}: {shown} reaches outside the {width}x{height} image",
+        )
+    elif shift and (xmin == 0 or ymin == 0):
+        report.warn(
+            "zero_in_one_based",
+            "boxes touching pixel 0 read as one-based (x or y becomes -1; devkit boxes "
+            "start at 1, zero-based tools such as LabelImg and CVAT write 0: pass --coords "
+            "zero-based)",
+            where=_where(path, obj),
+            detail=f"object {number}: {shown} has a corner at 0 (read as one-based: -1)",
         )
     if obj.parts:
         report.lose(
             "parts",
             "person-layout <part> boxes (COCO has no parts)",
-            where=_where(path, obj, number),
+            where=_where(path, obj),
+            detail=f"object {number}",
             count=obj.parts,
         )
     if obj.dropped_fields:
         report.lose(
             "object_fields",
             f"object fields with nested values (<{'>, <'.join(obj.dropped_fields)}>)",
-            where=_where(path, obj, number),
+            where=_where(path, obj),
+            detail=f"object {number}",
         )
     annotation = cast(
         "Annotation",
@@ -929,9 +944,9 @@ def _annotation(
     return annotation
 
 
-def _where(path: str, obj: VocObject, number: int) -> str:
-    """``file:line: object N``: where a message about an object points (built only then)."""
-    return f"{path}:{obj.line}: object {number}"
+def _where(path: str, obj: VocObject) -> Location:
+    """Where a message about an object points: its ``<object>`` element's line."""
+    return Location(path, line=obj.line)
 
 
 def _categories(
@@ -975,7 +990,7 @@ def _file_name(
         report.warn(
             "no_filename",
             "files without <filename> (the XML's own name is used)",
-            where=voc.path,
+            where=Location(voc.path),
         )
     name = name.replace("\\", "/")
     if root_prefix is not None and "/" not in name:
@@ -990,7 +1005,8 @@ def _file_name(
             "filename_differs",
             "files whose <filename> differs from the XML's name (COCO keeps <filename>; "
             "Detectron2 and MMDetection load the image named after the XML)",
-            where=f"{voc.path} (<filename>{voc.filename}</filename>)",
+            where=Location(voc.path),
+            detail=f"<filename> is {voc.filename!r}, but the file is {xml_name!r}",
         )
     return name
 
@@ -1027,23 +1043,36 @@ def _image_ids(entries: list[tuple[str, VocFile]], mode: ImageIds) -> list[int]:
     return ids
 
 
-def _image_size(voc: VocFile, file_name: str, image_root: Path | None) -> tuple[int, int]:
-    """Width and height from the image file's header (:func:`coco_convert.images.read_size`:
-    no pixels decoded, EXIF rotation applied, as training frameworks see the image)."""
+def _image_size(
+    voc: VocFile, file_name: str, image_root: Path | None, report: LossReport
+) -> tuple[int | None, int | None]:
+    """For a file without a usable ``<size>`` (LabelImg writes 0 when it could not read the
+    image): width and height from the image file's header (:func:`coco_convert.images.
+    read_size`: no pixels decoded, EXIF rotation applied, as training frameworks see the
+    image), or none when the image cannot be found or read. Reported either way."""
     candidates = [image_root / file_name] if image_root is not None else []
     candidates.append(Path(voc.path).parent / PurePosixPath(file_name).name)
+    message = "files without a <size> (width and height from the image file, or none)"
     for path in candidates:
         if path.is_file():
             try:
-                return read_size(path)
+                width, height = read_size(path)
             except ImageSizeError as exc:
-                raise InputError(str(path), f"cannot read the image size: {exc}") from None
-    looked = " or ".join(str(c) for c in candidates)
-    raise InputError(
-        voc.path,
-        f"has no usable <size> and the image is not at {looked}",
-        hint="pass --images DIR to say where the images are",
-    )
+                detail = (
+                    f"no <size> with a width and height above 0, and {path} cannot be read: {exc}"
+                )
+                break
+            detail = f"no <size> with a width and height above 0: read from {path}"
+            report.warn("no_size", message, where=Location(voc.path), detail=detail)
+            return width, height
+    else:
+        looked = " or ".join(str(c) for c in candidates)
+        detail = (
+            f"no <size> with a width and height above 0, and the image is not at {looked} "
+            "(pass --images DIR)"
+        )
+    report.warn("no_size", message, where=Location(voc.path), detail=detail)
+    return None, None
 
 
 # --- COCO -> VOC ------------------------------------------------------------------------------
@@ -1054,6 +1083,12 @@ _IMAGE_CARRIED = frozenset({"id", "file_name", "width", "height"})
 #: Keys that are carried or reported on their own (segmentation: lost, but counted apart).
 _ANNOTATION_KEYS = _CARRIED | {"segmentation"}
 _XML_TAG = re.compile(r"[A-Za-z_][\w.-]*")
+#: Characters XML 1.0 cannot hold at all (C0 controls but tab, CR and LF; lone surrogates,
+#: which is how Python holds file names that are not UTF-8; U+FFFE, U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Text that XML holds as it is: nothing to escape (lxml escapes &, <, > and CR) and nothing
+#: XML cannot hold.
+_PLAIN = re.compile("[^&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
 
 #: One object to write: class name, COCO box, attributes (None when there are none), and
 #: the segmentation when PNGs are written.
@@ -1061,72 +1096,82 @@ _Object = tuple[str, Sequence[float], "dict[str, Any] | None", Any]
 
 
 def write_voc(
-    dataset: CocoDataset[Any, Any],
-    out_dir: str | os.PathLike[str],
+    datasets: AnyDataset | Mapping[str, AnyDataset],
+    out: str | os.PathLike[str],
     *,
     coords: Coords = "one-based",
-    split: str = "default",
-    overwrite: bool = False,
     masks: bool = False,
-    jobs: int | None = None,
+    overwrite: bool = False,
+    report: LossReport | None = None,
     strict: bool = False,
+    jobs: int | None = None,
 ) -> LossReport:
     """Write a VOC devkit tree: ``Annotations/<stem>.xml`` for every image (one without
-    annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` and
-    ``labels.txt`` and ``labelmap.txt`` (the classes as Datumaro and CVAT import them).
-    Boxes are rounded to whole pixels under ``coords``; the report holds the
-    largest rounding error and everything VOC cannot hold (crowd regions, segmentations,
-    keypoints, extra fields). ``masks`` also writes ``SegmentationObject/`` and
-    ``SegmentationClass/`` PNGs (VOC palette; instance ``k`` is the ``k``-th object of the
-    XML). The folder appears whole or not at all. ``jobs``: worker
-    processes writing files (default: every core for large inputs)."""
+    annotations gets an XML with no objects), ``ImageSets/Main/<split>.txt`` for each split,
+    ``labels.txt`` and ``labelmap.txt`` (the classes as Datumaro and CVAT import them). Boxes
+    are rounded to whole pixels under ``coords``; the report holds the largest rounding error
+    and everything VOC cannot hold (crowd regions, segmentations, keypoints, extra fields).
+    ``masks`` also writes ``SegmentationObject/`` and ``SegmentationClass/`` PNGs (VOC
+    palette; instance ``k`` is the ``k``-th object of the XML). The folder appears whole or
+    not at all; an existing non-empty one is replaced only with ``overwrite``. ``jobs``:
+    worker processes writing files (default: every core for large inputs)."""
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
-    if dataset.kind not in ("instances", "keypoints"):
-        raise ConversionError(
-            LossReport("coco2voc"),
-            f"coco2voc: a COCO {dataset.kind} file has no boxes to write as VOC",
-        )
-    report = LossReport("coco2voc")
-    plan = plan_voc(dataset, report, masks=masks)
-    report.raise_if_strict(strict)
-    shift = 1 if coords == "one-based" else 0
-    images = dataset.images
-    class_index = {name: number for number, name in enumerate(plan.labels, 1)}
-    inputs = [dataset.source] if dataset.source else []
-    with atomic_directory(out_dir, overwrite=overwrite, inputs=inputs) as tmp:
-        (tmp / "Annotations").mkdir()
-        if masks:
-            (tmp / "SegmentationObject").mkdir()
-            (tmp / "SegmentationClass").mkdir()
-
-        def tasks() -> Iterator[_WriteTask]:
-            for start in range(0, len(images), _CHUNK):
-                chunk = [
-                    (i, plan.stems[i], images[i], plan.objects.get(images[i]["id"], []))
-                    for i in range(start, min(start + _CHUNK, len(images)))
-                ]
-                yield str(tmp), shift, masks, class_index, chunk
-
-        workers = choose_jobs(jobs, len(images), worth_it=_WORKERS_WORTH_IT_WRITE)
-        total = -(-len(images) // _CHUNK)
-        largest, overlap, segmented = 0.0, 0, []
-        done = map_tasks(_write_task, tasks(), jobs=workers)
-        for error, covered, written in track(done, total=total, desc="writing", unit="chunk"):
-            largest = max(largest, error)
-            overlap += covered
-            segmented += written
-        sets = tmp / "ImageSets" / "Main"
-        sets.mkdir(parents=True)
-        (sets / f"{split}.txt").write_text("".join(f"{s}\n" for s in plan.stems), encoding="utf-8")
-        if masks:
-            lines = "".join(f"{plan.stems[i]}\n" for i in segmented)
-            (tmp / "ImageSets" / "Segmentation").mkdir()
-            (tmp / "ImageSets" / "Segmentation" / f"{split}.txt").write_text(
-                lines, encoding="utf-8"
+    report = LossReport("coco2voc") if report is None else report
+    splits = named_splits(datasets)
+    for dataset in splits.values():
+        if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
+            raise ConversionError(
+                report, f"{report.conversion}: a COCO {dataset.kind} file has no boxes for VOC"
             )
-        (tmp / "labels.txt").write_text("".join(f"{n}\n" for n in plan.labels), encoding="utf-8")
-        (tmp / "labelmap.txt").write_text(render_labelmap(plan.labels), encoding="utf-8")
+    used: set[str] = set()
+    plans = {
+        name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
+        for name, dataset in splits.items()
+    }
+    labels = _labels(splits.values(), report)
+    report.raise_if_strict(strict)
+    class_index = {name: number for number, name in enumerate(labels, 1)}
+    shift = 1 if coords == "one-based" else 0
+    largest, overlap, replaced, files = 0.0, 0, 0, 0
+    inputs = [dataset.source for dataset in splits.values() if dataset.source]
+    with atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp:
+        for folder in ("Annotations", "ImageSets/Main"):
+            (tmp / folder).mkdir(parents=True)
+        if masks:
+            for folder in ("SegmentationObject", "SegmentationClass", "ImageSets/Segmentation"):
+                (tmp / folder).mkdir(parents=True)
+        for name, plan in plans.items():
+            images = cast("CocoDataset[Any, Any]", splits[name]).images
+
+            def tasks(images: list[Image] = images, plan: _Plan = plan) -> Iterator[_WriteTask]:
+                for start in range(0, len(images), _CHUNK):
+                    chunk = [
+                        (i, plan.stems[i], images[i], plan.objects.get(images[i]["id"], []))
+                        for i in range(start, min(start + _CHUNK, len(images)))
+                    ]
+                    yield str(tmp), shift, masks, class_index, chunk
+
+            workers = choose_jobs(jobs, len(images), worth_it=_WORKERS_WORTH_IT_WRITE)
+            total = -(-len(images) // _CHUNK)
+            segmented: list[int] = []
+            done = map_tasks(_write_task, tasks(), jobs=workers)
+            for result in track(done, total=total, desc=f"writing {name}", unit="chunk"):
+                largest = max(largest, result.largest)
+                overlap += result.overlap
+                replaced += result.replaced
+                segmented += result.segmented
+            files += len(images)
+            _write_list(tmp / "ImageSets" / "Main" / f"{name}.txt", plan.stems)
+            if masks:
+                _write_list(
+                    tmp / "ImageSets" / "Segmentation" / f"{name}.txt",
+                    [plan.stems[i] for i in segmented],
+                )
+            if masks:
+                report.count("segmentation_pngs", 2 * len(segmented))
+        _write_list(tmp / "labels.txt", [_NOT_XML.sub("\ufffd", label) for label in labels])
+        (tmp / "labelmap.txt").write_text(render_labelmap(labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
     if overlap:
         report.lose(
@@ -1135,11 +1180,38 @@ def write_voc(
             "one keeps it)",
             count=overlap,
         )
-    report.count("xml files", len(images))
-    report.count("objects", sum(len(objects) for objects in plan.objects.values()))
-    if masks:
-        report.count("segmentation pngs", 2 * len(segmented))
+    if replaced:
+        report.lose(
+            "xml_characters",
+            "texts (names, file names, attributes) holding characters XML cannot hold: "
+            "each such character written as U+FFFD",
+            count=replaced,
+        )
+    report.count("xml_files", files)
+    report.count("objects", sum(len(o) for plan in plans.values() for o in plan.objects.values()))
     return report
+
+
+def _labels(datasets: Iterable[AnyDataset], report: LossReport) -> list[str]:
+    """Class names in category-id order over every split (names shared by several ids, or
+    by several splits, once); names labelmap.txt cannot hold are reported."""
+    categories = [
+        cat for dataset in datasets for cat in cast("CocoDataset[Any, Any]", dataset).categories
+    ]
+    labels = list(dict.fromkeys(c["name"] for c in sorted(categories, key=lambda c: c["id"])))
+    for name in labels:
+        if ":" in name or not name.isprintable():
+            report.warn(
+                "label_name_unwritable",
+                "class names with ':' or a control character: labelmap.txt cannot hold them "
+                "as they are (Datumaro and CVAT split its lines at ':')",
+                detail=repr(name),
+            )
+    return labels
+
+
+def _write_list(path: Path, lines: Iterable[str]) -> None:
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
 def render_labelmap(labels: Sequence[str]) -> str:
@@ -1147,12 +1219,10 @@ def render_labelmap(labels: Sequence[str]) -> str:
     from: ``name:r,g,b:parts:actions`` per class, ``background`` first, each class in its
     VOC palette colour (the colour of its index in SegmentationClass PNGs). Without it they
     accept only VOC's own 20 classes ("Undeclared label 'kite'")."""
-    from .masks import voc_color
-
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for index, name in enumerate(labels, 1):
-        r, g, b = voc_color(min(index, _VOID - 1))
-        lines.append(f"{name}:{r},{g},{b}::")
+        r, g, b = voc_color(min(index, VOID - 1))
+        lines.append(f"{_NOT_XML.sub(chr(0xFFFD), name)}:{r},{g},{b}::")
     return "\n".join(lines) + "\n"
 
 
@@ -1175,13 +1245,13 @@ def _write_pngs(
     classes = np.zeros((height, width), dtype=np.uint8)
     overlap = 0
     for number, (name, _, _, segmentation) in enumerate(objects, 1):
-        if segmentation is None or number >= _VOID:
+        if segmentation is None or number >= VOID:
             continue
         mask = geometry.rle_to_mask(geometry.to_rle(segmentation, height, width)).astype(bool)
         overlap += int(np.count_nonzero(instances[mask]))
         instances[mask] = number
-        classes[mask] = min(class_index[name], _VOID - 1)
-    palette = _palette()
+        classes[mask] = min(class_index[name], VOID - 1)
+    palette = voc_palette()
     for sub, array in (("SegmentationObject", instances), ("SegmentationClass", classes)):
         png = PILImage.fromarray(array, mode="P")
         png.putpalette(palette)
@@ -1195,12 +1265,21 @@ def _write_pngs(
 _WriteTask = tuple[str, int, bool, dict[str, int], list[tuple[int, str, Image, list[_Object]]]]
 
 
-def _write_task(task: _WriteTask) -> tuple[float, int, list[int]]:
-    """Write the XML (and PNGs) of some images; returns the largest rounding error, pixels
-    two objects claimed, and the indices of the images that got PNGs."""
+class _Written(NamedTuple):
+    """What a worker reports back: the largest rounding error, pixels two objects claimed,
+    texts with characters XML cannot hold, the indices of the images that got PNGs."""
+
+    largest: float
+    overlap: int
+    replaced: int
+    segmented: list[int]
+
+
+def _write_task(task: _WriteTask) -> _Written:
+    """Write the XML (and PNGs) of some images."""
     folder, shift, masks, class_index, chunk = task
     prefix = os.path.join(folder, "Annotations", "")
-    largest, overlap, segmented = 0.0, 0, []
+    largest, overlap, replaced, segmented = 0.0, 0, 0, []
     for index, stem, image, objects in chunk:
         has_masks = masks and any(obj[3] is not None for obj in objects)
         if has_masks:
@@ -1209,19 +1288,19 @@ def _write_task(task: _WriteTask) -> tuple[float, int, list[int]]:
             except GeometryError as exc:  # (plan_voc checked them: a bug if it happens)
                 raise exc.at(f"/images/{index} ({image['file_name']!r})") from None
             segmented.append(index)
-        data, error = render_voc_xml(image, objects, shift, segmented=has_masks)
+        data, error, bad = render_voc_xml(image, objects, shift, segmented=has_masks)
         largest = max(largest, error)
+        replaced += bad
         fd = os.open(f"{prefix}{stem}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             os.write(fd, data)
         finally:
             os.close(fd)
-    return largest, overlap, segmented
+    return _Written(largest, overlap, replaced, segmented)
 
 
 class _Plan(NamedTuple):
     stems: list[str]  # the XML name of each image, in image order
-    labels: list[str]
     objects: dict[int, list[_Object]]  # image id -> what to write
 
 
@@ -1241,29 +1320,37 @@ class _Tally:
             self.examples.append(index)
 
 
-def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool = False) -> _Plan:
-    """Everything :func:`write_voc` decides before writing: the objects of each image, the
-    XML names, and what VOC cannot carry (into ``report``)."""
+def plan_voc(
+    dataset: CocoDataset[Any, Any],
+    report: LossReport,
+    *,
+    masks: bool = False,
+    used: set[str] | None = None,
+) -> _Plan:
+    """Everything :func:`write_voc` decides before writing one split: the objects of each
+    image, the XML names (unique among ``used``, the names other splits took), and what VOC
+    cannot carry (into ``report``)."""
     document = dataset.document
-    source = dataset.source or "dataset"
+    source = dataset.source or "<dataset>"
     if document.get("info") or document.get("licenses"):
         report.lose("info", "the dataset's info and licenses (VOC has no such fields)")
     names: dict[int, str] = {}
     seen: dict[str, int] = {}
-    for cat in dataset.categories:
+    for i, cat in enumerate(dataset.categories):
         name = cat["name"]
         if name in seen:
             report.warn(
                 "duplicate_category_name",
                 "categories sharing a name (VOC names classes, so they merge)",
-                where=f"category ids {seen[name]} and {cat['id']} ({name!r})",
+                where=Location(source, pointer=f"/categories/{i}"),
+                detail=f"{name!r} is also category {seen[name]}",
             )
         seen.setdefault(name, cat["id"])
         names[cat["id"]] = name
         if cat.get("supercategory"):
             report.lose("supercategory", "category supercategories (labels.txt holds names only)")
     sizes = {img["id"]: (img.get("height", 0), img.get("width", 0)) for img in dataset.images}
-    for img in dataset.images:
+    for i, img in enumerate(dataset.images):
         extra = img.keys() - _IMAGE_CARRIED
         if extra:
             report.lose(
@@ -1273,7 +1360,7 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool 
             report.warn(
                 "image_size_missing",
                 "images without width and height (<size> 0)",
-                where=f"image {img['id']}",
+                where=Location(source, pointer=f"/images/{i}"),
             )
 
     tallies: dict[tuple[str, str, str], _Tally] = {}
@@ -1325,7 +1412,8 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool 
                     "bad_segmentation",
                     "segmentations that cannot become pixels in their image: no mask (and "
                     "no box taken from them)",
-                    where=f"{source}:/annotations/{index}/segmentation: {problem}",
+                    where=Location(source, pointer=f"/annotations/{index}/segmentation"),
+                    detail=problem,
                 )
                 if masks:
                     tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
@@ -1348,47 +1436,51 @@ def plan_voc(dataset: CocoDataset[Any, Any], report: LossReport, *, masks: bool 
         objects.setdefault(image_id, []).append((name, box, attributes or None, kept))
     for (kind, key, message), entry in tallies.items():
         record = report.lose if kind == "lose" else report.warn
-        record(key, message, count=entry.count)
-        target = (report.losses if kind == "lose" else report.warnings)[key]
-        target.examples = [f"{source}:/annotations/{i}" for i in entry.examples]
-    labels = list(
-        dict.fromkeys(cat["name"] for cat in sorted(dataset.categories, key=lambda c: c["id"]))
-    )
-    for name in labels:
-        if ":" in name or not name.isprintable():
-            report.warn(
-                "label_name_unwritable",
-                "class names with ':' or a control character: labelmap.txt cannot hold them "
-                "as they are (Datumaro and CVAT split its lines at ':')",
-                where=repr(name),
-            )
-    return _Plan(_xml_stems(dataset.images, report), labels, objects)
+        for n, i in enumerate(entry.examples):  # the last example carries the other counts
+            count = entry.count - len(entry.examples) + 1 if n == len(entry.examples) - 1 else 1
+            record(key, message, where=Location(source, pointer=f"/annotations/{i}"), count=count)
+    used = set() if used is None else used
+    return _Plan(_xml_stems(dataset.images, report, source, used), objects)
 
 
-def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
-    """A safe, unique XML name per image: the stem of the file name's last part, so no
-    ``..``, absolute path or backslash in ``file_name`` can write outside the folder."""
+def _xml_stems(
+    images: Sequence[Image], report: LossReport, source: str, used: set[str]
+) -> list[str]:
+    """A safe, unique XML name per image (among ``used``, which it extends): the stem of the
+    file name's last part, so no ``..``, absolute path or backslash in ``file_name`` can
+    write outside the folder."""
     stems: list[str] = []
-    used: set[str] = set()
-    for img in images:
+    for i, img in enumerate(images):
         file_name = img["file_name"]
         parts = file_name.replace("\\", "/").split("/")
         last = parts[-1]
         stem = os.path.splitext(last)[0] if last not in ("", ".", "..") else ""
         stem = re.sub(r"[\x00-\x1f]", "_", stem).strip() or f"image_{img['id']}"
+        where = Location(source, pointer=f"/images/{i}/file_name")
         if ".." in parts or file_name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", file_name):
             report.warn(
                 "unsafe_file_name",
                 "file names reaching outside the image folder (written under their last part)",
-                where=f"image {img['id']} ({file_name!r})",
+                where=where,
+                detail=repr(file_name),
+            )
+        elif len(parts) > 1:
+            report.lose(
+                "image_folders",
+                "image folders in file names: the XML keeps the last part as <filename> and "
+                "the folder as <folder>, which VOC readers do not take as part of the name",
+                where=where,
             )
         if stem.lower() in used:
             report.warn(
                 "xml_name_collision",
                 "images whose file names end alike (the XML name gets the image id)",
-                where=f"image {img['id']} ({file_name!r})",
+                where=where,
+                detail=repr(file_name),
             )
             stem = f"{stem}_{img['id']}"
+            while stem.lower() in used:
+                stem += "_"
         used.add(stem.lower())
         stems.append(stem)
     return stems
@@ -1396,14 +1488,23 @@ def _xml_stems(images: Sequence[Image], report: LossReport) -> list[str]:
 
 def render_voc_xml(
     image: Image, objects: Iterable[_Object], shift: int, *, segmented: bool = False
-) -> tuple[bytes, float]:
-    """The VOC XML of one image, and the largest change rounding made to a box corner."""
+) -> tuple[bytes, float, int]:
+    """The VOC XML of one image; the largest change rounding made to a box corner; and how
+    many texts held characters XML cannot hold (written as U+FFFD).
+
+    Every text that comes from the data (file names, class names, attributes) is an element
+    lxml serialises (:func:`_element`: escaped, and refused by lxml if XML cannot hold it),
+    so the file always parses back; the fixed layout around them is the devkit's, tab
+    indented. Numbers need no escaping."""
     file_name = image["file_name"].replace("\\", "/")
     folder, _, base = file_name.rpartition("/")
+    folder_xml, bad_folder = _element("folder", folder or "JPEGImages")
+    filename_xml, bad_name = _element("filename", base)
+    replaced = bad_folder + bad_name
     out = [
         "<annotation>\n",
-        f"\t<folder>{_escape(folder or 'JPEGImages')}</folder>\n",
-        f"\t<filename>{_escape(base)}</filename>\n",
+        f"\t{folder_xml}\n",
+        f"\t{filename_xml}\n",
         "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n",
         f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
         f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n",
@@ -1414,9 +1515,86 @@ def render_voc_xml(
         corners, error = _round_box(box, shift)
         if error > largest:
             largest = error
-        out.append(_object_xml(name, corners, attributes))
+        text, bad = _object_xml(name, corners, attributes)
+        out.append(text)
+        replaced += bad
     out.append("</annotation>\n")
-    return "".join(out).encode("utf-8"), largest
+    return "".join(out).encode("utf-8"), largest, replaced
+
+
+def _object_xml(
+    name: str, corners: tuple[int, int, int, int], attributes: dict[str, Any] | None
+) -> tuple[str, int]:
+    """One ``<object>`` and the number of its texts XML could not hold as they were."""
+    xmin, ymin, xmax, ymax = corners
+    name_xml, replaced = _element("name", name)
+    bndbox = (
+        f"\t\t<bndbox>\n\t\t\t<xmin>{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n"
+        f"\t\t\t<xmax>{xmax}</xmax>\n\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n"
+    )
+    if not attributes:  # the common case, kept to one format
+        return (
+            f"\t<object>\n\t\t{name_xml}\n\t\t<pose>Unspecified</pose>\n"
+            f"\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n{bndbox}\t</object>\n"
+        ), replaced
+    attrs = dict(attributes)
+    parts = ["\t<object>\n", f"\t\t{name_xml}\n"]
+
+    def add(indent: str, tag: str, value: Any) -> None:
+        nonlocal replaced
+        text, bad = _element(tag, _text(value))
+        parts.append(f"{indent}{text}\n")
+        replaced += bad
+
+    add("\t\t", "pose", attrs.pop("pose", "Unspecified"))
+    for flag in ("truncated", "difficult", "occluded"):
+        if flag in attrs or flag != "occluded":
+            add("\t\t", flag, attrs.pop(flag, 0))
+    parts.append(bndbox)
+    actions = attrs.pop("actions", None)
+    if isinstance(actions, dict) and actions:
+        parts.append("\t\t<actions>\n")
+        for tag, value in actions.items():
+            if isinstance(tag, str) and _XML_TAG.fullmatch(tag):
+                add("\t\t\t", tag, value)
+        parts.append("\t\t</actions>\n")
+    scalars = [(k, v) for k, v in attrs.items() if isinstance(v, str | int | float | bool)]
+    if scalars:
+        parts.append("\t\t<attributes>\n")
+        for key, scalar in scalars:
+            parts.append("\t\t\t<attribute>\n")
+            add("\t\t\t\t", "name", key)
+            add("\t\t\t\t", "value", scalar)
+            parts.append("\t\t\t</attribute>\n")
+        parts.append("\t\t</attributes>\n")
+    parts.append("\t</object>\n")
+    return "".join(parts), replaced
+
+
+def _element(tag: str, text: str) -> tuple[str, int]:
+    """``<tag>text</tag>`` exactly as lxml serialises it, and 1 when ``text`` held characters
+    XML cannot hold at all (control characters, lone surrogates: written as U+FFFD, since
+    lxml refuses them). Text with nothing to escape is the same bytes either way and is put
+    in directly (file names are different on every image); the rest goes through lxml
+    (``tests/test_voc.py`` checks the two agree on any text)."""
+    if _PLAIN.fullmatch(text):
+        return f"<{tag}>{text}</{tag}>", 0
+    return _lxml_element(tag, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _lxml_element(tag: str, text: str) -> tuple[str, int]:
+    """:func:`_element` by lxml (cached: a class name or pose that needs escaping repeats)."""
+    clean = _NOT_XML.sub("\ufffd", text)
+    element = etree.Element(tag)
+    element.text = clean
+    return etree.tostring(element, encoding="unicode"), int(clean != text)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, int], float]:
@@ -1433,64 +1611,6 @@ def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, i
         ymax = ymin + 1 - shift
     error = max(abs(xmin - left), abs(ymin - top), abs(xmax - right), abs(ymax - bottom))
     return (xmin, ymin, xmax, ymax), error
-
-
-def _object_xml(
-    name: str, corners: tuple[int, int, int, int], attributes: dict[str, Any] | None
-) -> str:
-    xmin, ymin, xmax, ymax = corners
-    bndbox = (
-        f"\t\t<bndbox>\n\t\t\t<xmin>{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n"
-        f"\t\t\t<xmax>{xmax}</xmax>\n\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n"
-    )
-    if not attributes:  # the common case, kept to one format
-        return (
-            f"\t<object>\n\t\t<name>{_escape(name)}</name>\n\t\t<pose>Unspecified</pose>\n"
-            f"\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n{bndbox}\t</object>\n"
-        )
-    attrs = dict(attributes)
-    parts = [
-        "\t<object>\n",
-        f"\t\t<name>{_escape(name)}</name>\n",
-        f"\t\t<pose>{_escape(_text(attrs.pop('pose', 'Unspecified')))}</pose>\n",
-    ]
-    for flag in ("truncated", "difficult", "occluded"):
-        if flag in attrs or flag != "occluded":
-            parts.append(f"\t\t<{flag}>{_escape(_text(attrs.pop(flag, 0)))}</{flag}>\n")
-    parts.append(bndbox)
-    actions = attrs.pop("actions", None)
-    if isinstance(actions, dict) and actions:
-        inner = "".join(
-            f"\t\t\t<{tag}>{_escape(_text(v))}</{tag}>\n"
-            for tag, v in actions.items()
-            if _XML_TAG.fullmatch(tag)
-        )
-        parts.append(f"\t\t<actions>\n{inner}\t\t</actions>\n")
-    scalars = [(k, v) for k, v in attrs.items() if isinstance(v, str | int | float | bool)]
-    if scalars:
-        parts.append("\t\t<attributes>\n")
-        for key, value in scalars:
-            parts.append(
-                f"\t\t\t<attribute>\n\t\t\t\t<name>{_escape(key)}</name>\n"
-                f"\t\t\t\t<value>{_escape(_text(value))}</value>\n\t\t\t</attribute>\n"
-            )
-        parts.append("\t\t</attributes>\n")
-    parts.append("\t</object>\n")
-    return "".join(parts)
-
-
-def _escape(text: str) -> str:
-    """XML text content: ``&``, ``<`` and ``>`` escaped (html's escape; xml.sax.saxutils
-    would import urllib and http.client, 20 ms of start-up)."""
-    if "&" in text or "<" in text or ">" in text:
-        return _html_escape(text, quote=False)
-    return text
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _mask_problem(segmentation: Any, height: Any, width: Any) -> str | None:
@@ -1519,3 +1639,151 @@ def _segmentation_box(segmentation: Any, height: int, width: int) -> list[float]
 
     box = geometry.bbox(segmentation, height, width)
     return box if box[2] > 0 and box[3] > 0 else None
+
+
+# --- the format -------------------------------------------------------------------------------
+
+#: An XML document whose root is <annotation> (CVAT's own format has <annotations>).
+_VOC_ROOT = re.compile(rb"^(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<annotation[\s>/]", re.S)
+
+
+def detect(path: Path) -> bool:
+    """A VOC annotation file, a devkit (a folder with ``Annotations/``), a folder of VOC XML
+    files, or a text file listing XML files."""
+    if path.is_dir():
+        if (path / "Annotations").is_dir():
+            return True
+        xml = min(path.glob("*.xml"), default=None)
+        return xml is not None and _is_voc_xml(xml)
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        return _is_voc_xml(path)
+    if suffix == ".txt":
+        try:
+            with open_file(path) as handle:  # (never blocks on a named pipe)
+                head = handle.read(4096)
+        except (InputError, OSError):
+            return False
+        first = next((line.strip() for line in head.splitlines() if line.strip()), b"")
+        return first.lower().endswith(b".xml")
+    return False
+
+
+def _is_voc_xml(path: Path) -> bool:
+    try:
+        with open_file(path) as handle:  # (never blocks on a named pipe)
+            head = handle.read(4096)
+    except (InputError, OSError):
+        return False
+    return _VOC_ROOT.match(head) is not None
+
+
+#: Class lists that exports put beside the XML (CVAT's labelmap.txt, coco2voc's labels.txt).
+_CLASS_FILES = ("labelmap.txt", "labels.txt", "classes.txt")
+
+
+def validation_pieces(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """How ``validate`` reads VOC: each XML file on its own (one malformed file must not hide
+    the findings of the others), with the folder's class list when it has one (so that
+    unknown classes are found)."""
+    if not path.is_dir():
+        return [(path, _class_list(path.parent))]
+    root = path / "Annotations" if (path / "Annotations").is_dir() else path
+    options = _class_list(path)
+    return [(Path(xml), options) for xml in find_xml_files(root)]
+
+
+def _class_list(folder: Path) -> dict[str, Any]:
+    found = next((folder / name for name in _CLASS_FILES if (folder / name).is_file()), None)
+    return {} if found is None else {"labels": found}
+
+
+_COORDS_HELP = (
+    "Pixel convention of the XML boxes: one-based inclusive (VOC devkit, Detectron2) or "
+    "zero-based corners (LabelImg, CVAT/Datumaro, Label Studio, labelme). See docs/voc.md."
+)
+_COORDS = Option("coords", _COORDS_HELP, type="choice", choices=COORDS, default="one-based")
+_READ_MASKS = Option(
+    "masks",
+    "Read SegmentationObject/*.png into each object's segmentation (instance k is the k-th "
+    "<object>; 255, the void border, is left out).",
+    type="flag",
+)
+_WRITE_MASKS = Option(
+    "masks",
+    "Also write SegmentationObject/ and SegmentationClass/ PNGs from the segmentations.",
+    type="flag",
+)
+
+FORMAT = Format(
+    name="voc",
+    title="Pascal VOC / ImageNet ILSVRC XML",
+    limits=(
+        "Boxes in whole pixels (rounded; the largest rounding is reported), one class name "
+        "per object, flat attributes. No crowd regions, keypoints, captions or category "
+        "ids (labels.txt gives the order); segmentations only as SegmentationObject/"
+        "SegmentationClass PNGs (--masks), where each pixel belongs to one object."
+    ),
+    kinds=("instances",),
+    patterns=(
+        "Annotations/*.xml",
+        "ImageSets/Main/<split>.txt",
+        "SegmentationObject/*.png",
+        "*.xml",
+    ),
+    detect=detect,
+    read=read_voc,
+    write=write_voc,
+    read_options=(
+        Option("split", "Read the ids in ImageSets/Main/NAME.txt.", metavar="NAME"),
+        Option(
+            "labels",
+            "Class names, one per line, in id order (CVAT's labelmap.txt works too).",
+            metavar="FILE",
+        ),
+        Option(
+            "synsets",
+            "ImageNet LOC_synset_mapping.txt: names for synset ids, standard 1000-class order.",
+            type="file",
+        ),
+        _COORDS,
+        Option("skip_difficult", "Leave out objects marked difficult.", type="flag"),
+        Option(
+            "image_ids",
+            "1, 2, ... in sorted file-name order, or the number in each (numeric) file name.",
+            type="choice",
+            choices=IMAGE_IDS,
+            default="sequential",
+        ),
+        Option(
+            "images",
+            "Image folder, read (headers only) when an XML has no <size>. "
+            "Default: JPEGImages/ of the devkit, or beside the XML.",
+            type="dir",
+        ),
+        _READ_MASKS,
+        Option("rle", "With --masks: RLE segmentations instead of polygons.", type="flag"),
+    ),
+    write_options=(
+        _COORDS,
+        _WRITE_MASKS,
+        Option("overwrite", "Replace the output folder if it exists.", type="flag"),
+    ),
+    output="folder",
+    aliases=("pascal-voc", "imagenet", "ilsvrc"),
+    rules={
+        "no_size": "V002",
+        "object_without_name": "V003",
+        "object_without_box": "V004",
+        "degenerate_box": "V005",
+        "box_outside_image": "V006",
+        "filename_differs": "V007",
+        "unknown_class": "V008",
+        "fractional_one_based": "V009",
+        "duplicate_object": "V010",
+        "zero_in_one_based": "V011",
+    },
+    unreadable="V001",
+    validation=validation_pieces,
+    docs="docs/voc.md",
+)

@@ -1,84 +1,39 @@
-"""YOLO label folders to and from COCO: detect, segment and pose.
+"""YOLO label folders to and from COCO: detect, segment and pose (the ``yolo`` format).
 
-``write_yolo`` (COCO -> YOLO) writes the layout ultralytics trains on, ``images/<split>/`` and
-``labels/<split>/*.txt`` with a ``data.yaml``, or darknet's ``obj.data`` / ``obj.names`` /
-``<split>.txt``. ``read_yolo`` (YOLO -> COCO) reads either, from a ``data.yaml``, a dataset
-folder, or a labels folder beside an images folder.
+:func:`read_yolo` reads the layouts ultralytics accepts (a ``data.yaml``, a dataset folder
+with ``images/<split>`` and ``labels/<split>``, Roboflow's ``<split>/images``, or a labels
+folder beside an images folder) and darknet's (``obj.data``, ``obj.names``, list files);
+:func:`write_yolo` writes either layout. The work is in :mod:`.yolo_read`,
+:mod:`.yolo_write` and :mod:`.yolo_rows`, which need numpy and are imported when a dataset is
+read or written, not when the registry lists this format.
 
-Conventions, and where we differ from ``ultralytics.data.converter.convert_coco`` on purpose:
-
-* Class indices are ``0..N-1`` in category-id order and written out (``names`` and
-  ``coco_category_ids`` in ``data.yaml``); for COCO's 80 categories (ids 1..90 with gaps) this
-  is exactly ultralytics' ``coco91_to_coco80_class``. ultralytics' default ``cls91to80=True``
-  applies the COCO table to *any* dataset, and ``False`` gives ``category_id - 1``, which
-  leaves gaps and breaks on id 0.
-* Every image gets a label file; an empty file marks a background image (ultralytics writes
-  files only for images with annotations).
-* Label paths are derived from image paths with ultralytics' own rule (``img2label_paths``:
-  the last ``/images/`` becomes ``/labels/``, the suffix ``.txt``). A leading ``images/`` in a
-  ``file_name`` (Label Studio) is dropped, so ``images/<split>/x.jpg`` pairs with
-  ``labels/<split>/x.txt``; ultralytics' converter keeps it and its labels are then not found.
-* Rows use 6 fixed decimals (ultralytics writes ``%g``: 6 significant digits, ``1e-05``) and
-  are clipped to the image; the clips are counted. Unclipped rows beyond 1.01 make ultralytics
-  drop the whole label file as corrupt.
-* Multi-part polygons are joined into one ring with ultralytics' ``merge_multi_segment``,
-  point for point. An object with no usable polygon becomes the rectangle of its box (as in
-  ultralytics); both are reported as losses.
-* Pose: every annotation is kept; one without labelled keypoints keeps its box with ``0 0 0``
-  keypoints (ultralytics drops it, which teaches the box head that the person is background).
-* Crowd regions are left out unless asked for; exact duplicate rows are written once.
+Conventions, and where we differ from ultralytics' own converter on purpose, are in
+:mod:`.yolo_write`; docs/yolo.md says the same for users.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
-import shutil
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Literal, cast
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, get_args
 
-import numpy as np
-import yaml
-
-from .. import __version__
-from ..dataset import CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
-from ..errors import GeometryError, InputError, UsageError, printable
-from ..images import (
-    ImageFileError,
-    ImageOutsideFolderError,
-    find_image,
-    is_image_name,
-    read_sizes,
-)
-from ..io import atomic_directory, atomic_write, gc_paused, is_unicode
-from ..progress import track
+from ..dataset import AnyDataset
+from ..errors import InputError, UsageError
+from ..io import open_file
+from .base import Format, Option, Read
 from .loss import LossReport
-from .yolo_read import read_yolo
-from .yolo_rows import (
-    FloatArray,
-    IntArray,
-    as_float_array,
-    darknet_label_path,
-    flip_indices,
-    format_rows,
-    label_path,
-    merge_multi_segment,
-)
 
 __all__ = [
-    "ClassMap",
+    "FORMAT",
+    "LAYOUTS",
+    "TASKS",
+    "ImageMode",
     "Layout",
     "Task",
-    "class_map",
-    "label_path",
-    "merge_multi_segment",
+    "detect",
     "read_yolo",
-    "split_name",
     "write_yolo",
 ]
 
@@ -86,876 +41,193 @@ Task = Literal["detect", "segment", "pose"]
 Layout = Literal["ultralytics", "darknet"]
 ImageMode = Literal["copy", "symlink"]
 
-TASKS: tuple[Task, ...] = ("detect", "segment", "pose")
-LAYOUTS: tuple[Layout, ...] = ("ultralytics", "darknet")
+TASKS: tuple[Task, ...] = get_args(Task)
+LAYOUTS: tuple[Layout, ...] = get_args(Layout)
 
-#: Rows formatted per batch: bounds the memory of the formatter (about 40 bytes per number).
-_BATCH_VALUES = 2_000_000
-_SPLIT_PREFIXES = ("instances_", "person_keypoints_")
-
-
-# --- classes --------------------------------------------------------------------------------
+#: Files that describe a YOLO dataset.
+_DESCRIPTIONS = ("data.yaml", "data.yml", "dataset.yaml", "obj.data")
+#: What a YOLO data.yaml holds near its top (ultralytics, Roboflow, CVAT, Label Studio).
+_YAML_KEYS = re.compile(rb"^(?:names|nc|train|val|path)\s*:", re.M)
 
 
-@dataclass(frozen=True)
-class ClassMap:
-    """YOLO class indices of COCO categories: index ``i`` is the ``i``-th category by id."""
+def read_yolo(
+    src: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    images: str | os.PathLike[str] | None = None,
+    report: LossReport | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+) -> Read:
+    """Read a YOLO dataset as COCO: one dataset per split, and the report of what was wrong.
 
-    category_ids: list[int]
-    names: list[str]
-    index: dict[int, int]
-    #: Keypoint names shared by the categories that have keypoints (pose), else empty.
-    keypoint_names: list[str] = field(default_factory=list)
-    #: Class indices of the categories that carry keypoint names.
-    keypoint_classes: list[int] = field(default_factory=list)
-    skeleton_categories: int = 0
+    ``src`` is a ``data.yaml`` (or darknet ``obj.data``), a dataset folder, or a labels folder
+    (with ``images``, the folder of its images). ``split`` keeps only the split of that name
+    (with a labels folder: names it). Rows that cannot be read (a class index beyond the
+    names, a wrong number of values, non-numbers, values far outside [0, 1]) and images no
+    reader can open are warnings at ``file:line``; with ``strict`` they are an error.
+    Image sizes come from the image headers, EXIF rotation applied as training frameworks
+    load the images. Categories get ids 1..N, or the ids a ``data.yaml`` written by
+    coco-convert recorded (``coco_category_ids``)."""
+    from . import yolo_read
 
-
-def class_map(datasets: Iterable[CocoDataset[Any, Any]]) -> ClassMap:
-    """Class indices ``0..N-1`` in category-id order over the categories of all ``datasets``
-    (which must agree on the name of each id)."""
-    by_id: dict[int, dict[str, Any]] = {}
-    for dataset in datasets:
-        for category in dataset.categories:
-            seen = by_id.get(category["id"])
-            if seen is not None and seen.get("name") != category.get("name"):
-                raise InputError(
-                    dataset.source or "<dataset>",
-                    f"category id {category['id']} is {category.get('name')!r} here but "
-                    f"{seen.get('name')!r} in another input",
-                    hint="convert files that share one category list",
-                )
-            if seen is None or ("keypoints" in category and "keypoints" not in seen):
-                by_id[category["id"]] = cast("dict[str, Any]", category)
-    ids = sorted(by_id)
-    names = [str(by_id[i].get("name", i)) for i in ids]
-    keypoint_names: list[str] = []
-    keypoint_classes: list[int] = []
-    skeletons = 0
-    for index, category_id in enumerate(ids):
-        category = by_id[category_id]
-        names_here = category.get("keypoints") or []
-        if category.get("skeleton"):
-            skeletons += 1
-        if not names_here:
-            continue
-        if keypoint_names and len(names_here) != len(keypoint_names):
-            raise InputError(
-                "<categories>",
-                f"categories have different numbers of keypoints ({len(keypoint_names)} and "
-                f"{len(names_here)} for {category.get('name')!r}); YOLO pose has one kpt_shape",
-            )
-        keypoint_names = keypoint_names or [str(name) for name in names_here]
-        keypoint_classes.append(index)
-    return ClassMap(
-        category_ids=ids,
-        names=names,
-        index={category_id: i for i, category_id in enumerate(ids)},
-        keypoint_names=keypoint_names,
-        keypoint_classes=keypoint_classes,
-        skeleton_categories=skeletons,
-    )
-
-
-# --- paths ----------------------------------------------------------------------------------
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def _relative_image_path(file_name: str) -> tuple[str, bool]:
-    """A COCO ``file_name`` as a safe relative POSIX path, and whether it had to be reduced to
-    its base name (absolute paths and ``..`` cannot be placed inside the output folder)."""
-    text = file_name.replace("\\", "/")
-    absolute = text.startswith("/") or bool(_DRIVE.match(text))
-    parts = [part for part in text.split("/") if part not in ("", ".")]
-    if absolute or ".." in parts:
-        return (parts[-1] if parts else ""), True
-    if len(parts) > 1 and parts[0] == "images":
-        parts = parts[1:]
-    return "/".join(parts), False
-
-
-def split_name(dataset: CocoDataset[Any, Any], default: str = "train") -> str:
-    """A split name from a COCO file name, as ultralytics' converter derives it:
-    ``instances_val2017.json`` -> ``val2017``."""
-    if not dataset.source:
-        return default
-    name = PurePosixPath(dataset.source.replace("\\", "/")).name
-    for suffix in (".gz", ".json"):
-        name = name.removesuffix(suffix)
-    for prefix in _SPLIT_PREFIXES:
-        name = name.removeprefix(prefix)
-    return name or default
-
-
-def _yaml_key(split: str) -> str:
-    lower = split.lower()
-    if lower.startswith(("val", "valid")):
-        return "val"
-    if lower.startswith("test"):
-        return "test"
-    return "train"
-
-
-# --- COCO -> YOLO -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Rows:
-    """Label rows of one split in COCO pixel units, before normalisation."""
-
-    image: list[int] = field(default_factory=list)
-    cls: list[int] = field(default_factory=list)
-    count: list[int] = field(default_factory=list)
-    #: Flat numbers per row: a bbox (detect), ring coordinates (segment) or a bbox then
-    #: keypoint triples (pose). Lists of Python numbers or arrays (joined rings).
-    values: list[Any] = field(default_factory=list)
+    return yolo_read.read(src, split=split, images=images, report=report, strict=strict, jobs=jobs)
 
 
 def write_yolo(
-    source: CocoDataset[Any, Any] | Mapping[str, CocoDataset[Any, Any]],
-    out_dir: str | os.PathLike[str],
+    datasets: AnyDataset | Mapping[str, AnyDataset],
+    out: str | os.PathLike[str],
     *,
     task: Task = "detect",
     layout: Layout = "ultralytics",
-    split: str | None = None,
     images: str | os.PathLike[str] | None = None,
     image_mode: ImageMode | None = None,
     include_crowd: bool = False,
     overwrite: bool = False,
+    report: LossReport | None = None,
     strict: bool = False,
     jobs: int | None = None,
 ) -> LossReport:
-    """Write COCO ``source`` as a YOLO dataset in ``out_dir`` and report what it could not
-    carry.
+    """Write COCO ``datasets`` (by split name; one dataset is named after its file,
+    ``instances_val2017.json`` -> ``val2017``) as a YOLO dataset in ``out`` and report what
+    it could not carry.
 
-    ``source`` is one dataset (its split named by ``split`` or after its file:
-    ``instances_val2017.json`` -> ``val2017``) or a mapping of split names to datasets.
-    ``images`` is the folder the COCO ``file_name``\\ s are relative to: with ``image_mode``
-    ``"copy"`` or ``"symlink"`` the images are placed beside the labels, and their headers are
-    read to check (and, where COCO has none, supply) each image's size. The output folder is
-    written atomically; an existing non-empty one is replaced only with ``overwrite``."""
+    Class ``i`` is the ``i``-th category by id (COCO's 91 ids give the usual 80 classes);
+    ``data.yaml`` records the mapping. ``images`` is the folder the COCO ``file_name``\\ s
+    are relative to: with ``image_mode`` ``"copy"`` or ``"symlink"`` the images are placed
+    beside the labels, and their headers are read to check (and, where COCO has none,
+    supply) each image's size. The output folder is written atomically; an existing
+    non-empty one is replaced only with ``overwrite``. The records must fit the COCO schema
+    (every reader checks them; a document loaded with ``validate=False`` is not)."""
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r} (choose {', '.join(TASKS)})")
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout {layout!r} (choose {', '.join(LAYOUTS)})")
-    if layout == "darknet" and task != "detect":
-        raise UsageError("the darknet layout holds boxes only: use --task detect")
-    if (images is None) != (image_mode is None):
-        raise UsageError("--images DIR goes with --copy or --symlink (how to place the images)")
-    splits = _named_splits(source, split)
-    for dataset in splits.values():
-        if not isinstance(dataset, InstancesDataset | KeypointsDataset | StuffDataset):
-            raise UsageError(
-                f"{dataset.source or '<dataset>'}: a COCO {dataset.kind} file has no objects "
-                "to write as YOLO labels (use an instances or person_keypoints file)"
-            )
-    classes = class_map(splits.values())
-    if task == "pose" and not classes.keypoint_names:
-        raise UsageError(
-            "--task pose needs categories with keypoint names (a person_keypoints file)"
-        )
-    report = LossReport("coco2yolo")
-    writer = _SplitWriter(
-        classes=classes,
+    from . import yolo_write
+
+    return yolo_write.write(
+        datasets,
+        out,
         task=task,
         layout=layout,
-        images=Path(images) if images is not None else None,
+        images=images,
         image_mode=image_mode,
         include_crowd=include_crowd,
+        overwrite=overwrite,
         report=report,
+        strict=strict,
         jobs=jobs,
     )
-    # The cyclic GC would re-scan the whole dataset (millions of objects) again and again
-    # while rows are gathered; nothing here makes reference cycles.
-    inputs = [d.source for d in splits.values() if d.source]
-    if images is not None:
-        inputs.append(os.fspath(images))
-    with gc_paused(), atomic_directory(out_dir, overwrite=overwrite, inputs=inputs) as tmp:
-        lists: dict[str, list[str]] = {}
-        for name, dataset in splits.items():
-            lists[name] = writer.write(dataset, name, tmp)
-        report.raise_if_strict(strict)
-        if layout == "ultralytics":
-            _write_data_yaml(tmp, splits, classes, task, report)
-        else:
-            _write_darknet_files(tmp, lists, classes)
-    _report_dataset_losses(report, splits, classes, task)
-    return report
 
 
-def _named_splits(
-    source: CocoDataset[Any, Any] | Mapping[str, CocoDataset[Any, Any]], split: str | None
-) -> dict[str, CocoDataset[Any, Any]]:
-    if isinstance(source, Mapping):
-        if split is not None:
-            raise UsageError("split= names a single dataset; a mapping names its own splits")
-        splits = dict(source)
-    else:
-        splits = {split or split_name(source): source}
-    if not splits:
-        raise UsageError("nothing to convert: no datasets given")
-    for name in splits:
-        if not name or "/" in name or "\\" in name or name in (".", "..") or not is_unicode(name):
-            raise UsageError(f"{name!r} cannot name a split folder (pass --split NAME)")
-    return splits
-
-
-@dataclass
-class _SplitWriter:
-    classes: ClassMap
-    task: Task
-    layout: Layout
-    images: Path | None
-    image_mode: ImageMode | None
-    include_crowd: bool
-    report: LossReport
-    jobs: int | None
-
-    def write(self, dataset: CocoDataset[Any, Any], split: str, root: Path) -> list[str]:
-        """Write one split's label files (and images); returns the image paths for a list
-        file (darknet)."""
+def detect(path: Path) -> bool:
+    """A ``data.yaml`` (YOLO keys near its top) or darknet ``obj.data``; or a folder holding
+    one, or laid out as ``images/`` + ``labels/`` or ``<split>/images`` + ``<split>/labels``."""
+    if path.is_file():
+        if path.name == "obj.data":
+            return True
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            return False
         try:
-            return self._write(dataset, split, root)
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-            # The fast path expects schema-valid records; say exactly where one is not.
-            dataset.validate()
-            raise
-
-    def _write(self, dataset: CocoDataset[Any, Any], split: str, root: Path) -> list[str]:
-        name = dataset.source or f"<{split}>"
-        images = dataset.images
-        if self.layout == "ultralytics":
-            image_dir, label_dir = f"images/{split}", f"labels/{split}"
-        else:
-            image_dir = label_dir = f"obj_{split}_data"
-        image_paths, label_paths, keep = self._paths(images, name, image_dir, label_dir)
-        # Each image's file under --images, found once: its size is read, then it is placed.
-        sources = None if self.images is None else [self._source_image(image) for image in images]
-        width, height, readable = self._sizes(images, name, keep, sources)
-        rows = self._gather(dataset, name, width, height, keep)
-        self._write_labels(root, rows, label_paths, width, height, keep)
-        (root / image_dir).mkdir(parents=True, exist_ok=True)
-        if sources is not None:
-            self._place_images(sources, image_paths, root, keep & readable)
-        self.report.count("images", int(keep.sum()))
-        prefix = "data/" if self.layout == "darknet" else "./"
-        return [
-            prefix + path for path, kept in zip(image_paths, keep.tolist(), strict=True) if kept
-        ]
-
-    # Paths ----------------------------------------------------------------------------------
-
-    def _paths(
-        self, images: Sequence[Any], name: str, image_dir: str, label_dir: str
-    ) -> tuple[list[str], list[str], np.ndarray]:
-        report = self.report
-        image_paths: list[str] = []
-        label_paths: list[str] = []
-        keep = np.ones(len(images), dtype=bool)
-        owner: dict[str, int] = {}
-        for i, image in enumerate(images):
-            relative, reduced = _relative_image_path(image["file_name"])
-            if reduced:
-                report.count("file_names_reduced_to_base_name")
-            if not relative or not is_image_name(relative):
-                report.warn(
-                    "not_an_image_name",
-                    "images whose file_name has no image suffix that ultralytics loads "
-                    "(jpg, png, ...): left out",
-                    where=f"{name}:/images/{i}/file_name",
-                )
-                keep[i] = False
-            image_path = f"{image_dir}/{relative}"
-            if self.layout == "ultralytics":
-                label = label_path(image_path)
-                if not label.startswith(label_dir + "/"):
-                    # A folder named `images` inside file_name: ultralytics looks there.
-                    report.count("labels_beside_inner_images_folder")
-            else:
-                label = darknet_label_path(image_path)
-            first = owner.setdefault(label, i)
-            if first != i and keep[i]:
-                report.warn(
-                    "label_path_collision",
-                    "images that share a label file with an earlier image (same folder and "
-                    "stem, e.g. a.jpg and a.png): left out",
-                    where=f"{name}:/images/{i}/file_name",
-                )
-                keep[i] = False
-            image_paths.append(image_path)
-            label_paths.append(label)
-        return image_paths, label_paths, keep
-
-    # Sizes ----------------------------------------------------------------------------------
-
-    def _sizes(
-        self,
-        images: Sequence[Any],
-        name: str,
-        keep: np.ndarray,
-        sources: list[str | ImageFileError] | None,
-    ) -> tuple[FloatArray, FloatArray, np.ndarray]:
-        """Each image's width and height (COCO's, else its file's header), and whether its
-        file under --images could be read (only readable files are placed)."""
-        n = len(images)
-        width = np.zeros(n, dtype=np.float64)
-        height = np.zeros(n, dtype=np.float64)
-        readable = np.ones(n, dtype=bool)
-        for i, image in enumerate(images):
-            w, h = image.get("width"), image.get("height")
-            if type(w) is int and type(h) is int and w > 0 and h > 0:
-                width[i], height[i] = w, h
-        if sources is not None:
-            paths = [source for source in sources if isinstance(source, str)]
-            sizes = iter(read_sizes(paths, jobs=self.jobs))
-            for i, source in enumerate(sources):
-                found = next(sizes) if isinstance(source, str) else source
-                if not keep[i]:
-                    continue
-                if isinstance(found, ImageOutsideFolderError):
-                    readable[i] = False
-                    self.report.warn(
-                        "image_outside_folder",
-                        "images whose file_name leads out of --images (.. or a symbolic "
-                        "link): labels written, image not placed",
-                        where=f"{name}:/images/{i}/file_name: {found}",
-                    )
-                    continue
-                if isinstance(found, str | ImageFileError):
-                    readable[i] = False
-                    self.report.warn(
-                        "image_unreadable",
-                        "images missing from --images or unreadable: labels written, "
-                        "image not placed",
-                        where=f"{source}: {found}",
-                    )
-                    continue
-                if width[i] == 0:
-                    width[i], height[i] = found
-                    self.report.count("sizes_from_image_headers")
-                elif (width[i], height[i]) != found:
-                    self.report.warn(
-                        "size_mismatch",
-                        "images whose file is not the size COCO gives (after EXIF rotation, "
-                        "as ultralytics loads it): the labels follow COCO's size",
-                        where=f"{name}:/images/{i} says {int(width[i])}x{int(height[i])}, "
-                        f"{source} is {found[0]}x{found[1]}",
-                    )
-        missing = keep & (width == 0)
-        for i in np.flatnonzero(missing).tolist():
-            self.report.warn(
-                "image_size_unknown",
-                "images without width and height (pass --images to read them from the "
-                "files): left out with their annotations",
-                where=f"{name}:/images/{i}",
-            )
-        keep &= ~missing
-        return width, height, readable
-
-    def _source_image(self, image: Any) -> str | ImageFileError:
-        """The image's file under --images (inside it: see :func:`find_image`), or why none."""
-        assert self.images is not None
-        try:
-            return str(find_image(self.images, image["file_name"]))
-        except ImageFileError as exc:
-            return exc
-
-    # Annotations -> rows --------------------------------------------------------------------
-
-    def _gather(
-        self,
-        dataset: CocoDataset[Any, Any],
-        name: str,
-        width: FloatArray,
-        height: FloatArray,
-        keep: np.ndarray,
-    ) -> _Rows:
-        report, task = self.report, self.task
-        index_of = {image["id"]: i for i, image in enumerate(dataset.images)}
-        class_of = self.classes.index
-        usable = keep.tolist()
-        rows = _Rows()
-        row_image, row_cls, row_count = rows.image.append, rows.cls.append, rows.count.append
-        add_values = rows.values.append
-        include_crowd = self.include_crowd
-        n_keypoints = len(self.classes.keypoint_names)
-        crowd = 0
-        for a, ann in enumerate(track(dataset.annotations, desc="annotations", unit="ann")):
-            i = index_of.get(ann["image_id"])
-            if i is None:
-                report.warn(
-                    "unknown_image",
-                    "annotations whose image_id is not an image of the file: left out",
-                    where=f"{name}:/annotations/{a}/image_id",
-                )
-                continue
-            if not usable[i]:
-                report.lose(
-                    "annotation_of_left_out_image",
-                    "annotations of images that were left out (see the warnings)",
-                )
-                continue
-            c = class_of.get(ann["category_id"])
-            if c is None:
-                report.warn(
-                    "unknown_category",
-                    "annotations whose category_id is not a category of the file: left out",
-                    where=f"{name}:/annotations/{a}/category_id",
-                )
-                continue
-            if ann.get("iscrowd") and not include_crowd:
-                crowd += 1
-                continue
-            bbox = ann.get("bbox")
-            segmentation = ann.get("segmentation") if task == "segment" or bbox is None else None
-            if bbox is None:
-                bbox = _polygon_bbox(segmentation)
-                if bbox is None:
-                    report.lose(
-                        "no_bbox",
-                        "annotations without a bbox or a polygon to take one from",
-                        where=f"{name}:/annotations/{a}",
-                    )
-                    continue
-            if len(bbox) != 4:
-                raise ValueError("bbox needs 4 numbers")
-            if not (bbox[2] > 0 and bbox[3] > 0):
-                report.warn(
-                    "empty_box",
-                    "annotations whose box has no width or height: left out",
-                    where=f"{name}:/annotations/{a}/bbox",
-                )
-                continue
-            if task == "detect":
-                values: Any = bbox
-            elif task == "segment":
-                ring = segmentation[0] if type(segmentation) is list and segmentation else None
-                if len(segmentation or ()) == 1 and type(ring) is list and _is_ring(ring):
-                    values = ring  # the common case: one polygon
-                else:
-                    values = self._ring(
-                        segmentation,
-                        bbox,
-                        (int(width[i]), int(height[i])),
-                        f"{name}:/annotations/{a}/segmentation",
-                    )
-            else:
-                keypoints = ann.get("keypoints")
-                if keypoints is None:
-                    keypoints = [0] * (3 * n_keypoints)
-                    report.count("pose_rows_without_keypoints")
-                elif len(keypoints) != 3 * n_keypoints:
-                    report.warn(
-                        "keypoint_count",
-                        f"annotations whose keypoints are not {n_keypoints} (x, y, v) triples: "
-                        "left out",
-                        where=f"{name}:/annotations/{a}/keypoints",
-                    )
-                    continue
-                values = [*bbox, *keypoints]
-            row_image(i)
-            row_cls(c)
-            row_count(len(values))
-            add_values(values)
-        if crowd:
-            report.lose(
-                "crowd",
-                "crowd annotations (iscrowd=1) left out: YOLO has no ignore regions "
-                "(--include-crowd keeps them as objects)",
-                count=crowd,
-            )
-        return rows
-
-    def _ring(
-        self, segmentation: Any, bbox: Sequence[float], size: tuple[int, int], where: str
-    ) -> Any:
-        """One polygon ring in pixels for a segment row."""
-        report = self.report
-        if isinstance(segmentation, list):
-            rings = [ring for ring in segmentation if isinstance(ring, list) and _is_ring(ring)]
-            if len(rings) < len(segmentation):
-                report.warn(
-                    "bad_polygon",
-                    "polygons with fewer than 3 points or an odd number of coordinates: "
-                    "left out of their object",
-                    where=where,
-                )
-            if rings:
-                return self._joined(rings, where)
-        elif isinstance(segmentation, dict):
-            traced = self._trace(segmentation, size, where)
-            if traced is not None:
-                return traced
-        report.lose(
-            "box_as_polygon",
-            "objects without a polygon, written as the rectangle of their box",
-            where=where,
-        )
-        return _box_ring(bbox)
-
-    def _joined(self, rings: list[Any], where: str) -> Any:
-        if len(rings) == 1:
-            return rings[0]
-        self.report.lose(
-            "multi_part_joined",
-            "objects in several polygons, joined into one ring by zero-width bridges "
-            "(ultralytics' merge_multi_segment); YOLO holds one polygon per object",
-            where=where,
-        )
-        return merge_multi_segment([as_float_array(ring) for ring in rings]).ravel()
-
-    def _trace(self, rle: dict[str, Any], size: tuple[int, int], where: str) -> Any:
-        """The outline of an RLE mask as one ring (pixel-edge tracing, holes joined by
-        zero-width cuts: exact), or None to fall back to the box."""
-        from ..geometry import rle_to_polygons
-
-        width, height = size
-        if rle.get("size") != [height, width]:
-            self.report.warn(
-                "rle_size_mismatch",
-                "RLE masks whose size is not their image's: written as the rectangle of their box",
-                where=f"{where}/size",
-            )
-            return None
-        try:
-            polygons = rle_to_polygons(rle)
-        except GeometryError as exc:
-            self.report.warn(
-                "bad_rle",
-                "RLE masks that cannot be decoded: written as the rectangle of their box",
-                where=f"{where}: {exc}",
-            )
-            return None
-        if not polygons:
-            return None
-        self.report.count("rle_traced_to_polygons")
-        return self._joined(polygons, where)
-
-    # Rows -> files --------------------------------------------------------------------------
-
-    def _write_labels(
-        self,
-        root: Path,
-        rows: _Rows,
-        label_paths: list[str],
-        width: FloatArray,
-        height: FloatArray,
-        keep: np.ndarray,
-    ) -> None:
-        n_rows = len(rows.image)
-        image = np.asarray(rows.image, dtype=np.int64)
-        cls = np.asarray(rows.cls, dtype=np.int64)
-        counts = np.asarray(rows.count, dtype=np.int64)
-        values = rows.values
-        # A TypeError here names the record through the schema: numpy would read "1.5" as
-        # 1.5 and None as NaN.
-        sum(map(sum, values))
-        if n_rows and np.any(image[1:] < image[:-1]):  # group the rows by image
-            order = np.argsort(image, kind="stable")
-            values = [values[k] for k in order.tolist()]
-            image, cls, counts = image[order], cls[order], counts[order]
-        n_images = len(label_paths)
-        row_ends = np.searchsorted(image, np.arange(n_images + 1))
-        folders = {path.rpartition("/")[0] for path in label_paths}
-        for folder in sorted(folders):
-            (root / folder).mkdir(parents=True, exist_ok=True)
-        written = 0
-        value_starts = np.concatenate([[0], np.cumsum(counts)])
-        image_values = value_starts[row_ends]  # values before each image's first row
-        batches: list[tuple[int, int]] = []
-        first = 0
-        while first < n_images:
-            target = image_values[first] + _BATCH_VALUES
-            last = int(np.searchsorted(image_values, target, side="right")) - 1
-            last = min(max(last, first + 1), n_images)
-            batches.append((first, last))
-            first = last
-        duplicates = clipped = 0
-        base = str(root)
-        row_list, kept = row_ends.tolist(), keep.tolist()
-        # One thread creates the files of a batch while the next batch is formatted: file
-        # system calls release the GIL, so the disk work overlaps the numpy work.
-        # Used as a context manager so that the thread is joined on every exit: a failing
-        # batch must not leave it writing into a folder that is being removed.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-labels") as writer:
-            pending: list[Future[None]] = []
-            for first, last in track(batches, desc="label files", unit="batch"):
-                r0, r1 = int(row_ends[first]), int(row_ends[last])
-                v0, v1 = int(value_starts[r0]), int(value_starts[r1])
-                # Batch by batch: the arrays stay small (cache- and memory-friendly).
-                flat = np.fromiter(
-                    itertools.chain.from_iterable(values[r0:r1]), dtype=np.float64, count=v1 - v0
-                )
-                flat, digit_mask, batch_clipped = self._normalise(
-                    flat, image[r0:r1], counts[r0:r1], width, height
-                )
-                clipped += batch_clipped
-                data, ends = format_rows(cls[r0:r1], flat, counts[r0:r1], digit_mask=digit_mask)
-                blob = data.tobytes()
-                files: list[tuple[str, bytes]] = []
-                local_ends = [0, *ends.tolist()]
-                for i in range(first, last):
-                    if not kept[i]:
-                        continue
-                    a, b = row_list[i] - r0, row_list[i + 1] - r0
-                    text = blob[local_ends[a] : local_ends[b]]
-                    if b - a > 1:
-                        lines = text.splitlines(keepends=True)
-                        unique = dict.fromkeys(lines)
-                        if len(unique) < len(lines):
-                            duplicates += len(lines) - len(unique)
-                            text = b"".join(unique)
-                    files.append((f"{base}/{label_paths[i]}", text))
-                written += len(files)
-                pending.append(writer.submit(_write_files, files))
-                if len(pending) > 2:  # bound the memory of batches waiting for the disk
-                    pending.pop(0).result()
-            for future in pending:
-                future.result()
-        if clipped:
-            self.report.lose(
-                "clipped",
-                "objects reaching outside their image, clipped to it (normalised values "
-                "must lie in [0, 1])",
-                count=clipped,
-            )
-        if duplicates:
-            self.report.lose(
-                "duplicate_rows",
-                "rows identical to another row of the same image, written once (ultralytics "
-                "drops duplicates when it loads labels)",
-                count=duplicates,
-            )
-        self.report.count("label_files", written)
-        self.report.count("rows", n_rows - duplicates)
-
-    def _normalise(
-        self,
-        flat: FloatArray,
-        image: IntArray,
-        counts: IntArray,
-        width: FloatArray,
-        height: FloatArray,
-    ) -> tuple[FloatArray, np.ndarray | None, int]:
-        """Pixel values -> normalised, clipped values; the visibility mask (pose); the number
-        of rows that were clipped."""
-        n_rows = len(counts)
-        if n_rows == 0:
-            return flat, None, 0
-        row_w, row_h = width[image], height[image]
-        if self.task == "segment":
-            points = counts // 2
-            out = flat.reshape(-1, 2) / np.stack(
-                [np.repeat(row_w, points), np.repeat(row_h, points)], axis=1
-            )
-            outside = ((out < 0) | (out > 1)).any(axis=1)
-            clipped = int(np.logical_or.reduceat(outside, np.cumsum(points) - points).sum())
-            np.clip(out, 0.0, 1.0, out=out)
-            return out.ravel(), None, clipped
-        width_of_row = counts[0]
-        table = flat.reshape(n_rows, width_of_row)
-        x1, y1 = table[:, 0], table[:, 1]
-        x2, y2 = x1 + table[:, 2], y1 + table[:, 3]
-        cx1, cy1 = np.clip(x1, 0, row_w), np.clip(y1, 0, row_h)
-        cx2, cy2 = np.clip(x2, 0, row_w), np.clip(y2, 0, row_h)
-        outside = (cx1 != x1) | (cy1 != y1) | (cx2 != x2) | (cy2 != y2)
-        out = np.empty_like(table)
-        out[:, 0] = (cx1 + cx2) / 2 / row_w
-        out[:, 1] = (cy1 + cy2) / 2 / row_h
-        out[:, 2] = (cx2 - cx1) / row_w
-        out[:, 3] = (cy2 - cy1) / row_h
-        digit_mask: np.ndarray | None = None
-        if self.task == "pose":
-            triples = table[:, 4:].reshape(n_rows, -1, 3)
-            px, py, v = (
-                triples[..., 0] / row_w[:, None],
-                triples[..., 1] / row_h[:, None],
-                triples[..., 2],
-            )
-            outside |= ((px < 0) | (px > 1) | (py < 0) | (py > 1)).any(axis=1)
-            kp = out[:, 4:].reshape(n_rows, -1, 3)
-            kp[..., 0], kp[..., 1] = np.clip(px, 0, 1), np.clip(py, 0, 1)
-            bad_v = (v != 0) & (v != 1) & (v != 2)
-            if bad_v.any():
-                self.report.warn(
-                    "keypoint_visibility",
-                    "keypoints whose visibility is not 0, 1 or 2: written as 2 if positive",
-                    count=int(bad_v.sum()),
-                )
-            kp[..., 2] = np.where(v > 0, np.where(bad_v, 2, v), 0)
-            digits = np.zeros(table.shape, dtype=bool)
-            digits[:, 6::3] = True
-            digit_mask = digits.ravel()
-        np.clip(out[:, :4], 0.0, 1.0, out=out[:, :4])
-        return out.ravel(), digit_mask, int(outside.sum())
-
-    # Images ---------------------------------------------------------------------------------
-
-    def _place_images(
-        self,
-        sources: list[str | ImageFileError],
-        image_paths: list[str],
-        root: Path,
-        keep: np.ndarray,
-    ) -> None:
-        # Only files find_image found (regular files inside --images, symbolic links
-        # followed) whose header could be read are placed.
-        jobs = [
-            (Path(source), root / image_paths[i])
-            for i, source in enumerate(sources)
-            if keep[i] and isinstance(source, str)
-        ]
-        for folder in sorted({target.parent for _, target in jobs}):
-            folder.mkdir(parents=True, exist_ok=True)
-        place = _copy if self.image_mode == "copy" else _symlink
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
-                pass
-        self.report.count(
-            "images_copied" if self.image_mode == "copy" else "images_linked", len(jobs)
-        )
-
-
-def _copy(job: tuple[Path, Path]) -> None:
-    shutil.copyfile(job[0], job[1])
-
-
-def _symlink(job: tuple[Path, Path]) -> None:
-    job[1].symlink_to(job[0])
-
-
-def _write_files(files: list[tuple[str, bytes]]) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    for path, data in files:
-        fd = os.open(path, flags, 0o666)
-        try:
-            if data:
-                os.write(fd, data)
-        finally:
-            os.close(fd)
-
-
-def _is_ring(ring: list[Any]) -> bool:
-    return len(ring) >= 6 and not len(ring) % 2
-
-
-def _box_ring(bbox: Sequence[float]) -> list[float]:
-    x, y, w, h = (float(v) for v in bbox)
-    return [x, y, x + w, y, x + w, y + h, x, y + h]
-
-
-def _polygon_bbox(segmentation: Any) -> list[float] | None:
-    if not isinstance(segmentation, list) or not segmentation:
-        return None
-    points = [as_float_array(ring).reshape(-1, 2) for ring in segmentation if len(ring) >= 6]
-    if not points:
-        return None
-    every = np.concatenate(points)
-    low, high = every.min(axis=0), every.max(axis=0)
-    return [float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])]
-
-
-# --- data.yaml and darknet files -------------------------------------------------------------
-
-
-def _write_data_yaml(
-    root: Path,
-    splits: Mapping[str, CocoDataset[Any, Any]],
-    classes: ClassMap,
-    task: Task,
-    report: LossReport,
-) -> None:
-    by_key: dict[str, list[str]] = defaultdict(list)
-    for name in splits:
-        by_key[_yaml_key(name)].append(f"images/{name}")
-    notes = []
-    for key, other in (("train", "val"), ("val", "train")):
-        if key not in by_key:
-            by_key[key] = list(by_key[other])
-            notes.append(f"# {key}: no {key} split was converted; it repeats {other}")
-            report.stats[f"{key}_split"] = f"none given; data.yaml repeats {other}"
-    document: dict[str, Any] = {}
-    for key in ("train", "val", "test"):
-        if key in by_key:
-            paths = by_key[key]
-            document[key] = paths[0] if len(paths) == 1 else paths
-    document["nc"] = len(classes.names)
-    document["names"] = dict(enumerate(classes.names))
-    if task == "pose":
-        flip, pairs = flip_indices(classes.keypoint_names)
-        document["kpt_shape"] = [len(classes.keypoint_names), 3]
-        document["flip_idx"] = flip
-        document["kpt_names"] = {
-            index: list(classes.keypoint_names) for index in classes.keypoint_classes
-        }
-        report.stats["flip_idx_pairs"] = pairs
-    document["coco_category_ids"] = classes.category_ids
-    sources = ", ".join(
-        printable(PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name)
-        for d in splits.values()
+            with open_file(path) as handle:  # (never blocks on a named pipe)
+                return _YAML_KEYS.search(handle.read(8192)) is not None
+        except (InputError, OSError):
+            return False
+    if not path.is_dir():
+        return False
+    if any((path / name).is_file() for name in _DESCRIPTIONS):
+        return True
+    if (path / "images").is_dir() and (path / "labels").is_dir():
+        return True
+    return any(
+        (sub / "images").is_dir() and (sub / "labels").is_dir()
+        for sub in path.iterdir()
+        if sub.is_dir()
     )
-    header = [
-        f"# YOLO {task} dataset written by coco-convert {__version__} from {sources}",
-        "# No `path:` key: ultralytics then resolves train/val/test from this file's folder.",
-        "# coco_category_ids[i] is the COCO category id of class i (read back by yolo2coco).",
-        *notes,
-    ]
-    body = yaml.dump(document, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True, width=100)
-    text = "\n".join(header) + "\n" + body
-    atomic_write(root / "data.yaml", text.encode("utf-8"))
 
 
-class _YamlDumper(yaml.SafeDumper):
-    """Mappings in block style (``names:`` one class a line), lists inline (``[17, 3]``)."""
-
-
-_YamlDumper.add_representer(
-    list,
-    lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True),
+FORMAT = Format(
+    name="yolo",
+    title="YOLO (ultralytics and darknet layouts)",
+    limits=(
+        "One class index and normalised numbers per row: a box (detect), one polygon "
+        "(segment: several parts are joined into one ring, holes cut in) or a box with "
+        "keypoints (pose). No crowd regions (left out unless --include-crowd), image or "
+        "annotation ids, info, licenses, supercategories or skeletons; coordinates keep 6 "
+        "decimals and are clipped to the image. Image sizes come from the image files."
+    ),
+    kinds=("instances", "keypoints"),
+    patterns=(
+        "data.yaml",
+        "images/<split>/*.jpg",
+        "labels/<split>/*.txt",
+        "obj.data",
+        "obj.names",
+    ),
+    detect=detect,
+    read=read_yolo,
+    write=write_yolo,
+    read_options=(
+        Option(
+            "split",
+            "Convert only this split (with a labels folder: its name).",
+            metavar="NAME",
+        ),
+        Option("images", "The images of a labels folder SRC.", type="dir"),
+    ),
+    write_options=(
+        Option(
+            "task",
+            "Rows to write: boxes, polygons, or boxes with keypoints.",
+            type="choice",
+            choices=TASKS,
+            default="detect",
+        ),
+        Option(
+            "images",
+            "Folder the COCO file_names are relative to; needs --copy or --symlink.",
+            type="dir",
+        ),
+        Option(
+            "image_mode",
+            "How to place the images of --images in the dataset.",
+            type="choice",
+            choices=get_args(ImageMode),
+            switches=(
+                ("--copy", "copy", "Copy the images into the dataset."),
+                ("--symlink", "symlink", "Link the images into the dataset."),
+            ),
+        ),
+        Option(
+            "layout",
+            "ultralytics: images/ + labels/ + data.yaml; darknet: obj.data, obj.names, train.txt.",
+            type="choice",
+            choices=LAYOUTS,
+            default="ultralytics",
+        ),
+        Option("include_crowd", "Keep crowd annotations as objects.", type="flag"),
+        Option("overwrite", "Replace the output folder if it exists.", type="flag"),
+    ),
+    output="folder",
+    aliases=("ultralytics", "darknet"),
+    rules={
+        "class_out_of_range": "Y002",
+        "out_of_range": "Y003",
+        "bad_row": "Y004",
+        "empty_box": "Y005",
+        "duplicate_row": "Y006",
+        "image_unreadable": "Y007",
+        "label_unreadable": "Y008",
+        "label_without_image": "Y009",
+        "names_disagree": "Y010",
+        "splits_share_images": "Y011",
+        "no_names": "Y012",
+        "path_not_here": "Y013",
+        "split_missing": "Y014",
+        "similar_class_names": "Y016",
+    },
+    unreadable="Y001",
+    other="Y015",
+    line_fixes={"duplicate_row": "drop the repeated row"},
+    docs="docs/yolo.md",
 )
-
-
-def _write_darknet_files(root: Path, lists: Mapping[str, list[str]], classes: ClassMap) -> None:
-    atomic_write(root / "obj.names", "".join(f"{n}\n" for n in classes.names).encode("utf-8"))
-    lines = [f"classes = {len(classes.names)}"]
-    for name, paths in lists.items():
-        atomic_write(root / f"{name}.txt", "".join(f"{p}\n" for p in paths).encode("utf-8"))
-        lines.append(f"{name} = data/{name}.txt")
-    lines += ["names = data/obj.names", "backup = backup/"]
-    atomic_write(root / "obj.data", ("\n".join(lines) + "\n").encode("utf-8"))
-
-
-def _report_dataset_losses(
-    report: LossReport,
-    splits: Mapping[str, CocoDataset[Any, Any]],
-    classes: ClassMap,
-    task: Task,
-) -> None:
-    n_images = sum(len(d.images) for d in splits.values())
-    n_annotations = sum(len(d.annotations) for d in splits.values())
-    report.lose("image_ids", "image ids (YOLO names images by file)", count=n_images)
-    if n_annotations:
-        report.lose("annotation_ids", "annotation ids (YOLO rows have none)", count=n_annotations)
-    with_info = sum(1 for d in splits.values() if d.info or d.licenses)
-    if with_info:
-        report.lose(
-            "info_licenses", "info and licenses (YOLO has no place for them)", count=with_info
-        )
-    if task == "pose" and classes.skeleton_categories:
-        report.lose(
-            "skeleton",
-            "keypoint skeletons (YOLO pose has kpt_shape and flip_idx only)",
-            count=classes.skeleton_categories,
-        )
-    dropped = (
-        ("segment", "segmentation", f"segmentations (the {task} task keeps boxes)"),
-        ("pose", "num_keypoints", f"annotations' keypoints (the {task} task has none)"),
-    )
-    for needed, key, message in dropped:
-        if task == needed:
-            continue
-        found = sum(1 for d in splits.values() for ann in d.annotations if ann.get(key))
-        if found:
-            name = "keypoints" if key == "num_keypoints" else key
-            report.lose(name, f"{message}; use --task {needed}", count=found)

@@ -1,4 +1,5 @@
-"""YOLO -> COCO: find the dataset's parts, read label rows and image sizes, build COCO records.
+"""YOLO -> COCO, the reader of the ``yolo`` format (:mod:`coco_convert.converters.yolo`): find
+the dataset's parts, read label rows and image sizes, build COCO records.
 
 Where a dataset is (``_locate``): a ``data.yaml`` (ultralytics, Roboflow, CVAT), darknet's
 ``obj.data``, a dataset folder holding either or laid out as ``images/<split>`` +
@@ -17,23 +18,25 @@ import contextlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..dataset import InstancesDataset, KeypointsDataset
-from ..errors import InputError, UsageError
+from ..errors import InputError, Location, UsageError
 from ..images import PARALLEL_MIN_IMAGES, ImageSizeError, is_image_name, read_size
 from ..io import gc_paused, is_unicode, read_file, read_text, real_path
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
+from .base import Read
 from .loss import LossReport
 from .yolo_rows import darknet_label_path, label_path
 
-__all__ = ["read_yolo"]
+__all__ = ["read"]
 
 #: Images per worker task.
 _CHUNK = 1000
@@ -48,7 +51,17 @@ class _Split:
     name: str
     #: (image path, label path, COCO file_name) per image, sorted by path.
     images: list[tuple[str, str, str]]
-    orphan_labels: int = 0
+    #: Label files in the split's label folders that no image points at.
+    orphan_labels: list[str] = field(default_factory=list)
+
+
+class _Note(NamedTuple):
+    """A problem found while locating the dataset (reported as a warning)."""
+
+    key: str
+    message: str
+    where: Location
+    detail: str | None = None
 
 
 @dataclass
@@ -59,32 +72,24 @@ class _Source:
     kpt_shape: tuple[int, int] | None
     kpt_names: list[str]
     splits: list[_Split]
-    notes: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[_Note] = field(default_factory=list)
 
 
-def read_yolo(
+def read(
     src: str | os.PathLike[str],
     *,
     split: str | None = None,
     images: str | os.PathLike[str] | None = None,
+    report: LossReport | None = None,
     strict: bool = False,
     jobs: int | None = None,
-    report: LossReport | None = None,
-) -> tuple[dict[str, InstancesDataset | KeypointsDataset], LossReport]:
-    """Read a YOLO dataset as COCO: one dataset per split, and the report of what was wrong.
-
-    ``src`` is a ``data.yaml`` (or darknet ``obj.data``), a dataset folder, or a labels folder
-    (with ``images``, the folder of its images). ``split`` keeps only the split of that name
-    (with a labels folder: names it). Rows that cannot be read (a class index beyond the
-    names, a wrong number of values, non-numbers, values far outside [0, 1]) and images no
-    reader can open are reported as ``file:line: message``; with ``strict`` they are an
-    error. Categories get ids 1..N, or the ids a ``data.yaml`` written by coco-convert
-    recorded (``coco_category_ids``). ``report`` collects the problems into a report of the
-    caller's (the validator passes one that keeps every place)."""
+) -> Read:
+    """:func:`coco_convert.converters.yolo.read_yolo` (which documents it)."""
     report = LossReport("yolo2coco") if report is None else report
     source = _locate(Path(src), Path(images) if images is not None else None, split)
-    for key, message, where in source.notes:
-        report.warn(key, message, where=where)
+    for note in source.notes:
+        report.warn(note.key, note.message, where=note.where, detail=note.detail)
+    _similar_names(source, report)
     splits = source.splits
     if split is not None and images is None:
         splits = [s for s in splits if s.name == split]
@@ -94,7 +99,7 @@ def read_yolo(
     if not splits:
         raise InputError(source.where, "no images found", hint="point at a data.yaml or folder")
     categories = _categories(source)
-    out: dict[str, InstancesDataset | KeypointsDataset] = {}
+    out: dict[str, Any] = {}
     with gc_paused():  # millions of new dicts and lists: no cycles, nothing to collect
         for part in splits:
             document = _read_split(part, source, categories, report, jobs)
@@ -104,6 +109,22 @@ def read_yolo(
             out[part.name] = cls(document, source=name, validate=False)
     report.raise_if_strict(strict)
     return out, report
+
+
+def _similar_names(source: _Source, report: LossReport) -> None:
+    """Class names that differ only in case, spaces, '_' or '-' ('RAE 734W' and 'RAE 734 W'
+    in a LabelImg classes.txt): one class split in two by a typo."""
+    first: dict[str, str] = {}
+    for name in source.names:
+        key = re.sub(r"[\s_\-]+", "", name).casefold()
+        if key in first and first[key] != name:
+            report.warn(
+                "similar_class_names",
+                "class names that differ only in case or spacing (two classes; a typo?)",
+                where=Location(source.where),
+                detail=f"class names {first[key]!r} and {name!r} differ only in case or spacing",
+            )
+        first.setdefault(key, name)
 
 
 # --- where the dataset is -------------------------------------------------------------------
@@ -162,7 +183,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _from_data_yaml(path: Path) -> _Source:
     data = _read_yaml(path)
-    notes: list[tuple[str, str, str]] = []
+    notes: list[_Note] = []
     given = _yaml_names(data, path)
     root = _yaml_root(data, path, notes)
     splits: list[_Split] = []
@@ -180,10 +201,11 @@ def _from_data_yaml(path: Path) -> _Source:
         signature = tuple(p for p, _, _ in listed)
         if signature in seen:
             notes.append(
-                (
+                _Note(
                     "splits_share_images",
                     "splits that list the same images as another split (written twice)",
-                    f"{path}: {key} = {seen[signature]}",
+                    Location(str(path)),
+                    f"{key} lists the images of {seen[signature]}",
                 )
             )
         seen.setdefault(signature, key)
@@ -194,21 +216,22 @@ def _from_data_yaml(path: Path) -> _Source:
         names = near[0] if near else None
     elif near and near[0] != names:
         notes.append(
-            (
+            _Note(
                 "names_disagree",
                 "class names of data.yaml differ from a names file beside it; data.yaml's "
                 "are used (as ultralytics does)",
-                f"{near[1]} vs {path}",
+                Location(str(path)),
+                f"the class names differ from {near[1]}'s; data.yaml's are used",
             )
         )
     if names is None:
         n = _max_class_hint(splits)
         names = [f"class_{i}" for i in range(n)]
         notes.append(
-            (
+            _Note(
                 "no_names",
                 "no class names (names:, classes.txt, obj.names): classes named class_<i>",
-                str(path),
+                Location(str(path)),
             )
         )
     kpt_shape = _kpt_shape(data, path)
@@ -301,7 +324,7 @@ def _fill_gaps(names: dict[int, str], splits: Sequence[_Split], path: Path) -> l
     return [names.get(i, f"class_{i}") for i in range(top + 1)]
 
 
-def _yaml_root(data: dict[str, Any], path: Path, notes: list[tuple[str, str, str]]) -> Path:
+def _yaml_root(data: dict[str, Any], path: Path, notes: list[_Note]) -> Path:
     value = data.get("path")
     if not value:
         return path.parent
@@ -310,18 +333,19 @@ def _yaml_root(data: dict[str, Any], path: Path, notes: list[tuple[str, str, str
         if candidate.is_dir():
             return candidate
     notes.append(
-        (
+        _Note(
             "path_not_here",
             "data.yaml's path: is not a folder on this machine; the dataset is read beside "
             "data.yaml",
-            f"{path}: path: {value}",
+            Location(str(path)),
+            f"path: {value} is not a folder here; the dataset is read beside data.yaml",
         )
     )
     return path.parent
 
 
 def _list_entry(
-    entry: str, root: Path, yaml_path: Path, notes: list[tuple[str, str, str]], key: str
+    entry: str, root: Path, yaml_path: Path, notes: list[_Note], key: str
 ) -> list[tuple[str, str, str]]:
     text = entry.replace("\\", "/")
     candidates = [root / text, yaml_path.parent / text, Path(text)]
@@ -330,7 +354,12 @@ def _list_entry(
     found = next((c for c in candidates if _exists(c)), None)
     if found is None:
         notes.append(
-            ("split_missing", "splits whose images are not found: skipped", f"{yaml_path}: {key}")
+            _Note(
+                "split_missing",
+                "splits whose images are not found: skipped",
+                Location(str(yaml_path)),
+                f"{key}: {entry} is not found",
+            )
         )
         return []
     if found.is_dir():
@@ -380,19 +409,19 @@ def _walk_images(folder: Path, prefix: str = "") -> Iterator[str]:
                 yield f"{prefix}{entry.name}"
 
 
-def _orphans(pairs: Sequence[tuple[str, str, str]]) -> int:
+def _orphans(pairs: Sequence[tuple[str, str, str]]) -> list[str]:
     """Label files in the splits' label folders that no image of the split points at."""
     wanted = {label for _, label, _ in pairs}
     folders = {label.rpartition("/")[0] for label in wanted}
-    extra = 0
-    for folder in folders:
+    extra: list[str] = []
+    for folder in sorted(folders):
         with contextlib.suppress(OSError):
             for entry in os.scandir(folder):
                 if entry.name.endswith(".txt") and entry.path not in wanted:
                     if entry.name in ("classes.txt", "obj.names"):
                         continue
-                    extra += 1
-    return extra
+                    extra.append(entry.path)
+    return sorted(extra)
 
 
 def _from_obj_data(path: Path) -> _Source:
@@ -401,7 +430,7 @@ def _from_obj_data(path: Path) -> _Source:
         key, sep, value = line.partition("=")
         if sep:
             settings[key.strip()] = value.strip()
-    notes: list[tuple[str, str, str]] = []
+    notes: list[_Note] = []
     base = path.parent
 
     def resolve(value: str) -> Path | None:
@@ -423,7 +452,14 @@ def _from_obj_data(path: Path) -> _Source:
             continue
         listing = resolve(value)
         if listing is None or not listing.is_file():
-            notes.append(("split_missing", "splits whose list file is missing", f"{path}: {key}"))
+            notes.append(
+                _Note(
+                    "split_missing",
+                    "splits whose list file is missing",
+                    Location(str(path)),
+                    f"{key}: {value} is not found",
+                )
+            )
             continue
         pairs = []
         for line in read_text(listing).splitlines():
@@ -432,7 +468,7 @@ def _from_obj_data(path: Path) -> _Source:
                 continue
             image = resolve(line) or base / line
             pairs.append((str(image), _darknet_label(image), _file_name(image, resolved_base)))
-        splits.append(_Split(key, pairs, 0))
+        splits.append(_Split(key, pairs))
     if names is None:
         text = settings.get("classes", "0") or "0"
         if not text.isdigit() or int(text) > _MAX_CLASSES:
@@ -468,15 +504,17 @@ def _from_folder_layout(root: Path) -> _Source:
                 splits.append(_Split(folder.name, pairs, _orphans(pairs)))
             elif folder.name.startswith("obj_") and folder.name.endswith("_data"):
                 pairs = _pairs_in(folder, lambda p: str(Path(p).with_suffix(".txt")))
-                splits.append(_Split(folder.name[4:-5], pairs, 0))
+                splits.append(_Split(folder.name[4:-5], pairs))
         if not splits and any(is_image_name(p.name) for p in root.iterdir()):
             pairs = _pairs_in(root, lambda p: str(Path(p).with_suffix(".txt")))
-            splits.append(_Split("default", pairs, 0))
+            splits.append(_Split("default", pairs))
     near = _names_near(root)
-    notes: list[tuple[str, str, str]] = []
+    notes: list[_Note] = []
     if near is None:
         names = [f"class_{i}" for i in range(_max_class_hint(splits))]
-        notes.append(("no_names", "no class names found: classes named class_<i>", str(root)))
+        notes.append(
+            _Note("no_names", "no class names found: classes named class_<i>", Location(str(root)))
+        )
     else:
         names = near[0]
     return _Source(str(root), names, list(range(1, len(names) + 1)), None, [], splits, notes)
@@ -494,15 +532,19 @@ def _from_label_folder(labels: Path, images: Path, split: str | None) -> _Source
     ]
     name = split or (labels.name if labels.name != "labels" else "default")
     near = _names_near(labels) or _names_near(labels.parent) or _names_near(images.parent)
-    notes: list[tuple[str, str, str]] = []
+    notes: list[_Note] = []
     if near is None:
         names = [f"class_{i}" for i in range(_max_class_hint([_Split(name, pairs)]))]
-        notes.append(("no_names", "no class names found: classes named class_<i>", str(labels)))
+        notes.append(
+            _Note(
+                "no_names", "no class names found: classes named class_<i>", Location(str(labels))
+            )
+        )
     else:
         names = near[0]
     wanted = {p[1] for p in pairs}
-    orphans = sum(
-        1
+    orphans = sorted(
+        str(p)
         for p in labels.rglob("*.txt")
         if str(p) not in wanted and p.name not in ("classes.txt", "obj.names")
     )
@@ -612,8 +654,8 @@ class _Job:
 class _ChunkResult:
     #: Per image: (file_name, width, height, annotations) or None when unreadable.
     images: list[tuple[str, int, int, list[dict[str, Any]]] | None]
-    #: (key, message, where) of every problem found.
-    problems: list[tuple[str, str, str]]
+    #: (key, what is wrong, file, line or None) of every problem found.
+    problems: list[tuple[str, str, str, int | None]]
     counts: dict[str, int]
 
 
@@ -624,12 +666,12 @@ def _read_split(
     report: LossReport,
     jobs: int | None,
 ) -> dict[str, Any]:
-    if part.orphan_labels:
+    for orphan in part.orphan_labels:
         report.warn(
             "label_without_image",
             "label files with no image of the same stem (ultralytics ignores them)",
-            where=f"{part.name}: {part.orphan_labels}",
-            count=part.orphan_labels,
+            where=Location(orphan),
+            detail="no image of the split has this name",
         )
     chunks = [
         _Job(part.images[i : i + _CHUNK], len(source.names), source.category_ids, source.kpt_shape)
@@ -640,8 +682,8 @@ def _read_split(
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     for result in track(results, total=len(chunks), desc=part.name, unit="chunk"):
-        for key, message, where in result.problems:
-            report.warn(key, _MESSAGES.get(key, message), where=f"{where}: {message}")
+        for key, detail, file, line in result.problems:
+            report.warn(key, _MESSAGES[key], where=Location(file, line=line), detail=detail)
         for key, n in result.counts.items():
             report.count(key, n)
         for found in result.images:
@@ -653,7 +695,7 @@ def _read_split(
                     "file_name_not_utf8",
                     "images whose file name is not UTF-8 (JSON cannot hold it): left out "
                     "with their labels; rename the files",
-                    where=file_name,
+                    where=Location(file_name),
                 )
                 continue
             image_id = len(images) + 1
@@ -696,7 +738,7 @@ def _read_chunk(job: _Job) -> _ChunkResult:
 @dataclass
 class _ChunkReader:
     job: _Job
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[tuple[str, str, str, int | None]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     # Rows gathered over the chunk, converted to pixels together.
     boxes: list[float] = field(default_factory=list)
@@ -715,7 +757,7 @@ class _ChunkReader:
             try:
                 width, height = read_size(image)
             except ImageSizeError as exc:
-                self.problems.append(("image_unreadable", str(exc), image))
+                self.problems.append(("image_unreadable", str(exc), image, None))
                 found.append(None)
                 continue
             anns: list[dict[str, Any]] = []
@@ -731,10 +773,10 @@ class _ChunkReader:
             if not os.path.lexists(label):
                 self.count("images_without_label_file")
                 return
-            self.problems.append(("label_unreadable", exc.message, label))
+            self.problems.append(("label_unreadable", exc.message, label, None))
             return
         except UnicodeDecodeError as exc:
-            self.problems.append(("label_unreadable", f"not UTF-8 text: {exc}", label))
+            self.problems.append(("label_unreadable", f"not UTF-8 text: {exc}", label, None))
             return
         if not text.strip():
             self.count("empty_label_files")
@@ -746,76 +788,58 @@ class _ChunkReader:
                 continue
             first = seen.setdefault(tuple(tokens), lineno)
             if first != lineno:
-                self.problems.append(
-                    ("duplicate_row", f"repeats line {first}", f"{label}:{lineno}")
-                )
+                self.problems.append(("duplicate_row", f"repeats line {first}", label, lineno))
                 continue
-            self._row(tokens, f"{label}:{lineno}", width, height, anns)
+            problem = self._row(tokens, width, height, anns)
+            if problem is not None:
+                self.problems.append((problem[0], problem[1], label, lineno))
 
     def _row(
-        self, tokens: list[str], where: str, width: int, height: int, anns: list[dict[str, Any]]
-    ) -> None:
-        problems = self.problems
+        self, tokens: list[str], width: int, height: int, anns: list[dict[str, Any]]
+    ) -> tuple[str, str] | None:
+        """Read one row into ``anns``; or (key, what is wrong) when it cannot be read."""
         try:
             values = [float(t) for t in tokens]
         except ValueError:
-            problems.append(("bad_row", _non_number_message(tokens), where))
-            return
+            return "bad_row", _non_number_message(tokens)
         if not math.isfinite(sum(values)):  # NaN and infinities
-            problems.append(("bad_row", "values must be finite numbers", where))
-            return
+            return "bad_row", "values must be finite numbers"
         cls_value = values[0]
         cls = int(cls_value)
         if cls != cls_value or not 0 <= cls < self.job.names:
-            problems.append(
-                (
-                    "class_out_of_range",
-                    f"class index {tokens[0]} is not one of 0..{self.job.names - 1} "
-                    f"({self.job.names} names)",
-                    where,
-                )
+            return (
+                "class_out_of_range",
+                f"class index {tokens[0]} is not one of 0..{self.job.names - 1} "
+                f"({self.job.names} names)",
             )
-            return
         coords = values[1:]
         kpt = self.job.kpt_shape
         n = len(coords)
         if kpt is not None:
             expected = 4 + kpt[0] * kpt[1]
             if n != expected:
-                problems.append(
-                    (
-                        "bad_row",
-                        f"{n + 1} values; a pose row with kpt_shape {list(kpt)} has "
-                        f"{expected + 1} (class, box, keypoints)",
-                        where,
-                    )
+                return (
+                    "bad_row",
+                    f"{n + 1} values; a pose row with kpt_shape {list(kpt)} has "
+                    f"{expected + 1} (class, box, keypoints)",
                 )
-                return
             checked = coords[:4] + [
                 v for i, v in enumerate(coords[4:]) if kpt[1] == 2 or i % 3 != 2
             ]
         elif n == 4 or (n >= 6 and n % 2 == 0):
             checked = coords
         else:
-            problems.append(
-                (
-                    "bad_row",
-                    f"{n + 1} values; expected 5 (class and box) or an odd number of at least 7 "
-                    "(class and 3 or more x y points; OBB rows have 9)",
-                    where,
-                )
+            return (
+                "bad_row",
+                f"{n + 1} values; expected 5 (class and box) or an odd number of at least 7 "
+                "(class and 3 or more x y points; OBB rows have 9)",
             )
-            return
         low, high = min(checked), max(checked)
         if low < -_TOLERANCE or high > 1 + _TOLERANCE:
-            problems.append(
-                (
-                    "out_of_range",
-                    f"value {low if low < -_TOLERANCE else high:g} is outside [0, 1]",
-                    where,
-                )
+            return (
+                "out_of_range",
+                f"value {low if low < -_TOLERANCE else high:g} is outside [0, 1]",
             )
-            return
         if low < 0 or high > 1:
             self.count("rows_clipped_to_image")
         ann: dict[str, Any] = {
@@ -825,8 +849,7 @@ class _ChunkReader:
         }
         if n == 4 or kpt is not None:
             if not (coords[2] > 0 and coords[3] > 0):
-                problems.append(("empty_box", "box width and height must be positive", where))
-                return
+                return "empty_box", "box width and height must be positive"
             self.boxes += coords[:4]
             self.box_anns.append((ann, width, height))
             if kpt is not None:
@@ -836,6 +859,7 @@ class _ChunkReader:
             self.ring_counts.append(n)
             self.ring_anns.append((ann, width, height))
         anns.append(ann)
+        return None
 
     def _to_pixels(self) -> None:
         if self.box_anns:

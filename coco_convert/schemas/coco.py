@@ -27,7 +27,7 @@ results      detections or captions (a JSON array)       :class:`Result`, ``Capt
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from annotated_types import Ge, Le, Len
 from pydantic import AfterValidator, Discriminator, Field, Tag, with_config
@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 Kind = Literal["instances", "keypoints", "captions", "panoptic", "stuff", "results"]
-KINDS: tuple[Kind, ...] = ("instances", "keypoints", "captions", "panoptic", "stuff", "results")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 #: Free text that tools write as a string, a number or null (``"year": ""`` from CVAT and
 #: Datumaro, ``"year": "2021"`` from Roboflow, ``"version": 1`` from scripts).

@@ -9,7 +9,7 @@ from typing import Any
 
 from .coco import Kind
 
-__all__ = ["json_schema", "render", "schema_path"]
+__all__ = ["json_schema", "schema_path", "schema_text"]
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -40,6 +40,6 @@ def json_schema(kind: Kind) -> dict[str, Any]:
     }
 
 
-def render(kind: Kind) -> str:
+def schema_text(kind: Kind) -> str:
     """The file text of ``kind``'s schema: stable key order, 2-space indent, final newline."""
     return json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from .coco import KINDS
-from .export import render, schema_path
+from .export import schema_path, schema_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for kind in KINDS:
-        path, text = schema_path(kind), render(kind)
+        path, text = schema_path(kind), schema_text(kind)
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current == text:
             continue

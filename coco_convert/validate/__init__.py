@@ -11,15 +11,21 @@ from __future__ import annotations
 
 from .codes import FAMILIES, RULES, Rule, resolve_codes
 from .config import Config, load_config
+from .context import Settings
 from .diagnostics import Diagnostic, Edit, Fix, Location
-from .engine import Settings
 from .fixes import AppliedFix, apply_fixes, render_diff
-from .report import FORMATS, render, render_statistics
-from .runner import FileResult, check_document, validate_path, validate_paths, validate_target
+from .report import REPORTERS, render, render_statistics
+from .runner import (
+    FileResult,
+    validate_document,
+    validate_path,
+    validate_paths,
+    validate_target,
+)
 
 __all__ = [
     "FAMILIES",
-    "FORMATS",
+    "REPORTERS",
     "RULES",
     "AppliedFix",
     "Config",
@@ -31,12 +37,12 @@ __all__ = [
     "Rule",
     "Settings",
     "apply_fixes",
-    "check_document",
     "load_config",
     "render",
     "render_diff",
     "render_statistics",
     "resolve_codes",
+    "validate_document",
     "validate_path",
     "validate_paths",
     "validate_target",

@@ -133,6 +133,18 @@ RULES: dict[str, Rule] = _rules(
         validating them as COCO would only list hundreds of schema errors.
         """,
     ),
+    Rule(
+        "F005",
+        "reader-warning",
+        "warning",
+        "The format's reader found a problem that has no rule of its own.",
+        """
+        Formats other than COCO are validated by the reader that converts them (see
+        `coco-convert formats`): each problem it reports is a finding at the place it names.
+        The problems a format's table maps to rules get those rules' codes; this code
+        stands for the others, and the message names the reader's problem key.
+        """,
+    ),
     # --- S: structure ------------------------------------------------------------------------
     Rule(
         "S001",
@@ -924,6 +936,18 @@ RULES: dict[str, Rule] = _rules(
         "warning",
         "An object repeats another exactly (same class and box).",
         "Counted twice in training and evaluation; usually a double click or a merge.",
+    ),
+    Rule(
+        "V011",
+        "zero-corner-one-based",
+        "info",
+        "A box corner is 0, which one-based (devkit) coordinates never are.",
+        """
+        VOC devkit boxes run from 1 to the image size; 0 is the first pixel only in the
+        zero-based convention of LabelImg, CVAT/Datumaro, Label Studio and labelme. Read as
+        one-based (voc2coco's default) such a box starts at -1; convert these files with
+        --coords zero-based (docs/voc.md).
+        """,
     ),
     # --- Y: YOLO -----------------------------------------------------------------------------
     Rule(

@@ -29,7 +29,7 @@ from typing import Any
 from ..errors import InputError, UsageError
 from ..io import read_text, real_path
 from .codes import RULES, resolve_codes
-from .engine import Settings
+from .context import Settings
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import format_location
+from ..errors import Location
 
 __all__ = ["REMOVE", "Applicability", "Diagnostic", "Edit", "Fix", "Location", "Severity"]
 
 Severity = Literal["error", "warning", "info"]
 Applicability = Literal["safe", "unsafe"]
-
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
 class _Remove:
@@ -71,24 +69,6 @@ class Fix:
             "message": self.description,
             "edits": [edit.to_dict() for edit in self.edits],
         }
-
-
-@dataclass(frozen=True)
-class Location:
-    """A file and, inside it, a JSON pointer or a 1-based line (and column)."""
-
-    file: str
-    pointer: str | None = None
-    line: int | None = None
-    column: int | None = None
-
-    def __str__(self) -> str:
-        if self.line is not None and self.column is not None:
-            return f"{self.file}:{self.line}:{self.column}"
-        return format_location(self.file, self.pointer or None, self.line)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pointer": self.pointer, "line": self.line, "column": self.column}
 
 
 @dataclass(frozen=True)

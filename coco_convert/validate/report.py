@@ -16,7 +16,7 @@ from .diagnostics import Diagnostic
 from .locate import MAX_BYTES, pointer_positions
 from .runner import FileResult
 
-__all__ = ["FORMATS", "render", "render_statistics", "render_summary", "summary"]
+__all__ = ["REPORTERS", "render", "render_statistics", "render_summary", "summary"]
 
 
 def _diagnostics(results: Sequence[FileResult]) -> list[Diagnostic]:
@@ -253,7 +253,7 @@ def render_sarif(results: Sequence[FileResult], **_: Any) -> str:
     return dump_json(log, indent=2).decode()
 
 
-FORMATS: dict[str, Callable[..., str]] = {
+REPORTERS: dict[str, Callable[..., str]] = {
     "text": render_text,
     "json": render_json,
     "github": render_github,
@@ -262,10 +262,10 @@ FORMATS: dict[str, Callable[..., str]] = {
 
 
 def render(results: Sequence[FileResult], output_format: str, *, fixing: bool = False) -> str:
-    """The findings of ``results`` in ``output_format`` (a key of :data:`FORMATS`), file
+    """The findings of ``results`` in ``output_format`` (a key of :data:`REPORTERS`), file
     names and messages :func:`~coco_convert.errors.printable` in every format (a name with a
     newline stays on its line; one that is not UTF-8 can be printed and written as JSON)."""
-    return FORMATS[output_format]([_printable(r) for r in results], fixing=fixing)
+    return REPORTERS[output_format]([_printable(r) for r in results], fixing=fixing)
 
 
 def _printable(result: FileResult) -> FileResult:

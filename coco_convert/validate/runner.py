@@ -15,21 +15,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dataset import detect_kind
 from ..errors import InputError, JSONSyntaxError
 from ..io import atomic_write, dump_json, gc_paused, parse_json, read_bytes
 from ..schemas.coco import Kind
 from .codes import RULES
+from .context import Context, Settings
 from .diagnostics import Diagnostic, Location
-from .engine import Context, Settings, run_checks
+from .engine import run_checks
 from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
+
+if TYPE_CHECKING:
+    from ..converters.base import Format
 
 __all__ = [
     "FileResult",
-    "check_document",
     "sort_key",
+    "validate_document",
     "validate_path",
     "validate_paths",
     "validate_target",
@@ -71,7 +75,7 @@ def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
     return (location.file, location.line or 0, location.column or 0, tokens, diagnostic.code)
 
 
-def check_document(
+def validate_document(
     document: Any, file: str, settings: Settings, *, kind: Kind | None = None
 ) -> tuple[list[Diagnostic], Kind | None, str | None]:
     """Every finding of the rules on a parsed JSON document: (findings, kind, tool)."""
@@ -123,7 +127,7 @@ def validate_path(
     layout = _layout(data, name) if fix and write else None
     del data
     with gc_paused():
-        diagnostics, kind, tool = check_document(document, name, settings)
+        diagnostics, kind, tool = validate_document(document, name, settings)
         result.format = f"coco/{kind}" if kind else None
         result.tool = tool
         if fix and kind is not None:
@@ -132,7 +136,7 @@ def validate_path(
                 if not applied:
                     break
                 result.applied.extend(applied)
-                diagnostics, kind, _ = check_document(document, name, settings, kind=kind)
+                diagnostics, kind, _ = validate_document(document, name, settings, kind=kind)
         result.diagnostics = diagnostics
         if result.applied and write:
             assert layout is not None
@@ -176,43 +180,65 @@ def validate_target(
     unsafe_fixes: bool = False,
     write: bool = True,
 ) -> list[FileResult]:
-    """Validate what ``path`` is: a COCO JSON file, a Pascal VOC XML file or folder, or a YOLO
-    dataset (``data.yaml``, darknet ``obj.data`` or a dataset folder). One result per file."""
+    """Validate what ``path`` is, as the format registry recognises it: a COCO JSON file with
+    the rules, any other format (a VOC folder, a YOLO ``data.yaml``, ...) with its own reader
+    (:mod:`coco_convert.validate.reader`). One result per file."""
+    from .. import registry
+
     target = Path(path)
-    suffix = target.suffix.lower()
-    if target.is_dir() or suffix in (".xml", ".yaml", ".yml") or target.name == "obj.data":
-        from .voc import is_voc, validate_voc
-        from .yolo import is_yolo, validate_yolo
+    found = [f for f in registry.detect(target) if f.name != "coco"]
+    if not found:
+        if target.is_dir() or target.suffix.lower() in (".xml", ".yaml", ".yml"):
+            return [_unrecognised(target)]
+        # COCO, or JSON that is not (F002-F004 say what it is)
+        return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
+    # (a folder can hold two formats, a VOC devkit and a YOLO data.yaml: each is checked)
+    return [
+        result
+        for fmt in found
+        for result in _validate_format(fmt, target, settings, fix, unsafe_fixes, write)
+    ]
 
-        if is_yolo(target):
-            from .yolo import fix_label_files
 
-            by_file = dict(validate_yolo(target, settings))
-            applied = fix_label_files(by_file, unsafe=unsafe_fixes, write=write) if fix else {}
-            if applied and write:  # what is left, on the lines as they are now
-                by_file = dict(validate_yolo(target, settings))
-            names = [*by_file, *(name for name in applied if name not in by_file)]
-            return [
-                FileResult(
-                    name,
-                    sorted(by_file.get(name, []), key=sort_key),
-                    format="yolo",
-                    applied=applied.get(name, []),
-                    written=write and name in applied,
-                )
-                for name in names
-            ]
-        if is_voc(target):
-            return [
-                FileResult(name, sorted(found, key=sort_key), format="voc")
-                for name, found in validate_voc(target, settings)
-            ]
-        message = (
-            "not a dataset folder: no data.yaml, obj.data or labels/ (YOLO), no Annotations/ "
-            "or XML files (Pascal VOC); pass COCO JSON files one by one"
+def _validate_format(
+    fmt: Format, target: Path, settings: Settings, fix: bool, unsafe_fixes: bool, write: bool
+) -> list[FileResult]:
+    """Validate ``target`` as ``fmt`` with the format's reader (fixes: its line fixes)."""
+    from .reader import fix_lines, reader_findings
+
+    by_file = reader_findings(fmt, target, settings)
+    applied = fix_lines(by_file, unsafe=unsafe_fixes, write=write) if fix else {}
+    if applied and write:  # what is left, on the lines as they are now
+        by_file = reader_findings(fmt, target, settings)
+    names = [*by_file, *(name for name in applied if name not in by_file)]
+    return [
+        FileResult(
+            name,
+            sorted(by_file.get(name, []), key=sort_key),
+            format=fmt.name,
+            applied=applied.get(name, []),
+            written=write and name in applied,
         )
-        return [FileResult(str(target), [_finding("F003", str(target), message)])]
-    return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
+        for name in names
+    ]
+
+
+def _unrecognised(target: Path) -> FileResult:
+    """F004 for a labeling tool's own format that no registered format reads, else F003."""
+    from .checks.profiles import native_file
+
+    name = str(target)
+    if not target.exists():
+        return FileResult(name, [_finding("F001", name, "no such file or folder")])
+    native = native_file(target)
+    if native is not None:
+        message = f"this is {native}, not a format coco-convert reads; convert it first"
+        return FileResult(name, [_finding("F004", name, message)])
+    message = (
+        "no format coco-convert reads recognises it (`coco-convert formats` lists them: a "
+        "COCO JSON file, a VOC devkit or XML folder, a YOLO data.yaml or dataset folder, ...)"
+    )
+    return FileResult(name, [_finding("F003", name, message)])
 
 
 def validate_paths(

@@ -50,15 +50,14 @@ def draw_image(
     panoptic_dir: str | os.PathLike[str] | None = None,
 ) -> PILImage.Image:
     """The picture of :meth:`Dataset.draw <coco_convert.dataset.CocoDataset.draw>`."""
-    from ..dataset import CocoDataset, ResultsDataset
-    from .plan import Plan, locate, select_images
+    from .plan import Plan, is_coco, is_results, locate, select_images
     from .render import paint
 
     options = DrawOptions(labels=labels, boxes=boxes, line_width=line_width, alpha=alpha)
     names = [cat_names] if isinstance(cat_names, str) else list(cat_names or [])
-    if isinstance(dataset, ResultsDataset):
+    if is_results(dataset):
         job = _results_job(dataset, img_id, image, names, options, min_score)
-    elif isinstance(dataset, CocoDataset):
+    elif is_coco(dataset):
         if img_id not in dataset.index.imgs:
             raise UsageError(f"{dataset.source or 'the dataset'}: no image with id {img_id}")
         _, cat_ids = select_images(dataset, cat_names=names)
@@ -78,16 +77,15 @@ def draw_image(
             elif Path(image).is_file():
                 path = os.fspath(image)
             else:
-                missing = ("image_missing", os.fspath(image))
+                missing = Note("image_missing", os.fspath(image))
         job = plan.job(img_id, path=path, missing=missing)
     else:
         raise UsageError(f"a {dataset.kind} dataset has no images to draw")
     picture, notes = paint(job, None if isinstance(image, str | os.PathLike) else image)
-    _warn(notes)
     if picture is None:
-        raise UsageError(
-            f"image {img_id} has neither a file nor a width and height: pass image= to draw it"
-        )
+        last = notes[-1]
+        raise UsageError(f"image {img_id} cannot be drawn: {NOTES[last.key]} ({last})")
+    _warn(notes)
     return picture
 
 
@@ -156,5 +154,5 @@ def _results_job(
 
 
 def _warn(notes: list[Note]) -> None:
-    for key, detail in notes:
-        warnings.warn(f"{NOTES[key]} ({detail})", DrawWarning, stacklevel=4)
+    for note in notes:
+        warnings.warn(f"{NOTES[note.key]} ({note})", DrawWarning, stacklevel=4)

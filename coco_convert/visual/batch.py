@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
 
 from ..converters.loss import LossReport
+from ..errors import Location
 from ..io import atomic_directory
-from ..parallel import choose_jobs, map_tasks
+from ..parallel import choose_jobs, map_batched
 from ..progress import track
 from .plan import Plan
 from .scene import NOTES, Note, RenderJob
@@ -25,7 +26,7 @@ __all__ = ["PARALLEL_MIN_IMAGES", "draw_images", "output_names", "report_notes"]
 PARALLEL_MIN_IMAGES = 64
 
 #: Notes that mean something asked for is not in the picture (the rest are warnings).
-_LOSSES = frozenset({"segmentation_invalid", "image_without_size"})
+_LOSSES = frozenset({"segmentation_invalid", "image_without_size", "image_too_large"})
 
 
 def draw_images(
@@ -53,7 +54,7 @@ def draw_images(
             yield job
 
     with atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder:
-        results = map_tasks(render, counted(plan.jobs(image_ids)), jobs=workers)
+        results = map_batched(render, counted(plan.jobs(image_ids)), jobs=workers)
         for k, (name, result) in enumerate(
             track(zip(names, results, strict=True), total=len(image_ids), desc="draw", unit="img")
         ):
@@ -88,13 +89,13 @@ def _stem(file_name: str) -> str:
 def report_notes(report: LossReport, notes: Iterable[Note]) -> None:
     """Count an image's notes in ``report``: what is missing from a picture as a loss, the
     rest as warnings, each with the place."""
-    for key, where in notes:
-        if key in _LOSSES:
-            report.lose(key, NOTES[key], where=where)
-        else:
-            report.warn(key, NOTES[key], where=where)
+    for note in notes:
+        record = report.lose if note.key in _LOSSES else report.warn
+        record(note.key, NOTES[note.key], where=Location(note.file), detail=note.detail)
 
 
 def _report_unmatched(report: LossReport, plan: Plan) -> None:
     images = plan.dataset.index.imgs
-    report_notes(report, [("compare_unmatched", images[i]["file_name"]) for i in plan.unmatched])
+    report_notes(
+        report, [Note("compare_unmatched", images[i]["file_name"]) for i in plan.unmatched]
+    )

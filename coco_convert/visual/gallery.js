@@ -2,6 +2,26 @@
 "use strict";
 (() => {
   const cards = Array.from(document.querySelectorAll("#cards > .card"));
+
+  // --- overlays: each card's SVG is added from its data-svg when it comes near the viewport ---
+  function overlay(card) {
+    if (card.dataset.svg !== undefined) {
+      card.querySelector(".view").insertAdjacentHTML("beforeend", card.dataset.svg);
+      delete card.dataset.svg;
+    }
+  }
+  const watcher = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) {
+          overlay(entry.target);
+          watcher.unobserve(entry.target);
+        }
+      }
+    },
+    { rootMargin: "1000px 0px" },
+  );
+  for (const card of cards) watcher.observe(card);
   const categoriesOf = new Map(cards.map((card) => [card, JSON.parse(card.dataset.categories)]));
   const buttons = Array.from(document.querySelectorAll("#filter button"));
   const shown = document.getElementById("shown");
@@ -61,7 +81,7 @@
     if (d.id !== undefined) parts.push("id " + d.id);
     parts.push(d.cat);
     if (d.area !== undefined) parts.push("area " + d.area);
-    parts.push("iscrowd " + d.iscrowd);
+    parts.push("iscrowd " + (d.iscrowd || "0"));
     if (d.score !== undefined) parts.push("score " + d.score);
     return parts.join(" \u00b7 ");
   }
@@ -121,7 +141,7 @@
       for (const mark of marks) {
         const row = body.insertRow();
         const d = mark.dataset;
-        const values = [d.id, d.cat, d.area, d.iscrowd].concat(scored ? [d.score] : []);
+        const values = [d.id, d.cat, d.area, d.iscrowd || "0"].concat(scored ? [d.score] : []);
         for (const value of values) cell(row, value);
         row.addEventListener("mouseenter", () => {
           mark.classList.add("hl");
@@ -139,6 +159,7 @@
 
   function open(card) {
     current = card;
+    overlay(card);
     const view = card.querySelector(".view").cloneNode(true);
     const [width, height] = card.dataset.size.split("x").map(Number);
     const room = Math.max(window.innerWidth - 380, 200);

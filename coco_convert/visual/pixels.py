@@ -23,13 +23,21 @@ import numpy.typing as npt
 
 from .. import geometry
 from ..errors import GeometryError
-from ..images import open_image
+from ..images import MAX_PIXELS, open_image
 from .scene import Mark, Note, RenderJob
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["Crop", "image_name", "mark_crops", "no_file", "read_upright", "upright"]
+__all__ = [
+    "Crop",
+    "drawable",
+    "image_name",
+    "mark_crops",
+    "no_file",
+    "read_upright",
+    "upright",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -62,9 +70,18 @@ def image_name(job: RenderJob) -> str:
     return str(job.image.get("file_name") or f"image {job.image.get('id')}")
 
 
+def drawable(job: RenderJob, size: tuple[int, int], notes: list[Note]) -> bool:
+    """Whether an image of ``size`` can be drawn: not beyond Pillow's pixel limit (a JSON
+    that says 100000 x 100000 would otherwise ask for a 30 GB canvas)."""
+    if size[0] * size[1] <= MAX_PIXELS:
+        return True
+    notes.append(Note("image_too_large", image_name(job), f"{size[0]}x{size[1]}"))
+    return False
+
+
 def no_file(job: RenderJob) -> Note:
     """The note of a job without an image file."""
-    return job.missing or ("image_missing", image_name(job))
+    return job.missing or Note("image_missing", image_name(job))
 
 
 def upright(image: PILImage.Image) -> PILImage.Image:
@@ -100,12 +117,13 @@ def mark_crops(
     with_segmentation = [i for i, m in enumerate(marks) if m.segment_id is None and m.has_mask]
     rles = _encode(job, [marks[i] for i in with_segmentation], height, width, notes)
     for i, rle in zip(with_segmentation, rles, strict=True):
-        if rle is not None:
-            crops[i] = _crop_rle(rle)
+        found = geometry.rle_crop(rle) if rle is not None else None
+        if found is not None:
+            crops[i] = Crop(found[0], found[1], np.ascontiguousarray(found[2]))
     segments = [i for i, m in enumerate(marks) if m.segment_id is not None]
     if segments:
-        found = _panoptic(job, [marks[i] for i in segments], notes)
-        for i, crop in zip(segments, found, strict=True):
+        from_png = _panoptic(job, [marks[i] for i in segments], notes)
+        for i, crop in zip(segments, from_png, strict=True):
             crops[i] = crop
     return crops
 
@@ -127,17 +145,9 @@ def _encode(
             found.append(geometry.to_rle(mark.segmentation, height, width))
         except GeometryError as exc:
             where = f"annotation {mark.ann_id}" if mark.ann_id is not None else mark.category
-            notes.append(("segmentation_invalid", f"{image_name(job)}: {where}: {exc}"))
+            notes.append(Note("segmentation_invalid", image_name(job), f"{where}: {exc}"))
             found.append(None)
     return found
-
-
-def _crop_rle(rle: geometry.RLE) -> Crop | None:
-    x, y, w, h = (int(v) for v in geometry.rle_bbox([rle])[0])
-    if w == 0 or h == 0:
-        return None
-    mask = geometry.rle_to_mask(rle)
-    return Crop(x, y, mask[y : y + h, x : x + w].astype(bool))
 
 
 def _crop(mask: BoolArray) -> Crop | None:
@@ -160,7 +170,9 @@ def _panoptic(job: RenderJob, marks: Sequence[Mark], notes: list[Note]) -> list[
         crop = _crop(ids == mark.segment_id)
         if crop is None:
             notes.append(
-                ("panoptic_segment_empty", f"{layer.panoptic_png}: segment {mark.segment_id}")
+                Note(
+                    "panoptic_segment_empty", str(layer.panoptic_png), f"segment {mark.segment_id}"
+                )
             )
         crops.append(crop)
     return crops
@@ -170,20 +182,21 @@ def _panoptic_ids(
     job: RenderJob, png: str | None, notes: list[Note]
 ) -> npt.NDArray[np.uint32] | None:
     if png is None or not Path(png).is_file():
-        notes.append(("panoptic_png_missing", f"{image_name(job)}: {png or 'no PNG named'}"))
+        notes.append(Note("panoptic_png_missing", image_name(job), png or "no PNG named"))
         return None
     try:
         with open_image(png) as image:
             rgb = np.asarray(image.convert("RGB"), dtype=np.uint32)
     except Exception as exc:  # ImageFileError, or OSError for data that breaks off
-        notes.append(("panoptic_png_unreadable", f"{png}: {exc}"))
+        notes.append(Note("panoptic_png_unreadable", png, str(exc)))
         return None
     size = job.size
     if size is not None and (rgb.shape[1], rgb.shape[0]) != size:
         notes.append(
-            (
+            Note(
                 "panoptic_png_size",
-                f"{png}: {rgb.shape[1]}x{rgb.shape[0]}, the image is {size[0]}x{size[1]}",
+                png,
+                f"{rgb.shape[1]}x{rgb.shape[0]}, the image is {size[0]}x{size[1]}",
             )
         )
         return None

@@ -17,14 +17,37 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
-from ..dataset import CocoDataset, Dataset, PanopticDataset, ResultsDataset
 from ..errors import UsageError
 from ..images import ImageFileError, ImageOutsideFolderError, find_image
 from .scene import COMPARE_COLOURS, DrawOptions, Layer, Note, RenderJob
 
-__all__ = ["Plan", "locate", "select_images"]
+if TYPE_CHECKING:  # (coco_convert.dataset imports this package: its draw() methods)
+    from ..dataset import CocoDataset, Dataset, PanopticDataset, ResultsDataset
+
+__all__ = [
+    "Plan",
+    "is_coco",
+    "is_results",
+    "locate",
+    "select_images",
+]
+
+
+def is_results(dataset: object) -> TypeGuard[ResultsDataset]:
+    """Detection results (told by their kind: this package does not import the dataset
+    module, which imports it)."""
+    return getattr(dataset, "kind", None) == "results"
+
+
+def is_coco(dataset: object) -> TypeGuard[CocoDataset[Any, Any]]:
+    """A dataset with images and categories (every kind but results)."""
+    return getattr(dataset, "kind", "results") != "results" and hasattr(dataset, "images")
+
+
+def _is_panoptic(dataset: object) -> TypeGuard[PanopticDataset]:
+    return getattr(dataset, "kind", None) == "panoptic"
 
 
 def locate(images: str | os.PathLike[str], file_name: str) -> tuple[str | None, Note | None]:
@@ -34,10 +57,10 @@ def locate(images: str | os.PathLike[str], file_name: str) -> tuple[str | None, 
     try:
         return os.fspath(find_image(images, file_name)), None
     except ImageOutsideFolderError as exc:
-        return None, ("image_refused", str(exc))
+        return None, Note("image_refused", file_name, str(exc))
     except ImageFileError as exc:
         key = "image_missing" if str(exc).startswith("no file") else "image_unreadable"
-        return None, (key, f"{file_name}: {exc}")
+        return None, Note(key, file_name, str(exc))
 
 
 def select_images(
@@ -110,7 +133,7 @@ class Plan:
     unmatched: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.compare is not None and not isinstance(self.compare, CocoDataset | ResultsDataset):
+        if self.compare is not None and not (is_coco(self.compare) or is_results(self.compare)):
             raise UsageError(f"{_name(self.compare)}: cannot be compared (no annotations)")
         self._names = (
             None
@@ -180,7 +203,7 @@ class Plan:
 
     def _compare_categories(self) -> Mapping[int, Mapping[str, Any]]:
         # Results name categories by id: the dataset's categories say what they are.
-        if isinstance(self.compare, CocoDataset) and self.compare.categories:
+        if is_coco(self.compare) and self.compare.categories:
             return self.compare.index.cats
         return self.dataset.index.cats
 
@@ -199,14 +222,14 @@ class _CompareIndex:
 
     def __init__(self, compare: Dataset) -> None:
         self.by_id: dict[int, list[Any]] = defaultdict(list)
-        self.results = isinstance(compare, ResultsDataset)
+        self.results = is_results(compare)
         self.by_name: dict[str, int] = {}
         self.by_base: dict[str, int | None] = {}
-        if isinstance(compare, ResultsDataset):
+        if is_results(compare):
             for result in compare.results:
                 self.by_id[result["image_id"]].append(result)
         else:
-            assert isinstance(compare, CocoDataset)
+            assert is_coco(compare)
             for image in compare.images:
                 name = image["file_name"]
                 self.by_name[name] = image["id"]
@@ -240,9 +263,9 @@ def _layer(
     """One layer of a job: the image's annotations that are drawn and the categories they
     use (only those, so that a job stays small to send to a worker)."""
     if categories is None:
-        categories = dataset.index.cats if isinstance(dataset, CocoDataset) else {}
+        categories = dataset.index.cats if is_coco(dataset) else {}
     png = None
-    if isinstance(dataset, PanopticDataset):
+    if _is_panoptic(dataset):
         annotations = [_panoptic_subset(ann, cat_ids) for ann in annotations]
         used = {s["category_id"] for ann in annotations for s in ann.get("segments_info", ())}
         if annotations and panoptic_dir is not None:
@@ -251,7 +274,7 @@ def _layer(
         # (captions carry no category: a `category_id` there is an unchecked extra key)
         if cat_ids is not None:
             annotations = [ann for ann in annotations if _category(ann) in cat_ids]
-        if min_score is not None and isinstance(dataset, ResultsDataset):
+        if min_score is not None and is_results(dataset):
             annotations = [ann for ann in annotations if ann.get("score", min_score) >= min_score]
         used = {_category(ann) for ann in annotations}
     return Layer(
@@ -278,7 +301,7 @@ def _panoptic_subset(ann: Mapping[str, Any], cat_ids: frozenset[int] | None) -> 
 
 def _beside(dataset: Dataset) -> Path | None:
     """The panoptic API's layout: ``panoptic_val2017.json`` beside ``panoptic_val2017/``."""
-    if not isinstance(dataset, PanopticDataset) or not dataset.source:
+    if not _is_panoptic(dataset) or not dataset.source:
         return None
     source = Path(dataset.source)
     return source.with_name(source.name.removesuffix(".gz").removesuffix(".json"))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .pixels import Crop, image_name, mark_crops, no_file, read_upright, upright
+from .pixels import Crop, drawable, image_name, mark_crops, no_file, read_upright, upright
 from .scene import (
     RGB,
     DrawOptions,
@@ -57,7 +57,6 @@ __all__ = ["BLANK", "Rendered", "encode", "paint", "render"]
 #: The colour of the canvas drawn when an image's file is missing or unreadable.
 BLANK: RGB = (200, 200, 200)
 
-UInt8Array = npt.NDArray[np.uint8]
 #: A rectangle on the picture: left, top, right, bottom.
 Box = tuple[float, float, float, float]
 
@@ -97,7 +96,7 @@ def paint(
 ) -> tuple[PILImage.Image | None, list[Note]]:
     """The picture of ``job`` (None when there is neither an image nor a size to draw on)
     and its notes. ``image``: draw on this picture instead of reading ``job.path``."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
     notes: list[Note] = []
     canvas = _canvas(job, image, notes)
@@ -112,15 +111,14 @@ def paint(
     found = [mark for i, layer in enumerate(job.layers) for mark in marks(layer, i)]
     crops = mark_crops(job, found, size, notes)
 
-    pixels = np.array(canvas)
+    picture = canvas
     order = sorted(
         (i for i, crop in enumerate(crops) if crop is not None),
         key=lambda i: (found[i].layer, -int(_crop(crops, i).mask.sum())),
     )
     for i in order:
         mark = found[i]
-        _fill(pixels, _crop(crops, i), mark.colour, options.alpha, mark.crowd, widths[mark.layer])
-    picture = Image.fromarray(pixels)
+        _fill(picture, _crop(crops, i), mark.colour, options.alpha, mark.crowd, widths[mark.layer])
     draw = ImageDraw.Draw(picture)
     if options.boxes:
         for mark in found:
@@ -130,10 +128,10 @@ def paint(
         if mark.keypoints:
             _keypoints(draw, mark, line)
     if options.labels:
-        font = _font(auto_font_size(*size))
+        font_size = auto_font_size(*size)
         placed: list[Box] = []
         for mark, crop in zip(found, crops, strict=True):
-            _label(draw, mark, crop, font, picture.size, placed)
+            _label(picture, mark, crop, font_size, placed)
     captions = job.captions
     if captions:
         picture = _with_captions(picture, captions, _font(auto_font_size(*size)))
@@ -153,11 +151,13 @@ def _canvas(
 
     size = job.size
     name = image_name(job)
+    if size is not None and not drawable(job, size, notes):
+        return None
     if image is not None:
         picture = upright(image)
     elif job.path is None:
         if size is None:
-            notes.append(("image_without_size", name))
+            notes.append(Note("image_without_size", name))
             return None
         notes.append(no_file(job))
         return Image.new("RGB", size, BLANK)
@@ -165,16 +165,17 @@ def _canvas(
         try:
             picture = read_upright(job.path)
         except Exception as exc:  # ImageFileError, or OSError for data that breaks off
-            notes.append(("image_unreadable", f"{job.path}: {exc}"))
+            notes.append(Note("image_unreadable", job.path, str(exc)))
             if size is None:
-                notes.append(("image_without_size", name))
+                notes.append(Note("image_without_size", name))
                 return None
             return Image.new("RGB", size, BLANK)
     if size is not None and picture.size != size:
         notes.append(
-            (
+            Note(
                 "image_size_mismatch",
-                f"{name}: the file is {picture.size[0]}x{picture.size[1]}, "
+                name,
+                f"the file is {picture.size[0]}x{picture.size[1]}, "
                 f"the annotations say {size[0]}x{size[1]}",
             )
         )
@@ -185,35 +186,39 @@ def _canvas(
 
 
 def _fill(
-    pixels: UInt8Array, crop: Crop, colour: RGB, alpha: float, crowd: bool, line: int
+    picture: PILImage.Image, crop: Crop, colour: RGB, alpha: float, crowd: bool, line: int
 ) -> None:
     """Blend ``colour`` into the mask's pixels and outline it from the inside; crowd regions
-    get diagonal hatching (strong stripes on a lighter tint). Clipped to the picture."""
-    height, width = pixels.shape[:2]
+    get diagonal hatching (strong stripes on a lighter tint). Clipped to the picture.
+
+    One ``paste`` of the colour through an opacity mask (0 outside the mask, ``alpha`` inside,
+    opaque on the outline): Pillow blends in C, only over the mask's box."""
+    from PIL import Image
+
+    width, height = picture.size
     mask = crop.mask[: max(height - crop.y0, 0), : max(width - crop.x0, 0)]
     if not mask.size:
         return
-    region = pixels[crop.y0 : crop.y0 + mask.shape[0], crop.x0 : crop.x0 + mask.shape[1]]
-    tint = np.asarray(colour, dtype=np.float32)
-    inside = region[mask].astype(np.float32)
-    weight: float | npt.NDArray[np.float32]
+    rows, cols = mask.shape
     if crowd:
         spacing = max(6, 4 * line)
-        rows, cols = np.ogrid[crop.y0 : crop.y0 + mask.shape[0], crop.x0 : crop.x0 + mask.shape[1]]
-        stripes = ((rows + cols) % spacing) < max(1, line)
-        strong = np.where(stripes, max(alpha, 0.85), alpha * 0.5).astype(np.float32)
-        weight = strong[mask][:, None]
+        ys, xs = np.ogrid[crop.y0 : crop.y0 + rows, crop.x0 : crop.x0 + cols]
+        stripes = ((ys + xs) % spacing) < max(1, line)
+        strong, light = round(max(alpha, 0.85) * 255), round(alpha * 0.5 * 255)
+        opacity = np.where(mask, np.where(stripes, strong, light), 0).astype(np.uint8)
     else:
-        weight = alpha
-    region[mask] = (inside + (tint - inside) * weight + 0.5).astype(np.uint8)
-    region[mask & ~_eroded(mask, max(1, line // 2))] = colour
+        opacity = mask.astype(np.uint8) * np.uint8(round(alpha * 255))
+    opacity[mask & ~_eroded(mask, max(1, line // 2))] = 255
+    box = (crop.x0, crop.y0, crop.x0 + cols, crop.y0 + rows)
+    picture.paste(colour, box, Image.fromarray(opacity, mode="L"))
 
 
 def _eroded(mask: npt.NDArray[np.bool_], steps: int) -> npt.NDArray[np.bool_]:
     """``mask`` shrunk by ``steps`` pixels (4-neighbourhood; outside the mask is empty)."""
     inner = mask
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), dtype=np.bool_)
     for _ in range(steps):
-        padded = np.pad(inner, 1)
+        padded[1:-1, 1:-1] = inner
         inner = (
             padded[1:-1, 1:-1]
             & padded[:-2, 1:-1]
@@ -290,12 +295,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _label(
-    draw: ImageDraw.ImageDraw,
-    mark: Mark,
-    crop: Crop | None,
-    font: ImageFont.FreeTypeFont,
-    canvas: tuple[int, int],
-    placed: list[Box],
+    picture: PILImage.Image, mark: Mark, crop: Crop | None, font_size: int, placed: list[Box]
 ) -> None:
     """The mark's label at :func:`~.scene.label_position`, moved up or down by a line or two
     when it would cover a label already placed (``placed``, which it joins)."""
@@ -306,20 +306,32 @@ def _label(
         anchor = mark.bbox or (crop.box if crop is not None else None) or keypoint_extent(mark)
     if anchor is None:
         return
-    pad = max(1, font.size // 6)
-    ascent, descent = font.getmetrics()
-    size = (font.getlength(mark.label) + 2 * pad, ascent + descent + 2 * pad)
-    left, top = label_position(anchor, size, canvas, placement(mark))
-    height = canvas[1]
+    patch = _label_patch(mark.label, font_size, mark.colour)
+    width, height = patch.size
+    left, top = label_position(anchor, (width, height), picture.size, placement(mark))
     for shift in (0, 1, -1, 2, -2):
-        moved = min(max(top + shift * size[1], 0.0), max(height - size[1], 0.0))
-        box = (left, moved, left + size[0], moved + size[1])
+        moved = min(max(top + shift * height, 0.0), max(picture.height - height, 0.0))
+        box = (left, moved, left + width, moved + height)
         if not any(_overlap(box, other) for other in placed):
             top = moved
             break
-    placed.append((left, top, left + size[0], top + size[1]))
-    draw.rectangle((left, top, left + size[0] - 1, top + size[1] - 1), fill=mark.colour)
-    draw.text((left + pad, top + pad), mark.label, font=font, fill=_ink(mark.colour))
+    placed.append((left, top, left + width, top + height))
+    picture.paste(patch, (round(left), round(top)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_patch(text: str, font_size: int, colour: RGB) -> PILImage.Image:
+    """A label as a small picture: the text on a patch of the object's colour. Made once per
+    text, size and colour in a process: the same categories come back on every image."""
+    from PIL import Image, ImageDraw
+
+    font = _font(font_size)
+    pad = max(1, font_size // 6)
+    ascent, descent = font.getmetrics()
+    size = (math.ceil(font.getlength(text)) + 2 * pad, ascent + descent + 2 * pad)
+    patch = Image.new("RGB", size, colour)
+    ImageDraw.Draw(patch).text((pad, pad), text, font=font, fill=_ink(colour))
+    return patch
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -333,15 +345,20 @@ def _ink(colour: RGB) -> RGB:
 
 
 def _with_captions(
-    picture: PILImage.Image, captions: Sequence[str], font: ImageFont.FreeTypeFont
+    picture: PILImage.Image,
+    captions: Sequence[tuple[str, RGB]],
+    font: ImageFont.FreeTypeFont,
 ) -> PILImage.Image:
-    """``picture`` with a white band under it holding the captions, wrapped to its width."""
+    """``picture`` with a white band under it holding the captions, wrapped to its width,
+    each in its colour."""
     from PIL import Image, ImageDraw
 
     pad = round(font.size) // 2
     per_line = max(8, int((picture.width - 2 * pad) / max(font.getlength("n"), 1)))
     lines = [
-        text for caption in captions for text in textwrap.wrap(f"- {caption}", per_line) or [""]
+        (text, colour)
+        for caption, colour in captions
+        for text in textwrap.wrap(f"- {caption}", per_line) or [""]
     ]
     ascent, descent = font.getmetrics()
     step = ascent + descent + 2
@@ -349,6 +366,6 @@ def _with_captions(
     band = Image.new("RGB", (picture.width, height), "white")
     band.paste(picture, (0, 0))
     draw = ImageDraw.Draw(band)
-    for k, text in enumerate(lines):
-        draw.text((pad, picture.height + pad + k * step), text, font=font, fill=(0, 0, 0))
+    for k, (text, colour) in enumerate(lines):
+        draw.text((pad, picture.height + pad + k * step), text, font=font, fill=colour)
     return band

@@ -20,7 +20,7 @@ import colorsys
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..schemas.coco import Kind
 
@@ -54,9 +54,18 @@ COMPARE_COLOURS: tuple[RGB, RGB] = ((0, 114, 178), (230, 159, 0))
 
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
-#: A problem met while drawing one image: a key of :data:`NOTES` and where (the image's file
-#: name, and what was found).
-Note = tuple[str, str]
+
+class Note(NamedTuple):
+    """A problem met while drawing one image: a key of :data:`NOTES`, the file it is about
+    (the image's, or a panoptic PNG's) and what was found there."""
+
+    key: str
+    file: str
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.detail}" if self.detail else self.file
+
 
 #: What each note key means, as the command line's summary says it.
 NOTES: dict[str, str] = {
@@ -71,6 +80,10 @@ NOTES: dict[str, str] = {
         "gives: annotations may be misplaced"
     ),
     "image_without_size": "images with neither a readable file nor a width and height: skipped",
+    "image_too_large": (
+        "images whose width x height is beyond Pillow's pixel limit (a decompression bomb or a "
+        "mistyped size): skipped"
+    ),
     "segmentation_invalid": "segmentations that cannot be rasterised: drawn without their mask",
     "panoptic_png_missing": "panoptic PNGs not found: segments drawn as boxes",
     "panoptic_png_unreadable": "panoptic PNGs that could not be read: segments drawn as boxes",
@@ -185,12 +198,14 @@ class RenderJob:
         )
 
     @property
-    def captions(self) -> list[str]:
+    def captions(self) -> list[tuple[str, RGB]]:
+        """The captions (of a captions file, or caption results) and the colour to write each
+        in: black, or with ``--compare`` its set's colour."""
         return [
-            str(ann.get("caption", ""))
+            (str(ann["caption"]), layer.colour or (0, 0, 0))
             for layer in self.layers
-            if layer.kind == "captions"
             for ann in layer.annotations
+            if "caption" in ann
         ]
 
 
@@ -229,15 +244,14 @@ class Mark:
 
 def marks(layer: Layer, index: int = 0) -> list[Mark]:
     """The marks of one layer (``index``: its place among the job's layers), in file order."""
-    if layer.kind == "captions":
-        return []
     if layer.kind == "panoptic":
         return [
             _segment_mark(layer, index, segment)
             for ann in layer.annotations
             for segment in ann.get("segments_info", ())
         ]
-    return [_annotation_mark(layer, index, ann) for ann in layer.annotations]
+    # (captions, and caption results, are text: RenderJob.captions)
+    return [_annotation_mark(layer, index, a) for a in layer.annotations if "caption" not in a]
 
 
 def _category(layer: Layer, category_id: Any) -> tuple[str, RGB]:

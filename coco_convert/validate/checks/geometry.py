@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..context import Context, check, fmt
 from ..diagnostics import Fix
-from ..engine import Context, check, fmt
 from .masks import check_rle
 
 _INSTANCE_KINDS = ("instances", "keypoints", "stuff")

@@ -12,8 +12,8 @@ from ...images import (
     find_image,
     read_size,
 )
+from ..context import Context, check
 from ..diagnostics import Fix
-from ..engine import Context, check
 
 _ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|[\\/])")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
-from ..engine import Context, check, fmt
 
 
 @check("K004", kinds=("keypoints",))

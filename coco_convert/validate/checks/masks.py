@@ -9,8 +9,8 @@ from typing import Any
 
 from ... import geometry
 from ...errors import GeometryError
+from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
-from ..engine import Context, check, fmt
 
 _INSTANCE_KINDS = ("instances", "keypoints", "stuff")
 

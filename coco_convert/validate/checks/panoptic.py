@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import Context, check, fmt
+from ..context import Context, check, fmt
 
 
 @check("P001", "P003", "P004", kinds=("panoptic",))

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from ..context import Context, check
 from ..diagnostics import Edit, Fix
-from ..engine import Context, check
 
 _WITH_IDS = ("instances", "keypoints", "stuff", "captions")
 _WITH_CATEGORIES = ("instances", "keypoints", "stuff", "panoptic")

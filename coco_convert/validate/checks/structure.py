@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from ...errors import Issue
+from ..context import Context, check, is_number
 from ..diagnostics import Fix
-from ..engine import Context, check, is_number
 from ..fixes import parse_pointer, resolve
 
 _FLAGS = ("iscrowd", "isthing")

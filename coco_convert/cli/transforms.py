@@ -1,4 +1,5 @@
-"""``poly2rle``, ``rle2poly`` and ``masks2coco``: segmentations between polygons, RLE and PNGs."""
+"""``poly2rle`` and ``rle2poly``: the segmentations of a COCO file between polygons and RLE
+(dataset transforms, :mod:`coco_convert.transforms`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any, TypeVar
 import click
 
 from ..converters.loss import LossReport
-from ..converters.masks import poly2rle, read_masks, rle2poly
 from ..dataset import CocoDataset, Dataset, load
 from ..errors import UsageError
 from ..io import check_output
+from ..transforms import poly2rle, rle2poly
 from .app import finish, jobs_option, main, output_option, report_option
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,64 +109,5 @@ def rle2poly_command(
         min_area=min_area,
         holes=holes,  # type: ignore[arg-type]
         jobs=jobs,
-    )
-    _finish(dataset, loss, output, report)
-
-
-@main.command("masks2coco")
-@click.argument("mask_dir", type=click.Path(path_type=Path))
-@output_option(help="Output COCO JSON file.")
-@click.option(
-    "--kind",
-    type=click.Choice(["auto", "instance", "class"]),
-    default="auto",
-    show_default=True,
-    help="instance: one object per pixel value (VOC SegmentationObject); class: one object per "
-    "connected part of each class (VOC SegmentationClass); auto: by the folder's name.",
-)
-@click.option(
-    "--images",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of the images: their file names, and a check of their sizes.",
-)
-@click.option(
-    "--labels",
-    metavar="FILE|voc",
-    help="Class names, one per line by pixel value (line 0: background), or CVAT's "
-    "labelmap.txt (gives RGB colours too), or 'voc'.",
-)
-@click.option(
-    "--class-masks",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="With --kind instance: the class masks (SegmentationClass) giving each object's class.",
-)
-@click.option("--rle", is_flag=True, help="Write RLE segmentations instead of polygons.")
-@polygon_options
-@report_option
-def masks2coco_command(
-    mask_dir: Path,
-    output: Path,
-    kind: str,
-    images: Path | None,
-    labels: str | None,
-    class_masks: Path | None,
-    rle: bool,
-    holes: str,
-    tolerance: float,
-    min_area: float,
-    report: Path | None,
-) -> None:
-    """COCO instances from a folder of mask PNGs (0 background, 255 void)."""
-    check_output(output, [p for p in (mask_dir, images, class_masks) if p is not None])
-    dataset, loss = read_masks(
-        mask_dir,
-        kind=kind,  # type: ignore[arg-type]
-        images=images,
-        labels=labels,
-        class_masks=class_masks,
-        rle=rle,
-        holes=holes,  # type: ignore[arg-type]
-        tolerance=tolerance,
-        min_area=min_area,
     )
     _finish(dataset, loss, output, report)

@@ -1,0 +1,146 @@
+"""COCO JSON itself as a format: the hub's own reader and writer.
+
+Reading is :func:`coco_convert.load` (every record validated, nothing changed); writing is
+:meth:`~coco_convert.dataset.Dataset.save`. Nothing is lost either way, so the report only
+counts. One split is one file; several go to a folder as ``instances_<split>.json`` (the
+names the COCO dataset itself uses, which :func:`~coco_convert.converters.base.split_name`
+reads back).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..dataset import AnyDataset, CocoDataset, load
+from ..errors import InputError, UsageError
+from ..io import atomic_files, open_file
+from .base import Format, Option, Read, named_splits, split_name
+from .loss import LossReport
+
+__all__ = ["FORMAT", "detect", "read_coco", "write_coco"]
+
+_SUFFIXES = (".json", ".json.gz")
+#: A COCO dataset is a JSON object with one of these lists (the first 64 KB always show one:
+#: info, licenses and the categories come first, or the images).
+_DATASET = re.compile(rb'"(?:images|annotations|categories)"\s*:\s*\[')
+#: Detection results: a JSON array of objects about images.
+_RESULTS = re.compile(rb'"image_id"\s*:')
+_PEEK = 65536
+
+
+def detect(path: Path) -> bool:
+    """A ``.json`` (or ``.json.gz``) file holding a COCO object or a results array."""
+    if not path.is_file() or not path.name.lower().endswith(_SUFFIXES):
+        return False
+    head = _peek(path).lstrip()
+    if head.startswith(b"{"):
+        return _DATASET.search(head) is not None
+    if head.startswith(b"["):
+        rest = head[1:].lstrip()
+        return rest.startswith(b"]") or (rest.startswith(b"{") and bool(_RESULTS.search(rest)))
+    return False
+
+
+def _peek(path: Path) -> bytes:
+    """The first 64 KB of the file (gunzipped), or nothing when it cannot be read."""
+    try:
+        with open_file(path) as handle:  # (never blocks on a named pipe)
+            head = handle.read(_PEEK)
+            if head[:2] == b"\x1f\x8b":
+                handle.seek(0)
+                with gzip.GzipFile(fileobj=handle) as unzipped:
+                    head = unzipped.read(_PEEK)
+    except (InputError, OSError, EOFError, zlib.error):
+        return b""
+    return head
+
+
+def read_coco(
+    src: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    report: LossReport | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+) -> Read:
+    """Load a COCO file (any kind; every record checked against the schema): one split,
+    named ``split`` or after the file (``instances_val2017.json`` -> ``val2017``).
+    ``strict`` and ``jobs`` are accepted for the contract (a COCO file has nothing to warn
+    about that is not a schema error)."""
+    report = LossReport("coco") if report is None else report
+    name = os.fspath(src)
+    dataset = load(name)
+    if isinstance(dataset, CocoDataset):
+        report.count("images", len(dataset.images))
+        report.count("annotations", len(dataset.annotations))
+    else:
+        report.count("results", len(dataset.results))
+    report.raise_if_strict(strict)
+    return {split or split_name(name): dataset}, report
+
+
+def write_coco(
+    datasets: AnyDataset | Mapping[str, AnyDataset],
+    out: str | os.PathLike[str],
+    *,
+    indent: int | None = None,
+    report: LossReport | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+) -> LossReport:
+    """Write each split as COCO JSON: ``out`` ending in ``.json`` or ``.json.gz`` is the one
+    file of a single split, anything else a folder that gets ``instances_<split>.json`` per
+    split. The output appears whole: one file atomically, or all the files of a folder or
+    none (other files in the folder are left alone); ``indent`` pretty-prints."""
+    report = LossReport("coco") if report is None else report
+    splits = named_splits(datasets)
+    target = Path(out)
+    single = target.name.lower().endswith(_SUFFIXES)
+    if single and len(splits) > 1:
+        raise UsageError(
+            f"{target}: the input has the splits {', '.join(splits)}; pass --split NAME for "
+            "one file, or an output folder for one file per split"
+        )
+    report.raise_if_strict(strict)
+    if single:
+        next(iter(splits.values())).save(target, indent=indent)
+    else:  # one file per split, all of them or none
+        with atomic_files(target) as stage:
+            for name, dataset in splits.items():
+                dataset.save(stage / f"instances_{name}.json", indent=indent)
+    report.count("files_written", len(splits))
+    return report
+
+
+FORMAT = Format(
+    name="coco",
+    title="COCO JSON",
+    limits=(
+        "The hub: every kind (instances, keypoints, captions, panoptic, stuff, detection "
+        "results) is read and written as it is, key order and extra keys included. Panoptic "
+        "PNGs are not copied."
+    ),
+    kinds=("instances", "keypoints", "captions", "panoptic", "stuff", "results"),
+    patterns=("*.json", "*.json.gz"),
+    detect=detect,
+    read=read_coco,
+    write=write_coco,
+    read_options=(
+        Option(
+            "split",
+            "Split name of a single input (default: from its file name, "
+            "instances_val2017.json -> val2017).",
+            metavar="NAME",
+        ),
+    ),
+    write_options=(
+        Option("indent", "Pretty-print the JSON with this indent.", type="int", minimum=0),
+    ),
+    output="file or folder",
+    docs="docs/coco.md",
+)
