@@ -48,7 +48,10 @@ RLE
     COCO stores crowd regions) or pycocotools' compressed string. Functions returning an RLE
     return it compressed, with ``counts`` a ``str`` (JSON-ready, not pycocotools' ``bytes``).
     Run lengths that do not add up to ``height * width`` are a :class:`GeometryError` *before*
-    pycocotools sees them (its decoder would write past the end of the mask).
+    pycocotools sees them (its decoder would write past the end of the mask). Labeling tools
+    run along the *rows* instead (CVAT's mask RLE over the mask's own box, Label Studio's
+    brush): :func:`rows_to_rle` and :func:`rle_to_rows` convert, expanding only the rows or
+    columns that hold the mask.
 
 Area and box
     :func:`area` and :func:`bbox` are pycocotools' ``area`` and ``toBbox`` of :func:`to_rle`:
@@ -89,6 +92,7 @@ __all__ = [
     "check_rle_size",
     "check_segmentations",
     "compress_rle",
+    "crop_to_rle",
     "encode_image",
     "iou",
     "mask_to_polygons",
@@ -103,6 +107,8 @@ __all__ = [
     "rle_to_mask",
     "rle_to_outlines",
     "rle_to_polygons",
+    "rle_to_rows",
+    "rows_to_rle",
     "to_rle",
     "trace",
     "uncompress_rle",
@@ -201,6 +207,132 @@ def mask_to_rle(mask: Mask) -> RLE:
         raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
     binary = np.asfortranarray(array != 0, dtype=np.uint8)
     return _json_rle(_coco_mask.encode(binary))
+
+
+#: A box inside an image, ``(left, top, width, height)`` in whole pixels.
+Box = tuple[int, int, int, int]
+
+
+def rows_to_rle(
+    runs: Sequence[int] | npt.NDArray[np.integer[Any]],
+    height: int,
+    width: int,
+    *,
+    box: Box | None = None,
+) -> RLE:
+    """The compressed COCO RLE of a mask given as *row-major* run lengths, alternating
+    background and foreground and starting with background, over ``box`` (``left, top,
+    width, height``; default the whole ``height`` x ``width`` image). That is how labeling
+    tools keep masks (CVAT's ``<mask rle=...>`` over the mask's own box, Label Studio's brush
+    once decoded); COCO runs go down the columns of the whole image.
+
+    Only the rows of the box that hold foreground are expanded, so a small mask in a large
+    image costs little. Run lengths that are negative or do not add up to the box's area,
+    and a box not inside the image, are a :class:`GeometryError`."""
+    _check_image_size(height, width)
+    left, top, box_width, box_height = (0, 0, width, height) if box is None else box
+    if not _all_ints([left, top, box_width, box_height]) or min(box_width, box_height) < 0:
+        raise GeometryError(f"a box needs whole-pixel left, top, width, height, got {box}")
+    if left < 0 or top < 0 or left + box_width > width or top + box_height > height:
+        raise GeometryError(
+            f"the box {left}, {top}, {box_width} x {box_height} (left, top, width x height) "
+            f"is not inside the {width} x {height} image"
+        )
+    counts = _row_runs(runs, box_width * box_height)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    fg = np.arange(1, counts.size, 2)
+    fg = fg[counts[fg] > 0]
+    if fg.size == 0:
+        return {"size": [height, width], "counts": _empty_counts(height, width)}
+    first_row = int(starts[fg[0]]) // box_width
+    last_row = (int(ends[fg[-1]]) - 1) // box_width
+    offset, cells = first_row * box_width, (last_row - first_row + 1) * box_width
+    # The foreground rows of the box, dense: +1 where a run starts, -1 where it ends.
+    delta = np.bincount(starts[fg] - offset, minlength=cells + 1) - np.bincount(
+        ends[fg] - offset, minlength=cells + 1
+    )
+    rows = (np.cumsum(delta[:cells]) > 0).reshape(-1, box_width)
+    return crop_to_rle(rows, left, top + first_row, height, width)
+
+
+def rle_to_rows(rle: RLE | dict[str, Any], *, box: Box | None = None) -> npt.NDArray[np.int64]:
+    """The mask of a COCO RLE as *row-major* run lengths over ``box`` (``left, top, width,
+    height``; default the whole image), alternating background and foreground and starting
+    with background (the first run may be 0): the inverse of :func:`rows_to_rle`.
+    Foreground outside the box is a :class:`GeometryError`. Only the mask's own box is
+    decoded (:func:`rle_crop`)."""
+    height, width = _rle_size(rle)
+    left, top, box_width, box_height = (0, 0, width, height) if box is None else box
+    total = box_width * box_height
+    found = rle_crop(rle)
+    if found is None:
+        return np.array([total], dtype=np.int64)
+    x0, y0, crop = found
+    rows, cols = crop.shape
+    if x0 < left or y0 < top or x0 + cols > left + box_width or y0 + rows > top + box_height:
+        raise GeometryError(
+            f"the mask's pixels reach outside the box {left}, {top}, {box_width} x "
+            f"{box_height} (left, top, width x height)"
+        )
+    band = np.zeros((rows, box_width), dtype=np.int8)
+    band[:, x0 - left : x0 - left + cols] = crop
+    flat = band.ravel()
+    positions = np.flatnonzero(np.diff(flat, prepend=0, append=0)) + (y0 - top) * box_width
+    return np.diff(positions, prepend=0, append=total)
+
+
+def _row_runs(runs: Any, total: int) -> npt.NDArray[np.int64]:
+    """``runs`` as an int64 array, checked: whole, non-negative, adding up to ``total``."""
+    try:
+        counts = np.asarray(runs)
+    except (TypeError, ValueError, OverflowError):
+        raise GeometryError("run lengths must be integers") from None
+    if counts.ndim != 1 or (counts.size and counts.dtype.kind not in "iu"):
+        raise GeometryError("run lengths must be a flat list of integers")
+    counts = counts.astype(np.int64, copy=False)
+    if counts.size and counts.min() < 0:
+        raise GeometryError(f"a run length is negative ({int(counts.min())})")
+    found = int(counts.sum())
+    if found != total:
+        raise GeometryError(f"run lengths add up to {found:,} pixels; the box has {total:,}")
+    return counts
+
+
+def crop_to_rle(crop: Mask, left: int, top: int, height: int, width: int) -> RLE:
+    """The compressed RLE, in an image of ``height`` x ``width``, of the mask ``crop`` (a
+    2-D array, non-zero is foreground) placed with its top-left pixel at column ``left``, row
+    ``top``: how tools that store a mask over its own box (CVAT's ``left``/``top``, a LabelMe
+    ``mask`` at its first point) become COCO. Only the columns the crop spans are expanded,
+    never the whole image. A crop reaching outside the image is a :class:`GeometryError`."""
+    array = np.asarray(crop)
+    if array.ndim != 2:
+        raise GeometryError(f"a mask must be 2-D (height, width), got shape {array.shape}")
+    _check_image_size(height, width)
+    rows, cols = array.shape
+    if left < 0 or top < 0 or left + cols > width or top + rows > height:
+        raise GeometryError(
+            f"a {cols} x {rows} mask at ({left}, {top}) reaches outside the "
+            f"{width} x {height} image"
+        )
+    if rows == 0 or cols == 0:
+        return {"size": [height, width], "counts": _empty_counts(height, width)}
+    # Column-major order: each of the crop's columns is a whole image column (``top`` pixels
+    # above the crop, its own, the rest below); the columns left and right of it are empty.
+    columns = np.zeros((cols, height), dtype=np.uint8)
+    columns[:, top : top + rows] = array.T != 0
+    flat = columns.ravel()
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate(([0], edges, [flat.size])))
+    if flat[0]:
+        runs = np.concatenate(([0], runs))
+    runs[0] += left * height
+    after = (width - left - cols) * height
+    if runs.size % 2:  # ends with background: the columns to the right extend it
+        runs[-1] += after
+    elif after:
+        runs = np.concatenate((runs, [after]))
+    return compress_rle({"size": [height, width], "counts": runs.tolist()})
 
 
 # --- any segmentation -> RLE, area, box -------------------------------------------------------
@@ -397,7 +529,8 @@ def rle_crop(
     rle: RLE | dict[str, Any], *, runs: npt.NDArray[np.int64] | None = None
 ) -> tuple[int, int, npt.NDArray[np.bool_]] | None:
     """An RLE's mask cut to the box of its pixels, ``(x0, y0, crop)`` with ``crop[r, c]``
-    pixel ``(x0 + c, y0 + r)``, or None for an empty mask. Only the columns that hold
+    pixel ``(x0 + c, y0 + r)``, or None for an empty mask (the inverse of
+    :func:`crop_to_rle`). Only the columns that hold
     foreground are decoded: a small object in a large image costs little. ``runs``: its
     :func:`rle_counts`, when the caller has them already."""
     height, _ = _rle_size(rle)

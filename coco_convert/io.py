@@ -43,6 +43,7 @@ __all__ = [
     "json_pieces",
     "open_file",
     "parse_json",
+    "peek",
     "read_bytes",
     "read_file",
     "read_text",
@@ -81,14 +82,29 @@ _FILE_KINDS = (
 )
 
 
-def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> BinaryIO:
-    """The regular file at ``path``, open for reading in binary, or an :class:`InputError`
-    saying in one line why not: missing, a folder, unreadable, not a regular file (a named
-    pipe or a device such as ``/dev/zero`` would block or never end), or larger than
-    ``limit`` bytes.
+def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
+    """The bytes of the regular file at ``path``, or an :class:`InputError` saying in one line
+    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such
+    as ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no
+    limit). The file is opened without blocking (opening a named pipe otherwise waits for a
+    writer) and checked on the open descriptor (:func:`open_file`)."""
+    name = os.fspath(path)
+    with open_file(name, limit=limit) as handle:
+        try:
+            data = handle.read()
+        except OSError as exc:
+            raise _read_error(name, exc) from None
+    if limit is not None and len(data) > limit:  # grew while it was read
+        raise InputError(name, f"is larger than {_size(limit)}")
+    return data
 
-    The file is opened without blocking (opening a named pipe otherwise waits for a writer) and
-    checked on the open descriptor, so what is checked is what is read."""
+
+@contextlib.contextmanager
+def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> Iterator[BinaryIO]:
+    """The regular file at ``path`` open for reading (binary), checked as :func:`read_file`
+    checks it, for readers that stream a file too large to hold (a multi-gigabyte XML
+    export): an :class:`InputError` when it is missing, a folder, unreadable, not a regular
+    file or larger than ``limit`` bytes (None: no limit)."""
     name = os.fspath(path)
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -103,26 +119,15 @@ def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> Bina
             raise InputError(name, f"is {kind}, not a regular file")
         if limit is not None and info.st_size > limit:
             raise InputError(name, f"is {_size(info.st_size)}, larger than {_size(limit)}")
-        return open(fd, "rb")  # noqa: PTH123 - a descriptor; the caller closes it
-    except BaseException as exc:
+        handle = open(fd, "rb", closefd=False)  # noqa: SIM115 (closed below)
+    except BaseException:
         os.close(fd)
-        if isinstance(exc, OSError):
-            raise _read_error(name, exc) from None
         raise
-
-
-def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
-    """The bytes of the regular file at ``path`` (see :func:`open_file`: anything else, or a
-    file larger than ``limit`` bytes, is an :class:`InputError`)."""
-    name = os.fspath(path)
-    with open_file(path, limit=limit) as handle:
-        try:
-            data = handle.read()
-        except OSError as exc:
-            raise _read_error(name, exc) from None
-    if limit is not None and len(data) > limit:  # grew while it was read
-        raise InputError(name, f"is larger than {_size(limit)}")
-    return data
+    try:
+        yield handle
+    finally:
+        handle.close()
+        os.close(fd)
 
 
 def read_text(path: str | os.PathLike[str], *, limit: int = TEXT_LIMIT) -> str:
@@ -192,6 +197,21 @@ def _gunzip(data: bytes, name: str, limit: int | None) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(name, f"corrupt gzip data: {exc}") from None
     return b"".join(pieces)
+
+
+def peek(path: str | os.PathLike[str], size: int = 65536) -> bytes:
+    """The first ``size`` bytes of a file (gunzipped when it is gzip), or nothing when it
+    cannot be read: what a format's ``detect`` looks at."""
+    try:
+        with open_file(path) as handle:  # (a named pipe: refused, never waited on)
+            head = handle.read(size)
+            if head[:2] == _GZIP_MAGIC:
+                handle.seek(0)
+                with gzip.GzipFile(fileobj=handle) as unzipped:
+                    head = unzipped.read(size)
+    except (InputError, OSError, EOFError, zlib.error):
+        return b""
+    return head
 
 
 def parse_json(data: bytes, name: str) -> Any:

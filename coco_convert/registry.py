@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .converters import coco, masks, voc, yolo
+from .converters import coco, cvat, labelstudio, masks, voc, yolo
 from .converters.base import Format
 from .converters.loss import LossReport
 from .dataset import AnyDataset
@@ -28,6 +28,8 @@ FORMATS: tuple[Format, ...] = (
     voc.FORMAT,
     yolo.FORMAT,
     masks.FORMAT,
+    cvat.FORMAT,
+    labelstudio.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}

@@ -34,8 +34,11 @@ An ellipse or circle in COCO
     no further than ``tolerance`` px inside the curve) and the exact figure is kept under the
     annotation's extra key :data:`SHAPE_KEY` as ``{"type": "ellipse", "center": [cx, cy],
     "radii": [rx, ry], "rotation": r}`` so a writer back to a tool that draws ellipses restores
-    it. :func:`ellipse_mask` rasterises the exact figure by the pixel-centre rule that
-    pycocotools applies to polygons, to measure what the polygon costs.
+    it. ``bbox`` is the envelope of the exact ellipse (:func:`ellipse_envelope`) and ``area``
+    its exact area (pi rx ry), as for a rotated box they describe the figure, not the polygon
+    (which stays within ``tolerance`` of it). :func:`ellipse_mask` rasterises the exact figure
+    by the pixel-centre rule that pycocotools applies to polygons, to measure what the polygon
+    costs.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ __all__ = [
     "Pivot",
     "RotatedBox",
     "box_from_corners",
+    "ellipse_envelope",
     "ellipse_mask",
     "ellipse_polygon",
     "ellipse_record",
@@ -200,6 +204,18 @@ def ellipse_record(ellipse: Ellipse) -> dict[str, Any]:
     """The :data:`SHAPE_KEY` value that keeps ``ellipse`` exactly in a COCO annotation."""
     cx, cy, rx, ry, rotation = ellipse
     return {"type": "ellipse", "center": [cx, cy], "radii": [rx, ry], "rotation": rotation}
+
+
+def ellipse_envelope(ellipse: Ellipse) -> list[float]:
+    """The axis-aligned box ``[x, y, w, h]`` around the exact ``ellipse``: its half-widths
+    are ``sqrt(rx^2 cos^2 r + ry^2 sin^2 r)`` across and ``sqrt(rx^2 sin^2 r + ry^2 cos^2 r)``
+    down."""
+    cx, cy, rx, ry, rotation = ellipse
+    rad = math.radians(rotation)
+    cos_r, sin_r = math.cos(rad), math.sin(rad)
+    half_w = math.hypot(rx * cos_r, ry * sin_r)
+    half_h = math.hypot(rx * sin_r, ry * cos_r)
+    return [cx - half_w, cy - half_h, 2 * half_w, 2 * half_h]
 
 
 def ellipse_mask(ellipse: Ellipse, height: int, width: int) -> npt.NDArray[Any]:

@@ -40,6 +40,8 @@ VOC_SEEDS = sorted(
     ]
 )
 MASK_SEEDS = sorted((FIXTURES / "voc").glob("*/Segmentation*/*.png"))
+CVAT_SEEDS = sorted((REALDATA / "cvat_xml").glob("*.xml"))
+LABEL_STUDIO_SEEDS = sorted((REALDATA / "label_studio_json").glob("*.json"))
 YOLO_LABEL_SEEDS = sorted(
     p for p in (REALDATA / "yolo").glob("*.txt") if "classes" not in p.name and "obj." not in p.name
 ) + sorted((REALDATA / "yolo_pose").glob("*.txt"))
@@ -84,7 +86,9 @@ def _to_file(mutant: Mutant, work: Path, name: str = "out.json") -> list[str]:
 VERBS: dict[str, Invocation] = {
     "info": Invocation(("coco",), lambda m, w, h: [str(m.path)]),
     "schema": Invocation((), lambda m, w, h: ["--kind", "results"]),
-    "validate": Invocation(("coco", "voc", "yolo"), lambda m, w, h: [str(m.path)]),
+    "validate": Invocation(
+        ("coco", "voc", "yolo", "masks", "cvat", "labelstudio"), lambda m, w, h: [str(m.path)]
+    ),
     "coco2voc": Invocation(("coco",), lambda m, w, h: [*_to_folder(m, w), "--masks"]),
     "coco2yolo": Invocation(
         ("coco",),
@@ -106,8 +110,12 @@ VERBS: dict[str, Invocation] = {
         ("coco",), lambda m, w, h: [*_to_folder(m, w), "--images", str(h["images"]), "--limit", "1"]
     ),
     "formats": Invocation((), lambda m, w, h: []),
+    "cvat2coco": Invocation(("cvat",), lambda m, w, h: _to_file(m, w)),
+    "labelstudio2coco": Invocation(("labelstudio",), lambda m, w, h: _to_file(m, w)),
+    "coco2cvat": Invocation(("coco",), lambda m, w, h: _to_file(m, w, "annotations.xml")),
+    "coco2labelstudio": Invocation(("coco",), lambda m, w, h: _to_file(m, w, "tasks.json")),
     "convert": Invocation(
-        ("coco", "voc", "yolo", "masks"),
+        ("coco", "voc", "yolo", "masks", "cvat", "labelstudio"),
         lambda m, w, h: [*_to_folder(m, w), "--to", "voc" if m.kind == "coco" else "coco"],
     ),
     "gallery": Invocation(

@@ -35,6 +35,8 @@ from coco_convert.converters.yolo import write_yolo
 from .conftest import FIXTURES
 from .corruption import (
     COCO_SEEDS,
+    CVAT_SEEDS,
+    LABEL_STUDIO_SEEDS,
     MASK_SEEDS,
     VERBS,
     VOC_SEEDS,
@@ -49,10 +51,10 @@ from .corruption import (
 from .yolo_cases import make_images
 
 #: Byte-level mutants: CHUNKS tests of PER_CHUNK mutants each (so a failure names its chunk).
-CHUNKS, PER_CHUNK = 16, 45
+CHUNKS, PER_CHUNK = 16, 49
 #: Structural JSON mutants (hypothesis examples).
 STRUCTURAL = 300
-KINDS = ("coco", "voc", "yolo-yaml", "yolo-label", "masks")
+KINDS = ("coco", "voc", "yolo-yaml", "yolo-label", "masks", "cvat", "labelstudio")
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:
@@ -151,10 +153,10 @@ def _mutant(
         path = root / seed.name
         path.write_bytes(data)
         return Mutant("coco", path, path, f"{seed.name}: {how}")
-    if kind == "voc":
+    if kind in ("voc", "cvat", "labelstudio"):
         path = root / seed.name
         path.write_bytes(data)
-        return Mutant("voc", path, path, f"{seed.name}: {how}")
+        return Mutant(kind, path, path, f"{seed.name}: {how}")
     if kind == "masks":
         folder = root / "SegmentationObject"
         folder.mkdir()
@@ -178,6 +180,10 @@ def _seeds(kind: str) -> list[tuple[Path, str]]:
         return [(p, "xml") for p in VOC_SEEDS]
     if kind == "masks":
         return [(p, "png") for p in MASK_SEEDS]
+    if kind == "cvat":
+        return [(p, "xml") for p in CVAT_SEEDS]
+    if kind == "labelstudio":
+        return [(p, "json") for p in LABEL_STUDIO_SEEDS]
     if kind == "yolo-yaml":
         base = [(Path("data.yaml"), "yaml")]
         return [*base, *((p, "yaml") for p in YAML_SEEDS)]
@@ -215,7 +221,7 @@ def test_every_verb_has_an_entry() -> None:
     )
 
 
-def test_the_seeds_are_there() -> None:
+def test_the_seeds_are_there(realdata: Path) -> None:
     for kind in KINDS:
         assert len(_seeds(kind)) >= 2, kind
     assert len(COCO_SEEDS) >= 25

@@ -28,15 +28,16 @@ SCRIPT = Path(__file__).with_name("datumaro_import.py")
 PYTHON = Path(os.environ.get("COCO_CONVERT_DATUMARO", ROOT / ".venv-datumaro" / "bin" / "python"))
 
 
-def datumaro(fmt: str, path: Path) -> dict[str, Any]:
-    """What Datumaro's importer of ``fmt`` finds at ``path``."""
+def datumaro(fmt: str, path: Path, *, details: bool = False) -> dict[str, Any]:
+    """What Datumaro's importer of ``fmt`` finds at ``path`` (``details``: each item's
+    boxes, polygons, polylines and masks too; see tests/datumaro_import.py)."""
     if not PYTHON.is_file():
         pytest.fail(
             f"no Datumaro environment at {PYTHON}: `make test` builds it (or set "
             "COCO_CONVERT_DATUMARO to a Python with datumaro installed)"
         )
     done = subprocess.run(
-        [str(PYTHON), str(SCRIPT), fmt, str(path)],
+        [str(PYTHON), str(SCRIPT), fmt, str(path), *(["--details"] if details else [])],
         capture_output=True,
         text=True,
         check=False,

@@ -71,6 +71,34 @@ def test_mask_rle_identities(mask: np.ndarray) -> None:
 
 
 @examples
+@given(masks(), st.integers(0, 6), st.integers(0, 6), st.integers(0, 6), st.integers(0, 6))
+def test_crop_placed_in_an_image_is_pycocotools_of_the_whole_mask(
+    crop: np.ndarray, left: int, top: int, right: int, bottom: int
+) -> None:
+    rows, cols = crop.shape
+    height, width = top + rows + bottom, left + cols + right
+    image = np.zeros((height, width), dtype=np.uint8)
+    image[top : top + rows, left : left + cols] = crop
+    oracle = coco_mask.encode(np.asfortranarray(image))
+    rle = g.crop_to_rle(crop, left, top, height, width)
+    assert rle == {"size": [height, width], "counts": oracle["counts"].decode()}
+    back = g.rle_crop(rle)
+    if not crop.any():
+        assert back is None
+        return
+    assert back is not None
+    x0, y0, tight = back
+    ys, xs = np.nonzero(image)
+    assert (x0, y0) == (xs.min(), ys.min())
+    assert np.array_equal(tight, image[y0 : ys.max() + 1, x0 : xs.max() + 1])
+
+
+def test_a_crop_outside_its_image_is_refused() -> None:
+    with pytest.raises(GeometryError, match=r"a 3 x 2 mask at \(8, 0\) reaches outside"):
+        g.crop_to_rle(np.ones((2, 3)), 8, 0, 10, 10)
+
+
+@examples
 @given(masks())
 def test_mask_polygon_round_trip_is_exact(mask: np.ndarray) -> None:
     h, w = mask.shape
@@ -152,3 +180,43 @@ def test_run_lengths_must_cover_the_mask(runs: list[int], error: int) -> None:
     else:
         with pytest.raises(GeometryError, match="add up to"):
             g.compress_rle(rle)
+
+
+def row_runs(mask: np.ndarray) -> list[int]:
+    """Row-major run lengths of ``mask``, background first (the first may be 0)."""
+    flat = mask.ravel().astype(np.int8)
+    switches = np.flatnonzero(np.diff(flat, prepend=0, append=0))
+    return np.diff(switches, prepend=0, append=flat.size).tolist()
+
+
+@examples
+@given(masks(), st.data())
+def test_row_runs_and_coco_rle_are_the_same_mask(mask: np.ndarray, data: Any) -> None:
+    """rows_to_rle gives exactly pycocotools' encoding of the mask, over the whole image or
+    a box inside it, and rle_to_rows gives the row runs back."""
+    h, w = mask.shape
+    assert g.rows_to_rle(row_runs(mask), h, w) == g.mask_to_rle(mask)
+    assert g.rle_to_rows(g.mask_to_rle(mask)).tolist() == row_runs(mask)
+    top, left = data.draw(st.integers(0, h - 1)), data.draw(st.integers(0, w - 1))
+    bh, bw = data.draw(st.integers(1, h - top)), data.draw(st.integers(1, w - left))
+    inside = np.zeros_like(mask)
+    inside[top : top + bh, left : left + bw] = mask[top : top + bh, left : left + bw]
+    box = (left, top, bw, bh)
+    runs = row_runs(mask[top : top + bh, left : left + bw])
+    assert g.rows_to_rle(runs, h, w, box=box) == g.mask_to_rle(inside)
+    assert g.rle_to_rows(g.mask_to_rle(inside), box=box).tolist() == runs
+
+
+def test_row_runs_refused_when_they_do_not_fit() -> None:
+    with pytest.raises(GeometryError, match="add up to 5 pixels; the box has 6"):
+        g.rows_to_rle([2, 3], 2, 3)
+    with pytest.raises(GeometryError, match="negative"):
+        g.rows_to_rle([7, -1], 2, 3)
+    with pytest.raises(GeometryError, match="flat list of integers"):
+        g.rows_to_rle([1.5, 4.5], 2, 3)
+    with pytest.raises(GeometryError, match="not inside the 3 x 2 image"):
+        g.rows_to_rle([4], 2, 3, box=(1, 1, 2, 2))
+    mask = np.zeros((4, 4), dtype=np.uint8)
+    mask[0, 0] = 1
+    with pytest.raises(GeometryError, match="reach outside the box"):
+        g.rle_to_rows(g.mask_to_rle(mask), box=(1, 1, 3, 3))

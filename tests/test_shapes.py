@@ -17,6 +17,7 @@ from coco_convert import geometry
 from coco_convert.shapes import (
     Ellipse,
     box_from_corners,
+    ellipse_envelope,
     ellipse_mask,
     ellipse_polygon,
     ellipse_record,
@@ -116,6 +117,27 @@ def test_ellipse_polygon_vertices_lie_on_the_ellipse(
         dx, dy = px - cx, py - cy
         u, v = (dx * c + dy * s) / rx, (-dx * s + dy * c) / ry
         assert u * u + v * v == pytest.approx(1.0, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-50, 150), st.floats(-50, 150), st.floats(0.5, 300), st.floats(0.5, 300), angle)
+def test_ellipse_envelope_touches_the_ellipse_and_holds_it(
+    cx: float, cy: float, rx: float, ry: float, r: float
+) -> None:
+    x, y, w, h = ellipse_envelope(Ellipse(cx, cy, rx, ry, r))
+    dense = ellipse_polygon(Ellipse(cx, cy, rx, ry, r), vertices=20000)
+    xs, ys = dense[0::2], dense[1::2]
+    slack = 1e-6 * max(rx, ry, 1)
+    assert x - slack <= min(xs)
+    assert max(xs) <= x + w + slack
+    assert y - slack <= min(ys)
+    assert max(ys) <= y + h + slack
+    # a dense polygon comes within its own sagitta of every side
+    near = max(rx, ry) * (1 - math.cos(math.pi / 10000)) + slack
+    assert min(xs) - x <= near
+    assert x + w - max(xs) <= near
+    assert min(ys) - y <= near
+    assert y + h - max(ys) <= near
 
 
 def rasterise(polygon: list[float], height: int, width: int) -> Any:

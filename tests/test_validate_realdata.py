@@ -38,8 +38,6 @@ EXPECTED = {
     "labelme_json/labelme-primitives.json": {"F004"},
     "via_json/via-fire-via_region_data.json": {"F004"},
     "via_json/via2-project-empty-regions.json": {"F004"},
-    "label_studio_json/ls-converter-polygons.json": {"F004"},
-    "label_studio_json/ls-sdk-keypoints-data.json": {"F004"},
 }
 
 #: Files whose quirks do not break training: no finding at error level.

@@ -18,7 +18,7 @@ from tests.validate_cases import BASES, CASES, corrupted
 #: validator's own crash report (X001, tested here).
 FILE_RULES = {"F001", "F002", "F003", "F004", "F005", "I005", "I006", "I008", "P002", "X001"}
 #: Pascal VOC and YOLO rules have their own fixtures (tests/test_validate_formats.py).
-FORMAT_FAMILIES = ("V", "Y")
+FORMAT_FAMILIES = ("V", "Y", "C", "L")  # read by their readers: tests of their own
 
 
 def _write(tmp_path: Path, doc: Any, name: str = "doc.json") -> Path:

@@ -9,16 +9,14 @@ reads back).
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..dataset import AnyDataset, CocoDataset, load
-from ..errors import InputError, UsageError
-from ..io import atomic_files, open_file
+from ..errors import UsageError
+from ..io import atomic_files, peek
 from .base import Format, Option, Read, named_splits, split_name
 from .loss import LossReport
 
@@ -30,34 +28,24 @@ _SUFFIXES = (".json", ".json.gz")
 _DATASET = re.compile(rb'"(?:images|annotations|categories)"\s*:\s*\[')
 #: Detection results: a JSON array of objects about images.
 _RESULTS = re.compile(rb'"image_id"\s*:')
-_PEEK = 65536
+#: What labeling tools' arrays of tasks hold and results never do (Label Studio's tasks,
+#: whose data may well have an image_id, and its JSON-MIN records).
+_TASKS = re.compile(rb'"(?:annotations|predictions|completions)"\s*:\s*\[|"annotation_id"\s*:')
 
 
 def detect(path: Path) -> bool:
     """A ``.json`` (or ``.json.gz``) file holding a COCO object or a results array."""
     if not path.is_file() or not path.name.lower().endswith(_SUFFIXES):
         return False
-    head = _peek(path).lstrip()
+    head = peek(path).lstrip()
     if head.startswith(b"{"):
         return _DATASET.search(head) is not None
     if head.startswith(b"["):
         rest = head[1:].lstrip()
-        return rest.startswith(b"]") or (rest.startswith(b"{") and bool(_RESULTS.search(rest)))
+        if rest.startswith(b"]"):
+            return True
+        return rest.startswith(b"{") and bool(_RESULTS.search(rest)) and not _TASKS.search(rest)
     return False
-
-
-def _peek(path: Path) -> bytes:
-    """The first 64 KB of the file (gunzipped), or nothing when it cannot be read."""
-    try:
-        with open_file(path) as handle:  # (never blocks on a named pipe)
-            head = handle.read(_PEEK)
-            if head[:2] == b"\x1f\x8b":
-                handle.seek(0)
-                with gzip.GzipFile(fileobj=handle) as unzipped:
-                    head = unzipped.read(_PEEK)
-    except (InputError, OSError, EOFError, zlib.error):
-        return b""
-    return head
 
 
 def read_coco(

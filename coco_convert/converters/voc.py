@@ -14,9 +14,9 @@ are 1-based and inclusive, so by default ``x = xmin - 1, w = xmax - xmin + 1`` (
 the VOC devkit); ``coords="zero-based"`` reads and writes ``x = xmin, w = xmax - xmin`` for
 tools that write 0-based corner coordinates (LabelImg, CVAT/Datumaro, Label Studio, labelme).
 
-XML is parsed by lxml with entity resolution, network access and huge trees off; a document
-that declares entities (an external entity, an expansion bomb) is refused before any value is
-read. The ``parse_*``/``build_*`` helpers are pure and tested without files.
+XML is parsed by :mod:`coco_convert.xmlio` (lxml with entity resolution, network access and
+huge trees off; a document that declares entities is refused before any value is read).
+The ``parse_*``/``build_*`` helpers are pure and tested without files.
 """
 
 # Per-file paths are strings (os.path): at 100k files, Path objects cost more than the parse.
@@ -52,6 +52,7 @@ from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
+from ..xmlio import parse_bytes, xml_text
 from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
 from .loss import ConversionError, LossReport
 
@@ -86,22 +87,6 @@ _FLAGS = ("truncated", "difficult", "occluded")
 #: Top-level elements describing the image that COCO has no field for.
 _IMAGE_METADATA = ("folder", "path", "source", "owner", "segmented")
 _SYNSET = re.compile(r"n\d{8}")
-#: ``<!ENTITY name "value">`` or ``<!ENTITY % name SYSTEM "url">``: (name, url or b"").
-_ENTITY_DECLARATION = re.compile(
-    rb"<!ENTITY\s+(?:%\s*)?([^\s>]+)\s*(?:(?:SYSTEM|PUBLIC)\s+[\"']([^\"']*)[\"'])?"
-)
-
-#: One parser for every file: no entity substitution, no DTD or network loads, no huge trees.
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
-
-
 # --- parsing one file (pure) -----------------------------------------------------------------
 
 
@@ -134,17 +119,7 @@ def parse_voc_xml(data: bytes, path: str = "<xml>") -> VocFile:
 
     Raises :class:`~coco_convert.errors.InputError` naming the file and line for malformed
     XML, for a root other than ``<annotation>`` and for any entity declaration."""
-    if b"<!ENTITY" in data:
-        declared = _ENTITY_DECLARATION.findall(data)
-        if declared:
-            raise _entities_refused(path, declared)
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        message = exc.msg or str(exc)
-        message = re.sub(r",? line \d+, column \d+$", "", message)
-        raise InputError(path, f"malformed XML: {message}", line=line) from None
+    root = parse_bytes(data, path)
     if root.tag != "annotation":
         raise InputError(
             path,
@@ -170,21 +145,6 @@ def parse_voc_xml(data: bytes, path: str = "<xml>") -> VocFile:
         elif isinstance(tag, str):
             metadata.append(tag)
     return VocFile(path, filename, width, height, objects, tuple(metadata))
-
-
-def _entities_refused(path: str, declared: list[tuple[bytes, bytes]]) -> InputError:
-    name, external = (part.decode("utf-8", "replace") for part in declared[0])
-    if external:
-        what = f"an external entity '{name}' ({external})"
-    else:
-        count = len(declared)
-        what = f"{count} {'entity' if count == 1 else 'entities'} ('{name}', ...)"
-    return InputError(
-        path,
-        f"refused: the XML declares {what}",
-        hint="VOC annotations never need entities; they are how XXE and expansion-bomb "
-        "attacks work, so coco-convert never expands them. Remove the <!DOCTYPE> block",
-    )
 
 
 def _size(element: Any, path: str) -> int | None:
@@ -1083,11 +1043,8 @@ _IMAGE_CARRIED = frozenset({"id", "file_name", "width", "height"})
 #: Keys that are carried or reported on their own (segmentation: lost, but counted apart).
 _ANNOTATION_KEYS = _CARRIED | {"segmentation"}
 _XML_TAG = re.compile(r"[A-Za-z_][\w.-]*")
-#: Characters XML 1.0 cannot hold at all (C0 controls but tab, CR and LF; lone surrogates,
-#: which is how Python holds file names that are not UTF-8; U+FFFE, U+FFFF).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: Text that XML holds as it is: nothing to escape (lxml escapes &, <, > and CR) and nothing
-#: XML cannot hold.
+#: XML cannot hold (:data:`coco_convert.xmlio.NOT_XML`).
 _PLAIN = re.compile("[^&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
 
 #: One object to write: class name, COCO box, attributes (None when there are none), and
@@ -1170,7 +1127,7 @@ def write_voc(
                 )
             if masks:
                 report.count("segmentation_pngs", 2 * len(segmented))
-        _write_list(tmp / "labels.txt", [_NOT_XML.sub("\ufffd", label) for label in labels])
+        _write_list(tmp / "labels.txt", [xml_text(label)[0] for label in labels])
         (tmp / "labelmap.txt").write_text(render_labelmap(labels), encoding="utf-8")
     report.stats["largest_rounding_error_px"] = largest
     if overlap:
@@ -1222,7 +1179,7 @@ def render_labelmap(labels: Sequence[str]) -> str:
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for index, name in enumerate(labels, 1):
         r, g, b = voc_color(min(index, VOID - 1))
-        lines.append(f"{_NOT_XML.sub(chr(0xFFFD), name)}:{r},{g},{b}::")
+        lines.append(f"{xml_text(name)[0]}:{r},{g},{b}::")
     return "\n".join(lines) + "\n"
 
 
@@ -1585,10 +1542,10 @@ def _element(tag: str, text: str) -> tuple[str, int]:
 @functools.lru_cache(maxsize=4096)
 def _lxml_element(tag: str, text: str) -> tuple[str, int]:
     """:func:`_element` by lxml (cached: a class name or pose that needs escaping repeats)."""
-    clean = _NOT_XML.sub("\ufffd", text)
+    clean, replaced = xml_text(text)
     element = etree.Element(tag)
     element.text = clean
-    return etree.tostring(element, encoding="unicode"), int(clean != text)
+    return etree.tostring(element, encoding="unicode"), int(replaced)
 
 
 def _text(value: Any) -> str:

@@ -16,6 +16,8 @@ D     detection results: scores
 T     tool profiles: known quirks of the tool that wrote the file
 V     Pascal VOC XML
 Y     YOLO datasets
+C     CVAT XML
+L     Label Studio JSON exports
 X     the validator itself
 ====  ==========================================================================
 
@@ -44,6 +46,8 @@ FAMILIES: dict[str, str] = {
     "T": "tool profiles",
     "V": "Pascal VOC",
     "Y": "YOLO",
+    "C": "CVAT XML",
+    "L": "Label Studio",
     "X": "validator",
 }
 
@@ -128,8 +132,9 @@ RULES: dict[str, Rule] = _rules(
         "The file is a labeling tool's own format, not COCO.",
         """
         LabelMe per-image JSON ("shapes", "imageHeight"), VGG Image Annotator projects
-        ("_via_img_metadata" or per-image "regions"), Label Studio task exports (a list of
-        tasks with "annotations"/"data") and CVAT XML are not COCO. Convert them first;
+        ("_via_img_metadata" or per-image "regions") and Label Studio task exports (a list of
+        tasks with "annotations"/"data") are not COCO. (CVAT XML is read by its own
+        reader: C rules.) Convert them first;
         validating them as COCO would only list hundreds of schema errors.
         """,
     ),
@@ -1102,6 +1107,252 @@ RULES: dict[str, Rule] = _rules(
         'RAE 734W' and 'RAE 734 W' (LabelImg classes.txt in ../shared/realdata/yolo): one
         class split in two by a typo, each with half the examples.
         """,
+    ),
+    # --- C: CVAT XML -------------------------------------------------------------------------
+    Rule(
+        "C001",
+        "unreadable-cvat-xml",
+        "error",
+        "The file cannot be read as a CVAT XML export.",
+        """
+        Malformed XML (with its line), a root other than <annotations>, a document that
+        declares entities (never expanded), a coordinate that is not a finite number (NaN,
+        inf, text), a required attribute missing (xtl=, points=, label=, rle=...), or a mask
+        whose run lengths do not cover its box or that reaches outside its image. Read by
+        the cvat2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "C002",
+        "cvat-image-without-size",
+        "warning",
+        "An <image> (or a video's frames) has no width and height.",
+        """
+        CVAT writes width= and height= on every image and <original_size> for videos;
+        without them boxes cannot be checked against the image and masks cannot be placed
+        (they are dropped). Pass --images DIR to read the sizes from the image files.
+        """,
+    ),
+    Rule(
+        "C003",
+        "cvat-undeclared-label",
+        "error",
+        "A shape's label is not declared in <meta><labels>.",
+        """
+        CVAT refuses to import annotations of labels its task does not have ("Label ... is
+        not registered for this task"), and the converters have to invent a category.
+        """,
+    ),
+    Rule(
+        "C004",
+        "cvat-undeclared-attribute",
+        "warning",
+        "A shape has an <attribute> its label does not declare.",
+        """
+        CVAT's import keeps only attributes declared for the label: this value is dropped
+        when the file is imported into CVAT again.
+        """,
+    ),
+    Rule(
+        "C005",
+        "cvat-attribute-type",
+        "warning",
+        "An attribute value is not of its declared type (checkbox, number).",
+        """
+        A checkbox holds true or false and a number a number; anything else is kept as text
+        by the converter and refused or reset by CVAT's import.
+        """,
+    ),
+    Rule(
+        "C006",
+        "cvat-attribute-choice",
+        "warning",
+        "A select or radio attribute holds a value that is not among its label's choices.",
+        """
+        The label's <values> lists the choices; a value outside them usually comes from a
+        renamed choice or a hand-edited file, and splits one class of answers in two.
+        """,
+    ),
+    Rule(
+        "C007",
+        "cvat-degenerate-shape",
+        "error",
+        "A box has no area, a polygon fewer than 3 points, or an ellipse a radius of 0.",
+        """
+        xbr <= xtl or ybr <= ytl, a polygon of one or two points, rx or ry 0 or less: no
+        detector can learn from it; the converter drops it.
+        """,
+    ),
+    Rule(
+        "C008",
+        "cvat-mask-without-size",
+        "error",
+        "A mask is on an image whose size is unknown.",
+        """
+        CVAT stores a mask over its own box; placing it in the image needs the image's
+        size. The converter drops it; pass --images DIR.
+        """,
+    ),
+    Rule(
+        "C009",
+        "cvat-skeleton",
+        "warning",
+        "A skeleton's drawing cannot be read, or it has a point its label does not declare.",
+        """
+        The label's <svg> names the skeleton's points and edges; without it the keypoints
+        have no edges, and a point the meta does not list is added at the end.
+        """,
+    ),
+    Rule(
+        "C010",
+        "cvat-frame-outside-task",
+        "warning",
+        "A track has shapes on frames outside its task's frame range.",
+        """
+        The task's start_frame, stop_frame and frame_filter give its frames; a shape beyond
+        them belongs to no image the task exported.
+        """,
+    ),
+    Rule(
+        "C011",
+        "cvat-frame-names-unknown",
+        "warning",
+        "An image task exported as CVAT for video: the XML has no image names.",
+        """
+        CVAT for video refers to frames by number only; for an image task the names of the
+        images are lost (frames are named frame_NNNNNN.PNG). Export CVAT for images.
+        """,
+    ),
+    # --- L: Label Studio -------------------------------------------------------------------
+    Rule(
+        "L001",
+        "labelstudio-unreadable",
+        "error",
+        "The file cannot be read as a Label Studio export.",
+        """
+        Not JSON (NaN and Infinity, which Python's json module writes, are named by their
+        JSON pointer), not a list of tasks, a task without data naming its image, a value
+        of the wrong type, or a brush mask whose RLE is truncated or decodes to another
+        number of values than its image's 4 x width x height (a mask of another image).
+        Read by the labelstudio2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "L002",
+        "region-without-label",
+        "error",
+        "A region has no label.",
+        """
+        A rectangle, polygon or brush stroke drawn but never given a label (or drawn with a
+        tag that has none): no class to train on; converters drop it.
+        """,
+    ),
+    Rule(
+        "L003",
+        "keypoint-without-parent",
+        "error",
+        "A keypoint is not linked to a region (parentID).",
+        """
+        Label Studio links a keypoint to the rectangle of its instance by parentID when the
+        point is drawn inside a selected region. A point drawn with nothing selected belongs
+        to no instance: COCO keypoints are per instance, so it is dropped. label-studio-sdk's
+        own COCO export instead merges every point of an image into one annotation.
+        JSON-MIN exports keep no parentID at all: export JSON.
+        """,
+    ),
+    Rule(
+        "L004",
+        "label-not-in-config",
+        "warning",
+        "A region's label is not in the labeling config.",
+        """
+        The label was renamed or removed from the project after it was used (the
+        label-studio-converter fixture in ../shared/realdata/label_studio_json labels
+        polygons "Airplane" under a config listing "parasites" and "white"). Its category is
+        numbered after the config's labels.
+        """,
+    ),
+    Rule(
+        "L005",
+        "region-size-mismatch",
+        "error",
+        "A region carries no image size, or another one than the task's other regions.",
+        """
+        Coordinates are percent of original_width x original_height; a region without them
+        cannot be placed, and one with another size was drawn on another image (a task
+        whose image was replaced). Converters drop it.
+        """,
+    ),
+    Rule(
+        "L006",
+        "image-without-size",
+        "warning",
+        "No region of the task gives its image's size.",
+        """
+        Label Studio records the size only on regions; a task without any (or whose image
+        cannot be read from --images) gets an image without width and height, which
+        training frameworks need.
+        """,
+    ),
+    Rule(
+        "L007",
+        "region-outside-image",
+        "warning",
+        "A region reaches outside the image (beyond 0..100%).",
+        "Usually a pre-annotation imported with pixel values or the wrong image size.",
+    ),
+    Rule(
+        "L008",
+        "empty-region",
+        "error",
+        "A region has no area: a box of zero width or height, a polygon of fewer than 3 "
+        "points, an ellipse of zero radius, a brush mask without pixels.",
+        "Nothing to learn from; converters drop it.",
+    ),
+    Rule(
+        "L009",
+        "duplicate-keypoint",
+        "warning",
+        "An instance has two keypoints of the same label.",
+        "COCO has one slot per keypoint name; the first one is kept.",
+    ),
+    Rule(
+        "L010",
+        "task-id",
+        "warning",
+        "Tasks whose ids are missing, repeated or not whole numbers.",
+        """
+        Task ids become image ids; when they cannot, images are numbered 1, 2, ... and
+        nothing ties them back to the tasks. Exports of two projects concatenated repeat
+        ids.
+        """,
+    ),
+    Rule(
+        "L011",
+        "rotated-image-view",
+        "info",
+        "A region was drawn on a rotated view of the image (image_rotation).",
+        """
+        Label Studio keeps the coordinates of regions in the image as stored; check that the
+        image file is not rotated by EXIF in one tool and not in another.
+        """,
+    ),
+    Rule(
+        "L012",
+        "prediction-without-score",
+        "warning",
+        "A prediction has no score.",
+        """
+        Neither the region nor its prediction has a score; COCO results need one, so
+        converters give 1.0, which breaks precision-recall curves.
+        """,
+    ),
+    Rule(
+        "L013",
+        "labelstudio-other",
+        "warning",
+        "Another problem the Label Studio reader reported.",
+        "The message names the reader's problem key.",
     ),
     # --- X: the validator --------------------------------------------------------------------
     Rule(

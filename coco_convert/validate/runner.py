@@ -224,16 +224,11 @@ def _validate_format(
 
 
 def _unrecognised(target: Path) -> FileResult:
-    """F004 for a labeling tool's own format that no registered format reads, else F003."""
-    from .checks.profiles import native_file
-
+    """F003 for a file or folder no registered format reads (every tool's XML has a reader
+    now; JSON formats are told apart in :func:`validate_document`)."""
     name = str(target)
     if not target.exists():
         return FileResult(name, [_finding("F001", name, "no such file or folder")])
-    native = native_file(target)
-    if native is not None:
-        message = f"this is {native}, not a format coco-convert reads; convert it first"
-        return FileResult(name, [_finding("F004", name, message)])
     message = (
         "no format coco-convert reads recognises it (`coco-convert formats` lists them: a "
         "COCO JSON file, a VOC devkit or XML folder, a YOLO data.yaml or dataset folder, ...)"

@@ -9,11 +9,8 @@ id 0, annotation id 0, empty segmentations); their messages mention the tool whe
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from ...errors import InputError
-from ...io import open_file
 from ..context import Context, check, fmt
 from ..diagnostics import Fix
 
@@ -43,19 +40,6 @@ def native_format(document: Any) -> str | None:
             and ("annotations" in first or "predictions" in first)
         ):
             return "a Label Studio task export"
-    return None
-
-
-def native_file(path: Path) -> str | None:
-    """The labeling tool whose own format the file ``path`` is, judged by its first bytes,
-    when it is not JSON (JSON documents: :func:`native_format`)."""
-    try:
-        with open_file(path) as handle:  # (never blocks on a named pipe)
-            head = handle.read(65536)
-    except (InputError, OSError):
-        return None
-    if b"<annotations>" in head[:4096] and b"<meta>" in head:
-        return "a CVAT for images XML export"
     return None
 
 
