@@ -13,6 +13,12 @@ DATUMARO_VERSION := 1.13.12
 DATUMARO := .venv-datumaro
 DATUMARO_STAMP := $(DATUMARO)/.installed-$(DATUMARO_VERSION)
 
+# LabelMe, whose own code tests/test_labelme.py checks our masks and files against, lives in its
+# own environment too: it pulls in PyQt5 and onnxruntime.
+LABELME_VERSION := 6.3.1
+LABELME := .venv-labelme
+LABELME_STAMP := $(LABELME)/.installed-$(LABELME_VERSION)
+
 .PHONY: run test lint clean
 
 $(STAMP): pyproject.toml
@@ -38,6 +44,9 @@ run: $(STAMP)
 	$(CLI) convert fixtures/yolo/coco-val2014/data.yaml --to voc -o out/yolo-voc
 	$(CLI) poly2rle fixtures/coco/instances.json -o out/instances_rle.json
 	$(CLI) rle2poly out/instances_rle.json -o out/instances_polygons.json --report out/rle2poly.json
+	$(CLI) merge fixtures/coco/instances.json fixtures/coco/person_keypoints.json -o out/merged.json
+	$(CLI) split out/merged.json -o out/splits --ratios train=0.5,val=0.5 --stratify --seed 0
+	$(CLI) stats out/merged.json
 	$(CLI) validate fixtures/validate/clean.json
 	$(CLI) validate --exit-zero --diff --unsafe-fixes fixtures/validate/broken.json
 	@echo "outputs in out/"
@@ -53,9 +62,15 @@ $(DATUMARO_STAMP):
 	rm -f $(DATUMARO)/.installed-*
 	touch $(DATUMARO_STAMP)
 
-test: lint $(DATUMARO_STAMP)
+$(LABELME_STAMP):
+	$(PYTHON) -m venv $(LABELME)
+	$(LABELME)/bin/python -m pip install --quiet "labelme==$(LABELME_VERSION)"
+	rm -f $(LABELME)/.installed-*
+	touch $(LABELME_STAMP)
+
+test: lint $(DATUMARO_STAMP) $(LABELME_STAMP)
 	sh .ci/install-chromium
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(DATUMARO) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DATUMARO) $(LABELME) out .mypy_cache .ruff_cache .pytest_cache .hypothesis

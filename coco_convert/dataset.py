@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from .errors import Issue, SchemaError
 from .io import Source, gc_paused, parse_json, read_bytes, source_name, write_json
+from .queries import IdsArg, annotation_matcher, as_ids
 from .schemas.check import check_document, ensure_valid
 from .schemas.coco import (
     Annotation,
@@ -53,9 +54,11 @@ __all__ = [
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
+    from .converters.loss import LossReport
+    from .ops.diffing import DatasetDiff
+
 AnnT = TypeVar("AnnT", bound=Any)
 CatT = TypeVar("CatT", bound=Any)
-IdsArg = int | Iterable[int] | None
 NamesArg = str | Iterable[str] | None
 
 #: Category ids of COCO-Stuff's stuff classes (91 thing ids come before them).
@@ -159,6 +162,13 @@ class Dataset:
 
         return show_image(self, img_id, image, path=path, **options)
 
+    def stats(self) -> dict[str, Any]:
+        """Statistics (per category, per image, areas, boxes, keypoints): what
+        ``coco-convert stats --json`` prints; see :func:`coco_convert.ops.stats`."""
+        from .ops.statistics import stats
+
+        return stats(self)
+
     def __repr__(self) -> str:
         where = f" from {self.source!r}" if self.source else ""
         return f"<{type(self).__name__}{where}: {self._summary()}>"
@@ -215,7 +225,9 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
 
     # The index ------------------------------------------------------------------------------
 
-    def _category_ids_of(self, ann: AnnT) -> Iterable[int]:
+    def category_ids_of(self, ann: AnnT) -> Iterable[int]:
+        """The category ids an annotation refers to (none for a caption, every segment's for
+        a panoptic annotation)."""
         category_id = ann.get("category_id")
         return () if category_id is None else (category_id,)
 
@@ -237,7 +249,7 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
             index.img_to_anns[image_id].append(ann)
             if "id" in ann:
                 index.anns[ann["id"]] = ann
-            for category_id in self._category_ids_of(ann):
+            for category_id in self.category_ids_of(ann):
                 index.cat_to_imgs[category_id].append(image_id)
         return index
 
@@ -247,7 +259,7 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
         self, *, cat_nms: NamesArg = None, sup_nms: NamesArg = None, cat_ids: IdsArg = None
     ) -> list[int]:
         """Ids of the categories matching every filter given (pycocotools ``getCatIds``)."""
-        names, supers, ids = _names(cat_nms), _names(sup_nms), _ids(cat_ids)
+        names, supers, ids = _names(cat_nms), _names(sup_nms), as_ids(cat_ids)
         return [
             cat["id"]
             for cat in self.categories
@@ -259,7 +271,7 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
     def get_img_ids(self, *, img_ids: IdsArg = None, cat_ids: IdsArg = None) -> list[int]:
         """Ids of the images among ``img_ids`` that hold *every* category in ``cat_ids``
         (pycocotools ``getImgIds``; sorted, where pycocotools returns set order)."""
-        image_ids, category_ids = _ids(img_ids), _ids(cat_ids)
+        image_ids, category_ids = as_ids(img_ids), as_ids(cat_ids)
         if not image_ids and not category_ids:
             return list(self.index.imgs)
         selected = set(image_ids)
@@ -270,11 +282,104 @@ class CocoDataset(Dataset, Generic[AnnT, CatT]):
 
     def load_imgs(self, ids: IdsArg = None) -> list[Image]:
         """The images with these ids (pycocotools ``loadImgs``); KeyError names a missing id."""
-        return [self.index.imgs[i] for i in _ids(ids)]
+        return [self.index.imgs[i] for i in as_ids(ids)]
 
     def load_cats(self, ids: IdsArg = None) -> list[CatT]:
         """The categories with these ids (pycocotools ``loadCats``)."""
-        return [self.index.cats[i] for i in _ids(ids)]
+        return [self.index.cats[i] for i in as_ids(ids)]
+
+    # Operations (coco_convert.ops; each returns new datasets and leaves this one as it is) --
+
+    def filter(
+        self,
+        *,
+        cat_nms: Sequence[str] = (),
+        cat_ids: Sequence[int] = (),
+        img_ids: Sequence[int] = (),
+        area_rng: tuple[float, float] | None = None,
+        iscrowd: bool | None = None,
+        min_annotations: int = 1,
+        keep_empty: bool = False,
+        all_categories: bool = False,
+        prune_categories: bool = False,
+    ) -> tuple[AnyDataset, LossReport]:
+        """The annotations pycocotools' ``getAnnIds`` selects for these filters and the images
+        holding them; see :func:`coco_convert.ops.filter_dataset`."""
+        from .ops.filtering import filter_dataset
+
+        return filter_dataset(
+            self,
+            cat_nms=cat_nms,
+            cat_ids=cat_ids,
+            img_ids=img_ids,
+            area_rng=area_rng,
+            iscrowd=iscrowd,
+            min_annotations=min_annotations,
+            keep_empty=keep_empty,
+            all_categories=all_categories,
+            prune_categories=prune_categories,
+        )
+
+    def split(
+        self,
+        ratios: dict[str, float],
+        *,
+        seed: int = 0,
+        stratify: bool = False,
+        group_by: str | None = None,
+    ) -> tuple[dict[str, AnyDataset], LossReport]:
+        """The images in parts named by ``ratios`` (``{"train": 0.8, "val": 0.2}``), each
+        annotation with its image; see :func:`coco_convert.ops.split`."""
+        from .ops.splitting import split
+
+        return split(self, ratios, seed=seed, stratify=stratify, group_by=group_by)
+
+    def sample(
+        self,
+        n: int | None = None,
+        *,
+        fraction: float | None = None,
+        seed: int = 0,
+        stratify: bool = False,
+    ) -> tuple[AnyDataset, LossReport]:
+        """``n`` images (or ``fraction`` of them) with their annotations; see
+        :func:`coco_convert.ops.sample`."""
+        from .ops.splitting import sample
+
+        return sample(self, n=n, fraction=fraction, seed=seed, stratify=stratify)
+
+    def remap(
+        self,
+        mapping: dict[str | int, str | None],
+        *,
+        ids: Literal["keep", "compact"] = "keep",
+        unmapped: Literal["keep", "drop"] = "keep",
+    ) -> tuple[AnyDataset, LossReport]:
+        """Categories renamed, merged or dropped by ``{old name: new name | None}``; see
+        :func:`coco_convert.ops.remap`."""
+        from .ops.remapping import remap
+
+        return remap(self, mapping, ids=ids, unmapped=unmapped)
+
+    def merge(
+        self,
+        *others: Dataset,
+        match: Literal["exact", "normalized"] = "exact",
+        ids: Literal["renumber", "keep"] = "renumber",
+    ) -> tuple[AnyDataset, LossReport]:
+        """This dataset and ``others`` as one, categories unified by name; see
+        :func:`coco_convert.ops.merge`."""
+        from .ops.merging import merge
+
+        return merge([self, *others], match=match, ids=ids)
+
+    def diff(
+        self, other: Dataset, *, match: Literal["id", "iou"] = "id", iou: float = 0.5
+    ) -> DatasetDiff:
+        """What differs from this dataset to ``other``; see :func:`coco_convert.ops.diff`."""
+        from .ops.diffing import diff
+
+        return diff(self, other, match=match, iou=iou)
 
 
 class _AnnotationsById(CocoDataset[AnnT, CatT]):
@@ -293,7 +398,7 @@ class _AnnotationsById(CocoDataset[AnnT, CatT]):
         """Ids of the annotations matching every filter given (pycocotools ``getAnnIds``):
         on these images, of these categories, with ``area_rng[0] < area < area_rng[1]``, with
         this crowd flag (a missing ``iscrowd`` counts as 0). Dataset order, as pycocotools."""
-        image_ids, category_ids = _ids(img_ids), set(_ids(cat_ids))
+        image_ids = as_ids(img_ids)
         anns: Iterable[AnnT]
         if image_ids:
             img_to_anns = self.index.img_to_anns
@@ -302,18 +407,14 @@ class _AnnotationsById(CocoDataset[AnnT, CatT]):
             )
         else:
             anns = self.annotations
-        if category_ids:
-            anns = [ann for ann in anns if ann.get("category_id") in category_ids]
-        if area_rng:
-            low, high = area_rng[0], area_rng[1]
-            anns = [ann for ann in anns if low < ann.get("area", 0) < high]
-        if iscrowd is not None:
-            return [ann["id"] for ann in anns if bool(ann.get("iscrowd", 0)) == bool(iscrowd)]
-        return [ann["id"] for ann in anns]
+        matches = annotation_matcher(cat_ids=cat_ids, area_rng=area_rng, iscrowd=iscrowd)
+        if matches is None:
+            return [ann["id"] for ann in anns]
+        return [ann["id"] for ann in anns if matches(ann)]
 
     def load_anns(self, ids: IdsArg = None) -> list[AnnT]:
         """The annotations with these ids (pycocotools ``loadAnns``)."""
-        return [self.index.anns[i] for i in _ids(ids)]
+        return [self.index.anns[i] for i in as_ids(ids)]
 
 
 class InstancesDataset(_AnnotationsById[Annotation, Category]):
@@ -356,7 +457,7 @@ class PanopticDataset(CocoDataset[PanopticAnnotation, PanopticCategory]):
     kind = "panoptic"
     __slots__ = ()
 
-    def _category_ids_of(self, ann: PanopticAnnotation) -> Iterable[int]:
+    def category_ids_of(self, ann: PanopticAnnotation) -> Iterable[int]:
         return [segment["category_id"] for segment in ann.get("segments_info", ())]
 
 
@@ -491,14 +592,6 @@ def from_document(
     in messages."""
     found = kind or detect_kind(document, source=source or "<document>")
     return cast("AnyDataset", _CLASSES[found](document, source=source, validate=validate))
-
-
-def _ids(value: IdsArg) -> list[int]:
-    if value is None:
-        return []
-    if isinstance(value, int):
-        return [value]
-    return list(value)
 
 
 def _names(value: NamesArg) -> set[str]:

@@ -18,19 +18,23 @@ wrong size is a wrong box. Two things matter:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import shutil
 import stat
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import imagesize
 
 from .errors import InputError
 from .io import open_file, real_path
 from .parallel import choose_jobs, map_tasks
+from .progress import track
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -41,13 +45,17 @@ __all__ = [
     "PARALLEL_MIN_IMAGES",
     "PNG_SIGNATURE",
     "ImageFileError",
+    "ImageMode",
     "ImageOutsideFolderError",
     "ImageSizeError",
     "find_image",
     "is_image_name",
     "open_image",
+    "place_images",
     "read_size",
+    "read_size_of",
     "read_sizes",
+    "sizes_in_folder",
 ]
 
 #: File suffixes that ultralytics lists as images (``ultralytics.data.utils.IMG_FORMATS``).
@@ -178,6 +186,29 @@ def _pillow_image(handle: BinaryIO) -> Iterator[PILImage]:
 _DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib.error)
 
 
+#: How image files are put into a dataset folder: copied, or linked to where they are.
+ImageMode = Literal["copy", "symlink"]
+
+
+def place_images(jobs: Sequence[tuple[Path, Path]], mode: ImageMode) -> None:
+    """Copy or link each ``(source, target)`` (sources as :func:`find_image` returns them),
+    making the target folders; four threads, since the time goes to the file system."""
+    for folder in sorted({target.parent for _, target in jobs}):
+        folder.mkdir(parents=True, exist_ok=True)
+    place = _copy if mode == "copy" else _symlink
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
+            pass
+
+
+def _copy(job: tuple[Path, Path]) -> None:
+    shutil.copyfile(job[0], job[1])
+
+
+def _symlink(job: tuple[Path, Path]) -> None:
+    job[1].symlink_to(job[0])
+
+
 def is_image_name(name: str) -> bool:
     """Whether a file name has a suffix that training frameworks load as an image."""
     return name.rpartition(".")[2].lower() in IMAGE_SUFFIXES
@@ -222,6 +253,13 @@ def read_size(path: str | os.PathLike[str]) -> tuple[int, int]:
         raise ImageSizeError("is a folder, not an image") from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
         raise ImageSizeError(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def read_size_of(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` of the upright image whose file bytes are ``data`` (an image
+    embedded in an annotation file), from its header, EXIF orientation applied as
+    :func:`read_size` does; :class:`ImageSizeError` when Pillow cannot read it."""
+    return _pillow_size(io.BytesIO(data))
 
 
 def _pillow_size(handle: BinaryIO) -> tuple[int, int]:
@@ -278,3 +316,21 @@ def read_sizes(
     for sizes in map_tasks(_sizes_chunk, parts, jobs=workers):
         found.extend(sizes)
     return found
+
+
+def sizes_in_folder(
+    folder: str | os.PathLike[str], names: Sequence[str], *, jobs: int | None = None
+) -> list[tuple[int, int] | str]:
+    """:func:`read_sizes` of the images that ``names`` (COCO ``file_name``\\ s) name under
+    ``folder``, each found by :func:`find_image` (by its base name when the path is not
+    there; never outside the folder): a ``(width, height)`` or why there is none."""
+    paths: list[str] = []
+    found: list[tuple[int, int] | str | None] = []
+    for name in names:
+        try:
+            paths.append(os.fspath(find_image(folder, name)))
+            found.append(None)
+        except ImageFileError as exc:
+            found.append(str(exc))
+    sizes = iter(read_sizes(paths, jobs=jobs))
+    return [next(sizes) if item is None else item for item in found]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .converters import coco, cvat, labelstudio, masks, voc, yolo
+from .converters import coco, cvat, labelme, labelstudio, masks, via, voc, yolo
 from .converters.base import Format
 from .converters.loss import LossReport
 from .dataset import AnyDataset
@@ -30,6 +30,8 @@ FORMATS: tuple[Format, ...] = (
     masks.FORMAT,
     cvat.FORMAT,
     labelstudio.FORMAT,
+    labelme.FORMAT,
+    via.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}

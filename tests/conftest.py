@@ -72,7 +72,7 @@ def needs_realdata(item: pytest.Item) -> bool:
     functions = [getattr(item, "function", None)]
     info = getattr(item, "_fixtureinfo", None)
     for name in fixtures:
-        for definition in (info.name2fixturedefs.get(name, ()) if info else ()):
+        for definition in info.name2fixturedefs.get(name, ()) if info else ():
             functions.append(definition.func)
     module = getattr(item, "module", None)
     for function in functions:

@@ -17,8 +17,9 @@ from tests.validate_cases import BASES, CASES, corrupted
 #: test_validate_files.py; F005, a format reader's warning, in test_validate_voc.py), and the
 #: validator's own crash report (X001, tested here).
 FILE_RULES = {"F001", "F002", "F003", "F004", "F005", "I005", "I006", "I008", "P002", "X001"}
-#: Pascal VOC and YOLO rules have their own fixtures (tests/test_validate_formats.py).
-FORMAT_FAMILIES = ("V", "Y", "C", "L")  # read by their readers: tests of their own
+#: Rules of formats read by their readers have their own tests (test_validate_voc.py,
+#: test_validate_yolo.py, the CVAT and Label Studio tests, test_labelme.py, test_via.py).
+FORMAT_FAMILIES = ("V", "Y", "C", "L", "M", "A")
 
 
 def _write(tmp_path: Path, doc: Any, name: str = "doc.json") -> Path:

@@ -51,6 +51,13 @@ VERBS = {
     "validate": "validate",
     "draw": "draw",
     "gallery": "draw",
+    "merge": "ops",
+    "split": "ops",
+    "filter": "ops",
+    "remap": "ops",
+    "diff": "ops",
+    "stats": "ops",
+    "sample": "ops",
 }
 
 

@@ -12,6 +12,8 @@ from ..errors import printable
 from ..summary import summarize
 from .app import main
 
+_AREAS = ("small", "medium", "large")
+
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
@@ -25,10 +27,12 @@ def info(file: Path, as_json: bool) -> None:
         click.echo(dump_json(summary, indent=2).decode())
         return
     # (names from the file and the file's own name may hold control characters)
-    click.echo("\n".join(printable(line) for line in _render(file, summary).split("\n")))
+    click.echo("\n".join(printable(line) for line in render_summary(file, summary).split("\n")))
 
 
-def _render(file: Path, summary: dict[str, Any]) -> str:
+def render_summary(file: Path, summary: dict[str, Any]) -> str:
+    """The text form of :func:`~coco_convert.summary.summarize` (and of the same keys of the
+    fuller statistics ``stats`` prints: then with crowd and area columns)."""
     lines = [f"{file}: COCO {summary['kind']}"]
     counted = (
         "images",
@@ -64,14 +68,22 @@ def _render(file: Path, summary: dict[str, Any]) -> str:
     if categories:
         width = max([len(str(c.get("name", ""))) for c in categories] + [4])
         lines.append("")
+        areas = "area" in categories[0]
         header = f"  {'id':>5}  {'name':<{width}}  {count_key:>11}"
         if count_key == "annotations":
-            header += f"  {'images':>8}  supercategory"
+            header += f"  {'images':>8}"
+            if areas:
+                header += "".join(f"  {key:>7}" for key in ("crowd", *_AREAS))
+            header += "  supercategory"
         lines.append(header)
         for cat in categories:
             row = f"  {cat['id']:>5}  {cat.get('name', ''):<{width}}  {cat[count_key]:>11,}"
             if count_key == "annotations":
-                row += f"  {cat['images']:>8,}  {cat.get('supercategory') or ''}"
+                row += f"  {cat['images']:>8,}"
+                if areas:
+                    counts = [cat["crowd"], *(cat["area"][key] for key in _AREAS)]
+                    row += "".join(f"  {n:>7,}" for n in counts)
+                row += f"  {cat.get('supercategory') or ''}"
             lines.append(row.rstrip())
     if unused:
         names = ", ".join(str(c.get("name")) for c in unused[:8])

@@ -54,6 +54,7 @@ from ..schemas.coco import Annotation, Category, Image
 from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
 from ..xmlio import parse_bytes, xml_text
 from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
+from .classes import category_list, label_names, load_labels, numbered
 from .loss import ConversionError, LossReport
 
 if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --masks
@@ -260,31 +261,6 @@ def _scalar(text: str) -> Any:
 # --- categories --------------------------------------------------------------------------------
 
 
-def load_labels(path: str | os.PathLike[str]) -> list[str]:
-    """Class names, one per line, in id order (blank lines and ``#`` comments skipped).
-
-    Also reads CVAT's VOC ``labelmap.txt`` (``name:r,g,b:parts:actions``), leaving out its
-    ``background`` entry."""
-    name = os.fspath(path)
-    text = read_text(name)
-    lines = [line.strip() for line in text.splitlines()]
-    entries = [line for line in lines if line and not line.startswith("#")]
-    labelmap = text.lstrip().startswith("# label:") or (
-        bool(entries) and all(re.fullmatch(r"[^:]*:[\d, ]*:[^:]*:[^:]*", e) for e in entries)
-    )
-    if labelmap:
-        entries = [e.split(":", 1)[0].strip() for e in entries]
-        entries = [e for e in entries if e != "background"]
-    seen: set[str] = set()
-    for number, entry in enumerate(entries, 1):
-        if entry in seen:
-            raise InputError(name, f"class {entry!r} is listed twice (entry {number})")
-        seen.add(entry)
-    if not entries:
-        raise InputError(name, "lists no class names", hint="one class name per line")
-    return entries
-
-
 def load_synsets(path: str | os.PathLike[str]) -> dict[str, str]:
     """``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``): synset -> words, in
     sorted-synset order (the standard ILSVRC 1000-class index)."""
@@ -326,7 +302,7 @@ def _synset_categories(mapping: dict[str, str]) -> list[Category]:
 def _default_categories(names: Iterable[str]) -> list[Category]:
     found = set(names)
     ordered = list(VOC_CLASSES) if found <= set(VOC_CLASSES) and found else sorted(found)
-    return [{"id": number, "name": name} for number, name in enumerate(ordered, 1)]
+    return numbered(ordered)
 
 
 # --- finding the files ------------------------------------------------------------------------
@@ -764,7 +740,7 @@ def build_coco(
     report.count("images", len(images))
     report.count("annotations", len(annotations))
     report.count("categories", len(categories))
-    report.stats["categories"] = _category_list(categories)
+    report.stats["categories"] = category_list(categories)
     document = {
         "info": {"description": "converted from Pascal VOC by coco-convert"},
         "licenses": [],
@@ -774,13 +750,6 @@ def build_coco(
     }
     # Built field by field from checked values, so it is valid by construction (tests check).
     return InstancesDataset(document, source=source, validate=False)
-
-
-def _category_list(categories: Sequence[Category], shown: int = 30) -> str:
-    """``1 cat, 2 dog, ...``: which id each class got (VOC has names, not ids)."""
-    listed = ", ".join(f"{cat['id']} {cat['name']}" for cat in categories[:shown])
-    more = len(categories) - shown
-    return f"{listed} and {more:,} more" if more > 0 else listed
 
 
 def _annotation(
@@ -917,12 +886,7 @@ def _categories(
     if synsets is not None:
         return _synset_categories(load_synsets(synsets))
     if labels is not None:
-        names = (
-            load_labels(labels)
-            if isinstance(labels, str | os.PathLike)
-            else list(dict.fromkeys(labels))
-        )
-        return [{"id": number, "name": name} for number, name in enumerate(names, 1)]
+        return numbered(label_names(labels))
     return _default_categories(obj.name for f in files for obj in f.objects if obj.name)
 
 

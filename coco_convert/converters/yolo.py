@@ -21,6 +21,7 @@ from typing import Literal, get_args
 
 from ..dataset import AnyDataset
 from ..errors import InputError, UsageError
+from ..images import ImageMode
 from ..io import open_file
 from .base import Format, Option, Read
 from .loss import LossReport
@@ -39,7 +40,6 @@ __all__ = [
 
 Task = Literal["detect", "segment", "pose"]
 Layout = Literal["ultralytics", "darknet"]
-ImageMode = Literal["copy", "symlink"]
 
 TASKS: tuple[Task, ...] = get_args(Task)
 LAYOUTS: tuple[Layout, ...] = get_args(Layout)

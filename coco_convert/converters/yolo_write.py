@@ -33,7 +33,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,6 +51,7 @@ from ..images import (
     ImageOutsideFolderError,
     find_image,
     is_image_name,
+    place_images,
     read_sizes,
 )
 from ..io import atomic_directory, atomic_write, gc_paused
@@ -740,23 +740,11 @@ class _SplitWriter:
             for i, source in enumerate(sources)
             if keep[i] and isinstance(source, str)
         ]
-        for folder in sorted({target.parent for _, target in jobs}):
-            folder.mkdir(parents=True, exist_ok=True)
-        place = _copy if self.image_mode == "copy" else _symlink
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for _ in track(pool.map(place, jobs), total=len(jobs), desc="images", unit="img"):
-                pass
+        assert self.image_mode is not None  # sources are found only with an image mode
+        place_images(jobs, self.image_mode)
         self.report.count(
             "images_copied" if self.image_mode == "copy" else "images_linked", len(jobs)
         )
-
-
-def _copy(job: tuple[Path, Path]) -> None:
-    shutil.copyfile(job[0], job[1])
-
-
-def _symlink(job: tuple[Path, Path]) -> None:
-    job[1].symlink_to(job[0])
 
 
 def _write_files(files: list[tuple[str, bytes]]) -> None:

@@ -18,6 +18,8 @@ V     Pascal VOC XML
 Y     YOLO datasets
 C     CVAT XML
 L     Label Studio JSON exports
+M     LabelMe JSON
+A     VIA (VGG Image Annotator) projects and exports
 X     the validator itself
 ====  ==========================================================================
 
@@ -48,6 +50,8 @@ FAMILIES: dict[str, str] = {
     "Y": "YOLO",
     "C": "CVAT XML",
     "L": "Label Studio",
+    "M": "LabelMe",
+    "A": "VIA",
     "X": "validator",
 }
 
@@ -131,11 +135,10 @@ RULES: dict[str, Rule] = _rules(
         "error",
         "The file is a labeling tool's own format, not COCO.",
         """
-        LabelMe per-image JSON ("shapes", "imageHeight"), VGG Image Annotator projects
-        ("_via_img_metadata" or per-image "regions") and Label Studio task exports (a list of
-        tasks with "annotations"/"data") are not COCO. (CVAT XML is read by its own
-        reader: C rules.) Convert them first;
-        validating them as COCO would only list hundreds of schema errors.
+        Label Studio task exports (a list of tasks with "annotations"/"data") are not COCO,
+        and no format coco-convert reads recognises them. Convert them first; validating them
+        as COCO would only list hundreds of schema errors. (CVAT XML, LabelMe files and VIA
+        projects and exports are read and checked by their readers: C, M and A rules.)
         """,
     ),
     Rule(
@@ -1353,6 +1356,311 @@ RULES: dict[str, Rule] = _rules(
         "warning",
         "Another problem the Label Studio reader reported.",
         "The message names the reader's problem key.",
+    ),
+    # --- M: LabelMe JSON ----------------------------------------------------------------------
+    Rule(
+        "M001",
+        "labelme-unreadable",
+        "error",
+        "The LabelMe file cannot be read.",
+        """
+        Malformed JSON (with its line and column), a coordinate that is not a finite number
+        (LabelMe writes a NaN point as `NaN`, which no JSON parser but Python's reads),
+        imageData or a mask that is not base64 of an image, a mask that does not fit in its
+        image at its first point, an imageWidth/imageHeight that is no pixel count. Read by
+        the labelme2coco reader, so what passes here converts.
+        """,
+    ),
+    Rule(
+        "M002",
+        "not-labelme",
+        "info",
+        "A JSON file in the folder is not a LabelMe annotation.",
+        """
+        A LabelMe file is a JSON object with a "shapes" list. Other JSON files in the folder
+        (a COCO export, a config) are skipped; move them out if they should not be there.
+        """,
+    ),
+    Rule(
+        "M003",
+        "unreadable-shape",
+        "error",
+        "A shape cannot be read: it is not an object, its label is not text or its points "
+        "are not [x, y] pairs.",
+        "LabelMe itself refuses to open the file (its LabelFile checks every shape).",
+    ),
+    Rule(
+        "M004",
+        "unknown-shape-type",
+        "error",
+        "A shape's shape_type is not one LabelMe draws.",
+        """
+        LabelMe draws polygon, rectangle, oriented_rectangle, circle, line, linestrip,
+        point, points and mask; another type (a typo, another tool's name such as "rect")
+        opens in no LabelMe version and is dropped.
+        """,
+    ),
+    Rule(
+        "M005",
+        "too-few-points",
+        "error",
+        "A shape has too few points for its type.",
+        """
+        A polygon needs 3 points, a rectangle and a circle 2, an oriented rectangle 4.
+        LabelMe's own shape_to_mask asserts these counts, so its converters crash on them.
+        """,
+    ),
+    Rule(
+        "M006",
+        "empty-shape",
+        "warning",
+        "A shape encloses no area.",
+        """
+        A rectangle of width or height 0, a circle of radius 0, a polygon with all its
+        points on one line: a double click, usually. Nothing to learn from; dropped.
+        """,
+    ),
+    Rule(
+        "M007",
+        "skewed-oriented-rectangle",
+        "warning",
+        "An oriented rectangle's four corners are not a rectangle's.",
+        """
+        Edited outside LabelMe, or moved corner by corner: kept as a polygon, without the
+        rotation angle a rotated box has (attributes.rotation).
+        """,
+    ),
+    Rule(
+        "M008",
+        "labelme-shape-outside-image",
+        "warning",
+        "A shape reaches outside the image.",
+        """
+        Points below 0 or beyond imageWidth/imageHeight (LabelMe lets points be dragged
+        there). pycocotools clips segmentations to the image, so the box and the pixels
+        disagree.
+        """,
+    ),
+    Rule(
+        "M009",
+        "image-size-mismatch",
+        "error",
+        "imageWidth/imageHeight disagree with the image embedded in the file.",
+        """
+        The image was replaced or resized after it was labelled; every shape may be off.
+        LabelMe 6 refuses to open such a file ("imageHeight mismatch"). The embedded
+        image's size is used.
+        """,
+    ),
+    Rule(
+        "M010",
+        "labelme-no-image-size",
+        "warning",
+        "The image's size is unknown.",
+        """
+        No imageWidth/imageHeight (LabelMe 3 wrote none), no embedded image, and no image
+        file beside the JSON file or in --images. COCO images then have no width and
+        height, masks cannot be placed and nothing can be checked against the image.
+        """,
+    ),
+    Rule(
+        "M011",
+        "mask-size-mismatch",
+        "warning",
+        "A mask shape's points disagree with the size of its PNG.",
+        """
+        LabelMe stores a mask as a PNG over the box of its two points (inclusive); its
+        shapes_to_label crashes when they disagree. The PNG is placed at the first point.
+        """,
+    ),
+    Rule(
+        "M012",
+        "labelme-unknown-class",
+        "error",
+        "A shape's label is not in the class list (--labels or labels.txt).",
+        "A typo or a class added later; converters given the list drop the shape.",
+    ),
+    Rule(
+        "M013",
+        "empty-label",
+        "error",
+        "A shape has an empty label.",
+        "An object without a class cannot be trained on; dropped.",
+    ),
+    Rule(
+        "M014",
+        "duplicate-image",
+        "warning",
+        "Two label files name the same image.",
+        """
+        Copies of one file, or files renamed without editing their imagePath: the image's
+        objects are counted twice.
+        """,
+    ),
+    Rule(
+        "M015",
+        "bad-group-or-flags",
+        "warning",
+        "A group_id is not an integer, or flags are not true/false values.",
+        """
+        LabelMe refuses to open such a file (its LabelFile checks both). The value is
+        ignored: the shape is an object of its own, without flags.
+        """,
+    ),
+    Rule(
+        "M016",
+        "duplicate-keypoint",
+        "warning",
+        "Two points of one object (one group_id) have the same label.",
+        "A keypoint is named once per object; the first point is kept.",
+    ),
+    Rule(
+        "M017",
+        "image-path-outside",
+        "warning",
+        "imagePath is absolute or leads outside the label folder.",
+        """
+        An absolute path from the labelling machine (C:\\Users\\..., /home/...) or a
+        ../ path: the COCO file_name cannot be found relative to the dataset's images.
+        Absolute paths are replaced by their base name.
+        """,
+    ),
+    Rule(
+        "M018",
+        "no-image-path",
+        "warning",
+        "The file has no imagePath.",
+        "The image is taken to be the JSON file's name with .jpg.",
+    ),
+    Rule(
+        "M019",
+        "labelme-other",
+        "warning",
+        "Another problem the LabelMe reader reported.",
+        "The message names the reader's problem key.",
+    ),
+    # --- A: VIA (VGG Image Annotator) --------------------------------------------------------
+    Rule(
+        "A001",
+        "via-unreadable",
+        "error",
+        "The VIA file cannot be read, or its images have no size.",
+        """
+        Malformed JSON (with its line and column), a CSV without VIA's header, an image entry
+        without a filename, regions that are neither a list nor an object, a coordinate that
+        is not a finite number, or images whose size cannot be read: VIA keeps no image
+        sizes, so every image must be found (beside the file or under --images DIR) for its
+        regions to be checked or converted. Read by the via2coco reader.
+        """,
+    ),
+    Rule(
+        "A002",
+        "unreadable-region",
+        "error",
+        "A region's shape_attributes cannot be read.",
+        "Missing, or a rect/circle/ellipse without its numbers, or polygon point lists of "
+        "different lengths. VIA itself skips such regions when it draws them.",
+    ),
+    Rule(
+        "A003",
+        "unknown-region-shape",
+        "error",
+        "A region's shape is not one VIA 2 draws.",
+        "VIA 2 draws rect, circle, ellipse, polygon, polyline and point.",
+    ),
+    Rule(
+        "A004",
+        "via-too-few-points",
+        "error",
+        "A polygon has fewer than 3 points.",
+        "Usually a polygon closed after two clicks; it encloses nothing.",
+    ),
+    Rule(
+        "A005",
+        "empty-region",
+        "warning",
+        "A region encloses no area.",
+        "A rect of width or height 0, a circle or ellipse of radius 0, a polygon on a line.",
+    ),
+    Rule(
+        "A006",
+        "via-region-outside-image",
+        "warning",
+        "A region reaches outside its image.",
+        """
+        VIA lets regions be drawn past the image's edge; pycocotools clips segmentations to
+        the image, so the box and the pixels then disagree.
+        """,
+    ),
+    Rule(
+        "A007",
+        "region-without-label",
+        "error",
+        "A region has no value for the label attribute.",
+        """
+        The attribute that names the class (--label-attribute, or the project's only region
+        attribute, or 'label'/'class') is empty or missing: the region has no class and is
+        dropped.
+        """,
+    ),
+    Rule(
+        "A008",
+        "several-labels",
+        "warning",
+        "A region has several options of a checkbox label attribute set.",
+        "COCO gives an object one category; the first option is used.",
+    ),
+    Rule(
+        "A009",
+        "via-unknown-class",
+        "error",
+        "A region's class is not in the class list (--labels).",
+        "A typo or a class added later; the region is dropped.",
+    ),
+    Rule(
+        "A010",
+        "no-label-attribute",
+        "warning",
+        "The project has no region attribute that names the class.",
+        """
+        VIA's default project has none: every region of ../shared/realdata/via_json's
+        Mask R-CNN export has empty region_attributes. All regions become one category
+        'object'; name the attribute with --label-attribute when there is one.
+        """,
+    ),
+    Rule(
+        "A011",
+        "file-size-differs",
+        "warning",
+        "The image file is not the size in bytes VIA recorded for it.",
+        """
+        VIA keys images by file name and byte size: another file of the same name (resized,
+        recompressed, a different image) is on disk, and the regions may not fit it.
+        """,
+    ),
+    Rule(
+        "A012",
+        "via-duplicate-image",
+        "warning",
+        "An image is listed twice.",
+        "Two entries with one file name (different recorded sizes): its regions are split.",
+    ),
+    Rule(
+        "A013",
+        "via-other",
+        "warning",
+        "Another problem the VIA reader reported.",
+        "The message names the reader's problem key.",
+    ),
+    Rule(
+        "A014",
+        "bad-csv-row",
+        "error",
+        "A row of a VIA CSV export cannot be read.",
+        """
+        Not 7 fields, or a JSON field that is not JSON. VIA writes file names unquoted, so a
+        comma in a file name breaks its own CSV; export as JSON instead.
+        """,
     ),
     # --- X: the validator --------------------------------------------------------------------
     Rule(
