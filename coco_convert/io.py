@@ -268,17 +268,31 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def dump_json(obj: Any, *, indent: int | None = None) -> bytes:
+def dump_json(obj: Any, *, indent: int | None = None, name: str = "JSON output") -> bytes:
     """Deterministic JSON bytes: key order as in ``obj``, floats in shortest round-trip form,
-    non-ASCII text as UTF-8. ``indent`` None is compact; other widths pretty-print."""
-    if indent is None:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
-    if indent == 2:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
-    # orjson only indents by 2; the standard library writes the same floats (repr is the
-    # shortest round-trip form there too), only slower.
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    non-ASCII text as UTF-8. ``indent`` None is compact; other widths pretty-print. A value
+    JSON cannot hold (:func:`unwritable`) is an :class:`InputError` naming ``name`` and the
+    value's JSON pointer."""
+    try:
+        if indent is None:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+        if indent == 2:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
+        # orjson only indents by 2; the standard library writes the same floats (repr is the
+        # shortest round-trip form there too), only slower.
+        text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _unwritable_error(name, obj, exc) from exc
+
+
+def _unwritable_error(name: str, obj: Any, exc: Exception) -> Exception:
+    """The :class:`InputError` naming what in ``obj`` JSON cannot hold, else ``exc``."""
+    found = unwritable(obj)
+    if found is None:
+        return exc
+    where, why = found
+    return InputError(name, f"cannot write {where or 'the document'}: {why}")
 
 
 def atomic_write(
@@ -519,12 +533,12 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
         )
         with gc_paused():  # serialising creates no reference cycles; see gc_paused
             atomic_write(path, data, gzip_level=gzip_level)
-    except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
-        found = unwritable(obj)
-        if found is None:
+    except (TypeError, ValueError, RecursionError, InputError) as exc:
+        # (an InputError from dump_json names a piece of the document: name the whole)
+        error = _unwritable_error(os.fspath(path), obj, exc)
+        if error is exc:
             raise
-        where, why = found
-        raise InputError(os.fspath(path), f"cannot write {where or 'the document'}: {why}") from exc
+        raise error from exc
 
 
 def is_unicode(text: str) -> bool:

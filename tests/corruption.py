@@ -42,6 +42,11 @@ VOC_SEEDS = sorted(
 MASK_SEEDS = sorted((FIXTURES / "voc").glob("*/Segmentation*/*.png"))
 CVAT_SEEDS = sorted((REALDATA / "cvat_xml").glob("*.xml"))
 LABEL_STUDIO_SEEDS = sorted((REALDATA / "label_studio_json").glob("*.json"))
+LABELME_SEEDS = sorted((REALDATA / "labelme_json").glob("*.json"))
+VIA_SEEDS = sorted((REALDATA / "via_json").glob("*.json"))
+#: Every kind of input a mutant can be (the formats coco-convert reads).
+READ_KINDS = ("coco", "voc", "yolo", "masks", "cvat", "labelstudio", "labelme", "via")
+_GOOD = str(FIXTURES / "coco" / "instances.json")
 YOLO_LABEL_SEEDS = sorted(
     p for p in (REALDATA / "yolo").glob("*.txt") if "classes" not in p.name and "obj." not in p.name
 ) + sorted((REALDATA / "yolo_pose").glob("*.txt"))
@@ -86,9 +91,7 @@ def _to_file(mutant: Mutant, work: Path, name: str = "out.json") -> list[str]:
 VERBS: dict[str, Invocation] = {
     "info": Invocation(("coco",), lambda m, w, h: [str(m.path)]),
     "schema": Invocation((), lambda m, w, h: ["--kind", "results"]),
-    "validate": Invocation(
-        ("coco", "voc", "yolo", "masks", "cvat", "labelstudio"), lambda m, w, h: [str(m.path)]
-    ),
+    "validate": Invocation(READ_KINDS, lambda m, w, h: [str(m.path)]),
     "coco2voc": Invocation(("coco",), lambda m, w, h: [*_to_folder(m, w), "--masks"]),
     "coco2yolo": Invocation(
         ("coco",),
@@ -111,11 +114,27 @@ VERBS: dict[str, Invocation] = {
     ),
     "formats": Invocation((), lambda m, w, h: []),
     "cvat2coco": Invocation(("cvat",), lambda m, w, h: _to_file(m, w)),
+    "labelme2coco": Invocation(("labelme",), lambda m, w, h: _to_file(m, w)),
+    "via2coco": Invocation(("via",), lambda m, w, h: _to_file(m, w)),
+    "coco2labelme": Invocation(("coco",), lambda m, w, h: _to_folder(m, w)),
+    "merge": Invocation(("coco",), lambda m, w, h: [*_to_file(m, w), _GOOD]),
+    "split": Invocation(
+        ("coco",), lambda m, w, h: [*_to_folder(m, w), "--ratios", "a=0.5,b=0.5", "--stratify"]
+    ),
+    "filter": Invocation(
+        ("coco",), lambda m, w, h: [*_to_file(m, w), "--cat", "person", "--area", "10:"]
+    ),
+    "sample": Invocation(("coco",), lambda m, w, h: [*_to_file(m, w), "-n", "1", "--stratify"]),
+    "remap": Invocation(
+        ("coco",), lambda m, w, h: [*_to_file(m, w), "--map", str(h["map"]), "--ids", "compact"]
+    ),
+    "diff": Invocation(("coco",), lambda m, w, h: [str(m.path), _GOOD, "--match", "iou"]),
+    "stats": Invocation(("coco",), lambda m, w, h: [str(m.path), "--json"]),
     "labelstudio2coco": Invocation(("labelstudio",), lambda m, w, h: _to_file(m, w)),
     "coco2cvat": Invocation(("coco",), lambda m, w, h: _to_file(m, w, "annotations.xml")),
     "coco2labelstudio": Invocation(("coco",), lambda m, w, h: _to_file(m, w, "tasks.json")),
     "convert": Invocation(
-        ("coco", "voc", "yolo", "masks", "cvat", "labelstudio"),
+        READ_KINDS,
         lambda m, w, h: [*_to_folder(m, w), "--to", "voc" if m.kind == "coco" else "coco"],
     ),
     "gallery": Invocation(

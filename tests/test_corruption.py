@@ -37,8 +37,10 @@ from .corruption import (
     COCO_SEEDS,
     CVAT_SEEDS,
     LABEL_STUDIO_SEEDS,
+    LABELME_SEEDS,
     MASK_SEEDS,
     VERBS,
+    VIA_SEEDS,
     VOC_SEEDS,
     YAML_SEEDS,
     YOLO_LABEL_SEEDS,
@@ -54,7 +56,7 @@ from .yolo_cases import make_images
 CHUNKS, PER_CHUNK = 16, 49
 #: Structural JSON mutants (hypothesis examples).
 STRUCTURAL = 300
-KINDS = ("coco", "voc", "yolo-yaml", "yolo-label", "masks", "cvat", "labelstudio")
+KINDS = ("coco", "voc", "yolo-yaml", "yolo-label", "masks", "cvat", "labelstudio", "labelme", "via")
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:
@@ -142,7 +144,9 @@ def helpers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         images=make_images(dataset, root / "photos"),
         image_mode="copy",
     )
-    return {"images": images, "yolo": yolo}
+    remap = root / "map.yaml"
+    remap.write_text("person: human\nspoon: null\nbanana: food\nbottle: food\n")
+    return {"images": images, "yolo": yolo, "map": remap}
 
 
 def _mutant(
@@ -153,7 +157,7 @@ def _mutant(
         path = root / seed.name
         path.write_bytes(data)
         return Mutant("coco", path, path, f"{seed.name}: {how}")
-    if kind in ("voc", "cvat", "labelstudio"):
+    if kind in ("voc", "cvat", "labelstudio", "labelme", "via"):
         path = root / seed.name
         path.write_bytes(data)
         return Mutant(kind, path, path, f"{seed.name}: {how}")
@@ -184,6 +188,10 @@ def _seeds(kind: str) -> list[tuple[Path, str]]:
         return [(p, "xml") for p in CVAT_SEEDS]
     if kind == "labelstudio":
         return [(p, "json") for p in LABEL_STUDIO_SEEDS]
+    if kind == "labelme":
+        return [(p, "json") for p in LABELME_SEEDS]
+    if kind == "via":
+        return [(p, "json") for p in VIA_SEEDS]
     if kind == "yolo-yaml":
         base = [(Path("data.yaml"), "yaml")]
         return [*base, *((p, "yaml") for p in YAML_SEEDS)]

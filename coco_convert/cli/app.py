@@ -127,5 +127,11 @@ def main(ctx: click.Context, quiet: bool) -> None:
 
     Run `coco-convert VERB --help` for a verb's options."""
     ctx.obj = {"quiet": quiet}
+    for stream in (sys.stdout, sys.stderr):
+        # A file name that is not UTF-8 (surrogates from os.fsdecode) is printed escaped by
+        # every verb, never a UnicodeEncodeError (messages also go through printable()).
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     show_bars = not quiet and sys.stderr.isatty()
     ctx.with_resource(progress.enabled(show_bars))

@@ -77,7 +77,7 @@ def render_summary(file: Path, summary: dict[str, Any]) -> str:
             header += "  supercategory"
         lines.append(header)
         for cat in categories:
-            row = f"  {cat['id']:>5}  {cat.get('name', ''):<{width}}  {cat[count_key]:>11,}"
+            row = f"  {cat['id']:>5}  {cat.get('name') or '':<{width}}  {cat[count_key]:>11,}"
             if count_key == "annotations":
                 row += f"  {cat['images']:>8,}"
                 if areas:
