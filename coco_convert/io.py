@@ -8,6 +8,8 @@ writing outputs atomically (:func:`atomic_write`, :func:`atomic_directory`,
 from __future__ import annotations
 
 import codecs
+import collections
+import concurrent.futures
 import contextlib
 import gc
 import gzip
@@ -21,7 +23,7 @@ import stat
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Union
 
@@ -38,6 +40,7 @@ __all__ = [
     "atomic_write",
     "check_output",
     "dump_json",
+    "files_written_behind",
     "gc_paused",
     "is_unicode",
     "json_pieces",
@@ -337,6 +340,45 @@ def atomic_write(
         if isinstance(exc, OSError):
             raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
         raise
+
+
+@contextlib.contextmanager
+def files_written_behind(*, pending: int = 32) -> Iterator[Callable[[Path, bytes], None]]:
+    """A function ``write(path, data)`` that creates each file in a second thread, so that the
+    caller makes the next one meanwhile (creating thousands of small files costs this
+    machine's disk more than the work that fills them; file system calls release the GIL).
+    At most ``pending`` files wait; the block waits for all of them on exit, and a failed
+    write is an :class:`InputError` naming the file (raised at the next write, or on exit).
+    For files inside a folder being built (:func:`atomic_directory`), not replacing others."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+    def create(path: Path, data: bytes) -> None:
+        try:
+            fd = os.open(path, flags, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
+
+    waiting: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coco-convert-files") as pool:
+
+        def write(path: Path, data: bytes) -> None:
+            while waiting and (waiting[0].done() or len(waiting) >= pending):
+                waiting.popleft().result()
+            waiting.append(pool.submit(create, path, data))
+
+        try:
+            yield write
+            while waiting:
+                waiting.popleft().result()
+        finally:
+            for future in waiting:
+                future.cancel()
 
 
 class _Writable(Protocol):

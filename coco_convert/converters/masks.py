@@ -364,7 +364,11 @@ def detect(path: Path) -> bool:
     VOC-style masks are), or a folder named like VOC's mask folders."""
     if not path.is_dir():
         return False
-    names = [p.name for p in path.iterdir() if p.is_file()]
+    try:  # one listing; DirEntry.is_file() needs no stat on the common file systems
+        with os.scandir(path) as entries:
+            names = [entry.name for entry in entries if entry.is_file()]
+    except OSError:
+        return False
     pngs = sorted(n for n in names if n.lower().endswith(".png"))
     if not pngs or len(pngs) < len(names) - 2:  # a labelmap.txt or README may sit beside
         return False

@@ -794,7 +794,6 @@ def _annotation(
         report.count("difficult objects skipped")
         return None
     xmin, ymin, xmax, ymax = obj.box
-    shown = f"box ({xmin}, {ymin}, {xmax}, {ymax})"
     x, y = xmin - shift, ymin - shift
     w, h = xmax - xmin + shift, ymax - ymin + shift
     area = w * h
@@ -808,14 +807,14 @@ def _annotation(
                 "pixels; tools writing fractions, such as CVAT, are zero-based: pass "
                 "--coords zero-based)",
                 where=_where(path, obj),
-                detail=f"object {number}: {shown} has fractional pixels",
+                detail=f"object {number}: {_shown(obj.box)} has fractional pixels",
             )
     if w <= 0 or h <= 0:
         report.warn(
             "degenerate_box",
             "boxes with no area under the pixel convention (xmax < xmin or ymax < ymin; dropped)",
             where=_where(path, obj),
-            detail=f"object {number}: {shown} has xmax {'<' if shift else '<='} xmin or "
+            detail=f"object {number}: {_shown(obj.box)} has xmax {'<' if shift else '<='} xmin or "
             f"ymax {'<' if shift else '<='} ymin",
         )
         return None
@@ -828,7 +827,7 @@ def _annotation(
             "box_outside_image",
             "boxes reaching outside the image (kept as written)",
             where=_where(path, obj),
-            detail=f"object {number}: {shown} reaches outside the {width}x{height} image",
+            detail=f"object {number}: {_shown(obj.box)} reaches outside the {width}x{height} image",
         )
     elif shift and (xmin == 0 or ymin == 0):
         report.warn(
@@ -837,7 +836,7 @@ def _annotation(
             "start at 1, zero-based tools such as LabelImg and CVAT write 0: pass --coords "
             "zero-based)",
             where=_where(path, obj),
-            detail=f"object {number}: {shown} has a corner at 0 (read as one-based: -1)",
+            detail=f"object {number}: {_shown(obj.box)} has a corner at 0 (read as one-based: -1)",
         )
     if obj.parts:
         report.lose(
@@ -871,6 +870,11 @@ def _annotation(
     if attributes:
         cast("dict[str, Any]", annotation)["attributes"] = attributes
     return annotation
+
+
+def _shown(box: tuple[float, float, float, float]) -> str:
+    """``box (xmin, ymin, xmax, ymax)`` as the XML has it, for a message (built only then)."""
+    return f"box ({box[0]}, {box[1]}, {box[2]}, {box[3]})"
 
 
 def _where(path: str, obj: VocObject) -> Location:

@@ -139,11 +139,12 @@ def detect(path: Path) -> bool:
         return True
     if (path / "images").is_dir() and (path / "labels").is_dir():
         return True
-    return any(
-        (sub / "images").is_dir() and (sub / "labels").is_dir()
-        for sub in path.iterdir()
-        if sub.is_dir()
-    )
+    try:  # one listing; DirEntry.is_dir() needs no stat on the common file systems
+        with os.scandir(path) as entries:
+            folders = [Path(entry.path) for entry in entries if entry.is_dir()]
+    except OSError:
+        return False
+    return any((sub / "images").is_dir() and (sub / "labels").is_dir() for sub in folders)
 
 
 FORMAT = Format(

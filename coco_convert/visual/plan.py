@@ -151,7 +151,9 @@ class Plan:
     def inputs(self) -> list[Path]:
         """Every file and folder the jobs read (an output must not replace them)."""
         found = [self.images, self.panoptic_dir, self.compare_panoptic_dir]
-        found += [Path(d.source) for d in (self.dataset, self.compare) if d and d.source]
+        for dataset in (self.dataset, self.compare):
+            if dataset is not None and dataset.source:
+                found += [Path(dataset.source), _beside(dataset)]
         return [p for p in found if p is not None]
 
     def job(
