@@ -17,7 +17,6 @@ from typing import Any
 from .converters import coco, cvat, labelme, labelstudio, masks, via, voc, yolo
 from .converters.base import Format
 from .converters.loss import LossReport
-from .dataset import AnyDataset
 from .errors import InputError, UsageError
 from .io import check_output
 
@@ -104,13 +103,18 @@ def convert(
     options: Mapping[str, Any] | None = None,
     strict: bool = False,
     jobs: int | None = None,
+    stream: bool = False,
 ) -> LossReport:
     """Convert ``sources`` (one path, or several: COCO takes one file per split) to the
     format ``to`` at ``output``, through COCO datasets in memory: what ``coco-convert
     convert`` does. ``source_format`` is detected when None (:func:`guess`). ``options`` go
     to the reader and the writer that declare them (both, if both do); one that neither
     declares is a :class:`~coco_convert.errors.UsageError` naming the formats that do. The
-    output never replaces an input. Returns the one report of both legs."""
+    output never replaces an input. Returns the one report of both legs.
+
+    ``stream`` reads COCO sources a chunk at a time instead of loading them
+    (:mod:`coco_convert.streaming`), for writers that take that (``Format.streams``): the
+    same output in bounded memory."""
     paths = [Path(sources)] if isinstance(sources, str | os.PathLike) else list(map(Path, sources))
     writer = to if isinstance(to, Format) else get(to)
     reader = (
@@ -132,8 +136,11 @@ def convert(
             raise UsageError(_not_taken(name, reader, writer))
     check_output(output, [*paths, *_paths(options)])
     report = LossReport(f"{reader.name}2{writer.name}")
-    datasets: dict[str, AnyDataset] = {}
+    datasets: dict[str, Any] = {}
     read_options = {k: v for k, v in options.items() if k in read_names}
+    if stream:
+        datasets = _streams(paths, reader, writer, report, read_options.get("split"))
+        paths = []
     for path in paths:
         found, _ = reader.read(path, report=report, strict=strict, jobs=jobs, **read_options)
         for name, dataset in found.items():
@@ -146,6 +153,38 @@ def convert(
     write_options = {k: v for k, v in options.items() if k in write_names}
     writer.write(datasets, Path(output), report=report, strict=strict, jobs=jobs, **write_options)
     return report
+
+
+def _streams(
+    paths: list[Path], reader: Format, writer: Format, report: LossReport, split: str | None
+) -> dict[str, Any]:
+    """COCO ``paths`` mapped for reading a chunk at a time, by split name, counted as
+    :func:`~coco_convert.converters.coco.read_coco` counts them."""
+    from .converters.base import split_name
+    from .streaming import CocoStream
+
+    if reader.name != "coco" or not writer.streams:
+        takes = ", ".join(f.name for f in FORMATS if f.streams)
+        raise UsageError(
+            f"--stream reads COCO files for the writers that take them ({takes}), "
+            f"not {reader.name} to {writer.name}"
+        )
+    streams: dict[str, Any] = {}
+    for path in paths:
+        found = CocoStream(path)
+        name = split or split_name(os.fspath(path))
+        if name in streams:
+            raise UsageError(
+                f"two inputs give the split name {name!r} ({streams[name].name} and "
+                f"{found.name}); convert them separately"
+            )
+        if found.results:
+            report.count("results", found.count(""))
+        else:
+            report.count("images", found.count("images"))
+            report.count("annotations", found.count("annotations"))
+        streams[name] = found
+    return streams
 
 
 def _paths(options: Mapping[str, Any]) -> list[str]:

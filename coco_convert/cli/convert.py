@@ -19,7 +19,14 @@ import click
 from .. import registry
 from ..converters.base import Format, Option
 from ..converters.loss import LossReport
-from .common import finish, jobs_option, output_option, report_option, strict_option
+from .common import (
+    echo_err,
+    finish,
+    jobs_option,
+    output_option,
+    report_option,
+    strict_option,
+)
 
 __all__ = ["conversion_verbs", "convert", "formats", "run_conversion"]
 
@@ -100,8 +107,22 @@ def run_conversion(
     report: Path | None = None,
     strict: bool = False,
     jobs: int | None = None,
+    stream: bool = False,
 ) -> LossReport:
-    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``)."""
+    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``). A COCO
+    file too large to load comfortably is streamed (``--stream``) when the writer can take
+    it, and that is said on stderr."""
+    sources = list(sources)
+    if not stream and reader.name == HUB and writer.streams:
+        from ..streaming import prefers_streaming
+
+        large = [path for path in sources if prefers_streaming(path)]
+        if large:
+            echo_err(
+                f"coco-convert: {large[0]} is large for the memory available: "
+                "reading it a chunk at a time (--stream)"
+            )
+            stream = True
     loss = registry.convert(
         sources,
         output,
@@ -110,6 +131,7 @@ def run_conversion(
         options=options,
         strict=strict,
         jobs=jobs,
+        stream=stream,
     )
     finish(loss, report)
     return loss
@@ -158,6 +180,7 @@ def _build_convert() -> click.Command:
         report: Path | None,
         strict: bool,
         jobs: int | None,
+        stream: bool,
         **_: Any,
     ) -> None:
         ctx = click.get_current_context()
@@ -173,6 +196,7 @@ def _build_convert() -> click.Command:
             report=report,
             strict=strict,
             jobs=jobs,
+            stream=stream,
         )
 
     command.__doc__ = """Convert annotations from any readable format to any writable one,
@@ -202,6 +226,7 @@ def _build_convert() -> click.Command:
             help="Format of SRC (default: detected; an ambiguous SRC needs it).",
         ),
         *_convert_options(),
+        stream_option,
         jobs_option,
         report_option,
         strict_option,
@@ -211,7 +236,14 @@ def _build_convert() -> click.Command:
 
 #: Parameters of ``convert`` itself (not reader or writer options).
 _CONVERT_OWN = frozenset(
-    {"sources", "output", "to_format", "from_format", "report", "strict", "jobs"}
+    {"sources", "output", "to_format", "from_format", "report", "strict", "jobs", "stream"}
+)
+
+stream_option = click.option(
+    "--stream",
+    is_flag=True,
+    help="Read the COCO input a chunk at a time, in bounded memory (chosen by itself for a "
+    "file too large for the memory available); the same output.",
 )
 
 convert = _build_convert()
@@ -248,6 +280,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
         report: Path | None,
         strict: bool,
         jobs: int | None,
+        stream: bool = False,
         **_: Any,
     ) -> None:
         ctx = click.get_current_context()
@@ -260,6 +293,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
             report=report,
             strict=strict,
             jobs=jobs,
+            stream=stream,
         )
 
     if writer.name == HUB:
@@ -285,6 +319,8 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
     ]
     for option in declared.values():
         decorators += click_options(option)
+    if reader.name == HUB and writer.streams:
+        decorators.append(stream_option)
     decorators += [jobs_option, report_option, strict_option]
     return _apply(command, decorators)  # type: ignore[return-value]
 

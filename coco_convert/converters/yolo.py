@@ -231,4 +231,5 @@ FORMAT = Format(
     other="Y015",
     line_fixes={"duplicate_row": "drop the repeated row"},
     docs="docs/yolo.md",
+    streams=True,
 )
