@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from .converters import coco, cvat, labelme, labelstudio, masks, via, voc, yolo
+from . import urls
+from .converters import coco, cvat, labelme, labelstudio, masks, sa1b, via, voc, yolo
 from .converters.base import Format
 from .converters.loss import LossReport
 from .errors import InputError, UsageError
@@ -32,6 +34,7 @@ FORMATS: tuple[Format, ...] = (
     labelstudio.FORMAT,
     labelme.FORMAT,
     via.FORMAT,
+    sa1b.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}
@@ -76,6 +79,8 @@ def guess(paths: Iterable[str | Path]) -> Format:
     """The one readable format all ``paths`` are in; a usage error when none or several
     fit (it lists the candidates: pass ``--from``)."""
     paths = list(paths)
+    if any(urls.is_url(path) for path in paths):
+        raise UsageError("the format of a URL is not detected: pass --from FORMAT")
     candidates: list[Format] | None = None
     for path in paths:
         if not Path(path).exists():
@@ -114,8 +119,11 @@ def convert(
 
     ``stream`` reads COCO sources a chunk at a time instead of loading them
     (:mod:`coco_convert.streaming`), for writers that take that (``Format.streams``): the
-    same output in bounded memory."""
-    paths = [Path(sources)] if isinstance(sources, str | os.PathLike) else list(map(Path, sources))
+    same output in bounded memory. Sources and ``output`` may be URLs
+    (:mod:`coco_convert.urls`)."""
+    names = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
+    # (URLs stay text: a Path would fold their "//")
+    paths: list[Any] = [name if urls.is_url(name) else Path(name) for name in names]
     writer = to if isinstance(to, Format) else get(to)
     reader = (
         guess(paths)
@@ -134,7 +142,8 @@ def convert(
     for name in options:
         if name not in read_names | write_names:
             raise UsageError(_not_taken(name, reader, writer))
-    check_output(output, [*paths, *_paths(options)])
+    if not urls.is_url(output):
+        check_output(output, [*(p for p in paths if not urls.is_url(p)), *_paths(options)])
     report = LossReport(f"{reader.name}2{writer.name}")
     datasets: dict[str, Any] = {}
     read_options = {k: v for k, v in options.items() if k in read_names}
@@ -142,7 +151,10 @@ def convert(
         datasets = _streams(paths, reader, writer, report, read_options.get("split"))
         paths = []
     for path in paths:
-        found, _ = reader.read(path, report=report, strict=strict, jobs=jobs, **read_options)
+        with ExitStack() as stack:
+            if urls.is_url(path) and not reader.reads_urls:
+                path = stack.enter_context(urls.staged_input(path))
+            found, _ = reader.read(path, report=report, strict=strict, jobs=jobs, **read_options)
         for name, dataset in found.items():
             if name in datasets:
                 raise UsageError(
@@ -151,7 +163,8 @@ def convert(
                 )
             datasets[name] = dataset
     write_options = {k: v for k, v in options.items() if k in write_names}
-    writer.write(datasets, Path(output), report=report, strict=strict, jobs=jobs, **write_options)
+    with urls.staged_output(output) as target:
+        writer.write(datasets, target, report=report, strict=strict, jobs=jobs, **write_options)
     return report
 
 

@@ -107,3 +107,16 @@ def _under(value: Any, depth: int = 0) -> bool:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Any]:
+    """A real Dask cluster on this machine: a scheduler and two worker processes (one thread
+    each), shared by the tests of ``--scheduler``; yields its ``distributed.Client``."""
+    from distributed import Client
+
+    from coco_convert.cluster import local_cluster
+
+    with local_cluster(2) as local, Client(local) as client:
+        client.wait_for_workers(2)
+        yield client

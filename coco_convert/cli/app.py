@@ -18,6 +18,8 @@ import click
 from .. import __version__, progress
 from ..errors import CocoConvertError, printable
 from .common import (
+    PATH_OR_URL,
+    cluster_options,
     echo_err,
     finish,
     jobs_option,
@@ -28,6 +30,8 @@ from .common import (
 )
 
 __all__ = [
+    "PATH_OR_URL",
+    "cluster_options",
     "echo_err",
     "finish",
     "jobs_option",

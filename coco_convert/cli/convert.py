@@ -20,6 +20,8 @@ from .. import registry
 from ..converters.base import Format, Option
 from ..converters.loss import LossReport
 from .common import (
+    PATH_OR_URL,
+    cluster_options,
     echo_err,
     finish,
     jobs_option,
@@ -208,10 +210,10 @@ def _build_convert() -> click.Command:
     input held that looked wrong, and what the output could not carry."""
     decorators: list[Decorator] = [
         click.command("convert"),
-        click.argument(
-            "sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(path_type=Path)
+        click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=PATH_OR_URL),
+        output_option(
+            urls=True, help="What to write (a file or a folder, as the --to format writes)."
         ),
-        output_option(help="What to write (a file or a folder, as the --to format writes)."),
         click.option(
             "--to",
             "to_format",
@@ -228,6 +230,7 @@ def _build_convert() -> click.Command:
         *_convert_options(),
         stream_option,
         jobs_option,
+        cluster_options,
         report_option,
         strict_option,
     ]
@@ -312,16 +315,14 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
     )
     decorators: list[Decorator] = [
         click.command(name),
-        click.argument(
-            "sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(path_type=Path)
-        ),
-        output_option(help=_output_help(writer)),
+        click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=PATH_OR_URL),
+        output_option(urls=True, help=_output_help(writer)),
     ]
     for option in declared.values():
         decorators += click_options(option)
     if reader.name == HUB and writer.streams:
         decorators.append(stream_option)
-    decorators += [jobs_option, report_option, strict_option]
+    decorators += [jobs_option, cluster_options, report_option, strict_option]
     return _apply(command, decorators)  # type: ignore[return-value]
 
 

@@ -150,6 +150,9 @@ class Format:
     line_fixes: Mapping[str, str] = field(default_factory=dict)
     validation: Callable[[Path], list[tuple[Path, dict[str, Any]]]] | None = None
     docs: str = ""
+    #: The reader opens fsspec URLs itself (its tasks do, on a cluster's workers); other
+    #: readers get a URL's object fetched into a temporary file (:mod:`coco_convert.urls`).
+    reads_urls: bool = False
     #: The writer also takes COCO files read a chunk at a time
     #: (:class:`~coco_convert.streaming.CocoStream`\ s in place of datasets: ``--stream``).
     streams: bool = False
