@@ -44,8 +44,9 @@ CVAT_SEEDS = sorted((REALDATA / "cvat_xml").glob("*.xml"))
 LABEL_STUDIO_SEEDS = sorted((REALDATA / "label_studio_json").glob("*.json"))
 LABELME_SEEDS = sorted((REALDATA / "labelme_json").glob("*.json"))
 VIA_SEEDS = sorted((REALDATA / "via_json").glob("*.json"))
+SA1B_SEEDS = sorted((FIXTURES / "sa1b" / "folder").glob("*.json"))
 #: Every kind of input a mutant can be (the formats coco-convert reads).
-READ_KINDS = ("coco", "voc", "yolo", "masks", "cvat", "labelstudio", "labelme", "via")
+READ_KINDS = ("coco", "voc", "yolo", "masks", "cvat", "labelstudio", "labelme", "via", "sa1b")
 _GOOD = str(FIXTURES / "coco" / "instances.json")
 YOLO_LABEL_SEEDS = sorted(
     p for p in (REALDATA / "yolo").glob("*.txt") if "classes" not in p.name and "obj." not in p.name
@@ -116,6 +117,7 @@ VERBS: dict[str, Invocation] = {
     "cvat2coco": Invocation(("cvat",), lambda m, w, h: _to_file(m, w)),
     "labelme2coco": Invocation(("labelme",), lambda m, w, h: _to_file(m, w)),
     "via2coco": Invocation(("via",), lambda m, w, h: _to_file(m, w)),
+    "sa1b2coco": Invocation(("sa1b",), lambda m, w, h: _to_file(m, w)),
     "coco2labelme": Invocation(("coco",), lambda m, w, h: _to_folder(m, w)),
     "merge": Invocation(("coco",), lambda m, w, h: [*_to_file(m, w), _GOOD]),
     "split": Invocation(

@@ -39,6 +39,7 @@ from .corruption import (
     LABEL_STUDIO_SEEDS,
     LABELME_SEEDS,
     MASK_SEEDS,
+    SA1B_SEEDS,
     VERBS,
     VIA_SEEDS,
     VOC_SEEDS,
@@ -157,7 +158,7 @@ def _mutant(
         path = root / seed.name
         path.write_bytes(data)
         return Mutant("coco", path, path, f"{seed.name}: {how}")
-    if kind in ("voc", "cvat", "labelstudio", "labelme", "via"):
+    if kind in ("voc", "cvat", "labelstudio", "labelme", "via", "sa1b"):
         path = root / seed.name
         path.write_bytes(data)
         return Mutant(kind, path, path, f"{seed.name}: {how}")
@@ -192,6 +193,8 @@ def _seeds(kind: str) -> list[tuple[Path, str]]:
         return [(p, "json") for p in LABELME_SEEDS]
     if kind == "via":
         return [(p, "json") for p in VIA_SEEDS]
+    if kind == "sa1b":
+        return [(p, "json") for p in SA1B_SEEDS]
     if kind == "yolo-yaml":
         base = [(Path("data.yaml"), "yaml")]
         return [*base, *((p, "yaml") for p in YAML_SEEDS)]
