@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..dataset import load
+from ..errors import printable
 from ..ops.statistics import StatsCollector, collect, collect_stream
 from ..summary import summarize_stats
 from .app import main
@@ -28,7 +29,8 @@ def info(file: Path, as_json: bool, stream: bool) -> None:
 
         click.echo(dump_json(summary, indent=2).decode())
         return
-    click.echo(render_summary(file, summary))
+    # (names from the file and the file's own name may hold control characters)
+    click.echo("\n".join(printable(line) for line in render_summary(file, summary).split("\n")))
 
 
 def collect_from(file: Path, *, stream: bool = False) -> StatsCollector:
@@ -88,7 +90,7 @@ def render_summary(file: Path, summary: dict[str, Any]) -> str:
             header += "  supercategory"
         lines.append(header)
         for cat in categories:
-            row = f"  {cat['id']:>5}  {cat.get('name', ''):<{width}}  {cat[count_key]:>11,}"
+            row = f"  {cat['id']:>5}  {cat.get('name') or '':<{width}}  {cat[count_key]:>11,}"
             if count_key == "annotations":
                 row += f"  {cat['images']:>8,}"
                 if areas:
