@@ -363,3 +363,20 @@ def test_the_validators_mask_rules_on_the_cluster_find_the_same(
 def _task_prefixes(dask_scheduler: Any) -> list[str]:
     """The kinds of task the scheduler has run (by their keys' prefix)."""
     return list(dask_scheduler.task_prefixes)
+
+
+def test_coco2yolo_segment_traces_masks_on_the_cluster(
+    cluster: Client, masks: Path, tmp_path: Path
+) -> None:
+    """coco2yolo --task segment: the RLE masks are traced in tasks on the workers; the label
+    files are the same bytes."""
+    trees = []
+    for extra in (["-j", "1"], ["--scheduler", cluster.scheduler.address]):
+        out = tmp_path / f"yolo{len(trees)}"
+        _run("coco2yolo", str(masks), "-o", str(out), "--task", "segment", *extra)
+        trees.append({str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*.txt")})
+    assert trees[0] == trees[1]
+    assert len(trees[0]) == 600
+    assert any(
+        prefix.endswith("trace_masks") for prefix in cluster.run_on_scheduler(_task_prefixes)
+    )
