@@ -87,11 +87,10 @@ _FILE_KINDS = (
 
 def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
     """The bytes of the regular file at ``path``, or an :class:`InputError` saying in one line
-    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such as
-    ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no limit).
-
-    The file is opened without blocking (opening a named pipe otherwise waits for a writer) and
-    checked on the open descriptor, so what is checked is what is read."""
+    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such
+    as ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no
+    limit). The file is opened without blocking (opening a named pipe otherwise waits for a
+    writer) and checked on the open descriptor (:func:`open_file`)."""
     name = os.fspath(path)
     with open_file(name, limit=limit) as handle:
         try:
@@ -112,7 +111,7 @@ def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> Iter
     name = os.fspath(path)
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # (ValueError: a NUL character in the name)
         raise _read_error(name, exc) from None
     try:
         info = os.fstat(fd)
@@ -147,14 +146,14 @@ def read_text(path: str | os.PathLike[str], *, limit: int = TEXT_LIMIT) -> str:
         ) from None
 
 
-def _read_error(name: str, exc: OSError) -> InputError:
+def _read_error(name: str, exc: OSError | ValueError) -> InputError:
     if isinstance(exc, FileNotFoundError):
         return InputError(name, "no such file")
     if isinstance(exc, IsADirectoryError):
         return InputError(name, "is a directory, not a file")
     if isinstance(exc, PermissionError):
         return InputError(name, "permission denied (check the file's read permission)")
-    return InputError(name, f"cannot read: {exc.strerror or exc}")
+    return InputError(name, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
 
 
 def _size(n: int) -> str:
@@ -207,13 +206,13 @@ def peek(path: str | os.PathLike[str], size: int = 65536) -> bytes:
     """The first ``size`` bytes of a file (gunzipped when it is gzip), or nothing when it
     cannot be read: what a format's ``detect`` looks at."""
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123 (detect runs on every path given)
+        with open_file(path) as handle:  # (a named pipe: refused, never waited on)
             head = handle.read(size)
             if head[:2] == _GZIP_MAGIC:
                 handle.seek(0)
                 with gzip.GzipFile(fileobj=handle) as unzipped:
                     head = unzipped.read(size)
-    except (OSError, EOFError, zlib.error):
+    except (InputError, OSError, EOFError, zlib.error):
         return b""
     return head
 
@@ -272,17 +271,31 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def dump_json(obj: Any, *, indent: int | None = None) -> bytes:
+def dump_json(obj: Any, *, indent: int | None = None, name: str = "JSON output") -> bytes:
     """Deterministic JSON bytes: key order as in ``obj``, floats in shortest round-trip form,
-    non-ASCII text as UTF-8. ``indent`` None is compact; other widths pretty-print."""
-    if indent is None:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
-    if indent == 2:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
-    # orjson only indents by 2; the standard library writes the same floats (repr is the
-    # shortest round-trip form there too), only slower.
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    non-ASCII text as UTF-8. ``indent`` None is compact; other widths pretty-print. A value
+    JSON cannot hold (:func:`unwritable`) is an :class:`InputError` naming ``name`` and the
+    value's JSON pointer."""
+    try:
+        if indent is None:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+        if indent == 2:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
+        # orjson only indents by 2; the standard library writes the same floats (repr is the
+        # shortest round-trip form there too), only slower.
+        text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _unwritable_error(name, obj, exc) from exc
+
+
+def _unwritable_error(name: str, obj: Any, exc: Exception) -> Exception:
+    """The :class:`InputError` naming what in ``obj`` JSON cannot hold, else ``exc``."""
+    found = unwritable(obj)
+    if found is None:
+        return exc
+    where, why = found
+    return InputError(name, f"cannot write {where or 'the document'}: {why}")
 
 
 def atomic_write(
@@ -562,12 +575,12 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
         )
         with gc_paused():  # serialising creates no reference cycles; see gc_paused
             atomic_write(path, data, gzip_level=gzip_level)
-    except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
-        found = unwritable(obj)
-        if found is None:
+    except (TypeError, ValueError, RecursionError, InputError) as exc:
+        # (an InputError from dump_json names a piece of the document: name the whole)
+        error = _unwritable_error(os.fspath(path), obj, exc)
+        if error is exc:
             raise
-        where, why = found
-        raise InputError(os.fspath(path), f"cannot write {where or 'the document'}: {why}") from exc
+        raise error from exc
 
 
 def is_unicode(text: str) -> bool:
@@ -581,15 +594,22 @@ def is_unicode(text: str) -> bool:
     return True
 
 
+#: orjson writes at most this many levels of nested lists and objects.
+_MAX_DEPTH = 254
+
+
 def unwritable(obj: Any) -> tuple[str, str] | None:
     """The JSON pointer of the first value JSON cannot hold as it is, and why: text that is
     not Unicode (a file name in another encoding, decoded with escapes), an integer beyond 64
-    bits, NaN or an infinity. None if every value can be written."""
+    bits, NaN or an infinity, nesting deeper than the writer goes. None if every value can be
+    written."""
     from .schemas.check import pointer
 
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(obj, ())]
     while stack:
         value, path = stack.pop()
+        if len(path) > _MAX_DEPTH:
+            return f"{pointer(path[:8])}/...", f"values nested deeper than {_MAX_DEPTH} levels"
         if isinstance(value, str):
             try:
                 value.encode("utf-8")

@@ -9,6 +9,7 @@ page and one line here.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -60,8 +61,17 @@ def writable() -> list[Format]:
 
 
 def detect(path: str | Path) -> list[Format]:
-    """Every readable format whose ``detect`` recognises ``path`` (a file or folder)."""
+    """Every readable format whose ``detect`` recognises ``path`` (a file or folder). A path
+    that is neither (a named pipe, a device, a link loop, missing) is no format: the
+    ``detect`` functions, which open files to look at their first bytes, never see it (they
+    would wait forever on a named pipe)."""
     target = Path(path)
+    try:
+        mode = target.stat().st_mode
+    except (OSError, ValueError):
+        return []
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        return []
     return [fmt for fmt in readable() if fmt.detect(target)]
 
 

@@ -89,10 +89,10 @@ def prefers_streaming(path: str | os.PathLike[str], *, fraction: float = 0.5) ->
     times more). False when either is unknown."""
     try:
         size = Path(path).stat().st_size
-        with Path(path).open("rb") as handle:
+        with open_file(path) as handle:  # (a named pipe: refused, never waited on)
             if handle.read(2) == _GZIP_MAGIC:
                 size *= 5
-    except OSError:
+    except (OSError, InputError):
         return False
     available = _available_memory()
     return available is not None and size * _LOADED_WEIGHT > fraction * available

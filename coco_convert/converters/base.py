@@ -48,7 +48,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from ..dataset import AnyDataset
-from ..errors import UsageError
+from ..errors import UsageError, printable
+from ..io import is_unicode
 from ..schemas.coco import Kind
 from .loss import LossReport
 
@@ -194,6 +195,9 @@ def named_splits(
     if not splits:
         raise UsageError("nothing to convert: no datasets given")
     for name in splits:
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            raise UsageError(f"{name!r} cannot name a split (it becomes a folder or file name)")
+        if not name or "/" in name or "\\" in name or name in (".", "..") or not is_unicode(name):
+            raise UsageError(
+                f"{printable(name)!r} cannot name a split (it becomes a folder or file name; "
+                "pass --split NAME)"
+            )
     return splits

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from ..dataset import from_document
 from ..errors import InputError, Location, UsageError
 from ..images import PNG_SIGNATURE, ImageFileError, open_image
-from ..io import is_unicode, read_text
+from ..io import is_unicode, open_file, read_text
 from ..palette import BACKGROUND, VOC_LABELS, VOID, voc_color
 from ..parallel import choose_jobs, map_tasks
 from ..progress import track
@@ -233,8 +233,6 @@ def read_mask_values(
             values = np.asarray(picture.convert("RGB") if mode in ("RGBA", "LA") else picture)
     except ImageFileError as exc:
         raise InputError(str(path), f"cannot read the PNG: {exc}") from None
-    except OSError as exc:  # truncated or corrupt pixel data
-        raise InputError(str(path), f"cannot read the PNG: {exc}") from None
     if mode in ("P", "L", "I", "I;16", "I;16B", "1"):
         return values.astype(np.int64)
     if values.ndim == 3 and values.shape[2] >= 3:
@@ -435,9 +433,9 @@ def detect(path: Path) -> bool:
     if path.name.lower().startswith(("segmentationobject", "segmentationclass")):
         return True
     try:
-        with (path / pngs[0]).open("rb") as handle:
+        with open_file(path / pngs[0]) as handle:  # (never blocks on a named pipe)
             header = handle.read(26)
-    except OSError:
+    except (InputError, OSError):
         return False
     # PNG signature, IHDR, then colour type at byte 25: 0 greyscale, 3 palette
     return header[:8] == PNG_SIGNATURE and len(header) == 26 and header[25] in (0, 3)

@@ -42,6 +42,7 @@ from ..io import (
     atomic_directory,
     gc_paused,
     is_unicode,
+    open_file,
     read_file,
     read_text,
     real_path,
@@ -1584,9 +1585,9 @@ def detect(path: Path) -> bool:
         return _is_voc_xml(path)
     if suffix == ".txt":
         try:
-            with path.open("rb") as handle:
+            with open_file(path) as handle:  # (never blocks on a named pipe)
                 head = handle.read(4096)
-        except OSError:
+        except (InputError, OSError):
             return False
         first = next((line.strip() for line in head.splitlines() if line.strip()), b"")
         return first.lower().endswith(b".xml")
@@ -1595,9 +1596,9 @@ def detect(path: Path) -> bool:
 
 def _is_voc_xml(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
+        with open_file(path) as handle:  # (never blocks on a named pipe)
             head = handle.read(4096)
-    except OSError:
+    except (InputError, OSError):
         return False
     return _VOC_ROOT.match(head) is not None
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ..dataset import AnyDataset
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..images import ImageMode
+from ..io import open_file
 from .base import Format, Option, Read
 from .loss import LossReport
 
@@ -128,9 +129,9 @@ def detect(path: Path) -> bool:
         if path.suffix.lower() not in (".yaml", ".yml"):
             return False
         try:
-            with path.open("rb") as handle:
+            with open_file(path) as handle:  # (never blocks on a named pipe)
                 return _YAML_KEYS.search(handle.read(8192)) is not None
-        except OSError:
+        except (InputError, OSError):
             return False
     if not path.is_dir():
         return False

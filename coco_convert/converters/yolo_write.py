@@ -47,7 +47,7 @@ import yaml
 
 from .. import __version__
 from ..dataset import AnyDataset, CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
-from ..errors import GeometryError, InputError, Location, UsageError
+from ..errors import GeometryError, InputError, Location, UsageError, printable
 from ..images import (
     ImageFileError,
     ImageOutsideFolderError,
@@ -1139,7 +1139,8 @@ def _write_data_yaml(
         report.stats["flip_idx_pairs"] = pairs
     document["coco_category_ids"] = classes.category_ids
     sources = ", ".join(
-        PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name for d in splits.values()
+        printable(PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name)
+        for d in splits.values()
     )
     header = [
         f"# YOLO {task} dataset written by coco-convert {__version__} from {sources}",
