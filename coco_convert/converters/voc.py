@@ -61,6 +61,8 @@ if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --mask
     import numpy as np
     import numpy.typing as npt
 
+    from ..streaming import CocoStream
+
 __all__ = [
     "FORMAT",
     "Coords",
@@ -1021,7 +1023,7 @@ _Object = tuple[str, Sequence[float], "dict[str, Any] | None", Any]
 
 
 def write_voc(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     coords: Coords = "one-based",
@@ -1039,11 +1041,24 @@ def write_voc(
     ``masks`` also writes ``SegmentationObject/`` and ``SegmentationClass/`` PNGs (VOC
     palette; instance ``k`` is the ``k``-th object of the XML). The folder appears whole or
     not at all; an existing non-empty one is replaced only with ``overwrite``. ``jobs``:
-    worker processes writing files (default: every core for large inputs)."""
+    worker processes writing files (default: every core for large inputs).
+
+    A split may be a COCO file read a chunk at a time
+    (:class:`~coco_convert.streaming.CocoStream`, ``--stream``): the same files and report
+    in bounded memory (:func:`_plan_stream`, :func:`_stream_tasks`)."""
+    from ..streaming import CocoStream
+
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
     report = LossReport("coco2voc") if report is None else report
-    splits = named_splits(datasets)
+    given: dict[str, Any] = dict(named_splits(datasets))  # type: ignore[arg-type]
+    streams = {name: d for name, d in given.items() if isinstance(d, CocoStream)}
+    for stream in streams.values():
+        if stream.kind not in ("instances", "keypoints"):
+            stream.check()  # (load's errors first, as loading the file would)
+    splits = {
+        name: streams[name].header_dataset() if name in streams else d for name, d in given.items()
+    }
     for dataset in splits.values():
         if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
             raise ConversionError(
@@ -1051,7 +1066,11 @@ def write_voc(
             )
     used: set[str] = set()
     plans = {
-        name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
+        name: (
+            _plan_stream(streams[name], report, masks=masks, used=used)
+            if name in streams
+            else plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
+        )
         for name, dataset in splits.items()
     }
     labels = _labels(splits.values(), report)
@@ -1068,25 +1087,23 @@ def write_voc(
                 (tmp / folder).mkdir(parents=True)
         for name, plan in plans.items():
             images = cast("CocoDataset[Any, Any]", splits[name]).images
-
-            def tasks(images: list[Image] = images, plan: _Plan = plan) -> Iterator[_WriteTask]:
-                for start in range(0, len(images), _CHUNK):
-                    chunk = [
-                        (i, plan.stems[i], images[i], plan.objects.get(images[i]["id"], []))
-                        for i in range(start, min(start + _CHUNK, len(images)))
-                    ]
-                    yield str(tmp), shift, masks, class_index, chunk
-
-            workers = choose_jobs(jobs, len(images), worth_it=_WORKERS_WORTH_IT_WRITE)
-            total = -(-len(images) // _CHUNK)
+            settings = (str(tmp), shift, masks, class_index)
+            if name in streams:
+                n_images = len(plan.stems)
+                tasks = _stream_tasks(streams[name], plan, settings)
+            else:
+                n_images = len(images)
+                tasks = _tasks(images, plan, settings)
+            workers = choose_jobs(jobs, n_images, worth_it=_WORKERS_WORTH_IT_WRITE)
+            total = -(-n_images // _CHUNK)
             segmented: list[int] = []
-            done = map_tasks(_write_task, tasks(), jobs=workers)
+            done = map_tasks(_write_task, tasks, jobs=workers)
             for result in track(done, total=total, desc=f"writing {name}", unit="chunk"):
                 largest = max(largest, result.largest)
                 overlap += result.overlap
                 replaced += result.replaced
                 segmented += result.segmented
-            files += len(images)
+            files += n_images
             _write_list(tmp / "ImageSets" / "Main" / f"{name}.txt", plan.stems)
             if masks:
                 _write_list(
@@ -1113,8 +1130,76 @@ def write_voc(
             count=replaced,
         )
     report.count("xml_files", files)
-    report.count("objects", sum(len(o) for plan in plans.values() for o in plan.objects.values()))
+    report.count("objects", sum(plan.n_objects for plan in plans.values()))
     return report
+
+
+_Settings = tuple[str, int, bool, dict[str, int]]
+
+
+def _tasks(images: Sequence[Image], plan: _Plan, settings: _Settings) -> Iterator[_WriteTask]:
+    """The images of a loaded split, :data:`_CHUNK` to a task, with their objects."""
+    for start in range(0, len(images), _CHUNK):
+        chunk = [
+            (i, plan.stems[i], images[i], plan.objects.get(images[i]["id"], []))
+            for i in range(start, min(start + _CHUNK, len(images)))
+        ]
+        yield (*settings, chunk)
+
+
+def _plan_stream(stream: CocoStream, report: LossReport, *, masks: bool, used: set[str]) -> _Plan:
+    """:func:`plan_voc` for a split read a chunk at a time: the same report, the XML names
+    and the number of objects; the objects themselves are planned again, image by image,
+    as they are written (:func:`_stream_tasks`)."""
+    source = stream.name
+    header = stream.header_dataset()
+    names = _plan_header(header.document, header.categories, report, source)
+    sizes: dict[int, tuple[int, int]] = {}
+    images: list[Any] = []  # (what an XML name needs of each image)
+    for first, records in stream.checked("images"):
+        found = _plan_images(records, first, report, source)
+        if len(found) < len(records) or not sizes.keys().isdisjoint(found):
+            raise UsageError(
+                f"{source}: image ids repeat; coco2voc --stream needs unique image ids (leave "
+                "out --stream: each such image then gets the objects of all)"
+            )
+        sizes.update(found)
+        images += [{"id": img["id"], "file_name": img["file_name"]} for img in records]
+    planner = _Planner(names, sizes, masks, report, source)
+    count = 0
+    with gc_paused():
+        for first, records in stream.checked("annotations"):
+            for j, ann in enumerate(records):
+                count += planner.plan(first + j, ann) is not None
+    planner.finish()
+    stems = _xml_stems(images, report, source, used)
+    return _Plan(stems, {}, count, sizes, names)
+
+
+def _stream_tasks(stream: CocoStream, plan: _Plan, settings: _Settings) -> Iterator[_WriteTask]:
+    """The images of a split read a chunk at a time, each with its annotations
+    (:func:`~coco_convert.streaming.image_groups`), :data:`_CHUNK` to a task, with the
+    objects :func:`_plan_stream` counted (planned again; what they could not carry is in
+    the report already)."""
+    from ..streaming import image_groups
+
+    planner = _Planner(
+        plan.names or {}, plan.sizes or {}, settings[2], LossReport("coco2voc"), stream.name
+    )
+    chunk: list[tuple[int, str, Image, list[_Object]]] = []
+    groups = image_groups(
+        stream, lambda: stream.records("images"), lambda: stream.records("annotations")
+    )
+    for i, image, anns in groups:
+        if image is None:  # annotations of no image (counted by the plan)
+            continue
+        objects = [found for index, ann in anns if (found := planner.plan(index, ann))]
+        chunk.append((i, plan.stems[i], image, objects))
+        if len(chunk) == _CHUNK:
+            yield (*settings, chunk)
+            chunk = []
+    if chunk:
+        yield (*settings, chunk)
 
 
 def _labels(datasets: Iterable[AnyDataset], report: LossReport) -> list[str]:
@@ -1226,7 +1311,11 @@ def _write_task(task: _WriteTask) -> _Written:
 
 class _Plan(NamedTuple):
     stems: list[str]  # the XML name of each image, in image order
-    objects: dict[int, list[_Object]]  # image id -> what to write
+    objects: dict[int, list[_Object]]  # image id -> what to write (streamed: empty)
+    n_objects: int  # objects to write
+    #: Streamed: each image's (height, width) by id, each category's class name.
+    sizes: dict[int, tuple[int, int]] | None = None
+    names: dict[int, str] | None = None
 
 
 class _Tally:
@@ -1255,13 +1344,30 @@ def plan_voc(
     """Everything :func:`write_voc` decides before writing one split: the objects of each
     image, the XML names (unique among ``used``, the names other splits took), and what VOC
     cannot carry (into ``report``)."""
-    document = dataset.document
     source = dataset.source or "<dataset>"
+    names = _plan_header(dataset.document, dataset.categories, report, source)
+    sizes = _plan_images(dataset.images, 0, report, source)
+    planner = _Planner(names, sizes, masks, report, source)
+    objects: dict[int, list[_Object]] = {}
+    for index, ann in enumerate(dataset.annotations):
+        found = planner.plan(index, ann)
+        if found is not None:
+            objects.setdefault(ann["image_id"], []).append(found)
+    planner.finish()
+    used = set() if used is None else used
+    count = sum(len(found) for found in objects.values())
+    return _Plan(_xml_stems(dataset.images, report, source, used), objects, count)
+
+
+def _plan_header(
+    document: Any, categories: Sequence[Category], report: LossReport, source: str
+) -> dict[int, str]:
+    """What VOC cannot carry of a split's header; the class name of each category id."""
     if document.get("info") or document.get("licenses"):
         report.lose("info", "the dataset's info and licenses (VOC has no such fields)")
     names: dict[int, str] = {}
     seen: dict[str, int] = {}
-    for i, cat in enumerate(dataset.categories):
+    for i, cat in enumerate(categories):
         name = cat["name"]
         if name in seen:
             report.warn(
@@ -1274,8 +1380,15 @@ def plan_voc(
         names[cat["id"]] = name
         if cat.get("supercategory"):
             report.lose("supercategory", "category supercategories (labels.txt holds names only)")
-    sizes = {img["id"]: (img.get("height", 0), img.get("width", 0)) for img in dataset.images}
-    for i, img in enumerate(dataset.images):
+    return names
+
+
+def _plan_images(
+    images: Sequence[Image], first: int, report: LossReport, source: str
+) -> dict[int, tuple[int, int]]:
+    """What VOC cannot carry of images ``first:`` of a split; their (height, width) by id."""
+    sizes = {img["id"]: (img.get("height", 0), img.get("width", 0)) for img in images}
+    for i, img in enumerate(images, first):
         extra = img.keys() - _IMAGE_CARRIED
         if extra:
             report.lose(
@@ -1287,28 +1400,50 @@ def plan_voc(
                 "images without width and height (<size> 0)",
                 where=Location(source, pointer=f"/images/{i}"),
             )
+    return sizes
 
-    tallies: dict[tuple[str, str, str], _Tally] = {}
 
-    def tally(kind: str, key: str, message: str, index: int) -> None:
-        entry = tallies.get((kind, key, message))
+class _Planner:
+    """What to write of each annotation, in file order, and what VOC cannot carry of them
+    (counted, with the first few places: cheaper than a ``report.lose`` per annotation at
+    COCO scale; into the report at :meth:`finish`)."""
+
+    def __init__(
+        self,
+        names: dict[int, str],
+        sizes: dict[int, tuple[int, int]],
+        masks: bool,
+        report: LossReport,
+        source: str,
+    ) -> None:
+        self.names = names
+        self.sizes = sizes
+        self.masks = masks
+        self.report = report
+        self.source = source
+        self.tallies: dict[tuple[str, str, str], _Tally] = {}
+
+    def tally(self, kind: str, key: str, message: str, index: int) -> None:
+        entry = self.tallies.get((kind, key, message))
         if entry is None:
-            entry = tallies[(kind, key, message)] = _Tally()
+            entry = self.tallies[(kind, key, message)] = _Tally()
         entry.add(index)
 
-    objects: dict[int, list[_Object]] = {}
-    for index, ann in enumerate(dataset.annotations):
+    def plan(self, index: int, ann: Annotation) -> _Object | None:
+        """The object to write for annotation ``index`` (None: nothing, and why is
+        counted)."""
+        tally, masks = self.tally, self.masks
         image_id = ann["image_id"]
-        if image_id not in sizes:
+        if image_id not in self.sizes:
             tally("warn", "unknown_image", "annotations of images not in the file (skipped)", index)
-            continue
-        name = names.get(ann.get("category_id"))
+            return None
+        name = self.names.get(ann.get("category_id"))
         if name is None:
             tally("warn", "unknown_category", "annotations of unknown categories (skipped)", index)
-            continue
+            return None
         if ann.get("iscrowd"):
             tally("lose", "crowd", "crowd regions (iscrowd 1; VOC has none, not written)", index)
-            continue
+            return None
         if not _ANNOTATION_KEYS.issuperset(ann):
             for key in ann.keys() - _ANNOTATION_KEYS:
                 tally(
@@ -1331,23 +1466,23 @@ def plan_voc(
         if segmentation and (box is None or masks):
             # Checked here, where the annotation's place is known: a GeometryError met while
             # writing could not say which annotation it is about.
-            problem = _mask_problem(segmentation, *sizes[image_id])
+            problem = _mask_problem(segmentation, *self.sizes[image_id])
             if problem is not None:  # rare: reported one by one, with the reason
-                report.warn(
+                self.report.warn(
                     "bad_segmentation",
                     "segmentations that cannot become pixels in their image: no mask (and "
                     "no box taken from them)",
-                    where=Location(source, pointer=f"/annotations/{index}/segmentation"),
+                    where=Location(self.source, pointer=f"/annotations/{index}/segmentation"),
                     detail=problem,
                 )
                 if masks:
                     tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
                 segmentation = None
             elif box is None:
-                box = _segmentation_box(segmentation, *sizes[image_id])
+                box = _segmentation_box(segmentation, *self.sizes[image_id])
         if box is None:
             tally("warn", "no_box", "annotations without a bbox or segmentation (skipped)", index)
-            continue
+            return None
         attributes = ann.get("attributes")
         if attributes is not None and not isinstance(attributes, dict):
             tally("lose", "attributes", "'attributes' that are not an object", index)
@@ -1358,14 +1493,17 @@ def plan_voc(
         ):
             tally("lose", "nested_attributes", "attributes with nested values", index)
         kept = segmentation if masks and segmentation else None
-        objects.setdefault(image_id, []).append((name, box, attributes or None, kept))
-    for (kind, key, message), entry in tallies.items():
-        record = report.lose if kind == "lose" else report.warn
-        for n, i in enumerate(entry.examples):  # the last example carries the other counts
-            count = entry.count - len(entry.examples) + 1 if n == len(entry.examples) - 1 else 1
-            record(key, message, where=Location(source, pointer=f"/annotations/{i}"), count=count)
-    used = set() if used is None else used
-    return _Plan(_xml_stems(dataset.images, report, source, used), objects)
+        return (name, box, attributes or None, kept)
+
+    def finish(self) -> None:
+        """The counts into the report, the last example of each carrying the rest."""
+        for (kind, key, message), entry in self.tallies.items():
+            record = self.report.lose if kind == "lose" else self.report.warn
+            for n, i in enumerate(entry.examples):
+                last = n == len(entry.examples) - 1
+                count = entry.count - len(entry.examples) + 1 if last else 1
+                where = Location(self.source, pointer=f"/annotations/{i}")
+                record(key, message, where=where, count=count)
 
 
 def _xml_stems(
@@ -1711,4 +1849,5 @@ FORMAT = Format(
     unreadable="V001",
     validation=validation_pieces,
     docs="docs/voc.md",
+    streams=True,
 )
