@@ -4,7 +4,7 @@ and sa1b2coco, 1 and 2 workers.
 
     flock /tmp/bench.lock .venv/bin/python benchmarks/bench_cluster.py \\
         [--coco /tmp/data/coco_full.json] [--masks /tmp/data/coco_10k_rle.json] \\
-        [--sa1b /tmp/data/sa1b-400] [--repeat 2] [--jobs poly2rle rle2poly sa1b2coco]
+        [--sa1b /tmp/data/sa1b-400] [--repeat 2] [--jobs sa1b2coco rle2poly poly2rle]
 
 Inputs: ``--coco`` a gen_coco.py file (train2017 scale: 853k polygons), ``--masks`` a COCO
 file whose segmentations are RLE (``coco-convert poly2rle /tmp/data/coco_10k.json -o ...``:
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--sa1b", type=Path, default=Path("/tmp/data/sa1b-400"))
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument(
-        "--jobs", nargs="+", default=["poly2rle", "rle2poly", "sa1b2coco"], metavar="JOB"
+        "--jobs", nargs="+", default=["sa1b2coco", "rle2poly", "poly2rle"], metavar="JOB"
     )
     args = parser.parse_args()
     sources = {"poly2rle": args.coco, "rle2poly": args.masks, "sa1b2coco": args.sa1b}

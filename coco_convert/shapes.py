@@ -203,10 +203,9 @@ def polygons_area(polygons: Sequence[Sequence[float]]) -> float:
         return round(sum(ring_area(p) for p in polygons), 9)
     import shapely
 
-    rings = [
-        shapely.make_valid(shapely.Polygon(list(zip(p[0::2], p[1::2], strict=True))))
-        for p in polygons
-    ]
+    from .geometry import shapely_polygon
+
+    rings = [shapely.make_valid(shapely_polygon(p)) for p in polygons]
     return round(float(shapely.union_all(rings).area), 9)
 
 

@@ -292,16 +292,19 @@ def test_without_the_extra_the_options_say_what_to_install(
 
 def test_draw_on_the_cluster_gives_the_same_pictures(cluster: Client, tmp_path: Path) -> None:
     """draw's per-image renders (a pure function of a picklable job) run on the workers."""
-    from .test_draw_cli import ROBOFLOW, photos
+    from .test_draw_cli import COCO, photos
 
-    images = photos(ROBOFLOW, tmp_path / "images")
+    source = COCO / "instances.json"
+    images = photos(source, tmp_path / "images")
     outputs = []
     for extra in (["-j", "1"], ["--scheduler", cluster.scheduler.address]):
         out = tmp_path / f"out{len(outputs)}"
-        _run("draw", str(ROBOFLOW), "--images", str(images), "-o", str(out), *extra)
+        _run("draw", str(source), "--images", str(images), "-o", str(out), *extra)
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outputs[0] == outputs[1]
-    assert len(outputs[0]) == 9
+    assert len(outputs[0]) == 2
+    # (map_batched: the renders go in batches)
+    assert any(p.endswith("apply_each") for p in cluster.run_on_scheduler(_task_prefixes))
 
 
 def test_masks2coco_on_the_cluster_gives_the_same_file(cluster: Client, tmp_path: Path) -> None:
@@ -328,3 +331,55 @@ def test_masks2coco_on_the_cluster_gives_the_same_file(cluster: Client, tmp_path
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert len(json.loads(outputs[0])["annotations"]) >= 24
+
+
+def test_the_validators_mask_rules_on_the_cluster_find_the_same(
+    cluster: Client, polygons: Path, tmp_path: Path
+) -> None:
+    """G104-G107 (boxes and areas against pycocotools, degenerate and crossing polygons) in
+    tasks on the workers: the same findings, in the same order."""
+    document = json.loads(polygons.read_text())
+    anns = document["annotations"]
+    for k in range(0, len(anns), 97):
+        anns[k]["bbox"] = [v + 3 for v in anns[k]["bbox"]]
+    for k in range(5, len(anns), 89):
+        anns[k]["area"] = 10_000.0
+    anns[7]["segmentation"] = [[10, 10, 50, 50, 50, 10, 10, 50]]  # a bow tie
+    anns[8]["segmentation"] = [[10, 10, 20, 20, 30, 30]]  # on a line
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+    outputs = []
+    for extra in ([], ["--scheduler", cluster.scheduler.address]):
+        result = CliRunner().invoke(
+            main, ["validate", str(broken), "--output-format", "json", "--select", "G", *extra]
+        )
+        assert result.exit_code == 1, result.output
+        outputs.append(result.output)
+    assert outputs[0] == outputs[1]
+    codes = {d["code"] for d in json.loads(outputs[0])["diagnostics"]}
+    assert {"G104", "G105", "G106", "G107"} <= codes
+    seen = cluster.run_on_scheduler(_task_prefixes)
+    assert "check_segmentations" in seen
+    assert any(prefix.endswith("measure_images") for prefix in seen)
+
+
+def _task_prefixes(dask_scheduler: Any) -> list[str]:
+    """The kinds of task the scheduler has run (by their keys' prefix)."""
+    return list(dask_scheduler.task_prefixes)
+
+
+def test_coco2yolo_segment_traces_masks_on_the_cluster(
+    cluster: Client, masks: Path, tmp_path: Path
+) -> None:
+    """coco2yolo --task segment: the RLE masks are traced in tasks on the workers; the label
+    files are the same bytes."""
+    trees = []
+    for extra in (["-j", "1"], ["--scheduler", cluster.scheduler.address]):
+        out = tmp_path / f"yolo{len(trees)}"
+        _run("coco2yolo", str(masks), "-o", str(out), "--task", "segment", *extra)
+        trees.append({str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*.txt")})
+    assert trees[0] == trees[1]
+    assert len(trees[0]) == 600
+    assert any(
+        prefix.endswith("trace_masks") for prefix in cluster.run_on_scheduler(_task_prefixes)
+    )

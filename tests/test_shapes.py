@@ -231,8 +231,7 @@ def _cvat(folder: Path) -> Path:
         '<ellipse label="a" cx="100" cy="80" rx="25" ry="25" occluded="0"/>'
         f'<polygon label="a" occluded="0" points="{points(_QUAD)}"/>'
         + "".join(
-            f'<polygon label="a" occluded="0" group_id="1" points="{points(p)}"/>'
-            for p in _PARTS
+            f'<polygon label="a" occluded="0" group_id="1" points="{points(p)}"/>' for p in _PARTS
         )
         + "</image></annotations>\n"
     )

@@ -57,6 +57,7 @@ from ..images import (
     read_sizes,
 )
 from ..io import atomic_directory, atomic_write, gc_paused
+from ..parallel import map_tasks
 from ..progress import track
 from ..streaming import CocoStream
 from .base import named_splits
@@ -212,7 +213,10 @@ def write(
     }
     splits = cast(
         "dict[str, CocoDataset[Any, Any]]",
-        {name: _header(streams[name]) if name in streams else d for name, d in given.items()},
+        {
+            name: streams[name].header_dataset() if name in streams else d
+            for name, d in given.items()
+        },
     )
     for dataset in splits.values():
         if not isinstance(dataset, InstancesDataset | KeypointsDataset | StuffDataset):
@@ -258,16 +262,6 @@ def write(
     return report
 
 
-def _header(stream: CocoStream) -> CocoDataset[Any, Any]:
-    """A dataset of a streamed file's header (categories, info, licenses; no records)."""
-    from ..dataset import from_document
-
-    return cast(
-        "CocoDataset[Any, Any]",
-        from_document(stream.document(), kind=stream.kind, validate=False, source=stream.name),
-    )
-
-
 @dataclass
 class _LabelTotals:
     """What writing label files wrote and dropped, reported once at the end."""
@@ -292,6 +286,8 @@ class _SplitWriter:
     #: Images, annotations, and annotations with a segmentation or keypoints, over every
     #: split (what the format drops as a whole is reported from these).
     tallies: Counter[str] = field(default_factory=Counter)
+    #: The RLE masks of the rows being gathered, traced (:func:`_trace_masks_of`).
+    _traced: dict[int, Any] = field(default_factory=dict)
 
     def tally(self, dataset: CocoDataset[Any, Any]) -> None:
         self._tally_annotations(dataset.annotations)
@@ -540,6 +536,11 @@ class _SplitWriter:
         include_crowd = self.include_crowd
         n_keypoints = len(self.classes.keypoint_names)
         crowd = 0
+        if task == "segment":
+            annotations = list(annotations)
+            self._traced = _trace_masks_of(
+                annotations, image_of, width, height, usable, include_crowd
+            )
         for a, ann in annotations:
             i = image_of(a, ann)
             if i is None:
@@ -592,6 +593,7 @@ class _SplitWriter:
                     values = ring  # the common case: one polygon
                 else:
                     values = self._ring(
+                        a,
                         segmentation,
                         bbox,
                         (int(width[i]), int(height[i])),
@@ -627,7 +629,12 @@ class _SplitWriter:
             )
 
     def _ring(
-        self, segmentation: Any, bbox: Sequence[float], size: tuple[int, int], where: Location
+        self,
+        index: int,
+        segmentation: Any,
+        bbox: Sequence[float],
+        size: tuple[int, int],
+        where: Location,
     ) -> Any:
         """One polygon ring in pixels for a segment row."""
         report = self.report
@@ -643,7 +650,7 @@ class _SplitWriter:
             if rings:
                 return self._joined(rings, where)
         elif isinstance(segmentation, dict):
-            traced = self._trace(segmentation, size, where)
+            traced = self._trace(index, segmentation, size, where)
             if traced is not None:
                 return traced
         report.lose(
@@ -664,11 +671,12 @@ class _SplitWriter:
         )
         return merge_multi_segment([as_float_array(ring) for ring in rings]).ravel()
 
-    def _trace(self, rle: dict[str, Any], size: tuple[int, int], where: Location) -> Any:
+    def _trace(
+        self, index: int, rle: dict[str, Any], size: tuple[int, int], where: Location
+    ) -> Any:
         """The outline of an RLE mask as one ring (pixel-edge tracing, holes joined by
-        zero-width cuts: exact), or None to fall back to the box."""
-        from ..geometry import rle_to_polygons
-
+        zero-width cuts: exact), or None to fall back to the box. (Traced ahead, in tasks:
+        :func:`_trace_masks_of`.)"""
         width, height = size
         if rle.get("size") != [height, width]:
             self.report.warn(
@@ -677,14 +685,13 @@ class _SplitWriter:
                 where=Location(where.file, pointer=f"{where.pointer}/size"),
             )
             return None
-        try:
-            polygons = rle_to_polygons(rle)
-        except GeometryError as exc:
+        polygons = self._traced[index]
+        if isinstance(polygons, str):
             self.report.warn(
                 "bad_rle",
                 "RLE masks that cannot be decoded: written as the rectangle of their box",
                 where=where,
-                detail=exc.message,
+                detail=polygons,
             )
             return None
         if not polygons:
@@ -1015,6 +1022,58 @@ def _write_files(files: list[tuple[str, bytes]]) -> None:
                 os.write(fd, data)
         finally:
             os.close(fd)
+
+
+#: RLE masks per tracing task.
+_MASKS_PER_TASK = 2000
+
+
+def _trace_masks_of(
+    annotations: list[tuple[int, Any]],
+    image_of: Callable[[int, Any], int | None],
+    width: FloatArray,
+    height: FloatArray,
+    usable: list[bool],
+    include_crowd: bool,
+) -> dict[int, Any]:
+    """The RLE masks that segment rows will hold, traced to polygons ahead of the rows (by
+    annotation index: the polygons, or why they cannot be had), in tasks of
+    :data:`_MASKS_PER_TASK` masks: in this process, or on a Dask cluster (--scheduler)."""
+    masks: list[tuple[int, Any]] = []
+    for a, ann in annotations:
+        segmentation = ann.get("segmentation")
+        if not isinstance(segmentation, dict) or (ann.get("iscrowd") and not include_crowd):
+            continue
+        i = image_of(a, ann)
+        if (
+            i is not None
+            and usable[i]
+            and segmentation.get("size")
+            == [
+                int(height[i]),
+                int(width[i]),
+            ]
+        ):
+            masks.append((a, segmentation))
+    chunks = (masks[k : k + _MASKS_PER_TASK] for k in range(0, len(masks), _MASKS_PER_TASK))
+    traced: dict[int, Any] = {}
+    for results in map_tasks(_trace_masks, chunks):
+        traced.update(results)
+    return traced
+
+
+def _trace_masks(masks: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Each mask's exact polygons (:func:`coco_convert.geometry.rle_to_polygons`), or the
+    message saying why it has none."""
+    from ..geometry import rle_to_polygons
+
+    out: list[tuple[int, Any]] = []
+    for index, rle in masks:
+        try:
+            out.append((index, rle_to_polygons(rle)))
+        except GeometryError as exc:
+            out.append((index, exc.message))
+    return out
 
 
 def _is_ring(ring: list[Any]) -> bool:

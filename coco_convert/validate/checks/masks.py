@@ -9,6 +9,7 @@ from typing import Any
 
 from ... import geometry
 from ...errors import GeometryError
+from ...parallel import map_tasks
 from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
 
@@ -62,28 +63,22 @@ def check_rle(ctx: Context, where: str, rle: dict[str, Any]) -> None:
 def against_masks(ctx: Context) -> None:
     """Box and area against pycocotools' numbers, one pycocotools call per image."""
     by_image: dict[int, list[int]] = defaultdict(list)
-    annotations = ctx.items("annotations")
     for i, ann in ctx.records("annotations"):
         segmentation = ann.get("segmentation")
         if segmentation and ("bbox" in ann or "area" in ann):
             by_image[ann["image_id"]].append(i)
     tolerance, relative = ctx.settings.bbox_tolerance, ctx.settings.area_tolerance
+    images: list[tuple[int, int, list[int], list[Any]]] = []
     for image_id, indices in by_image.items():
         size = ctx.image_size(image_id)
-        if size is None:
-            continue
-        width, height = size
-        usable = [i for i in indices if _encodable(annotations[i]["segmentation"], height, width)]
-        try:
-            rles = geometry.encode_image(
-                [annotations[i]["segmentation"] for i in usable], height, width
-            )
-        except GeometryError:
-            continue
-        areas = geometry.rle_area(rles)
-        boxes = geometry.rle_bbox(rles)
-        for i, area, box in zip(usable, areas, boxes, strict=True):
-            ann = annotations[i]
+        if size is not None:
+            segmentations = [ctx.record("annotations", i)["segmentation"] for i in indices]
+            images.append((size[1], size[0], indices, segmentations))
+    # one task per chunk of images: in this process, or on a Dask cluster (--scheduler)
+    chunks = (images[k : k + _IMAGES_PER_TASK] for k in range(0, len(images), _IMAGES_PER_TASK))
+    for measured in map_tasks(_measure_images, chunks):
+        for i, area, box in measured:
+            ann = ctx.record("annotations", i)
             where = f"/annotations/{i}"
             bbox = ann.get("bbox")
             if (
@@ -115,6 +110,29 @@ def against_masks(ctx: Context) -> None:
                     f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
                     Fix.replace(f"set area {area}", f"{where}/area", area),
                 )
+
+
+#: Images per task of the box and area check.
+_IMAGES_PER_TASK = 500
+
+
+def _measure_images(
+    images: list[tuple[int, int, list[int], list[Any]]],
+) -> list[tuple[int, int, list[float]]]:
+    """pycocotools' area and box of the segmentations of some images, one encoding per image:
+    ``(annotation index, area, box)``; segmentations it cannot rasterise are left out (G108
+    and G109 report them), and so is an image whose encoding fails."""
+    out: list[tuple[int, int, list[float]]] = []
+    for height, width, indices, segmentations in images:
+        usable = [k for k, s in enumerate(segmentations) if _encodable(s, height, width)]
+        try:
+            rles = geometry.encode_image([segmentations[k] for k in usable], height, width)
+        except GeometryError:
+            continue
+        areas = geometry.rle_area(rles)
+        boxes = geometry.rle_bbox(rles)
+        out += [(indices[k], a, b) for k, a, b in zip(usable, areas, boxes, strict=True)]
+    return out
 
 
 def _show(box: list[float]) -> str:
@@ -164,16 +182,21 @@ def polygons(ctx: Context) -> None:
         for i, ann in ctx.records("annotations")
         if isinstance(ann.get("segmentation"), list) and ann["segmentation"]
     ]
-    annotations = ctx.items("annotations")
     found: list[list[geometry.PolygonProblem]] = []
-    for start in range(0, len(indices), _POLYGON_CHUNK):  # bounds the arrays' memory
-        chunk = indices[start : start + _POLYGON_CHUNK]
-        found += geometry.check_segmentations([annotations[i]["segmentation"] for i in chunk])
+    chunks = (  # (bounds the arrays' memory; a task each on a Dask cluster)
+        [
+            ctx.record("annotations", i)["segmentation"]
+            for i in indices[start : start + _POLYGON_CHUNK]
+        ]
+        for start in range(0, len(indices), _POLYGON_CHUNK)
+    )
+    for checked in map_tasks(geometry.check_segmentations, chunks):
+        found += checked
     want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
     for i, problems in zip(indices, found, strict=True):
         if not problems:
             continue
-        segmentation = annotations[i]["segmentation"]
+        segmentation = ctx.record("annotations", i)["segmentation"]
         where = f"/annotations/{i}/segmentation"
         degenerate = [p for p in problems if p.code in _DEGENERATE]
         if want_degenerate and degenerate:
