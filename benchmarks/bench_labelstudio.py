@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from shared_bench import time_process
+from shared_bench import best_of, print_table
 
 HERE = Path(__file__).resolve().parent
 
@@ -108,20 +107,8 @@ def main() -> None:
         print(f"{args.peer_python} not found: label-studio-sdk left out", file=sys.stderr)
     print(f"{export}: {export.stat().st_size / 2**20:.0f} MiB, {args.tasks:,} tasks")
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(args.runs):
-        for name, command in jobs.items():
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir(parents=True)
-            seconds, rss, error = time_process(command)
-            if error is not None:
-                sys.exit(f"{name} failed:\n{error}")
-            if name not in best or seconds < best[name][0]:
-                best[name] = (seconds, rss / 2**20)
-    floor = best["floor (orjson)"][0]
-    print(f"\n  {'job':<24}{'seconds':>9}{'peak MB':>9}{'x floor':>9}")
-    for name, (seconds, rss) in best.items():
-        print(f"  {name:<24}{seconds:9.2f}{rss:9.0f}{seconds / floor:9.2f}")
+    best = best_of(jobs, args.runs, out)
+    print_table(best, "floor (orjson)")
     if "label-studio-sdk" in best:
         ours = best["ours, labelstudio2coco"][0]
         print(f"\n  label-studio-sdk / labelstudio2coco: {best['label-studio-sdk'][0] / ours:.2f}x")
