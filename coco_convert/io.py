@@ -21,7 +21,8 @@ import stat
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Union
 
@@ -38,6 +39,7 @@ __all__ = [
     "atomic_write",
     "check_output",
     "dump_json",
+    "files_behind",
     "gc_paused",
     "is_unicode",
     "json_pieces",
@@ -50,6 +52,7 @@ __all__ = [
     "real_path",
     "source_name",
     "unwritable",
+    "write_files",
     "write_json",
 ]
 
@@ -359,6 +362,50 @@ def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) ->
         thread.join()
     if failure:
         raise failure[0]
+
+
+#: A batch of small files for :func:`write_files`: ``(path, bytes)`` each.
+Files = list[tuple[str, bytes]]
+
+
+def write_files(files: Iterable[tuple[str, bytes]], *, exclusive: bool = False) -> None:
+    """Create each file with its bytes (many small files inside a folder being built, such
+    as :func:`atomic_directory`'s: no temporary file each). An existing file is truncated,
+    or with ``exclusive`` refused (``FileExistsError``: two outputs given one name is a bug
+    of the caller)."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
+    for path, data in files:
+        fd = os.open(path, flags, 0o666)
+        try:
+            if data:
+                os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def files_behind(*, exclusive: bool = False) -> Iterator[Callable[[Files], None]]:
+    """A function that hands batches of files to one background thread for
+    :func:`write_files`, so that creating them (system calls, which release the GIL) runs
+    beside the formatting of the next batch. At most two batches wait (memory stays
+    bounded); the first failure is raised by the next hand-over or when the block ends, and
+    the thread is joined on every exit (it never writes into a folder being removed)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-files") as writer:
+        pending: list[Future[None]] = []
+
+        def hand_over(files: Files) -> None:
+            pending.append(writer.submit(write_files, files, exclusive=exclusive))
+            while len(pending) > 2:
+                pending.pop(0).result()
+
+        try:
+            yield hand_over
+            for future in pending:
+                future.result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def check_output(
