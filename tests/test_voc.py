@@ -477,6 +477,16 @@ _EXPECTED_XML = (
 )
 
 
+def test_extra_fields_are_reported_in_the_annotations_order(tmp_path: Path) -> None:
+    """The same input gives the same report (the fields were once taken from a set, whose
+    order changes from run to run)."""
+    extra = {"zeta": 1, "alpha": 2, "pose": "Left", "mid": 3}
+    anns = [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], **extra}]
+    report = write_voc(_coco(anns), tmp_path / "out")
+    fields = [key for key in report.losses if key.startswith("field_")]
+    assert fields == ["field_zeta", "field_alpha", "field_pose", "field_mid"]
+
+
 def test_xml_bytes_are_the_devkit_layout() -> None:
     image: Any = {"id": 1, "file_name": "dir\\sub/a & b.jpg", "width": 640, "height": 480}
     attributes = {

@@ -25,6 +25,7 @@ The ``parse_*``/``build_*`` helpers are pure and tested without files.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import re
@@ -1050,10 +1051,11 @@ def write_voc(
                 report, f"{report.conversion}: a COCO {dataset.kind} file has no boxes for VOC"
             )
     used: set[str] = set()
-    plans = {
-        name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
-        for name, dataset in splits.items()
-    }
+    with gc_paused():  # (a tuple per object, no cycles: the collector would rescan them all)
+        plans = {
+            name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
+            for name, dataset in splits.items()
+        }
     labels = _labels(splits.values(), report)
     report.raise_if_strict(strict)
     class_index = {name: number for number, name in enumerate(labels, 1)}
@@ -1449,11 +1451,23 @@ def render_voc_xmls(items: Sequence[tuple[Image, Sequence[_Object], bool]], shif
     so the file always parses back; the fixed layout around them is the devkit's, tab
     indented. Numbers need no escaping. The boxes of all the images are rounded at once
     (:func:`_round_boxes`), and an object's text up to its numbers is made once per class."""
-    boxes = [obj[1] for _, objects, _ in items for obj in objects]
-    corners, largest = _round_boxes(boxes, shift) if boxes else ([], 0.0)
-    heads: dict[str, tuple[str, int]] = {}
-    files: list[bytes] = []
+    flat = [obj for _, objects, _ in items for obj in objects]
+    corners, largest = _round_boxes([obj[1] for obj in flat], shift)
+    heads = {name: _object_head(name) for name in {obj[0] for obj in flat}}
+    texts: list[str] = []
     replaced = 0
+    for (name, _, attributes, _), (xmin, ymin, xmax, ymax) in zip(flat, corners, strict=True):
+        if attributes:
+            text, bad = _object_xml(name, (xmin, ymin, xmax, ymax), attributes)
+        else:
+            head, bad = heads[name]
+            text = (
+                f"{head}{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n\t\t\t<xmax>{xmax}</xmax>\n"
+                f"\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n\t</object>\n"
+            )
+        texts.append(text)
+        replaced += bad
+    files: list[bytes] = []
     k = 0
     for image, objects, segmented in items:
         file_name = image["file_name"].replace("\\", "/")
@@ -1461,31 +1475,16 @@ def render_voc_xmls(items: Sequence[tuple[Image, Sequence[_Object], bool]], shif
         folder_xml, bad_folder = _element("folder", folder or "JPEGImages")
         filename_xml, bad_name = _element("filename", base)
         replaced += bad_folder + bad_name
-        out = [
+        header = (
             f"<annotation>\n\t{folder_xml}\n\t{filename_xml}\n"
             "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n"
             f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
             f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n"
             f"\t<segmented>{int(segmented)}</segmented>\n"
-        ]
-        for name, _, attributes, _ in objects:
-            xmin, ymin, xmax, ymax = corners[k]
-            k += 1
-            if attributes:
-                text, bad = _object_xml(name, (xmin, ymin, xmax, ymax), attributes)
-                out.append(text)
-                replaced += bad
-                continue
-            head = heads.get(name)
-            if head is None:
-                head = heads[name] = _object_head(name)
-            replaced += head[1]
-            out.append(
-                f"{head[0]}{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n\t\t\t<xmax>{xmax}</xmax>\n"
-                f"\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n\t</object>\n"
-            )
-        out.append("</annotation>\n")
-        files.append("".join(out).encode("utf-8"))
+        )
+        body = "".join(texts[k : k + len(objects)])
+        k += len(objects)
+        files.append(f"{header}{body}</annotation>\n".encode())
     return Rendered(files, largest, replaced)
 
 
@@ -1605,11 +1604,16 @@ def _round_boxes(
     :func:`_round_box` box by box."""
     import numpy as np
 
-    try:
-        array = np.array(boxes, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        array = None
-    if array is None or array.shape != (len(boxes), 4) or not np.abs(array).max() < _EXACT:
+    if not boxes:
+        return [], 0.0
+    array = None
+    if all(len(box) == 4 for box in boxes):
+        try:
+            values = itertools.chain.from_iterable(boxes)
+            array = np.fromiter(values, dtype=np.float64, count=4 * len(boxes)).reshape(-1, 4)
+        except (TypeError, ValueError, OverflowError):
+            array = None
+    if array is None or not np.abs(array).max() < _EXACT:
         corners, largest = [], 0.0
         for box in boxes:
             found, error = _round_box(box, shift)
