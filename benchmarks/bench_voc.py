@@ -172,9 +172,14 @@ def main() -> None:
     if args.skip_coco2voc:
         return
     out_dir = args.work / "voc-out"
-    import orjson
-
-    images = len(orjson.loads(args.coco.read_bytes())["images"])
+    # (counted in a child: a child forked from a parent that held the parsed file would
+    # report the parent's peak as its own)
+    count = "import orjson, sys; print(len(orjson.loads(open(sys.argv[1], 'rb').read())['images']))"
+    images = int(
+        subprocess.run(
+            [python, "-c", count, str(args.coco)], check=True, capture_output=True, text=True
+        ).stdout
+    )
     jobs = {
         "floor (write)": ([python, "-c", FLOOR_COCO, str(args.coco), str(out_dir)], out_dir),
         "coco-convert": ([cli, "-q", "coco2voc", str(args.coco), "-o", str(out_dir)], out_dir),
