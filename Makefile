@@ -49,6 +49,8 @@ run: $(STAMP)
 	$(CLI) stats out/merged.json
 	$(CLI) validate fixtures/validate/clean.json
 	$(CLI) validate --exit-zero --diff --unsafe-fixes fixtures/validate/broken.json
+	$(CLI) draw fixtures/coco/panoptic.json --images fixtures/coco -o out/draw-panoptic
+	$(CLI) gallery fixtures/coco/instances.json --images fixtures/coco -o out/gallery.html --compare fixtures/coco/results_bbox.json
 	@echo "outputs in out/"
 
 lint: $(STAMP)

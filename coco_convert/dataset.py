@@ -444,6 +444,11 @@ class CaptionsDataset(_AnnotationsById[CaptionAnnotation, Category]):
     kind = "captions"
     __slots__ = ()
 
+    def _category_ids_of(self, ann: CaptionAnnotation) -> Iterable[int]:
+        # A caption has no category; a `category_id` some tools add (Datumaro writes 0) is
+        # an unchecked extra key, not something to index.
+        return ()
+
 
 class PanopticDataset(CocoDataset[PanopticAnnotation, PanopticCategory]):
     """``panoptic_*.json``: one annotation per image naming its PNG and listing its segments.

@@ -22,6 +22,8 @@ import io
 import os
 import shutil
 import stat
+import struct
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -29,7 +31,8 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import imagesize
 
-from .io import real_path
+from .errors import InputError
+from .io import open_file, real_path
 from .parallel import choose_jobs, map_tasks
 from .progress import track
 
@@ -138,8 +141,21 @@ def find_image(
 @contextlib.contextmanager
 def open_image(path: str | os.PathLike[str] | BinaryIO) -> Iterator[PILImage]:
     """Pillow's lazy ``Image.open``, with every way a file can fail to be an image it decodes
-    (not an image, a broken header, over :data:`MAX_PIXELS`: a decompression bomb) turned into
-    an :class:`ImageFileError` that says why in a few words."""
+    (not an image, a broken header, over :data:`MAX_PIXELS`: a decompression bomb, pixel data
+    that breaks while the block decodes it) turned into an :class:`ImageFileError` that says
+    why in a few words."""
+    with contextlib.ExitStack() as stack:
+        if isinstance(path, str | os.PathLike):
+            try:  # a regular file (Pillow would wait forever on a named pipe)
+                path = stack.enter_context(open_file(path, limit=None))
+            except InputError as exc:
+                raise ImageFileError(exc.message) from None
+        with _pillow_image(path) as image:
+            yield image
+
+
+@contextlib.contextmanager
+def _pillow_image(handle: BinaryIO) -> Iterator[PILImage]:
     import warnings
 
     from PIL import Image, UnidentifiedImageError
@@ -147,7 +163,7 @@ def open_image(path: str | os.PathLike[str] | BinaryIO) -> Iterator[PILImage]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(handle)
     except UnidentifiedImageError:
         raise ImageFileError("not an image that imagesize or Pillow can read") from None
     except Image.DecompressionBombError:
@@ -160,7 +176,14 @@ def open_image(path: str | os.PathLike[str] | BinaryIO) -> Iterator[PILImage]:
         width, height = image.size
         if width * height > MAX_PIXELS:
             raise ImageFileError(f"{width}x{height} is more than {MAX_PIXELS:,} pixels")
-        yield image
+        try:
+            yield image
+        except _DECODE_ERRORS as exc:  # decoding the pixels in the block: broken data
+            raise ImageFileError(f"broken image data ({type(exc).__name__}: {exc})") from None
+
+
+#: What Pillow raises on pixel data it cannot decode (a truncated file, a broken chunk).
+_DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib.error)
 
 
 #: How image files are put into a dataset folder: copied, or linked to where they are.

@@ -8,6 +8,8 @@ writing outputs atomically (:func:`atomic_write`, :func:`atomic_directory`,
 from __future__ import annotations
 
 import codecs
+import collections
+import concurrent.futures
 import contextlib
 import gc
 import gzip
@@ -21,8 +23,7 @@ import stat
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Union
 
@@ -39,7 +40,7 @@ __all__ = [
     "atomic_write",
     "check_output",
     "dump_json",
-    "files_behind",
+    "files_written_behind",
     "gc_paused",
     "is_unicode",
     "json_pieces",
@@ -87,11 +88,10 @@ _FILE_KINDS = (
 
 def read_file(path: str | os.PathLike[str], *, limit: int | None = TEXT_LIMIT) -> bytes:
     """The bytes of the regular file at ``path``, or an :class:`InputError` saying in one line
-    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such as
-    ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no limit).
-
-    The file is opened without blocking (opening a named pipe otherwise waits for a writer) and
-    checked on the open descriptor, so what is checked is what is read."""
+    why not: missing, a folder, unreadable, not a regular file (a named pipe or a device such
+    as ``/dev/zero`` would block or never end), or larger than ``limit`` bytes (None: no
+    limit). The file is opened without blocking (opening a named pipe otherwise waits for a
+    writer) and checked on the open descriptor (:func:`open_file`)."""
     name = os.fspath(path)
     with open_file(name, limit=limit) as handle:
         try:
@@ -112,7 +112,7 @@ def open_file(path: str | os.PathLike[str], *, limit: int | None = None) -> Iter
     name = os.fspath(path)
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # (ValueError: a NUL character in the name)
         raise _read_error(name, exc) from None
     try:
         info = os.fstat(fd)
@@ -147,14 +147,14 @@ def read_text(path: str | os.PathLike[str], *, limit: int = TEXT_LIMIT) -> str:
         ) from None
 
 
-def _read_error(name: str, exc: OSError) -> InputError:
+def _read_error(name: str, exc: OSError | ValueError) -> InputError:
     if isinstance(exc, FileNotFoundError):
         return InputError(name, "no such file")
     if isinstance(exc, IsADirectoryError):
         return InputError(name, "is a directory, not a file")
     if isinstance(exc, PermissionError):
         return InputError(name, "permission denied (check the file's read permission)")
-    return InputError(name, f"cannot read: {exc.strerror or exc}")
+    return InputError(name, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
 
 
 def _size(n: int) -> str:
@@ -207,13 +207,13 @@ def peek(path: str | os.PathLike[str], size: int = 65536) -> bytes:
     """The first ``size`` bytes of a file (gunzipped when it is gzip), or nothing when it
     cannot be read: what a format's ``detect`` looks at."""
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123 (detect runs on every path given)
+        with open_file(path) as handle:  # (a named pipe: refused, never waited on)
             head = handle.read(size)
             if head[:2] == _GZIP_MAGIC:
                 handle.seek(0)
                 with gzip.GzipFile(fileobj=handle) as unzipped:
                     head = unzipped.read(size)
-    except (OSError, EOFError, zlib.error):
+    except (InputError, OSError, EOFError, zlib.error):
         return b""
     return head
 
@@ -272,17 +272,31 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def dump_json(obj: Any, *, indent: int | None = None) -> bytes:
+def dump_json(obj: Any, *, indent: int | None = None, name: str = "JSON output") -> bytes:
     """Deterministic JSON bytes: key order as in ``obj``, floats in shortest round-trip form,
-    non-ASCII text as UTF-8. ``indent`` None is compact; other widths pretty-print."""
-    if indent is None:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
-    if indent == 2:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
-    # orjson only indents by 2; the standard library writes the same floats (repr is the
-    # shortest round-trip form there too), only slower.
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    non-ASCII text as UTF-8. ``indent`` None is compact; other widths pretty-print. A value
+    JSON cannot hold (:func:`unwritable`) is an :class:`InputError` naming ``name`` and the
+    value's JSON pointer."""
+    try:
+        if indent is None:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+        if indent == 2:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
+        # orjson only indents by 2; the standard library writes the same floats (repr is the
+        # shortest round-trip form there too), only slower.
+        text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _unwritable_error(name, obj, exc) from exc
+
+
+def _unwritable_error(name: str, obj: Any, exc: Exception) -> Exception:
+    """The :class:`InputError` naming what in ``obj`` JSON cannot hold, else ``exc``."""
+    found = unwritable(obj)
+    if found is None:
+        return exc
+    where, why = found
+    return InputError(name, f"cannot write {where or 'the document'}: {why}")
 
 
 def atomic_write(
@@ -364,47 +378,57 @@ def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) ->
         raise failure[0]
 
 
-#: A batch of small files for :func:`write_files`: ``(path, bytes)`` each.
-Files = list[tuple[str, bytes]]
+#: A batch of files for :func:`write_files`: ``(path, bytes)`` each.
+Files = Sequence[tuple[str | os.PathLike[str], bytes]]
 
 
-def write_files(files: Iterable[tuple[str, bytes]], *, exclusive: bool = False) -> None:
-    """Create each file with its bytes (many small files inside a folder being built, such
-    as :func:`atomic_directory`'s: no temporary file each). An existing file is truncated,
-    or with ``exclusive`` refused (``FileExistsError``: two outputs given one name is a bug
-    of the caller)."""
+def write_files(
+    files: Iterable[tuple[str | os.PathLike[str], bytes]], *, exclusive: bool = False
+) -> None:
+    """Create each file with its bytes (files inside a folder being built, such as
+    :func:`atomic_directory`'s: no temporary file each). An existing file is truncated, or
+    with ``exclusive`` refused (two outputs given one name). A failure is an
+    :class:`InputError` naming the file."""
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
     flags |= os.O_EXCL if exclusive else os.O_TRUNC
     for path, data in files:
-        fd = os.open(path, flags, 0o666)
         try:
-            if data:
-                os.write(fd, data)
-        finally:
-            os.close(fd)
+            fd = os.open(path, flags, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
 
 
 @contextlib.contextmanager
-def files_behind(*, exclusive: bool = False) -> Iterator[Callable[[Files], None]]:
-    """A function that hands batches of files to one background thread for
-    :func:`write_files`, so that creating them (system calls, which release the GIL) runs
-    beside the formatting of the next batch. At most two batches wait (memory stays
-    bounded); the first failure is raised by the next hand-over or when the block ends, and
-    the thread is joined on every exit (it never writes into a folder being removed)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-files") as writer:
-        pending: list[Future[None]] = []
+def files_written_behind(
+    *, exclusive: bool = False, pending: int = 2
+) -> Iterator[Callable[[Files], None]]:
+    """A function ``write(files)`` that hands a batch of files to one background thread for
+    :func:`write_files`, so that creating them (system calls, which release the GIL: on this
+    machine's disk creating thousands of small files costs more than the work that fills
+    them) runs beside the making of the next batch. At most ``pending`` batches wait (memory
+    stays bounded); the first failure is raised by the next hand-over or when the block
+    ends, and the thread is joined on every exit (it never writes into a folder being
+    removed). Batch small files (label files, XML) by the hundred; one picture is a batch."""
+    waiting: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coco-convert-files") as pool:
 
-        def hand_over(files: Files) -> None:
-            pending.append(writer.submit(write_files, files, exclusive=exclusive))
-            while len(pending) > 2:
-                pending.pop(0).result()
+        def write(files: Files) -> None:
+            while waiting and (waiting[0].done() or len(waiting) >= pending):
+                waiting.popleft().result()
+            waiting.append(pool.submit(write_files, files, exclusive=exclusive))
 
         try:
-            yield hand_over
-            for future in pending:
-                future.result()
+            yield write
+            while waiting:
+                waiting.popleft().result()
         finally:
-            for future in pending:
+            for future in waiting:
                 future.cancel()
 
 
@@ -567,12 +591,12 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = N
         )
         with gc_paused():  # serialising creates no reference cycles; see gc_paused
             atomic_write(path, data, gzip_level=gzip_level)
-    except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
-        found = unwritable(obj)
-        if found is None:
+    except (TypeError, ValueError, RecursionError, InputError) as exc:
+        # (an InputError from dump_json names a piece of the document: name the whole)
+        error = _unwritable_error(os.fspath(path), obj, exc)
+        if error is exc:
             raise
-        where, why = found
-        raise InputError(os.fspath(path), f"cannot write {where or 'the document'}: {why}") from exc
+        raise error from exc
 
 
 def is_unicode(text: str) -> bool:
@@ -586,15 +610,22 @@ def is_unicode(text: str) -> bool:
     return True
 
 
+#: orjson writes at most this many levels of nested lists and objects.
+_MAX_DEPTH = 254
+
+
 def unwritable(obj: Any) -> tuple[str, str] | None:
     """The JSON pointer of the first value JSON cannot hold as it is, and why: text that is
     not Unicode (a file name in another encoding, decoded with escapes), an integer beyond 64
-    bits, NaN or an infinity. None if every value can be written."""
+    bits, NaN or an infinity, nesting deeper than the writer goes. None if every value can be
+    written."""
     from .schemas.check import pointer
 
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(obj, ())]
     while stack:
         value, path = stack.pop()
+        if len(path) > _MAX_DEPTH:
+            return f"{pointer(path[:8])}/...", f"values nested deeper than {_MAX_DEPTH} levels"
         if isinstance(value, str):
             try:
                 value.encode("utf-8")

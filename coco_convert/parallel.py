@@ -8,6 +8,12 @@ all it needs in a compact, quickly pickled form (numpy arrays, strings, small li
 tasks are pickled to the workers as they need them, the results come back in order.
 
 With ``jobs=1`` the tasks run in this process, with the same results in the same order.
+
+Inside ``with using(engine):`` every :func:`map_tasks` (and so every verb built on it) runs
+its tasks on that :class:`Engine` instead, whatever ``jobs`` says: a Dask cluster
+(:mod:`coco_convert.cluster`, ``--scheduler``/``--workers``). The tasks are the same
+self-contained chunks of images and the results come back in the same order, so the output is
+the same byte for byte.
 """
 
 from __future__ import annotations
@@ -18,14 +24,55 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Protocol, TypeVar
 
 from .errors import UsageError
 
-__all__ = ["available_cores", "choose_jobs", "map_batched", "map_tasks"]
+__all__ = [
+    "Engine",
+    "available_cores",
+    "choose_jobs",
+    "current_engine",
+    "map_batched",
+    "map_tasks",
+    "using",
+]
 
 R = TypeVar("R")
 T = TypeVar("T")
+
+
+class Engine(Protocol):
+    """Somewhere else to run :func:`map_tasks`' work (a Dask cluster: :mod:`.cluster`)."""
+
+    @property
+    def workers(self) -> int:
+        """How many tasks it runs at once (at least 1)."""
+
+    def map(self, function: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """``function(task)`` for every task, the results in the order of the tasks, each
+        exactly once (a task lost with its worker runs again elsewhere)."""
+
+
+_ENGINE: ContextVar[Engine | None] = ContextVar("coco_convert_engine", default=None)
+
+
+@contextmanager
+def using(engine: Engine | None) -> Iterator[None]:
+    """Run every :func:`map_tasks` of this thread on ``engine`` until the block ends
+    (``None``: on this machine, as without the block)."""
+    token = _ENGINE.set(engine)
+    try:
+        yield
+    finally:
+        _ENGINE.reset(token)
+
+
+def current_engine() -> Engine | None:
+    """The engine of the enclosing :func:`using` block, if any."""
+    return _ENGINE.get()
 
 
 def available_cores() -> int:
@@ -38,7 +85,11 @@ def available_cores() -> int:
 
 def choose_jobs(jobs: int | None, work: float, *, worth_it: float) -> int:
     """``jobs`` if given (0: every core), else every core when ``work`` (in any unit) reaches
-    ``worth_it`` (starting workers costs about half a second) and one process otherwise."""
+    ``worth_it`` (starting workers costs about half a second) and one process otherwise.
+    Inside :func:`using`, the engine's workers (the user chose the cluster)."""
+    engine = _ENGINE.get()
+    if engine is not None:
+        return max(1, engine.workers)
     if jobs is not None and jobs > 0:
         return jobs
     if jobs is not None or work >= worth_it:
@@ -52,7 +103,13 @@ def map_tasks(function: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) 
 
     Workers start by importing the caller's main module, as ``spawn`` does: a script that
     calls this with ``jobs`` > 1 needs the usual ``if __name__ == "__main__":`` guard (without
-    it the workers fail to start and a :class:`UsageError` says so)."""
+    it the workers fail to start and a :class:`UsageError` says so).
+
+    Inside :func:`using`, the tasks run on that engine (``jobs`` is then not used)."""
+    engine = _ENGINE.get()
+    if engine is not None:
+        yield from engine.map(function, tasks)
+        return
     if jobs <= 1:
         for task in tasks:
             yield function(task)
@@ -85,7 +142,7 @@ def map_batched(
     """:func:`map_tasks` for many small tasks: ``function(item)`` for every item, results in
     order, the items sent to the workers ``batch`` at a time (one round trip each instead of
     one per item)."""
-    if jobs <= 1:
+    if jobs <= 1 and _ENGINE.get() is None:
         yield from map(function, items)
         return
     chunks = ((function, chunk) for chunk in _chunks(items, batch))

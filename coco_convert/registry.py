@@ -9,14 +9,16 @@ page and one line here.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from .converters import coco, cvat, labelme, labelstudio, masks, via, voc, yolo
+from . import urls
+from .converters import coco, cvat, labelme, labelstudio, masks, sa1b, via, voc, yolo
 from .converters.base import Format
 from .converters.loss import LossReport
-from .dataset import AnyDataset
 from .errors import InputError, UsageError
 from .io import check_output
 
@@ -32,6 +34,7 @@ FORMATS: tuple[Format, ...] = (
     labelstudio.FORMAT,
     labelme.FORMAT,
     via.FORMAT,
+    sa1b.FORMAT,
 )
 
 _BY_NAME: dict[str, Format] = {name: fmt for fmt in FORMATS for name in fmt.names}
@@ -58,8 +61,17 @@ def writable() -> list[Format]:
 
 
 def detect(path: str | Path) -> list[Format]:
-    """Every readable format whose ``detect`` recognises ``path`` (a file or folder)."""
+    """Every readable format whose ``detect`` recognises ``path`` (a file or folder). A path
+    that is neither (a named pipe, a device, a link loop, missing) is no format: the
+    ``detect`` functions, which open files to look at their first bytes, never see it (they
+    would wait forever on a named pipe)."""
     target = Path(path)
+    try:
+        mode = target.stat().st_mode
+    except (OSError, ValueError):
+        return []
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        return []
     return [fmt for fmt in readable() if fmt.detect(target)]
 
 
@@ -67,6 +79,8 @@ def guess(paths: Iterable[str | Path]) -> Format:
     """The one readable format all ``paths`` are in; a usage error when none or several
     fit (it lists the candidates: pass ``--from``)."""
     paths = list(paths)
+    if any(urls.is_url(path) for path in paths):
+        raise UsageError("the format of a URL is not detected: pass --from FORMAT")
     candidates: list[Format] | None = None
     for path in paths:
         if not Path(path).exists():
@@ -94,14 +108,22 @@ def convert(
     options: Mapping[str, Any] | None = None,
     strict: bool = False,
     jobs: int | None = None,
+    stream: bool = False,
 ) -> LossReport:
     """Convert ``sources`` (one path, or several: COCO takes one file per split) to the
     format ``to`` at ``output``, through COCO datasets in memory: what ``coco-convert
     convert`` does. ``source_format`` is detected when None (:func:`guess`). ``options`` go
     to the reader and the writer that declare them (both, if both do); one that neither
     declares is a :class:`~coco_convert.errors.UsageError` naming the formats that do. The
-    output never replaces an input. Returns the one report of both legs."""
-    paths = [Path(sources)] if isinstance(sources, str | os.PathLike) else list(map(Path, sources))
+    output never replaces an input. Returns the one report of both legs.
+
+    ``stream`` reads COCO sources a chunk at a time instead of loading them
+    (:mod:`coco_convert.streaming`), for writers that take that (``Format.streams``): the
+    same output in bounded memory. Sources and ``output`` may be URLs
+    (:mod:`coco_convert.urls`)."""
+    names = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
+    # (URLs stay text: a Path would fold their "//")
+    paths: list[Any] = [name if urls.is_url(name) else Path(name) for name in names]
     writer = to if isinstance(to, Format) else get(to)
     reader = (
         guess(paths)
@@ -120,12 +142,19 @@ def convert(
     for name in options:
         if name not in read_names | write_names:
             raise UsageError(_not_taken(name, reader, writer))
-    check_output(output, [*paths, *_paths(options)])
+    if not urls.is_url(output):
+        check_output(output, [*(p for p in paths if not urls.is_url(p)), *_paths(options)])
     report = LossReport(f"{reader.name}2{writer.name}")
-    datasets: dict[str, AnyDataset] = {}
+    datasets: dict[str, Any] = {}
     read_options = {k: v for k, v in options.items() if k in read_names}
+    if stream:
+        datasets = _streams(paths, reader, writer, report, read_options.get("split"))
+        paths = []
     for path in paths:
-        found, _ = reader.read(path, report=report, strict=strict, jobs=jobs, **read_options)
+        with ExitStack() as stack:
+            if urls.is_url(path) and not reader.reads_urls:
+                path = stack.enter_context(urls.staged_input(path))
+            found, _ = reader.read(path, report=report, strict=strict, jobs=jobs, **read_options)
         for name, dataset in found.items():
             if name in datasets:
                 raise UsageError(
@@ -134,8 +163,41 @@ def convert(
                 )
             datasets[name] = dataset
     write_options = {k: v for k, v in options.items() if k in write_names}
-    writer.write(datasets, Path(output), report=report, strict=strict, jobs=jobs, **write_options)
+    with urls.staged_output(output) as target:
+        writer.write(datasets, target, report=report, strict=strict, jobs=jobs, **write_options)
     return report
+
+
+def _streams(
+    paths: list[Path], reader: Format, writer: Format, report: LossReport, split: str | None
+) -> dict[str, Any]:
+    """COCO ``paths`` mapped for reading a chunk at a time, by split name, counted as
+    :func:`~coco_convert.converters.coco.read_coco` counts them."""
+    from .converters.base import split_name
+    from .streaming import CocoStream
+
+    if reader.name != "coco" or not writer.streams:
+        takes = ", ".join(f.name for f in FORMATS if f.streams)
+        raise UsageError(
+            f"--stream reads COCO files for the writers that take them ({takes}), "
+            f"not {reader.name} to {writer.name}"
+        )
+    streams: dict[str, Any] = {}
+    for path in paths:
+        found = CocoStream(path)
+        name = split or split_name(os.fspath(path))
+        if name in streams:
+            raise UsageError(
+                f"two inputs give the split name {name!r} ({streams[name].name} and "
+                f"{found.name}); convert them separately"
+            )
+        if found.results:
+            report.count("results", found.count(""))
+        else:
+            report.count("images", found.count("images"))
+            report.count("annotations", found.count("annotations"))
+        streams[name] = found
+    return streams
 
 
 def _paths(options: Mapping[str, Any]) -> list[str]:

@@ -281,7 +281,7 @@ def test_unreadable_image_files_are_warned_about(tmp_path: Path) -> None:
     assert "1 x image files that could not be read: drawn on a blank canvas" in err
 
 
-def test_draw_shows_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_draw_and_gallery_show_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from coco_convert.visual import batch
 
     seen: list[dict[str, Any]] = []
@@ -294,6 +294,13 @@ def test_draw_shows_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     code, _, err = run("draw", COCO / "instances.json", "--images", tmp_path, "-o", tmp_path / "o")
     assert code == 0, err
     assert seen == [{"total": 2, "desc": "draw", "unit": "img"}]
+    from coco_convert.visual import gallery
+
+    monkeypatch.setattr(gallery, "track", track)
+    args = ("gallery", COCO / "instances.json", "--images", tmp_path, "-o", tmp_path / "g.html")
+    code, _, err = run(*args)
+    assert code == 0, err
+    assert seen[1] == {"total": 2, "desc": "gallery", "unit": "img"}
 
 
 def test_draw_and_gallery_start_without_the_numeric_stack() -> None:
@@ -388,3 +395,27 @@ def test_an_image_beyond_the_pixel_limit_is_skipped(tmp_path: Path) -> None:
     dataset = coco_convert.from_document(doc)
     with pytest.raises(coco_convert.UsageError, match="cannot be drawn: images whose width"):
         dataset.draw(1)
+
+
+def test_with_workers_this_process_loads_no_renderer(tmp_path: Path) -> None:
+    """With worker processes, the main process only hands out jobs and writes files: it never
+    imports numpy, Pillow or pycocotools (the workers would wait for it)."""
+    probe = (
+        "import sys\n"
+        "from coco_convert.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "heavy = {'numpy', 'pycocotools', 'PIL'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    args = ["draw", str(COCO / "instances.json"), "--images", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "-q", *args, "-o", str(tmp_path / "o"), "-j", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "o").iterdir())) == 2

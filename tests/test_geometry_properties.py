@@ -220,3 +220,20 @@ def test_row_runs_refused_when_they_do_not_fit() -> None:
     mask[0, 0] = 1
     with pytest.raises(GeometryError, match="reach outside the box"):
         g.rle_to_rows(g.mask_to_rle(mask), box=(1, 1, 3, 3))
+
+
+@pytest.mark.parametrize(
+    "polygon",
+    [
+        # GEOS's make_valid raises on these (TopologyException, "Scale factor must be
+        # non-zero"): found by hypothesis with coordinates near the smallest doubles.
+        [5e-244, 0.0, 3.0, 3.0, 2.0, 8e-27, 2.0, 2.0, 1e-300, 5e-244, 1.0, 2.0],
+        [2.0, 1e-300, 1.0, 5e-244, 3.0, 8e-27, 0.0, 5e-244, 1.0, 8e-27, 5e-244, 1e-300],
+        [2.0, 3.0, 0.0, 8e-27, 1.0, 1e-300, 1.0, 2.0, 5e-244, 0.0, 1e-300, 5e-244],
+    ],
+)
+def test_rings_geos_cannot_repair_are_reported_not_raised(polygon: list[float]) -> None:
+    problems = g.check_polygons([polygon], 10, 10)
+    assert [p.code for p in problems] == ["self_intersection"]
+    repaired, _ = g.repair_polygons([polygon], 10, 10)
+    assert g.check_polygons(repaired, 10, 10) == []

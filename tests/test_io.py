@@ -223,3 +223,19 @@ def test_a_disk_error_in_the_writer_thread_is_reported(tmp_path: Path) -> None:
 
     with pytest.raises(OSError, match="No space left"):
         _write_all(Full(), (b"x" for _ in range(50)))
+
+
+def test_files_written_behind_writes_every_file_and_names_a_failure(tmp_path: Path) -> None:
+    from coco_convert.io import files_written_behind
+
+    with files_written_behind(pending=3) as write:
+        for k in range(50):
+            write([(tmp_path / f"{k}.bin", bytes([k]) * (k * 1000))])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.bin" for k in range(50))
+    assert all((tmp_path / f"{k}.bin").read_bytes() == bytes([k]) * (k * 1000) for k in range(50))
+    missing = tmp_path / "no" / "such" / "folder.bin"
+    with (
+        pytest.raises(InputError, match=r"folder\.bin: cannot write"),
+        files_written_behind() as write,
+    ):
+        write([(missing, b"x")])

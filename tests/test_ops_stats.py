@@ -142,3 +142,22 @@ def test_cli_json_and_text(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["15", "person"] for line in lines)
     assert any(line.strip().startswith("box width") for line in lines)
     assert "area (COCO): small" in text.stdout
+
+
+def test_plots_are_written_all_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    drawn: list[str] = []
+    real = Figure.savefig
+
+    def failing(self: Any, *args: Any, **kwargs: Any) -> None:
+        drawn.append("plot")
+        if len(drawn) == 3:
+            raise RuntimeError("disk full")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", failing)
+    collector = collect(coco_convert.load(LABELME))
+    with pytest.raises(RuntimeError, match="disk full"):
+        draw_plots(collector, collector.result(), tmp_path / "plots")
+    assert not (tmp_path / "plots").exists() or not any((tmp_path / "plots").iterdir())

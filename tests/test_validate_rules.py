@@ -18,8 +18,9 @@ from tests.validate_cases import BASES, CASES, corrupted
 #: validator's own crash report (X001, tested here).
 FILE_RULES = {"F001", "F002", "F003", "F004", "F005", "I005", "I006", "I008", "P002", "X001"}
 #: Rules of formats read by their readers have their own tests (test_validate_voc.py,
-#: test_validate_yolo.py, the CVAT and Label Studio tests, test_labelme.py, test_via.py).
-FORMAT_FAMILIES = ("V", "Y", "C", "L", "M", "A")
+#: test_validate_yolo.py, the CVAT and Label Studio tests, test_labelme.py, test_via.py,
+#: test_sa1b.py).
+FORMAT_FAMILIES = ("V", "Y", "C", "L", "M", "A", "B")
 
 
 def _write(tmp_path: Path, doc: Any, name: str = "doc.json") -> Path:

@@ -18,6 +18,8 @@ import click
 from .. import __version__, progress
 from ..errors import CocoConvertError, printable
 from .common import (
+    PATH_OR_URL,
+    cluster_options,
     echo_err,
     finish,
     jobs_option,
@@ -28,6 +30,8 @@ from .common import (
 )
 
 __all__ = [
+    "PATH_OR_URL",
+    "cluster_options",
     "echo_err",
     "finish",
     "jobs_option",
@@ -93,6 +97,11 @@ class _Group(click.Group):
             for line in str(exc).splitlines() or [type(exc).__name__]:
                 click.echo(f"coco-convert: error: {printable(line)}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # The OS refusing a path the input named (too long, a link loop, permissions) or
+            # an output (a full disk): about the input or the machine, so one line, exit 1.
+            click.echo(f"coco-convert: error: {_os_error(exc)}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("coco-convert: interrupted", err=True)
             ctx.exit(130)
@@ -101,6 +110,16 @@ class _Group(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(0)
+
+
+def _os_error(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return printable(reason)
+    name = os.fsdecode(exc.filename)
+    if len(name) > 200:
+        name = f"{name[:100]}...{name[-60:]} ({len(name):,} characters)"
+    return printable(f"{name}: {reason}")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,5 +131,11 @@ def main(ctx: click.Context, quiet: bool) -> None:
 
     Run `coco-convert VERB --help` for a verb's options."""
     ctx.obj = {"quiet": quiet}
+    for stream in (sys.stdout, sys.stderr):
+        # A file name that is not UTF-8 (surrogates from os.fsdecode) is printed escaped by
+        # every verb, never a UnicodeEncodeError (messages also go through printable()).
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     show_bars = not quiet and sys.stderr.isatty()
     ctx.with_resource(progress.enabled(show_bars))

@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..errors import printable
+from ..errors import UsageError, printable
 
 if TYPE_CHECKING:
     from ..converters.loss import LossReport
 
 __all__ = [
+    "PATH_OR_URL",
+    "cluster_options",
     "echo_err",
     "finish",
     "jobs_option",
@@ -40,10 +43,33 @@ def echo_err(message: str) -> None:
         click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
 
 
-def output_option(**kwargs: Any) -> Callable[[F], F]:
-    """``-o/--output PATH`` (required unless told otherwise)."""
+class PathOrURL(click.ParamType):  # type: ignore[type-arg]
+    """A path, or a URL (``s3://...``: kept as text for fsspec, :mod:`coco_convert.urls`);
+    a ``file://`` URL is its path."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Path):
+            return value
+        from .. import urls
+
+        text = str(value)
+        if urls.is_url(text):
+            local = urls.local_path(text)
+            return text if local is None else local
+        return Path(text)
+
+
+#: A path or URL argument or option (``Path | str``).
+PATH_OR_URL = PathOrURL()
+
+
+def output_option(*, urls: bool = False, **kwargs: Any) -> Callable[[F], F]:
+    """``-o/--output PATH`` (required unless told otherwise; ``urls``: or a URL)."""
     kwargs.setdefault("required", True)
-    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=True), **kwargs)
+    kind = PATH_OR_URL if urls else click.Path(path_type=Path, dir_okay=True)
+    return click.option("-o", "--output", type=kind, **kwargs)
 
 
 def finish(loss: LossReport, report: Path | None) -> None:
@@ -62,6 +88,44 @@ def jobs_option(func: F) -> F:
         default=None,
         help="Worker processes (0: every core; default: every core for large inputs).",
     )(func)
+
+
+def cluster_options(func: F) -> F:
+    """``--scheduler ADDRESS`` / ``--workers N``: run the verb's per-image work on a Dask
+    cluster (:mod:`coco_convert.cluster`). The command runs inside the connection; ``-j``
+    with either is a usage error."""
+
+    @functools.wraps(func)
+    def run(*args: Any, scheduler: str | None, workers: int | None, **kwargs: Any) -> Any:
+        if (scheduler is not None or workers is not None) and kwargs.get("jobs") is not None:
+            raise UsageError(
+                "-j/--jobs is for this machine; with --scheduler or --workers the "
+                "cluster's workers do the work"
+            )
+        from ..cluster import connect
+
+        with connect(scheduler, workers):
+            return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run the per-image work on this Dask cluster: its scheduler's address "
+            "(tcp://HOST:PORT) or scheduler file (pip install 'coco-convert[dask]').",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help="Run the per-image work on a local Dask cluster of N worker processes.",
+        ),
+    ]
+    command: Any = run
+    for option in reversed(options):
+        command = option(command)
+    return command  # type: ignore[no-any-return]
 
 
 def report_option(func: F) -> F:

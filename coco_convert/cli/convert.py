@@ -19,7 +19,16 @@ import click
 from .. import registry
 from ..converters.base import Format, Option
 from ..converters.loss import LossReport
-from .common import finish, jobs_option, output_option, report_option, strict_option
+from .common import (
+    PATH_OR_URL,
+    cluster_options,
+    echo_err,
+    finish,
+    jobs_option,
+    output_option,
+    report_option,
+    strict_option,
+)
 
 __all__ = ["conversion_verbs", "convert", "formats", "run_conversion"]
 
@@ -100,8 +109,22 @@ def run_conversion(
     report: Path | None = None,
     strict: bool = False,
     jobs: int | None = None,
+    stream: bool = False,
 ) -> LossReport:
-    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``)."""
+    """:func:`coco_convert.registry.convert`, then the summary (and ``--report``). A COCO
+    file too large to load comfortably is streamed (``--stream``) when the writer can take
+    it, and that is said on stderr."""
+    sources = list(sources)
+    if not stream and reader.name == HUB and writer.streams:
+        from ..streaming import prefers_streaming
+
+        large = [path for path in sources if prefers_streaming(path)]
+        if large:
+            echo_err(
+                f"coco-convert: {large[0]} is large for the memory available: "
+                "reading it a chunk at a time (--stream)"
+            )
+            stream = True
     loss = registry.convert(
         sources,
         output,
@@ -110,6 +133,7 @@ def run_conversion(
         options=options,
         strict=strict,
         jobs=jobs,
+        stream=stream,
     )
     finish(loss, report)
     return loss
@@ -158,6 +182,7 @@ def _build_convert() -> click.Command:
         report: Path | None,
         strict: bool,
         jobs: int | None,
+        stream: bool,
         **_: Any,
     ) -> None:
         ctx = click.get_current_context()
@@ -173,6 +198,7 @@ def _build_convert() -> click.Command:
             report=report,
             strict=strict,
             jobs=jobs,
+            stream=stream,
         )
 
     command.__doc__ = """Convert annotations from any readable format to any writable one,
@@ -184,10 +210,10 @@ def _build_convert() -> click.Command:
     input held that looked wrong, and what the output could not carry."""
     decorators: list[Decorator] = [
         click.command("convert"),
-        click.argument(
-            "sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(path_type=Path)
+        click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=PATH_OR_URL),
+        output_option(
+            urls=True, help="What to write (a file or a folder, as the --to format writes)."
         ),
-        output_option(help="What to write (a file or a folder, as the --to format writes)."),
         click.option(
             "--to",
             "to_format",
@@ -202,7 +228,9 @@ def _build_convert() -> click.Command:
             help="Format of SRC (default: detected; an ambiguous SRC needs it).",
         ),
         *_convert_options(),
+        stream_option,
         jobs_option,
+        cluster_options,
         report_option,
         strict_option,
     ]
@@ -211,7 +239,14 @@ def _build_convert() -> click.Command:
 
 #: Parameters of ``convert`` itself (not reader or writer options).
 _CONVERT_OWN = frozenset(
-    {"sources", "output", "to_format", "from_format", "report", "strict", "jobs"}
+    {"sources", "output", "to_format", "from_format", "report", "strict", "jobs", "stream"}
+)
+
+stream_option = click.option(
+    "--stream",
+    is_flag=True,
+    help="Read the COCO input a chunk at a time, in bounded memory (chosen by itself for a "
+    "file too large for the memory available); the same output.",
 )
 
 convert = _build_convert()
@@ -248,6 +283,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
         report: Path | None,
         strict: bool,
         jobs: int | None,
+        stream: bool = False,
         **_: Any,
     ) -> None:
         ctx = click.get_current_context()
@@ -260,6 +296,7 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
             report=report,
             strict=strict,
             jobs=jobs,
+            stream=stream,
         )
 
     if writer.name == HUB:
@@ -278,14 +315,14 @@ def conversion_verb(name: str, reader: Format, writer: Format) -> click.Command:
     )
     decorators: list[Decorator] = [
         click.command(name),
-        click.argument(
-            "sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(path_type=Path)
-        ),
-        output_option(help=_output_help(writer)),
+        click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=PATH_OR_URL),
+        output_option(urls=True, help=_output_help(writer)),
     ]
     for option in declared.values():
         decorators += click_options(option)
-    decorators += [jobs_option, report_option, strict_option]
+    if reader.name == HUB and writer.streams:
+        decorators.append(stream_option)
+    decorators += [jobs_option, cluster_options, report_option, strict_option]
     return _apply(command, decorators)  # type: ignore[return-value]
 
 

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import UsageError
-from .app import echo_err, finish, jobs_option, main, output_option, report_option
+from .app import (
+    cluster_options,
+    echo_err,
+    finish,
+    jobs_option,
+    main,
+    output_option,
+    report_option,
+)
 
 if TYPE_CHECKING:
     from ..visual.plan import Plan
@@ -164,6 +172,7 @@ def _plan(
 )
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @jobs_option
+@cluster_options
 @report_option
 def draw(
     src: Path,
@@ -218,6 +227,7 @@ def draw(
 )
 @click.option("--title", help="Title of the page (default: SRC's file name).")
 @jobs_option
+@cluster_options
 @report_option
 def gallery(
     src: Path,

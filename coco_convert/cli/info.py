@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..dataset import load
+from ..errors import printable
 from ..summary import summarize
 from .app import main
 
@@ -25,7 +26,8 @@ def info(file: Path, as_json: bool) -> None:
 
         click.echo(dump_json(summary, indent=2).decode())
         return
-    click.echo(render_summary(file, summary))
+    # (names from the file and the file's own name may hold control characters)
+    click.echo("\n".join(printable(line) for line in render_summary(file, summary).split("\n")))
 
 
 def render_summary(file: Path, summary: dict[str, Any]) -> str:
@@ -75,7 +77,7 @@ def render_summary(file: Path, summary: dict[str, Any]) -> str:
             header += "  supercategory"
         lines.append(header)
         for cat in categories:
-            row = f"  {cat['id']:>5}  {cat.get('name', ''):<{width}}  {cat[count_key]:>11,}"
+            row = f"  {cat['id']:>5}  {cat.get('name') or '':<{width}}  {cat[count_key]:>11,}"
             if count_key == "annotations":
                 row += f"  {cat['images']:>8,}"
                 if areas:

@@ -9,12 +9,21 @@ from typing import Any, TypeVar
 
 import click
 
+from .. import urls
 from ..converters.loss import LossReport
 from ..dataset import CocoDataset, Dataset, load
 from ..errors import UsageError
 from ..io import check_output
 from ..transforms import poly2rle, rle2poly
-from .app import finish, jobs_option, main, output_option, report_option
+from .app import (
+    PATH_OR_URL,
+    cluster_options,
+    finish,
+    jobs_option,
+    main,
+    output_option,
+    report_option,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,12 +53,13 @@ def _pixels(name: str, help: str) -> Callable[[F], F]:
     )
 
 
-def _finish(dataset: Dataset, loss: LossReport, output: Path, report: Path | None) -> None:
-    dataset.save(output)
+def _finish(dataset: Dataset, loss: LossReport, output: Path | str, report: Path | None) -> None:
+    with urls.staged_output(output) as target:
+        dataset.save(target)
     finish(loss, report)
 
 
-def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:
+def _load(src: Path | str, output: Path | str) -> CocoDataset[Any, Any]:
     """A COCO dataset (polygons need their image's size: results files are refused)."""
     dataset = _load_any(src, output)
     if not isinstance(dataset, CocoDataset):
@@ -60,21 +70,27 @@ def _load(src: Path, output: Path) -> CocoDataset[Any, Any]:
     return dataset
 
 
-def _load_any(src: Path, output: Path) -> Dataset:
-    check_output(output, [src])
-    return load(src)
+def _load_any(src: Path | str, output: Path | str) -> Dataset:
+    """SRC (a path, or a URL fetched first), once the output is known not to replace it."""
+    if not urls.is_url(output) and not urls.is_url(src):
+        check_output(output, [src])
+    with urls.staged_input(src) as local:
+        dataset = load(local)
+    dataset.source = str(src)
+    return dataset
 
 
 @main.command("poly2rle")
-@click.argument("src", type=click.Path(path_type=Path))
-@output_option(help="Output COCO JSON file.")
+@click.argument("src", type=PATH_OR_URL)
+@output_option(urls=True, help="Output COCO JSON file (a path or a URL).")
 @click.option("--crowd-only", is_flag=True, help="Convert only crowd (iscrowd 1) annotations.")
 @click.option("--compress", is_flag=True, help="Also compress uncompressed (list) RLEs.")
 @jobs_option
+@cluster_options
 @report_option
 def poly2rle_command(
-    src: Path,
-    output: Path,
+    src: Path | str,
+    output: Path | str,
     crowd_only: bool,
     compress: bool,
     jobs: int | None,
@@ -88,14 +104,15 @@ def poly2rle_command(
 
 
 @main.command("rle2poly")
-@click.argument("src", type=click.Path(path_type=Path))
-@output_option(help="Output COCO JSON file.")
+@click.argument("src", type=PATH_OR_URL)
+@output_option(urls=True, help="Output COCO JSON file (a path or a URL).")
 @polygon_options
 @jobs_option
+@cluster_options
 @report_option
 def rle2poly_command(
-    src: Path,
-    output: Path,
+    src: Path | str,
+    output: Path | str,
     tolerance: float,
     min_area: float,
     holes: str,

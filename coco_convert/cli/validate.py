@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..validate import REPORTERS, RULES, load_config, render, render_diff, render_statistics
 from ..validate.report import render_summary
 from ..validate.runner import FileResult, validate_target
-from .app import main
+from .app import cluster_options, main
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -72,6 +72,7 @@ def _explain(code: str) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="pyproject.toml to read [tool.coco-convert.validate] from (default: the nearest).",
 )
+@cluster_options
 @click.pass_context
 def validate(
     ctx: click.Context,

@@ -48,7 +48,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from ..dataset import AnyDataset
-from ..errors import UsageError
+from ..errors import UsageError, printable
+from ..io import is_unicode
 from ..schemas.coco import Kind
 from .loss import LossReport
 
@@ -149,6 +150,12 @@ class Format:
     line_fixes: Mapping[str, str] = field(default_factory=dict)
     validation: Callable[[Path], list[tuple[Path, dict[str, Any]]]] | None = None
     docs: str = ""
+    #: The reader opens fsspec URLs itself (its tasks do, on a cluster's workers); other
+    #: readers get a URL's object fetched into a temporary file (:mod:`coco_convert.urls`).
+    reads_urls: bool = False
+    #: The writer also takes COCO files read a chunk at a time
+    #: (:class:`~coco_convert.streaming.CocoStream`\ s in place of datasets: ``--stream``).
+    streams: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -188,6 +195,9 @@ def named_splits(
     if not splits:
         raise UsageError("nothing to convert: no datasets given")
     for name in splits:
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            raise UsageError(f"{name!r} cannot name a split (it becomes a folder or file name)")
+        if not name or "/" in name or "\\" in name or name in (".", "..") or not is_unicode(name):
+            raise UsageError(
+                f"{printable(name)!r} cannot name a split (it becomes a folder or file name; "
+                "pass --split NAME)"
+            )
     return splits

@@ -31,6 +31,8 @@ _RESULTS = re.compile(rb'"image_id"\s*:')
 #: What labeling tools' arrays of tasks hold and results never do (Label Studio's tasks,
 #: whose data may well have an image_id, and its JSON-MIN records).
 _TASKS = re.compile(rb'"(?:annotations|predictions|completions)"\s*:\s*\[|"annotation_id"\s*:')
+#: One image's record of SA-1B (``{"image": {...}, "annotations": [...]}``): not COCO.
+_ONE_IMAGE = re.compile(rb'\{\s*"image"\s*:\s*\{')
 
 
 def detect(path: Path) -> bool:
@@ -39,7 +41,7 @@ def detect(path: Path) -> bool:
         return False
     head = peek(path).lstrip()
     if head.startswith(b"{"):
-        return _DATASET.search(head) is not None
+        return _DATASET.search(head) is not None and _ONE_IMAGE.match(head) is None
     if head.startswith(b"["):
         rest = head[1:].lstrip()
         if rest.startswith(b"]"):

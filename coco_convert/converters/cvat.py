@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ..dataset import AnyDataset
-from ..errors import UsageError
+from ..errors import InputError, UsageError
+from ..io import open_file, peek
 from .base import Format, Option, Read
 from .loss import LossReport
 
@@ -140,20 +141,16 @@ def detect(path: Path) -> bool:
     if suffix == ".xml":
         return _is_cvat_xml(path)
     if suffix == ".zip":
-        try:
-            with zipfile.ZipFile(path) as archive:
+        try:  # (open_file: a named pipe is refused, never waited on)
+            with open_file(path) as handle, zipfile.ZipFile(handle) as archive:
                 return "annotations.xml" in archive.namelist()
-        except (zipfile.BadZipFile, OSError):
+        except (zipfile.BadZipFile, OSError, InputError):
             return False
     return False
 
 
 def _is_cvat_xml(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
+    head = peek(path, 4096)
     return _CVAT_ROOT.match(head.removeprefix(b"\xef\xbb\xbf")) is not None
 
 

@@ -109,6 +109,17 @@ class LossReport:
         there, when ``message`` does not say)."""
         self._add(self.warnings, key, message, where, detail, count)
 
+    def merge(self, other: LossReport) -> None:
+        """Add ``other``'s losses, warnings (their places, as many as this report keeps) and
+        counts to this report: the report of a piece of work done apart (a worker's task)."""
+        for mine, theirs in ((self.losses, other.losses), (self.warnings, other.warnings)):
+            for key, entry in theirs.items():
+                for example in entry.examples:
+                    self._add(mine, key, entry.message, example.location, example.detail, 0)
+                self._add(mine, key, entry.message, None, None, entry.count)
+        for key, n in other.counts.items():
+            self.count(key, n)
+
     def count(self, key: str, n: int = 1) -> None:
         """Count what was converted (``images``, ``annotations``, files written, ...)."""
         self.counts[key] = self.counts.get(key, 0) + n

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from ..dataset import from_document
 from ..errors import InputError, Location, UsageError
 from ..images import PNG_SIGNATURE, ImageFileError, open_image
-from ..io import is_unicode, read_text
+from ..io import is_unicode, open_file, read_text
 from ..palette import BACKGROUND, VOC_LABELS, VOID, voc_color
+from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from .base import DEFAULT_SPLIT, Format, Option, Read
 from .loss import LossReport
@@ -109,10 +110,9 @@ def read_masks(
     images, for their file names and to check their sizes. Segmentations are polygons that
     rasterise to exactly the mask's pixels (``rle``: RLE instead; ``holes``, ``tolerance`` and
     ``min_area`` as for :func:`~coco_convert.transforms.rle2poly`); ``area`` and ``bbox`` are
-    the pixels'. ``jobs`` is accepted for the contract (the PNGs are read in this process)."""
-    import numpy as np
+    the pixels'. ``jobs``: worker processes (default: every core for 64 PNGs or more; a Dask
+    cluster inside :func:`coco_convert.cluster.connect`), one task per PNG."""
 
-    from .. import geometry
     from ..transforms import summarize_ious
 
     folder = Path(mask_dir)
@@ -141,107 +141,46 @@ def read_masks(
                 where=Location(str(path)),
             )
     files = [path for path in files if is_unicode(path.name)]
-    for image_id, path in enumerate(track(files, total=len(files), desc="masks", unit="png"), 1):
-        values = read_mask_values(path, colors, report)
-        h, w = values.shape
-        file_name = f"{path.stem}.jpg"
-        if image_files is not None:
-            found = image_files.get(path.stem)
-            if found is None:
-                report.warn(
-                    "image_not_found",
-                    "masks without an image of the same name",
-                    where=Location(str(path)),
-                )
-            else:
-                file_name = found.name
-                try:
-                    with open_image(found) as picture:
-                        image_size = picture.size
-                except ImageFileError as exc:
-                    raise InputError(str(found), f"cannot read the image: {exc}") from None
-                if image_size != (w, h):
-                    raise InputError(
-                        str(path),
-                        f"mask is {w} x {h} but its image {found} is "
-                        f"{image_size[0]} x {image_size[1]}",
-                    )
-        elif image_id == 1:
+    options = (kind, colors, rle, holes, tolerance, min_area)
+    tasks: list[_PngTask] = []
+    for path in files:
+        found = image_files.get(path.stem) if image_files is not None else None
+        class_path = class_dir / path.name if kind == "instance" and class_dir else None
+        tasks.append(_PngTask(path, found, class_path, *options))
+    workers = choose_jobs(jobs, len(tasks), worth_it=_WORKERS_WORTH_IT)
+    results = map_tasks(_read_png, tasks, jobs=workers)
+    for image_id, (task, result) in enumerate(
+        track(zip(tasks, results, strict=True), total=len(tasks), desc="masks", unit="png"), 1
+    ):
+        if image_files is not None and task.image is None:
+            report.warn(
+                "image_not_found",
+                "masks without an image of the same name",
+                where=Location(str(task.path)),
+            )
+        elif image_files is None and image_id == 1:
             report.warn(
                 "file_names_assumed", "image file names assumed <mask name>.jpg (give --images)"
             )
-        document_images.append({"id": image_id, "file_name": file_name, "height": h, "width": w})
-        void = int(np.count_nonzero(values == VOID))
-        if void:
-            report.count("void_pixels", void)
-        classes = None
-        if kind == "instance" and class_dir is not None:
-            class_path = class_dir / path.name
-            if not class_path.is_file():
-                raise InputError(str(class_path), f"no class mask for {path.name} (--class-masks)")
-            classes = read_mask_values(class_path, colors, report)
-            if classes.shape != values.shape:
-                raise InputError(
-                    str(class_path),
-                    f"is {classes.shape[1]} x {classes.shape[0]}, its instance mask {w} x {h}",
-                )
-        for value in np.unique(values):
-            value = int(value)
-            if value in (BACKGROUND, VOID):
-                continue
-            mask = values == value
-            if kind == "class":
-                parts = [[o] for o in geometry.trace(mask)]
-                category = value
-            else:
-                parts = [geometry.trace(mask)]
-                majority = _majority(classes[mask]) if classes is not None else 1
-                if majority is None:
-                    report.warn(
-                        "instance_without_class",
-                        "instances whose pixels are all background or void in the class mask",
-                        where=Location(str(path)),
-                        detail=f"value {value}",
-                    )
-                category = majority or 1
-            for outlines in parts:
-                exact = geometry.outlines_to_polygons(outlines)
-                rle_exact = geometry.to_rle(exact, h, w)
-                area, box = geometry.rle_area([rle_exact])[0], geometry.rle_bbox([rle_exact])[0]
-                if min_area and area < min_area:
-                    report.lose(
-                        "parts_below_min_area",
-                        f"parts smaller than {min_area:g} px dropped (--min-area)",
-                        where=Location(str(path)),
-                        detail=f"value {value}",
-                    )
-                    continue
-                has_holes = any(o.holes for o in outlines)
-                if rle or (holes == "rle" and has_holes):
-                    segmentation: Any = rle_exact
-                elif holes != "fill" and not tolerance and not min_area:
-                    segmentation = exact  # (what the options ask for: rasterises to rle_exact)
-                    ious.append(1.0)
-                else:
-                    segmentation = geometry.outlines_to_polygons(
-                        outlines,
-                        holes="fill" if holes == "fill" else "cut",
-                        tolerance=tolerance,
-                        min_area=min_area,
-                    )
-                    ious.append(geometry.iou(geometry.to_rle(segmentation, h, w), rle_exact))
-                used[category] = used.get(category, 0) + 1
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": image_id,
-                        "category_id": category,
-                        "segmentation": segmentation,
-                        "area": area,
-                        "bbox": box,
-                        "iscrowd": 0,
-                    }
-                )
+        report.merge(result.report)
+        file_name = task.image.name if task.image is not None else f"{task.path.stem}.jpg"
+        document_images.append(
+            {"id": image_id, "file_name": file_name, "height": result.height, "width": result.width}
+        )
+        ious.extend(result.ious)
+        for category, segmentation, area, box in result.objects:
+            used[category] = used.get(category, 0) + 1
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": category,
+                    "segmentation": segmentation,
+                    "area": area,
+                    "bbox": box,
+                    "iscrowd": 0,
+                }
+            )
     categories = _categories(kind, names, used, class_dir is not None, report, labels or folder)
     report.count("images", len(document_images))
     report.count("annotations", len(annotations))
@@ -294,8 +233,6 @@ def read_mask_values(
             values = np.asarray(picture.convert("RGB") if mode in ("RGBA", "LA") else picture)
     except ImageFileError as exc:
         raise InputError(str(path), f"cannot read the PNG: {exc}") from None
-    except OSError as exc:  # truncated or corrupt pixel data
-        raise InputError(str(path), f"cannot read the PNG: {exc}") from None
     if mode in ("P", "L", "I", "I;16", "I;16B", "1"):
         return values.astype(np.int64)
     if values.ndim == 3 and values.shape[2] >= 3:
@@ -325,6 +262,125 @@ def read_mask_values(
             )
         return out
     raise InputError(str(path), f"unsupported PNG mode {mode} for a mask")
+
+
+#: Mask PNGs below which one process is faster than starting workers.
+_WORKERS_WORTH_IT = 64
+
+
+@dataclass(frozen=True)
+class _PngTask:
+    """One mask PNG to read (in a worker process, or on a Dask cluster): its image (to check
+    the size against), its class mask (instance masks with --class-masks) and the options."""
+
+    path: Path
+    image: Path | None
+    class_path: Path | None
+    kind: Literal["instance", "class"]
+    colors: dict[tuple[int, int, int], int]
+    rle: bool
+    holes: RleHoles
+    tolerance: float
+    min_area: float
+
+
+@dataclass
+class _PngResult:
+    """A mask PNG's size, its objects ``(category, segmentation, area, bbox)`` in order, the
+    IoU of each inexact one, and what was warned about or lost on the way."""
+
+    height: int
+    width: int
+    objects: list[tuple[int, Any, int, list[float]]]
+    ious: list[float]
+    report: LossReport
+
+
+def _read_png(task: _PngTask) -> _PngResult:
+    """One mask PNG's objects: each value (or, for class masks, each connected part of a
+    value) traced to polygons that rasterise to exactly its pixels, or RLE."""
+    import numpy as np
+
+    from .. import geometry
+
+    report = LossReport("masks2coco", max_examples=None)
+    path = task.path
+    values = read_mask_values(path, task.colors, report)
+    h, w = values.shape
+    if task.image is not None:
+        try:
+            with open_image(task.image) as picture:
+                image_size = picture.size
+        except ImageFileError as exc:
+            raise InputError(str(task.image), f"cannot read the image: {exc}") from None
+        if image_size != (w, h):
+            raise InputError(
+                str(path),
+                f"mask is {w} x {h} but its image {task.image} is "
+                f"{image_size[0]} x {image_size[1]}",
+            )
+    void = int(np.count_nonzero(values == VOID))
+    if void:
+        report.count("void_pixels", void)
+    classes = None
+    if task.class_path is not None:
+        if not task.class_path.is_file():
+            raise InputError(str(task.class_path), f"no class mask for {path.name} (--class-masks)")
+        classes = read_mask_values(task.class_path, task.colors, report)
+        if classes.shape != values.shape:
+            raise InputError(
+                str(task.class_path),
+                f"is {classes.shape[1]} x {classes.shape[0]}, its instance mask {w} x {h}",
+            )
+    result = _PngResult(h, w, [], [], report)
+    min_area, holes, tolerance = task.min_area, task.holes, task.tolerance
+    for value in np.unique(values):
+        value = int(value)
+        if value in (BACKGROUND, VOID):
+            continue
+        mask = values == value
+        if task.kind == "class":
+            parts = [[o] for o in geometry.trace(mask)]
+            category = value
+        else:
+            parts = [geometry.trace(mask)]
+            majority = _majority(classes[mask]) if classes is not None else 1
+            if majority is None:
+                report.warn(
+                    "instance_without_class",
+                    "instances whose pixels are all background or void in the class mask",
+                    where=Location(str(path)),
+                    detail=f"value {value}",
+                )
+            category = majority or 1
+        for outlines in parts:
+            exact = geometry.outlines_to_polygons(outlines)
+            rle_exact = geometry.to_rle(exact, h, w)
+            area, box = geometry.rle_area([rle_exact])[0], geometry.rle_bbox([rle_exact])[0]
+            if min_area and area < min_area:
+                report.lose(
+                    "parts_below_min_area",
+                    f"parts smaller than {min_area:g} px dropped (--min-area)",
+                    where=Location(str(path)),
+                    detail=f"value {value}",
+                )
+                continue
+            has_holes = any(o.holes for o in outlines)
+            if task.rle or (holes == "rle" and has_holes):
+                segmentation: Any = rle_exact
+            elif holes != "fill" and not tolerance and not min_area:
+                segmentation = exact  # (what the options ask for: rasterises to rle_exact)
+                result.ious.append(1.0)
+            else:
+                segmentation = geometry.outlines_to_polygons(
+                    outlines,
+                    holes="fill" if holes == "fill" else "cut",
+                    tolerance=tolerance,
+                    min_area=min_area,
+                )
+                result.ious.append(geometry.iou(geometry.to_rle(segmentation, h, w), rle_exact))
+            result.objects.append((category, segmentation, area, box))
+    return result
 
 
 def _majority(classes: Any) -> int | None:
@@ -366,16 +422,20 @@ def detect(path: Path) -> bool:
     VOC-style masks are), or a folder named like VOC's mask folders."""
     if not path.is_dir():
         return False
-    names = [p.name for p in path.iterdir() if p.is_file()]
+    try:  # one listing; DirEntry.is_file() needs no stat on the common file systems
+        with os.scandir(path) as entries:
+            names = [entry.name for entry in entries if entry.is_file()]
+    except OSError:
+        return False
     pngs = sorted(n for n in names if n.lower().endswith(".png"))
     if not pngs or len(pngs) < len(names) - 2:  # a labelmap.txt or README may sit beside
         return False
     if path.name.lower().startswith(("segmentationobject", "segmentationclass")):
         return True
     try:
-        with (path / pngs[0]).open("rb") as handle:
+        with open_file(path / pngs[0]) as handle:  # (never blocks on a named pipe)
             header = handle.read(26)
-    except OSError:
+    except (InputError, OSError):
         return False
     # PNG signature, IHDR, then colour type at byte 25: 0 greyscale, 3 palette
     return header[:8] == PNG_SIGNATURE and len(header) == 26 and header[25] in (0, 3)

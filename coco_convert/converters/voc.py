@@ -41,9 +41,10 @@ from ..errors import GeometryError, InputError, Location, UsageError
 from ..images import ImageSizeError, read_size
 from ..io import (
     atomic_directory,
-    files_behind,
+    files_written_behind,
     gc_paused,
     is_unicode,
+    open_file,
     read_file,
     read_text,
     real_path,
@@ -799,7 +800,6 @@ def _annotation(
         report.count("difficult objects skipped")
         return None
     xmin, ymin, xmax, ymax = obj.box
-    shown = f"box ({xmin}, {ymin}, {xmax}, {ymax})"
     x, y = xmin - shift, ymin - shift
     w, h = xmax - xmin + shift, ymax - ymin + shift
     area = w * h
@@ -813,14 +813,14 @@ def _annotation(
                 "pixels; tools writing fractions, such as CVAT, are zero-based: pass "
                 "--coords zero-based)",
                 where=_where(path, obj),
-                detail=f"object {number}: {shown} has fractional pixels",
+                detail=f"object {number}: {_shown(obj.box)} has fractional pixels",
             )
     if w <= 0 or h <= 0:
         report.warn(
             "degenerate_box",
             "boxes with no area under the pixel convention (xmax < xmin or ymax < ymin; dropped)",
             where=_where(path, obj),
-            detail=f"object {number}: {shown} has xmax {'<' if shift else '<='} xmin or "
+            detail=f"object {number}: {_shown(obj.box)} has xmax {'<' if shift else '<='} xmin or "
             f"ymax {'<' if shift else '<='} ymin",
         )
         return None
@@ -833,7 +833,7 @@ def _annotation(
             "box_outside_image",
             "boxes reaching outside the image (kept as written)",
             where=_where(path, obj),
-            detail=f"object {number}: {shown} reaches outside the {width}x{height} image",
+            detail=f"object {number}: {_shown(obj.box)} reaches outside the {width}x{height} image",
         )
     elif shift and (xmin == 0 or ymin == 0):
         report.warn(
@@ -842,7 +842,7 @@ def _annotation(
             "start at 1, zero-based tools such as LabelImg and CVAT write 0: pass --coords "
             "zero-based)",
             where=_where(path, obj),
-            detail=f"object {number}: {shown} has a corner at 0 (read as one-based: -1)",
+            detail=f"object {number}: {_shown(obj.box)} has a corner at 0 (read as one-based: -1)",
         )
     if obj.parts:
         report.lose(
@@ -876,6 +876,11 @@ def _annotation(
     if attributes:
         cast("dict[str, Any]", annotation)["attributes"] = attributes
     return annotation
+
+
+def _shown(box: tuple[float, float, float, float]) -> str:
+    """``box (xmin, ymin, xmax, ymax)`` as the XML has it, for a message (built only then)."""
+    return f"box ({box[0]}, {box[1]}, {box[2]}, {box[3]})"
 
 
 def _where(path: str, obj: VocObject) -> Location:
@@ -1065,7 +1070,7 @@ def write_voc(
     with (
         atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp,
         gc_paused(),  # (millions of small strings and tuples, no cycles)
-        files_behind(exclusive=True) as write,
+        files_written_behind(exclusive=True) as write,
     ):
         for folder in ("Annotations", "ImageSets/Main"):
             (tmp / folder).mkdir(parents=True)
@@ -1684,9 +1689,9 @@ def detect(path: Path) -> bool:
         return _is_voc_xml(path)
     if suffix == ".txt":
         try:
-            with path.open("rb") as handle:
+            with open_file(path) as handle:  # (never blocks on a named pipe)
                 head = handle.read(4096)
-        except OSError:
+        except (InputError, OSError):
             return False
         first = next((line.strip() for line in head.splitlines() if line.strip()), b"")
         return first.lower().endswith(b".xml")
@@ -1695,9 +1700,9 @@ def detect(path: Path) -> bool:
 
 def _is_voc_xml(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
+        with open_file(path) as handle:  # (never blocks on a named pipe)
             head = handle.read(4096)
-    except OSError:
+    except (InputError, OSError):
         return False
     return _VOC_ROOT.match(head) is not None
 

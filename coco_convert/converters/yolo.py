@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ..dataset import AnyDataset
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..images import ImageMode
+from ..io import open_file
 from .base import Format, Option, Read
 from .loss import LossReport
 
@@ -128,9 +129,9 @@ def detect(path: Path) -> bool:
         if path.suffix.lower() not in (".yaml", ".yml"):
             return False
         try:
-            with path.open("rb") as handle:
+            with open_file(path) as handle:  # (never blocks on a named pipe)
                 return _YAML_KEYS.search(handle.read(8192)) is not None
-        except OSError:
+        except (InputError, OSError):
             return False
     if not path.is_dir():
         return False
@@ -138,11 +139,12 @@ def detect(path: Path) -> bool:
         return True
     if (path / "images").is_dir() and (path / "labels").is_dir():
         return True
-    return any(
-        (sub / "images").is_dir() and (sub / "labels").is_dir()
-        for sub in path.iterdir()
-        if sub.is_dir()
-    )
+    try:  # one listing; DirEntry.is_dir() needs no stat on the common file systems
+        with os.scandir(path) as entries:
+            folders = [Path(entry.path) for entry in entries if entry.is_dir()]
+    except OSError:
+        return False
+    return any((sub / "images").is_dir() and (sub / "labels").is_dir() for sub in folders)
 
 
 FORMAT = Format(
@@ -229,4 +231,5 @@ FORMAT = Format(
     other="Y015",
     line_fixes={"duplicate_row": "drop the repeated row"},
     docs="docs/yolo.md",
+    streams=True,
 )

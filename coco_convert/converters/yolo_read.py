@@ -283,6 +283,8 @@ def _yaml_names(data: dict[str, Any], path: Path) -> list[str] | dict[int, str] 
     return out
 
 
+#: More keypoints than any skeleton has (COCO-WholeBody: 133).
+_MAX_KEYPOINTS = 10_000
 #: More classes than any dataset has (Objects365: 365, LVIS: 1,203, ImageNet-21k: 21,841).
 _MAX_CLASSES = 100_000
 
@@ -349,7 +351,7 @@ def _list_entry(
     candidates = [root / text, yaml_path.parent / text, Path(text)]
     if text.startswith("../"):  # Roboflow's data.yaml; ultralytics retries without "../"
         candidates += [root / text[3:], yaml_path.parent / text[3:]]
-    found = next((c for c in candidates if c.exists()), None)
+    found = next((c for c in candidates if _exists(c)), None)
     if found is None:
         notes.append(
             _Note(
@@ -374,6 +376,14 @@ def _list_entry(
             image = root / line.removeprefix("./")
         listed.append((str(image), label_path(str(image)), _file_name(image, resolved_root)))
     return listed
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a path the OS refuses (too long, a NUL in it)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _file_name(image: Path, resolved_root: Path) -> str:
@@ -598,10 +608,12 @@ def _kpt_shape(data: dict[str, Any], path: Path) -> tuple[int, int] | None:
         not isinstance(value, list)
         or len(value) != 2
         or not all(isinstance(v, int) for v in value)
-        or value[0] <= 0
+        or not 0 < value[0] <= _MAX_KEYPOINTS
         or value[1] not in (2, 3)
     ):
-        raise InputError(str(path), f"kpt_shape: expected [keypoints, 2 or 3], got {value!r}")
+        raise InputError(
+            str(path), f"kpt_shape: expected [keypoints, 2 or 3], got {str(value)[:60]}"
+        )
     return value[0], value[1]
 
 

@@ -33,8 +33,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, cast
@@ -44,7 +46,7 @@ import yaml
 
 from .. import __version__
 from ..dataset import AnyDataset, CocoDataset, InstancesDataset, KeypointsDataset, StuffDataset
-from ..errors import GeometryError, InputError, Location, UsageError
+from ..errors import GeometryError, InputError, Location, UsageError, printable
 from ..images import (
     ImageFileError,
     ImageOutsideFolderError,
@@ -53,8 +55,10 @@ from ..images import (
     place_images,
     read_sizes,
 )
-from ..io import atomic_directory, atomic_write, files_behind, gc_paused
+from ..io import atomic_directory, atomic_write, files_written_behind, gc_paused
+from ..parallel import map_tasks
 from ..progress import track
+from ..streaming import CocoStream
 from .base import named_splits
 from .loss import LossReport
 from .yolo_rows import (
@@ -183,7 +187,7 @@ class _Rows:
 
 
 def write(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     task: Task = "detect",
@@ -202,7 +206,14 @@ def write(
         raise UsageError("the darknet layout holds boxes only: use --task detect")
     if (images is None) != (image_mode is None):
         raise UsageError("--images DIR goes with --copy or --symlink (how to place the images)")
-    splits = cast("dict[str, CocoDataset[Any, Any]]", named_splits(datasets))
+    given: dict[str, Any] = dict(named_splits(datasets))  # type: ignore[arg-type]
+    streams: dict[str, CocoStream] = {
+        name: d for name, d in given.items() if isinstance(d, CocoStream)
+    }
+    splits = cast(
+        "dict[str, CocoDataset[Any, Any]]",
+        {name: _header(streams[name]) if name in streams else d for name, d in given.items()},
+    )
     for dataset in splits.values():
         if not isinstance(dataset, InstancesDataset | KeypointsDataset | StuffDataset):
             raise UsageError(
@@ -233,14 +244,39 @@ def write(
     with gc_paused(), atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp:
         lists: dict[str, list[str]] = {}
         for name, dataset in splits.items():
-            lists[name] = writer.write(dataset, name, tmp)
+            if name in streams:
+                lists[name] = writer.write_stream(streams[name], name, tmp)
+            else:
+                lists[name] = writer.write(dataset, name, tmp)
+                writer.tally(dataset)
         report.raise_if_strict(strict)
         if layout == "ultralytics":
             _write_data_yaml(tmp, splits, classes, task, report)
         else:
             _write_darknet_files(tmp, lists, classes)
-    _report_dataset_losses(report, splits, classes, task)
+    _report_dataset_losses(report, splits, classes, task, writer.tallies)
     return report
+
+
+def _header(stream: CocoStream) -> CocoDataset[Any, Any]:
+    """A dataset of a streamed file's header (categories, info, licenses; no records)."""
+    from ..dataset import from_document
+
+    return cast(
+        "CocoDataset[Any, Any]",
+        from_document(stream.document(), kind=stream.kind, validate=False, source=stream.name),
+    )
+
+
+@dataclass
+class _LabelTotals:
+    """What writing label files wrote and dropped, reported once at the end."""
+
+    written: int = 0
+    rows: int = 0
+    clipped: int = 0
+    duplicates: int = 0
+    bad_visibility: int = 0
 
 
 @dataclass
@@ -253,6 +289,81 @@ class _SplitWriter:
     include_crowd: bool
     report: LossReport
     jobs: int | None
+    #: Images, annotations, and annotations with a segmentation or keypoints, over every
+    #: split (what the format drops as a whole is reported from these).
+    tallies: Counter[str] = field(default_factory=Counter)
+    #: The RLE masks of the rows being gathered, traced (:func:`_trace_masks_of`).
+    _traced: dict[int, Any] = field(default_factory=dict)
+
+    def tally(self, dataset: CocoDataset[Any, Any]) -> None:
+        self._tally_annotations(dataset.annotations)
+        self.tallies["images"] += len(dataset.images)
+
+    def _tally_annotations(self, annotations: Sequence[Any]) -> None:
+        self.tallies["annotations"] += len(annotations)
+        for key in ("segmentation", "num_keypoints"):
+            self.tallies[key] += sum(1 for ann in annotations if ann.get(key))
+
+    def write_stream(self, stream: CocoStream, split: str, root: Path) -> list[str]:
+        """:meth:`write` for a file read a chunk at a time (``--stream``): the images first
+        (only what a label file needs of each), then the annotations in file order, their
+        rows kept by image range (in memory while the file keeps each image's annotations
+        together, else in a temporary folder) and written a range at a time. The same
+        files and report as :meth:`write`."""
+        name = stream.name
+        if self.layout == "ultralytics":
+            image_dir, label_dir = f"images/{split}", f"labels/{split}"
+        else:
+            image_dir = label_dir = f"obj_{split}_data"
+        images = [
+            {key: image[key] for key in ("file_name", "width", "height") if key in image}
+            for _, records in stream.checked("images")
+            for image in records
+        ]
+        self.tallies["images"] += len(images)
+        image_paths, label_paths, keep = self._paths(images, name, image_dir, label_dir)
+        sources = None if self.images is None else [self._source_image(image) for image in images]
+        width, height, readable = self._sizes(images, name, keep, sources)
+        del images
+        positions = stream.image_positions(last=True)
+        ranges = _RowRanges(positions, len(label_paths))
+        usable = keep.tolist()
+        totals = _LabelTotals()
+        crowd = 0
+        try:
+            for first, records in stream.checked("annotations"):
+                self._tally_annotations(records)
+                where = positions[first : first + len(records)].tolist()
+                rows, found = self._gather(
+                    ((first + j, ann) for j, ann in enumerate(records)),
+                    lambda a, _, where=where, first=first: (  # type: ignore[misc]
+                        None if where[a - first] < 0 else where[a - first]
+                    ),
+                    name,
+                    width,
+                    height,
+                    usable,
+                )
+                crowd += found
+                ranges.add(_packed(rows))
+                del records, rows
+                for span, rows_here in ranges.complete(first + len(where)):
+                    self._write_labels(
+                        root, rows_here, label_paths, width, height, keep, totals, span
+                    )
+            for span, rows_here in ranges.rest():
+                self._write_labels(root, rows_here, label_paths, width, height, keep, totals, span)
+        finally:
+            ranges.close()
+        self._report_crowd(crowd)
+        self._report_labels(totals)
+        (root / image_dir).mkdir(parents=True, exist_ok=True)
+        if sources is not None:
+            self._place_images(sources, image_paths, root, keep & readable)
+        prefix = "data/" if self.layout == "darknet" else "./"
+        return [
+            prefix + path for path, kept in zip(image_paths, keep.tolist(), strict=True) if kept
+        ]
 
     def write(self, dataset: CocoDataset[Any, Any], split: str, root: Path) -> list[str]:
         """Write one split's label files (and images); returns the image paths for a list
@@ -268,8 +379,19 @@ class _SplitWriter:
         # Each image's file under --images, found once: its size is read, then it is placed.
         sources = None if self.images is None else [self._source_image(image) for image in images]
         width, height, readable = self._sizes(images, name, keep, sources)
-        rows = self._gather(dataset, name, width, height, keep)
-        self._write_labels(root, rows, label_paths, width, height, keep)
+        index_of = {image["id"]: i for i, image in enumerate(images)}
+        rows, crowd = self._gather(
+            enumerate(track(dataset.annotations, desc="annotations", unit="ann")),
+            lambda _, ann: index_of.get(ann["image_id"]),
+            name,
+            width,
+            height,
+            keep.tolist(),
+        )
+        self._report_crowd(crowd)
+        totals = _LabelTotals()
+        self._write_labels(root, rows, label_paths, width, height, keep, totals)
+        self._report_labels(totals)
         (root / image_dir).mkdir(parents=True, exist_ok=True)
         if sources is not None:
             self._place_images(sources, image_paths, root, keep & readable)
@@ -402,24 +524,31 @@ class _SplitWriter:
 
     def _gather(
         self,
-        dataset: CocoDataset[Any, Any],
+        annotations: Iterable[tuple[int, Any]],
+        image_of: Callable[[int, Any], int | None],
         name: str,
         width: FloatArray,
         height: FloatArray,
-        keep: np.ndarray,
-    ) -> _Rows:
+        usable: list[bool],
+    ) -> tuple[_Rows, int]:
+        """Label rows of ``(index, annotation)``s (``image_of`` gives the index of an
+        annotation's image, None for none); returns them and the crowd annotations left
+        out (reported by the caller, once)."""
         report, task = self.report, self.task
-        index_of = {image["id"]: i for i, image in enumerate(dataset.images)}
         class_of = self.classes.index
-        usable = keep.tolist()
         rows = _Rows()
         row_image, row_cls, row_count = rows.image.append, rows.cls.append, rows.count.append
         add_values = rows.values.append
         include_crowd = self.include_crowd
         n_keypoints = len(self.classes.keypoint_names)
         crowd = 0
-        for a, ann in enumerate(track(dataset.annotations, desc="annotations", unit="ann")):
-            i = index_of.get(ann["image_id"])
+        if task == "segment":
+            annotations = list(annotations)
+            self._traced = _trace_masks_of(
+                annotations, image_of, width, height, usable, include_crowd
+            )
+        for a, ann in annotations:
+            i = image_of(a, ann)
             if i is None:
                 report.warn(
                     "unknown_image",
@@ -470,6 +599,7 @@ class _SplitWriter:
                     values = ring  # the common case: one polygon
                 else:
                     values = self._ring(
+                        a,
                         segmentation,
                         bbox,
                         (int(width[i]), int(height[i])),
@@ -493,17 +623,24 @@ class _SplitWriter:
             row_cls(c)
             row_count(len(values))
             add_values(values)
+        return rows, crowd
+
+    def _report_crowd(self, crowd: int) -> None:
         if crowd:
-            report.lose(
+            self.report.lose(
                 "crowd",
                 "crowd annotations (iscrowd=1) left out: YOLO has no ignore regions "
                 "(--include-crowd keeps them as objects)",
                 count=crowd,
             )
-        return rows
 
     def _ring(
-        self, segmentation: Any, bbox: Sequence[float], size: tuple[int, int], where: Location
+        self,
+        index: int,
+        segmentation: Any,
+        bbox: Sequence[float],
+        size: tuple[int, int],
+        where: Location,
     ) -> Any:
         """One polygon ring in pixels for a segment row."""
         report = self.report
@@ -519,7 +656,7 @@ class _SplitWriter:
             if rings:
                 return self._joined(rings, where)
         elif isinstance(segmentation, dict):
-            traced = self._trace(segmentation, size, where)
+            traced = self._trace(index, segmentation, size, where)
             if traced is not None:
                 return traced
         report.lose(
@@ -540,11 +677,12 @@ class _SplitWriter:
         )
         return merge_multi_segment([as_float_array(ring) for ring in rings]).ravel()
 
-    def _trace(self, rle: dict[str, Any], size: tuple[int, int], where: Location) -> Any:
+    def _trace(
+        self, index: int, rle: dict[str, Any], size: tuple[int, int], where: Location
+    ) -> Any:
         """The outline of an RLE mask as one ring (pixel-edge tracing, holes joined by
-        zero-width cuts: exact), or None to fall back to the box."""
-        from ..geometry import rle_to_polygons
-
+        zero-width cuts: exact), or None to fall back to the box. (Traced ahead, in tasks:
+        :func:`_trace_masks_of`.)"""
         width, height = size
         if rle.get("size") != [height, width]:
             self.report.warn(
@@ -553,14 +691,13 @@ class _SplitWriter:
                 where=Location(where.file, pointer=f"{where.pointer}/size"),
             )
             return None
-        try:
-            polygons = rle_to_polygons(rle)
-        except GeometryError as exc:
+        polygons = self._traced[index]
+        if isinstance(polygons, str):
             self.report.warn(
                 "bad_rle",
                 "RLE masks that cannot be decoded: written as the rectangle of their box",
                 where=where,
-                detail=exc.message,
+                detail=polygons,
             )
             return None
         if not polygons:
@@ -578,23 +715,38 @@ class _SplitWriter:
         width: FloatArray,
         height: FloatArray,
         keep: np.ndarray,
+        totals: _LabelTotals,
+        images: range | None = None,
     ) -> None:
+        """Write the label files of ``images`` (default: all) from their ``rows`` (values as
+        lists, or one flat array); adds what it wrote and dropped to ``totals``."""
+        first_image, end_image = (
+            (0, len(label_paths)) if images is None else (images.start, images.stop)
+        )
         n_rows = len(rows.image)
         image = np.asarray(rows.image, dtype=np.int64)
         cls = np.asarray(rows.cls, dtype=np.int64)
         counts = np.asarray(rows.count, dtype=np.int64)
         values = rows.values
+        flat_values = values if isinstance(values, np.ndarray) else None
+        value_starts = np.concatenate([[0], np.cumsum(counts)])
         if n_rows and np.any(image[1:] < image[:-1]):  # group the rows by image
             order = np.argsort(image, kind="stable")
-            values = [values[k] for k in order.tolist()]
+            if flat_values is not None:
+                flat_values = np.concatenate(
+                    [flat_values[value_starts[k] : value_starts[k + 1]] for k in order.tolist()]
+                    or [flat_values[:0]]
+                )
+            else:
+                values = [values[k] for k in order.tolist()]
             image, cls, counts = image[order], cls[order], counts[order]
-        n_images = len(label_paths)
-        row_ends = np.searchsorted(image, np.arange(n_images + 1))
-        folders = {path.rpartition("/")[0] for path in label_paths}
+            value_starts = np.concatenate([[0], np.cumsum(counts)])
+        n_images = end_image - first_image
+        row_ends = np.searchsorted(image, np.arange(first_image, end_image + 1))
+        folders = {path.rpartition("/")[0] for path in label_paths[first_image:end_image]}
         for folder in sorted(folders):
             (root / folder).mkdir(parents=True, exist_ok=True)
         written = 0
-        value_starts = np.concatenate([[0], np.cumsum(counts)])
         image_values = value_starts[row_ends]  # values before each image's first row
         batches: list[tuple[int, int]] = []
         first = 0
@@ -606,19 +758,24 @@ class _SplitWriter:
             first = last
         duplicates = clipped = 0
         base = str(root)
-        row_list, kept = row_ends.tolist(), keep.tolist()
+        row_list, kept = row_ends.tolist(), keep[first_image:end_image].tolist()
         # One thread creates the files of a batch while the next batch is formatted: file
         # system calls release the GIL, so the disk work overlaps the numpy work.
-        with files_behind() as write:
+        with files_written_behind() as write:
             for first, last in track(batches, desc="label files", unit="batch"):
                 r0, r1 = int(row_ends[first]), int(row_ends[last])
                 v0, v1 = int(value_starts[r0]), int(value_starts[r1])
                 # Batch by batch: the arrays stay small (cache- and memory-friendly).
-                flat = np.fromiter(
-                    itertools.chain.from_iterable(values[r0:r1]), dtype=np.float64, count=v1 - v0
-                )
+                if flat_values is not None:
+                    flat = flat_values[v0:v1]
+                else:
+                    flat = np.fromiter(
+                        itertools.chain.from_iterable(values[r0:r1]),
+                        dtype=np.float64,
+                        count=v1 - v0,
+                    )
                 flat, digit_mask, batch_clipped = self._normalise(
-                    flat, image[r0:r1], counts[r0:r1], width, height
+                    flat, image[r0:r1], counts[r0:r1], width, height, totals
                 )
                 clipped += batch_clipped
                 data, ends = format_rows(cls[r0:r1], flat, counts[r0:r1], digit_mask=digit_mask)
@@ -636,25 +793,37 @@ class _SplitWriter:
                         if len(unique) < len(lines):
                             duplicates += len(lines) - len(unique)
                             text = b"".join(unique)
-                    files.append((f"{base}/{label_paths[i]}", text))
+                    files.append((f"{base}/{label_paths[first_image + i]}", text))
                 written += len(files)
                 write(files)
-        if clipped:
+        totals.clipped += clipped
+        totals.duplicates += duplicates
+        totals.written += written
+        totals.rows += n_rows - duplicates
+
+    def _report_labels(self, totals: _LabelTotals) -> None:
+        if totals.bad_visibility:
+            self.report.warn(
+                "keypoint_visibility",
+                "keypoints whose visibility is not 0, 1 or 2: written as 2 if positive",
+                count=totals.bad_visibility,
+            )
+        if totals.clipped:
             self.report.lose(
                 "clipped",
                 "objects reaching outside their image, clipped to it (normalised values "
                 "must lie in [0, 1])",
-                count=clipped,
+                count=totals.clipped,
             )
-        if duplicates:
+        if totals.duplicates:
             self.report.lose(
                 "duplicate_rows",
                 "rows identical to another row of the same image, written once (ultralytics "
                 "drops duplicates when it loads labels)",
-                count=duplicates,
+                count=totals.duplicates,
             )
-        self.report.count("label_files", written)
-        self.report.count("rows", n_rows - duplicates)
+        self.report.count("label_files", totals.written)
+        self.report.count("rows", totals.rows)
 
     def _normalise(
         self,
@@ -663,6 +832,7 @@ class _SplitWriter:
         counts: IntArray,
         width: FloatArray,
         height: FloatArray,
+        totals: _LabelTotals,
     ) -> tuple[FloatArray, np.ndarray | None, int]:
         """Pixel values -> normalised, clipped values; the visibility mask (pose); the number
         of rows that were clipped."""
@@ -703,12 +873,7 @@ class _SplitWriter:
             kp = out[:, 4:].reshape(n_rows, -1, 3)
             kp[..., 0], kp[..., 1] = np.clip(px, 0, 1), np.clip(py, 0, 1)
             bad_v = (v != 0) & (v != 1) & (v != 2)
-            if bad_v.any():
-                self.report.warn(
-                    "keypoint_visibility",
-                    "keypoints whose visibility is not 0, 1 or 2: written as 2 if positive",
-                    count=int(bad_v.sum()),
-                )
+            totals.bad_visibility += int(bad_v.sum())
             kp[..., 2] = np.where(v > 0, np.where(bad_v, 2, v), 0)
             digits = np.zeros(table.shape, dtype=bool)
             digits[:, 6::3] = True
@@ -737,6 +902,166 @@ class _SplitWriter:
         self.report.count(
             "images_copied" if self.image_mode == "copy" else "images_linked", len(jobs)
         )
+
+
+#: Label rows kept together before a range of images is written (``--stream``).
+_RANGE_ROWS = 200_000
+
+
+def _packed(rows: _Rows) -> _Rows:
+    """``rows`` with numpy columns and one flat array of values (a fraction of the memory
+    of the lists, and what a spill file holds)."""
+    counts = np.asarray(rows.count, dtype=np.int64)
+    return _Rows(
+        image=np.asarray(rows.image, dtype=np.int64),  # type: ignore[arg-type]
+        cls=np.asarray(rows.cls, dtype=np.int64),  # type: ignore[arg-type]
+        count=counts,  # type: ignore[arg-type]
+        values=np.fromiter(  # type: ignore[arg-type]
+            itertools.chain.from_iterable(rows.values), dtype=np.float64, count=int(counts.sum())
+        ),
+    )
+
+
+class _RowRanges:
+    """Label rows by image range, until each range is complete. While the annotations come
+    in image order a range is complete once a later image's annotation has been read, and
+    its rows stay in memory until then; otherwise every range waits for the end of the
+    file, in a temporary folder (removed by :meth:`close`)."""
+
+    def __init__(self, positions: IntArray, n_images: int) -> None:
+        known = positions[positions >= 0]
+        per_image = np.bincount(known, minlength=n_images)
+        ends = np.searchsorted(
+            np.cumsum(per_image), np.arange(_RANGE_ROWS, len(known) + 1, _RANGE_ROWS)
+        )
+        bounds = sorted({0, n_images, *(int(e) + 1 for e in ends if 0 < e + 1 < n_images)})
+        self.bounds = bounds
+        self.positions = positions
+        self.in_order = not np.any(known[1:] < known[:-1])
+        self.parts: list[list[_Rows]] = [[] for _ in bounds[:-1]]
+        self.written = 0  # ranges before this one are written
+        self.folder: Path | None = None
+        if not self.in_order:
+            self.folder = Path(tempfile.mkdtemp(prefix="coco-convert-rows."))
+
+    def add(self, rows: _Rows) -> None:
+        image = cast("IntArray", rows.image)
+        if not len(image):
+            return
+        which = np.searchsorted(self.bounds, image, side="right") - 1
+        starts = np.concatenate([[0], np.cumsum(cast("IntArray", rows.count))])
+        for part in np.unique(which).tolist():
+            picked = np.flatnonzero(which == part)
+            values = cast("FloatArray", rows.values)
+            piece = _Rows(
+                image=image[picked],  # type: ignore[arg-type]
+                cls=cast("IntArray", rows.cls)[picked],  # type: ignore[arg-type]
+                count=cast("IntArray", rows.count)[picked],  # type: ignore[arg-type]
+                values=np.concatenate(  # type: ignore[arg-type]
+                    [values[starts[k] : starts[k + 1]] for k in picked.tolist()]
+                )
+                if len(picked) != len(image)
+                else values,
+            )
+            if self.folder is None:
+                self.parts[part].append(piece)
+            else:
+                with (self.folder / f"{part}.npy").open("ab") as handle:
+                    for column in (piece.image, piece.cls, piece.count, piece.values):
+                        np.save(handle, column)
+
+    def complete(self, annotations_read: int) -> Iterator[tuple[range, _Rows]]:
+        """The ranges that no annotation still to come can reach (in image order only)."""
+        if self.folder is not None or not annotations_read:
+            return
+        known = self.positions[:annotations_read]
+        latest = int(known.max()) if len(known) else -1
+        while self.written < len(self.parts) and self.bounds[self.written + 1] <= latest:
+            yield self._take(self.written)
+            self.written += 1
+
+    def rest(self) -> Iterator[tuple[range, _Rows]]:
+        while self.written < len(self.parts):
+            yield self._take(self.written)
+            self.written += 1
+
+    def _take(self, part: int) -> tuple[range, _Rows]:
+        pieces = self.parts[part]
+        self.parts[part] = []
+        if self.folder is not None:
+            path = self.folder / f"{part}.npy"
+            if path.exists():
+                with path.open("rb") as handle:
+                    size = path.stat().st_size
+                    while handle.tell() < size:
+                        columns = [np.load(handle) for _ in range(4)]
+                        pieces.append(_Rows(*columns))
+                path.unlink()
+        span = range(self.bounds[part], self.bounds[part + 1])
+        if not pieces:
+            return span, _Rows()
+        return span, _Rows(
+            image=np.concatenate([p.image for p in pieces]),  # type: ignore[arg-type]
+            cls=np.concatenate([p.cls for p in pieces]),  # type: ignore[arg-type]
+            count=np.concatenate([p.count for p in pieces]),  # type: ignore[arg-type]
+            values=np.concatenate([p.values for p in pieces]),  # type: ignore[arg-type]
+        )
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: RLE masks per tracing task.
+_MASKS_PER_TASK = 2000
+
+
+def _trace_masks_of(
+    annotations: list[tuple[int, Any]],
+    image_of: Callable[[int, Any], int | None],
+    width: FloatArray,
+    height: FloatArray,
+    usable: list[bool],
+    include_crowd: bool,
+) -> dict[int, Any]:
+    """The RLE masks that segment rows will hold, traced to polygons ahead of the rows (by
+    annotation index: the polygons, or why they cannot be had), in tasks of
+    :data:`_MASKS_PER_TASK` masks: in this process, or on a Dask cluster (--scheduler)."""
+    masks: list[tuple[int, Any]] = []
+    for a, ann in annotations:
+        segmentation = ann.get("segmentation")
+        if not isinstance(segmentation, dict) or (ann.get("iscrowd") and not include_crowd):
+            continue
+        i = image_of(a, ann)
+        if (
+            i is not None
+            and usable[i]
+            and segmentation.get("size")
+            == [
+                int(height[i]),
+                int(width[i]),
+            ]
+        ):
+            masks.append((a, segmentation))
+    chunks = (masks[k : k + _MASKS_PER_TASK] for k in range(0, len(masks), _MASKS_PER_TASK))
+    traced: dict[int, Any] = {}
+    for results in map_tasks(_trace_masks, chunks):
+        traced.update(results)
+    return traced
+
+
+def _trace_masks(masks: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Each mask's exact polygons (:func:`coco_convert.geometry.rle_to_polygons`), or the
+    message saying why it has none."""
+    from ..geometry import rle_to_polygons
+
+    out: list[tuple[int, Any]] = []
+    for index, rle in masks:
+        try:
+            out.append((index, rle_to_polygons(rle)))
+        except GeometryError as exc:
+            out.append((index, exc.message))
+    return out
 
 
 def _is_ring(ring: list[Any]) -> bool:
@@ -795,7 +1120,8 @@ def _write_data_yaml(
         report.stats["flip_idx_pairs"] = pairs
     document["coco_category_ids"] = classes.category_ids
     sources = ", ".join(
-        PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name for d in splits.values()
+        printable(PurePosixPath((d.source or "<dataset>").replace("\\", "/")).name)
+        for d in splits.values()
     )
     header = [
         f"# YOLO {task} dataset written by coco-convert {__version__} from {sources}",
@@ -833,9 +1159,9 @@ def _report_dataset_losses(
     splits: Mapping[str, CocoDataset[Any, Any]],
     classes: ClassMap,
     task: Task,
+    tallies: Counter[str],
 ) -> None:
-    n_images = sum(len(d.images) for d in splits.values())
-    n_annotations = sum(len(d.annotations) for d in splits.values())
+    n_images, n_annotations = tallies["images"], tallies["annotations"]
     report.lose("image_ids", "image ids (YOLO names images by file)", count=n_images)
     if n_annotations:
         report.lose("annotation_ids", "annotation ids (YOLO rows have none)", count=n_annotations)
@@ -857,7 +1183,7 @@ def _report_dataset_losses(
     for needed, key, message in dropped:
         if task == needed:
             continue
-        found = sum(1 for d in splits.values() for ann in d.annotations if ann.get(key))
+        found = tallies[key]
         if found:
             name = "keypoints" if key == "num_keypoints" else key
             report.lose(name, f"{message}; use --task {needed}", count=found)

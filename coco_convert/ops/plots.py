@@ -2,7 +2,7 @@
 ``pip install 'coco-convert[plots]'``).
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global state, no display
-needed) and each PNG is written atomically.
+needed); the PNGs are written together, all or none (``io.atomic_files``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ..io import atomic_write
+from ..io import atomic_files
 from .statistics import StatsCollector, positions
 
 __all__ = ["PLOTS", "draw_plots"]
@@ -41,14 +41,13 @@ def draw_plots(
         raise UsageError("--plots needs matplotlib: pip install 'coco-convert[plots]'") from None
     cols = collector.columns()
     out = Path(folder)
-    written: list[Path] = []
+    pngs: dict[str, bytes] = {}
 
     def save(name: str, figure: Figure) -> None:
         FigureCanvasAgg(figure)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
-        atomic_write(out / name, buffer.getvalue())
-        written.append(out / name)
+        pngs[name] = buffer.getvalue()
 
     # Categories: annotations and images, most frequent first.
     rows = sorted(found["categories"], key=lambda c: -c.get("annotations", c.get("results", 0)))
@@ -109,4 +108,7 @@ def draw_plots(
     axes.set_ylabel("y / image height")
     axes.set_title("box centres")
     save("box_centres.png", figure)
-    return written
+    with atomic_files(out) as stage:
+        for name, data in pngs.items():
+            (stage / name).write_bytes(data)
+    return [out / name for name in pngs]

@@ -147,6 +147,9 @@ class StatsCollector:
             ]
         elif self.kind == "captions":
             self.caption_words.extend(len(str(ann.get("caption", "")).split()) for ann in anns)
+            # A caption has no category, area or box: such keys (Datumaro writes category_id
+            # 0) are unchecked extras, never counted.
+            anns = [{"image_id": ann["image_id"]} for ann in anns]
         self._image_ids.append(_column(anns, "image_id", NO_CATEGORY, np.int64))
         self._category_ids.append(_column(anns, "category_id", NO_CATEGORY, np.int64))
         self._areas.append(_column(anns, "area", np.nan, np.float64))

@@ -36,7 +36,11 @@ __all__ = [
     "DOCUMENT_TYPES",
     "adapter",
     "check_document",
+    "check_records",
+    "check_skeleton",
     "ensure_valid",
+    "list_order",
+    "long_lists",
     "out_of_range",
     "pointer",
 ]
@@ -95,25 +99,52 @@ def ensure_valid(document: Any, kind: Kind, *, source: str) -> None:
 
 
 def _iter_issues(document: Any, kind: Kind) -> Iterator[Issue]:
-    document_type = DOCUMENT_TYPES[kind]
-    if kind == "results":
-        if not isinstance(document, list):
-            yield from _validate(adapter(document_type), document, document, "")
-            return
-        yield from _validate_long_list(document, get_args(document_type)[0], "", "results")
+    if kind == "results" and isinstance(document, list):
+        yield from check_records(document, kind, "", 0)
         return
+    yield from check_skeleton(document, kind)
+    for key in long_lists(document, kind):
+        yield from check_records(document[key], kind, key, 0)
+
+
+def long_lists(document: Any, kind: Kind) -> list[str]:
+    """The top-level lists of ``document`` checked a chunk at a time, after the rest (in
+    the model's order): those longer than a tenth of a chunk."""
     if not isinstance(document, dict):
-        yield from _validate(adapter(document_type), document, document, "")
-        return
-    long_lists = {
-        key: item_type
-        for key, item_type in _list_fields(document_type).items()
+        return []
+    return [
+        key
+        for key in _list_fields(DOCUMENT_TYPES[kind])
         if isinstance(document.get(key), list) and len(document[key]) > CHUNK // 10
-    }
-    skeleton = {key: ([] if key in long_lists else value) for key, value in document.items()}
+    ]
+
+
+def list_order(kind: Kind) -> list[str]:
+    """The top-level lists of a kind's document, in the order issues are listed."""
+    return list(_list_fields(DOCUMENT_TYPES[kind]))
+
+
+def check_skeleton(document: Any, kind: Kind) -> Iterator[Issue]:
+    """The issues of ``document`` with its :func:`long_lists` left empty (a results array:
+    only whether it is an array)."""
+    document_type = DOCUMENT_TYPES[kind]
+    if kind == "results" or not isinstance(document, dict):
+        if not isinstance(document, list) or kind != "results":
+            yield from _validate(adapter(document_type), document, document, "")
+        return
+    long = set(long_lists(document, kind))
+    skeleton = {key: ([] if key in long else value) for key, value in document.items()}
     yield from _validate(adapter(document_type), skeleton, document, "")
-    for key, item_type in long_lists.items():
-        yield from _validate_long_list(document[key], item_type, f"/{_escape(key)}", key)
+
+
+def check_records(records: list[Any], kind: Kind, key: str, offset: int) -> Iterator[Issue]:
+    """The issues of ``records``, the items ``offset:`` of the top-level list ``key`` (``""``:
+    a results array), with pointers into the whole document."""
+    document_type = DOCUMENT_TYPES[kind]
+    item_type = get_args(document_type)[0] if key == "" else _list_fields(document_type)[key]
+    prefix = f"/{_escape(key)}" if key else ""
+    for found in _validate_long_list(records, item_type, prefix, key or "results"):
+        yield _shift(found, prefix, offset)
 
 
 def _validate_long_list(

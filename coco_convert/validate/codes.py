@@ -20,6 +20,7 @@ C     CVAT XML
 L     Label Studio JSON exports
 M     LabelMe JSON
 A     VIA (VGG Image Annotator) projects and exports
+B     SA-1B (Segment Anything) JSON files and tar shards
 X     the validator itself
 ====  ==========================================================================
 
@@ -52,6 +53,7 @@ FAMILIES: dict[str, str] = {
     "L": "Label Studio",
     "M": "LabelMe",
     "A": "VIA",
+    "B": "SA-1B",
     "X": "validator",
 }
 
@@ -1661,6 +1663,120 @@ RULES: dict[str, Rule] = _rules(
         Not 7 fields, or a JSON field that is not JSON. VIA writes file names unquoted, so a
         comma in a file name breaks its own CSV; export as JSON instead.
         """,
+    ),
+    # --- B: SA-1B (Segment Anything) ---------------------------------------------------------
+    Rule(
+        "B001",
+        "sa1b-unreadable",
+        "error",
+        "An SA-1B file or shard cannot be read.",
+        """
+        Malformed JSON (with its line and column), a JSON file that is not one image's SA-1B
+        record (``{"image": {"image_id", "width", "height", "file_name"}, "annotations":
+        [...]}``), a tar shard that is damaged, or one that ends inside a member (a truncated
+        download: the member is named). Read by the sa1b2coco reader.
+        """,
+    ),
+    Rule(
+        "B002",
+        "sa1b-bad-annotation",
+        "error",
+        "An annotation is not an object with an integer id.",
+        "SA-1B annotations carry their own ids, which COCO keeps; one without is left out.",
+    ),
+    Rule(
+        "B003",
+        "sa1b-bad-segmentation",
+        "error",
+        "A segmentation is not a COCO RLE.",
+        """
+        SA-1B masks are compressed COCO RLE (``size`` and ``counts``); counts that do not
+        decode, or runs that do not add up to the size, are left out.
+        """,
+    ),
+    Rule(
+        "B004",
+        "sa1b-mask-size",
+        "error",
+        "A mask's size is not its image's.",
+        """
+        The RLE's ``size`` must be the image's ``[height, width]``: pycocotools would decode it
+        to the wrong shape. Left out.
+        """,
+    ),
+    Rule(
+        "B005",
+        "sa1b-bbox-mismatch",
+        "warning",
+        "A box is not its mask's box.",
+        """
+        SA-1B's boxes run from the first to the last pixel of the mask (COCO's width minus one),
+        which is converted silently; any other box disagrees with the mask, and COCO gets the
+        mask's box (pycocotools' toBbox).
+        """,
+    ),
+    Rule(
+        "B006",
+        "sa1b-area-mismatch",
+        "warning",
+        "An area is not its mask's pixel count.",
+        "COCO gets the mask's pixel count (pycocotools' area).",
+    ),
+    Rule(
+        "B007",
+        "sa1b-empty-mask",
+        "warning",
+        "A mask has no pixel.",
+        "It is kept; it can match nothing in evaluation and trains nothing.",
+    ),
+    Rule(
+        "B008",
+        "sa1b-bad-score",
+        "warning",
+        "predicted_iou or stability_score is not a number in range.",
+        """
+        Both are non-negative numbers; the stability score is an IoU, at most 1 (the predicted
+        IoU is a prediction and may pass 1). Kept as it is; --min-predicted-iou and --min-
+        stability treat a missing or non-number score as below any minimum.
+        """,
+    ),
+    Rule(
+        "B009",
+        "sa1b-bad-prompt",
+        "warning",
+        "point_coords or crop_box has the wrong shape.",
+        """
+        ``point_coords`` is a list of ``[x, y]`` points, ``crop_box`` four numbers ``[x, y, w,
+        h]``.
+        """,
+    ),
+    Rule(
+        "B010",
+        "sa1b-image-missing",
+        "warning",
+        "A shard holds images, but not this file's.",
+        "The image named by ``file_name`` is not among the shard's members.",
+    ),
+    Rule(
+        "B011",
+        "sa1b-duplicate-image",
+        "error",
+        "An image_id is used by two files.",
+        "The later file and its masks are left out.",
+    ),
+    Rule(
+        "B012",
+        "sa1b-duplicate-id",
+        "error",
+        "An annotation id is used twice.",
+        "SA-1B's ids are kept, so COCO gets the same id twice (pycocotools keeps only one).",
+    ),
+    Rule(
+        "B013",
+        "sa1b-other",
+        "warning",
+        "Another problem of an SA-1B file.",
+        "A problem the reader reports that no other B rule names.",
     ),
     # --- X: the validator --------------------------------------------------------------------
     Rule(

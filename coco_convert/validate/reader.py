@@ -22,7 +22,7 @@ from typing import Any
 from ..converters.base import Format
 from ..converters.loss import Example, LossReport
 from ..errors import InputError, Location
-from ..io import atomic_write
+from ..io import atomic_write, read_file
 from .codes import RULES
 from .context import Settings
 from .diagnostics import Diagnostic, Fix
@@ -88,7 +88,7 @@ def fix_lines(
     for name, diagnostics in found.items():
         if not any(d.fixable(unsafe=unsafe) for d in diagnostics):
             continue
-        data = Path(name).read_bytes()
+        data = read_file(name)
         bom = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
         lines = data[len(bom) :].decode("utf-8").splitlines(keepends=True)
         # One round is enough: line fixes only remove lines, and removals never overlap.

@@ -163,7 +163,8 @@ def _encode_like(document: Any, layout: _Layout) -> bytes:
     indent, newline, was_gzip = layout
     try:
         data = dump_json(document, indent=indent)
-    except TypeError:  # integers beyond 64 bits (S006): the standard library writes them
+    except (TypeError, InputError):  # integers beyond 64 bits (S006): the standard library
+        # writes them (--fix keeps what it does not fix)
         separators = (",", ":") if indent is None else None
         text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=False)
         data = text.encode("utf-8")

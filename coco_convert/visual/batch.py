@@ -13,11 +13,11 @@ from pathlib import PurePosixPath
 
 from ..converters.loss import LossReport
 from ..errors import Location
-from ..io import atomic_directory
+from ..io import atomic_directory, files_written_behind
 from ..parallel import choose_jobs, map_batched
 from ..progress import track
 from .plan import Plan
-from .scene import NOTES, Note, RenderJob
+from .scene import NOTES, Note, Rendered, RenderJob
 
 __all__ = ["PARALLEL_MIN_IMAGES", "draw_images", "output_names", "report_notes"]
 
@@ -41,8 +41,6 @@ def draw_images(
     named after the image's file (``<stem>.png``; ``<stem>_<id>.png`` for stems that several
     images share). ``jobs``: worker processes (0: every core; default: every core for more
     than :data:`PARALLEL_MIN_IMAGES` images). Returns what was drawn and what was not."""
-    from .render import render
-
     report = LossReport("draw")
     names = output_names(plan, image_ids)
     workers = choose_jobs(jobs, len(image_ids), worth_it=PARALLEL_MIN_IMAGES)
@@ -53,18 +51,30 @@ def draw_images(
             counts.append(job.count)
             yield job
 
-    with atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder:
-        results = map_batched(render, counted(plan.jobs(image_ids)), jobs=workers)
+    with (
+        atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder,
+        files_written_behind(pending=32) as write,
+    ):
+        results = map_batched(_render, counted(plan.jobs(image_ids)), jobs=workers)
         for k, (name, result) in enumerate(
             track(zip(names, results, strict=True), total=len(image_ids), desc="draw", unit="img")
         ):
             report_notes(report, result.notes)
             if result.data:
-                (folder / name).write_bytes(result.data)
+                write([(folder / name, result.data)])
                 report.count("images")
                 report.count("annotations", counts[k])
     _report_unmatched(report, plan)
     return report
+
+
+def _render(job: RenderJob) -> Rendered:
+    """:func:`coco_convert.visual.render.render`, imported where it runs: with workers, this
+    process only hands out jobs and writes files, and never loads numpy, Pillow or
+    pycocotools (a third of a second that the workers would wait for)."""
+    from .render import render
+
+    return render(job)
 
 
 def output_names(plan: Plan, image_ids: Sequence[int]) -> list[str]:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..converters.loss import LossReport
+from ..errors import printable
 from ..images import read_size
 from ..io import atomic_write, check_output
 from ..parallel import choose_jobs, map_batched
@@ -362,7 +363,8 @@ def _num(value: float) -> str:
 
 
 def _text(value: str) -> str:
-    return html.escape(value, quote=False)
+    # printable: a file name that is not UTF-8 (or holds control characters) is shown escaped
+    return html.escape(printable(value), quote=False)
 
 
 def _single_quoted(value: str) -> str:

@@ -151,7 +151,9 @@ class Plan:
     def inputs(self) -> list[Path]:
         """Every file and folder the jobs read (an output must not replace them)."""
         found = [self.images, self.panoptic_dir, self.compare_panoptic_dir]
-        found += [Path(d.source) for d in (self.dataset, self.compare) if d and d.source]
+        for dataset in (self.dataset, self.compare):
+            if dataset is not None and dataset.source:
+                found += [Path(dataset.source), _beside(dataset)]
         return [p for p in found if p is not None]
 
     def job(
@@ -271,11 +273,12 @@ def _layer(
         if annotations and panoptic_dir is not None:
             png = os.fspath(panoptic_dir / annotations[0]["file_name"])
     else:
+        # (captions carry no category: a `category_id` there is an unchecked extra key)
         if cat_ids is not None:
-            annotations = [ann for ann in annotations if ann.get("category_id") in cat_ids]
+            annotations = [ann for ann in annotations if _category(ann) in cat_ids]
         if min_score is not None and is_results(dataset):
             annotations = [ann for ann in annotations if ann.get("score", min_score) >= min_score]
-        used = {ann.get("category_id") for ann in annotations}
+        used = {_category(ann) for ann in annotations}
     return Layer(
         kind=dataset.kind,
         annotations=list(annotations),
@@ -284,6 +287,11 @@ def _layer(
         panoptic_png=png,
         name=Path(dataset.source).name if dataset.source else dataset.kind,
     )
+
+
+def _category(ann: Mapping[str, Any]) -> int | None:
+    category_id = ann.get("category_id")
+    return category_id if type(category_id) is int else None
 
 
 def _panoptic_subset(ann: Mapping[str, Any], cat_ids: frozenset[int] | None) -> Mapping[str, Any]:

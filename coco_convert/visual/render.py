@@ -26,7 +26,6 @@ import io
 import math
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +37,7 @@ from .scene import (
     DrawOptions,
     Mark,
     Note,
+    Rendered,
     RenderJob,
     auto_font_size,
     auto_line_width,
@@ -59,15 +59,6 @@ BLANK: RGB = (200, 200, 200)
 
 #: A rectangle on the picture: left, top, right, bottom.
 Box = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """The encoded picture (``b""`` when the image could not be drawn at all) and the
-    problems met on the way."""
-
-    data: bytes
-    notes: tuple[Note, ...] = ()
 
 
 def render(job: RenderJob) -> Rendered:

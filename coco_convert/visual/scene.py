@@ -33,6 +33,7 @@ __all__ = [
     "Mark",
     "Note",
     "RenderJob",
+    "Rendered",
     "auto_font_size",
     "auto_line_width",
     "category_colour",
@@ -207,6 +208,16 @@ class RenderJob:
             for ann in layer.annotations
             if "caption" in ann
         ]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What :func:`coco_convert.visual.render.render` gives for a job: the encoded picture
+    (``b""`` when the image could not be drawn at all) and the problems met on the way.
+    (Defined here, so that receiving one loads none of the renderer's libraries.)"""
+
+    data: bytes
+    notes: tuple[Note, ...] = ()
 
 
 #: A keypoint as drawn: x, y, and 1 (hollow: labelled, not visible) or 2 (filled).

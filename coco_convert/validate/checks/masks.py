@@ -9,6 +9,7 @@ from typing import Any
 
 from ... import geometry
 from ...errors import GeometryError
+from ...parallel import map_tasks
 from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
 
@@ -68,21 +69,16 @@ def against_masks(ctx: Context) -> None:
         if segmentation and ("bbox" in ann or "area" in ann):
             by_image[ann["image_id"]].append(i)
     tolerance, relative = ctx.settings.bbox_tolerance, ctx.settings.area_tolerance
+    images: list[tuple[int, int, list[int], list[Any]]] = []
     for image_id, indices in by_image.items():
         size = ctx.image_size(image_id)
-        if size is None:
-            continue
-        width, height = size
-        usable = [i for i in indices if _encodable(annotations[i]["segmentation"], height, width)]
-        try:
-            rles = geometry.encode_image(
-                [annotations[i]["segmentation"] for i in usable], height, width
-            )
-        except GeometryError:
-            continue
-        areas = geometry.rle_area(rles)
-        boxes = geometry.rle_bbox(rles)
-        for i, area, box in zip(usable, areas, boxes, strict=True):
+        if size is not None:
+            segmentations = [annotations[i]["segmentation"] for i in indices]
+            images.append((size[1], size[0], indices, segmentations))
+    # one task per chunk of images: in this process, or on a Dask cluster (--scheduler)
+    chunks = (images[k : k + _IMAGES_PER_TASK] for k in range(0, len(images), _IMAGES_PER_TASK))
+    for measured in map_tasks(_measure_images, chunks):
+        for i, area, box in measured:
             ann = annotations[i]
             where = f"/annotations/{i}"
             bbox = ann.get("bbox")
@@ -115,6 +111,29 @@ def against_masks(ctx: Context) -> None:
                     f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
                     Fix.replace(f"set area {area}", f"{where}/area", area),
                 )
+
+
+#: Images per task of the box and area check.
+_IMAGES_PER_TASK = 500
+
+
+def _measure_images(
+    images: list[tuple[int, int, list[int], list[Any]]],
+) -> list[tuple[int, int, list[float]]]:
+    """pycocotools' area and box of the segmentations of some images, one encoding per image:
+    ``(annotation index, area, box)``; segmentations it cannot rasterise are left out (G108
+    and G109 report them), and so is an image whose encoding fails."""
+    out: list[tuple[int, int, list[float]]] = []
+    for height, width, indices, segmentations in images:
+        usable = [k for k, s in enumerate(segmentations) if _encodable(s, height, width)]
+        try:
+            rles = geometry.encode_image([segmentations[k] for k in usable], height, width)
+        except GeometryError:
+            continue
+        areas = geometry.rle_area(rles)
+        boxes = geometry.rle_bbox(rles)
+        out += [(indices[k], a, b) for k, a, b in zip(usable, areas, boxes, strict=True)]
+    return out
 
 
 def _show(box: list[float]) -> str:
@@ -166,9 +185,12 @@ def polygons(ctx: Context) -> None:
     ]
     annotations = ctx.items("annotations")
     found: list[list[geometry.PolygonProblem]] = []
-    for start in range(0, len(indices), _POLYGON_CHUNK):  # bounds the arrays' memory
-        chunk = indices[start : start + _POLYGON_CHUNK]
-        found += geometry.check_segmentations([annotations[i]["segmentation"] for i in chunk])
+    chunks = (  # (bounds the arrays' memory; a task each on a Dask cluster)
+        [annotations[i]["segmentation"] for i in indices[start : start + _POLYGON_CHUNK]]
+        for start in range(0, len(indices), _POLYGON_CHUNK)
+    )
+    for checked in map_tasks(geometry.check_segmentations, chunks):
+        found += checked
     want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
     for i, problems in zip(indices, found, strict=True):
         if not problems:
