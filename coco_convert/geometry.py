@@ -109,6 +109,7 @@ __all__ = [
     "rle_to_polygons",
     "rle_to_rows",
     "rows_to_rle",
+    "shapely_polygon",
     "to_rle",
     "trace",
     "uncompress_rle",
@@ -699,7 +700,7 @@ def check_segmentations(
         outside = np.add.reduceat(beyond.astype(np.int64), starts)
     ring_of = np.repeat(np.arange(len(rings)), lengths)
     shapes: npt.NDArray[Any] = np.asarray(
-        shapely.polygons(shapely.linearrings(xy, indices=ring_of))
+        shapely.polygons(shapely.linearrings(_snap_tiny(xy), indices=ring_of))
     )
     valid: npt.NDArray[np.bool_] = np.asarray(shapely.is_valid(shapes))
     for r, (k, index) in enumerate(owners):
@@ -768,7 +769,7 @@ def repair_polygons(
         if not codes - {"odd_coordinates"}:
             repaired.append(coords)
             continue
-        shape: Any = shapely.Polygon(np.asarray(coords).reshape(-1, 2))
+        shape: Any = shapely.Polygon(_snap_tiny(np.asarray(coords).reshape(-1, 2)))
         if "self_intersection" in codes or not shape.is_valid:
             try:
                 shape = shapely.make_valid(shape)
@@ -897,11 +898,29 @@ def _rasterisable(polygon: Any, index: int, height: int, width: int) -> list[Any
     return [polygon]
 
 
+#: Coordinates closer to 0 than this (pixels) are 0 for GEOS: its overlay operations are not
+#: robust there (a triangle with a vertex at y = -1.8e-179 clipped to the image came back as
+#: the rest of the image), and pycocotools rasterises on a 1/5-pixel grid anyway.
+_TINY = 1e-9
+
+
+def _snap_tiny(xy: _FloatArray) -> _FloatArray:
+    return np.where(np.abs(xy) < _TINY, 0.0, xy)
+
+
+def shapely_polygon(coords: Sequence[float]) -> Any:
+    """A shapely polygon of one flat ``[x1, y1, ...]`` ring, ready for GEOS (coordinates
+    within 1e-9 px of 0 snapped to 0: GEOS's overlays fail or go wrong on them)."""
+    import shapely
+
+    return shapely.Polygon(_snap_tiny(np.asarray(coords, dtype=np.float64).reshape(-1, 2)))
+
+
 def _clip_to_image(polygon: Any, height: int, width: int) -> list[Any]:
     """The parts of a polygon inside the image (grown by a pixel), by the even-odd rule."""
     import shapely
 
-    ring = shapely.make_valid(shapely.Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2)))
+    ring = shapely.make_valid(shapely_polygon(polygon))
     return list(_geometry_polygons(ring.intersection(shapely.box(-1, -1, width + 1, height + 1))))
 
 

@@ -8,6 +8,7 @@ one; a verb added to the command line without an entry fails ``test_every_verb_h
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import random
@@ -224,14 +225,16 @@ def mutate_document(document: Any, operations: list[tuple[int, int, int]]) -> tu
     for place, operation, choice in operations:
         spots = locations(document)
         if not spots:
-            document = ODD_VALUES[choice % len(ODD_VALUES)]
+            document = copy.deepcopy(ODD_VALUES[choice % len(ODD_VALUES)])
             done.append("document replaced")
             continue
         container, key = spots[place % len(spots)]
         value = container[key]
         kind = operation % 7
         if kind == 0:
-            container[key] = ODD_VALUES[choice % len(ODD_VALUES)]
+            # a copy: the same list put in twice, then changed, would be a cycle (and would
+            # change ODD_VALUES for the examples that follow)
+            container[key] = copy.deepcopy(ODD_VALUES[choice % len(ODD_VALUES)])
             done.append(f"{key!r} = {ODD_VALUES[choice % len(ODD_VALUES)]!r:.40}")
         elif kind == 1:
             del container[key]

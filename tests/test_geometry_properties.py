@@ -232,8 +232,21 @@ def test_row_runs_refused_when_they_do_not_fit() -> None:
         [2.0, 3.0, 0.0, 8e-27, 1.0, 1e-300, 1.0, 2.0, 5e-244, 0.0, 1e-300, 5e-244],
     ],
 )
-def test_rings_geos_cannot_repair_are_reported_not_raised(polygon: list[float]) -> None:
-    problems = g.check_polygons([polygon], 10, 10)
-    assert [p.code for p in problems] == ["self_intersection"]
-    repaired, _ = g.repair_polygons([polygon], 10, 10)
-    assert g.check_polygons(repaired, 10, 10) == []
+def test_rings_near_the_smallest_doubles_are_checked_not_raised(polygon: list[float]) -> None:
+    # Snapped to 0, each ring touches itself at (0, 0) without changing its pixels: nothing
+    # to report (a crossing is reported when repairing it would change the area).
+    assert g.check_polygons([polygon], 10, 10) == []
+    repaired, problems = g.repair_polygons([polygon], 10, 10)
+    assert problems == []
+    assert repaired == [polygon]
+
+
+def test_clipping_near_the_smallest_doubles_adds_no_pixel() -> None:
+    """GEOS clipped this triangle (vertices 1e-150 px from 0) to the image into the rest of
+    the image; coordinates that close to 0 are 0 for it now."""
+    polygons = [[0, 0, 0, 0, 0, 0], [2.0, 1.0, 4.0, -1.77e-179, 5.74e-150, 7.96e-268]]
+    repaired, problems = g.repair_polygons(polygons, 2, 1)
+    assert {p.code for p in problems} == {"zero_area", "outside_image"}
+    before = g.rle_to_mask(g.to_rle(polygons, 2, 1))
+    assert not (g.rle_to_mask(g.to_rle(repaired, 2, 1)) > before).any()
+    assert g.check_polygons(repaired, 2, 1) == []

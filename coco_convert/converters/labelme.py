@@ -761,10 +761,9 @@ def _area(polygons: list[list[float]]) -> float:
         return _clean(sum(_ring_area(p) for p in polygons))
     import shapely
 
-    rings = [
-        shapely.make_valid(shapely.Polygon(list(zip(p[0::2], p[1::2], strict=True))))
-        for p in polygons
-    ]
+    from ..geometry import shapely_polygon
+
+    rings = [shapely.make_valid(shapely_polygon(p)) for p in polygons]
     return _clean(float(shapely.union_all(rings).area))
 
 
