@@ -53,6 +53,7 @@ __all__ = [
     "real_path",
     "source_name",
     "unwritable",
+    "write_document",
     "write_files",
     "write_json",
 ]
@@ -686,3 +687,65 @@ def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+# --- writing a document a chunk at a time -----------------------------------------------------
+
+Chunks = Callable[[], Iterator[list[Any]]]
+
+
+def write_document(
+    path: str | os.PathLike[str],
+    header: Any,
+    lists: dict[str, Chunks],
+    *,
+    indent: int | None = None,
+) -> None:
+    """Write a COCO document atomically without holding its long lists: ``header`` is the
+    document with those lists left empty, ``lists`` gives each one's records a chunk at a
+    time (``""``: the document is a results array). The bytes are exactly those of
+    :func:`write_json` on the whole document (compact, or ``indent`` 2): what the streaming
+    verbs (``--stream``) write."""
+    if indent not in (None, 2):
+        raise UsageError("with --stream, --indent is 2 or left out")
+    if "" in lists:
+        pieces: Iterator[bytes] = _chunked_list(lists[""](), indent, 0)
+    else:
+        marks = {key: f"\x00coco-convert {key}\x00" for key in lists}
+        skeleton = {key: marks.get(key, value) for key, value in header.items()}
+        pieces = _spliced(dump_json(skeleton, indent=indent), marks, lists, indent)
+    gzip_level = 6 if os.fspath(path).endswith(".gz") else None
+    with gc_paused():
+        atomic_write(path, pieces, gzip_level=gzip_level)
+
+
+def _spliced(
+    text: bytes, marks: dict[str, str], lists: dict[str, Chunks], indent: int | None
+) -> Iterator[bytes]:
+    for key, mark in marks.items():
+        before, _, text = text.partition(orjson.dumps(mark))
+        yield before
+        yield from _chunked_list(lists[key](), indent, 1)
+    yield text
+
+
+def _chunked_list(chunks: Iterator[list[Any]], indent: int | None, depth: int) -> Iterator[bytes]:
+    """A JSON array of the records of ``chunks`` at nesting ``depth``, as orjson writes it."""
+    option = orjson.OPT_SERIALIZE_NUMPY | (orjson.OPT_INDENT_2 if indent else 0)
+    empty = True
+    for records in chunks:
+        if not records:
+            continue
+        text = orjson.dumps(records, option=option)
+        if indent:
+            body = text[2:-2]
+            if depth:
+                body = b"  " * depth + body.replace(b"\n", b"\n" + b"  " * depth)
+            yield (b"[\n" if empty else b",\n") + body
+        else:
+            yield (b"[" if empty else b",") + text[1:-1]
+        empty = False
+    if empty:
+        yield b"[]"
+    else:
+        yield (b"\n" + b"  " * depth + b"]") if indent else b"]"

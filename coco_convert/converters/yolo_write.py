@@ -212,7 +212,10 @@ def write(
     }
     splits = cast(
         "dict[str, CocoDataset[Any, Any]]",
-        {name: _header(streams[name]) if name in streams else d for name, d in given.items()},
+        {
+            name: streams[name].header_dataset() if name in streams else d
+            for name, d in given.items()
+        },
     )
     for dataset in splits.values():
         if not isinstance(dataset, InstancesDataset | KeypointsDataset | StuffDataset):
@@ -256,16 +259,6 @@ def write(
             _write_darknet_files(tmp, lists, classes)
     _report_dataset_losses(report, splits, classes, task, writer.tallies)
     return report
-
-
-def _header(stream: CocoStream) -> CocoDataset[Any, Any]:
-    """A dataset of a streamed file's header (categories, info, licenses; no records)."""
-    from ..dataset import from_document
-
-    return cast(
-        "CocoDataset[Any, Any]",
-        from_document(stream.document(), kind=stream.kind, validate=False, source=stream.name),
-    )
 
 
 @dataclass
