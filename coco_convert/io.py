@@ -23,7 +23,7 @@ import stat
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Union
 
@@ -54,6 +54,7 @@ __all__ = [
     "source_name",
     "unwritable",
     "write_document",
+    "write_files",
     "write_json",
 ]
 
@@ -343,45 +344,6 @@ def atomic_write(
         raise
 
 
-@contextlib.contextmanager
-def files_written_behind(*, pending: int = 32) -> Iterator[Callable[[Path, bytes], None]]:
-    """A function ``write(path, data)`` that creates each file in a second thread, so that the
-    caller makes the next one meanwhile (creating thousands of small files costs this
-    machine's disk more than the work that fills them; file system calls release the GIL).
-    At most ``pending`` files wait; the block waits for all of them on exit, and a failed
-    write is an :class:`InputError` naming the file (raised at the next write, or on exit).
-    For files inside a folder being built (:func:`atomic_directory`), not replacing others."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-
-    def create(path: Path, data: bytes) -> None:
-        try:
-            fd = os.open(path, flags, 0o666)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
-
-    waiting: collections.deque[concurrent.futures.Future[None]] = collections.deque()
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coco-convert-files") as pool:
-
-        def write(path: Path, data: bytes) -> None:
-            while waiting and (waiting[0].done() or len(waiting) >= pending):
-                waiting.popleft().result()
-            waiting.append(pool.submit(create, path, data))
-
-        try:
-            yield write
-            while waiting:
-                waiting.popleft().result()
-        finally:
-            for future in waiting:
-                future.cancel()
-
-
 class _Writable(Protocol):
     def write(self, data: bytes | memoryview, /) -> int: ...
 
@@ -415,6 +377,60 @@ def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) ->
         thread.join()
     if failure:
         raise failure[0]
+
+
+#: A batch of files for :func:`write_files`: ``(path, bytes)`` each.
+Files = Sequence[tuple[str | os.PathLike[str], bytes]]
+
+
+def write_files(
+    files: Iterable[tuple[str | os.PathLike[str], bytes]], *, exclusive: bool = False
+) -> None:
+    """Create each file with its bytes (files inside a folder being built, such as
+    :func:`atomic_directory`'s: no temporary file each). An existing file is truncated, or
+    with ``exclusive`` refused (two outputs given one name). A failure is an
+    :class:`InputError` naming the file."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
+    for path, data in files:
+        try:
+            fd = os.open(path, flags, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
+
+
+@contextlib.contextmanager
+def files_written_behind(
+    *, exclusive: bool = False, pending: int = 2
+) -> Iterator[Callable[[Files], None]]:
+    """A function ``write(files)`` that hands a batch of files to one background thread for
+    :func:`write_files`, so that creating them (system calls, which release the GIL: on this
+    machine's disk creating thousands of small files costs more than the work that fills
+    them) runs beside the making of the next batch. At most ``pending`` batches wait (memory
+    stays bounded); the first failure is raised by the next hand-over or when the block
+    ends, and the thread is joined on every exit (it never writes into a folder being
+    removed). Batch small files (label files, XML) by the hundred; one picture is a batch."""
+    waiting: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coco-convert-files") as pool:
+
+        def write(files: Files) -> None:
+            while waiting and (waiting[0].done() or len(waiting) >= pending):
+                waiting.popleft().result()
+            waiting.append(pool.submit(write_files, files, exclusive=exclusive))
+
+        try:
+            yield write
+            while waiting:
+                waiting.popleft().result()
+        finally:
+            for future in waiting:
+                future.cancel()
 
 
 def check_output(

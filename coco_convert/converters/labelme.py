@@ -519,7 +519,7 @@ def _shape(
         if coords[0] == coords[2] or coords[1] == coords[3]:
             problems.append(Problem("empty_shape", where, "a rectangle of width or height 0"))
             return None
-    elif kind in ("polygon", "oriented_rectangle") and _ring_area(coords) == 0:
+    elif kind in ("polygon", "oriented_rectangle") and shapes.ring_area(coords) == 0:
         problems.append(Problem("empty_shape", where, "all points on one line"))
         return None
     return _Shape(index, label, kind, coords, flags, description, mask), group
@@ -557,14 +557,6 @@ def _check_inside(
         problems.append(
             Problem("shape_outside_image", where, f"outside the {width} x {height} image")
         )
-
-
-def _ring_area(coords: Sequence[float]) -> float:
-    """The area a ring encloses (shoelace; a ring crossing itself gives the net area)."""
-    xs, ys = coords[0::2], coords[1::2]
-    n = len(xs)
-    twice = sum(xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n))
-    return abs(twice) / 2
 
 
 def _mask(
@@ -649,6 +641,7 @@ def _object(
     crowd = attributes.pop(CROWD_FLAG, False) is True
     single = len(parts) == 1
     figure: dict[str, Any] | None = None
+    exact: shapes.Ellipse | None = None
     polygons: list[list[float]] = []
     masks: list[dict[str, Any]] = []
     for part in parts:
@@ -662,7 +655,7 @@ def _object(
             circle = shapes.Ellipse(cx, cy, radius, radius)
             polygons.append(shapes.ellipse_polygon(circle, vertices=ellipse_vertices))
             if single:
-                figure = shapes.ellipse_record(circle)
+                exact = circle
         elif part.kind == "oriented_rectangle":
             corners = part.coords[:8]
             polygons.append(corners)
@@ -692,8 +685,13 @@ def _object(
             annotation["segmentation"] = []
         else:
             annotation["segmentation"] = polygons
-        annotation["bbox"] = _envelope(polygons)
-        annotation["area"] = _area(polygons)
+        if exact is not None:  # one circle: the exact circle's box and area (shapes.py)
+            annotation["bbox"] = [_clean(v) for v in shapes.ellipse_envelope(exact)]
+            annotation["area"] = _clean(math.pi * exact.rx * exact.ry)
+            figure = shapes.ellipse_record(exact)
+        else:
+            annotation["bbox"] = _envelope(polygons)
+            annotation["area"] = shapes.polygons_area(polygons)
     annotation["iscrowd"] = int(crowd)
     if attributes:
         annotation["attributes"] = attributes
@@ -745,26 +743,6 @@ def _envelope(polygons: list[list[float]]) -> list[float]:
 def _clean(value: float) -> float:
     """Subtraction noise (374.9 - 87.5 = 287.40000000000003) is not in the data."""
     return value if type(value) is int else round(value, 9)
-
-
-def _area(polygons: list[list[float]]) -> float:
-    """The area of the union of the polygons: the sum of their shoelace areas when no two
-    boxes overlap (the parts of an object split by an occluder), else shapely's union."""
-    if len(polygons) == 1:
-        return _clean(_ring_area(polygons[0]))
-    boxes = [(min(p[0::2]), min(p[1::2]), max(p[0::2]), max(p[1::2])) for p in polygons]
-    if not any(
-        a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-        for i, a in enumerate(boxes)
-        for b in boxes[i + 1 :]
-    ):
-        return _clean(sum(_ring_area(p) for p in polygons))
-    import shapely
-
-    from ..geometry import shapely_polygon
-
-    rings = [shapely.make_valid(shapely_polygon(p)) for p in polygons]
-    return _clean(float(shapely.union_all(rings).area))
 
 
 # --- LabelMe -> COCO ------------------------------------------------------------------------
