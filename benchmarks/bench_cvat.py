@@ -7,6 +7,8 @@ Jobs, each a fresh process, best of ``--runs`` (wall seconds, peak RSS of the pr
 * floor: lxml ``iterparse`` of the file (``<image>``/``<track>`` elements cleared as read)
   touching what a conversion needs: every label, coordinate (``float``), points string
   (split, ``float``), mask run lengths (split, ``int``) and attribute text;
+* whole tree: ``lxml.etree.parse`` of the file, what reading it without streaming holds (the
+  memory a reader that is not streamed needs before it converts anything);
 * ours, read: ``read_cvat`` (COCO datasets in memory: masks placed as exact RLE, tracks
   split into frames);
 * ours, cvat2coco: the command, read and COCO JSON written;
@@ -59,6 +61,13 @@ for _, el in etree.iterparse(sys.argv[1], events=("end",), tag=("image", "track"
 print(n)
 """
 
+TREE = r"""
+import sys
+from lxml import etree
+tree = etree.parse(sys.argv[1], etree.XMLParser(resolve_entities=False, no_network=True))
+print(len(tree.getroot()))
+"""
+
 OURS = r"""
 import sys
 from coco_convert.converters.cvat import read_cvat
@@ -103,6 +112,7 @@ def main() -> None:
     out = args.work / "out"
     jobs = {
         "floor (lxml)": [python, "-c", FLOOR, str(xml)],
+        "whole tree (lxml)": [python, "-c", TREE, str(xml)],
         "ours, read": [python, "-c", OURS, str(xml)],
         "ours, cvat2coco": [cli, "--quiet", "cvat2coco", str(xml), "-o", str(out / "ours.json")],
     }

@@ -54,7 +54,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from functools import reduce
+from operator import add, mul, sub
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -181,10 +183,12 @@ def envelope(coords: Sequence[float]) -> list[float]:
 def ring_area(coords: Sequence[float]) -> float:
     """The area a ring of flat ``[x1, y1, x2, y2, ...]`` points encloses (the shoelace
     formula; a ring that crosses itself gives its net area). Not rounded."""
-    xs, ys = coords[0::2], coords[1::2]
-    twice = 0.0
-    for i in range(len(xs)):
-        twice += xs[i - 1] * ys[i] - xs[i] * ys[i - 1]
+    # (a list or a tuple: either adds to its own kind)
+    xs, ys = cast("list[float]", coords[0::2]), cast("list[float]", coords[1::2])
+    # sum of xs[i - 1] * ys[i] - xs[i] * ys[i - 1] from i = 0, in that order (as a loop
+    # would add them, bit for bit), without a Python-level loop
+    before_x, before_y = xs[-1:] + xs[:-1], ys[-1:] + ys[:-1]
+    twice = reduce(add, map(sub, map(mul, before_x, ys), map(mul, xs, before_y)), 0.0)
     return abs(twice) / 2
 
 
