@@ -254,7 +254,11 @@ def rows_to_rle(
         ends[fg] - offset, minlength=cells + 1
     )
     rows = (np.cumsum(delta[:cells]) > 0).reshape(-1, box_width)
-    return crop_to_rle(rows, left, top + first_row, height, width)
+    # and only the columns that hold foreground (a brush's rows span the whole image)
+    columns = np.flatnonzero(rows.any(axis=0))
+    first_column, end_column = int(columns[0]), int(columns[-1]) + 1
+    rows = rows[:, first_column:end_column]
+    return crop_to_rle(rows, left + first_column, top + first_row, height, width)
 
 
 def rle_to_rows(rle: RLE | dict[str, Any], *, box: Box | None = None) -> npt.NDArray[np.int64]:
