@@ -2,7 +2,7 @@
 """Streaming (``--stream``): the parser chosen for it, and coco2yolo in bounded memory against
 the in-memory path, in one run.
 
-    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json
+    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs parse,coco2yolo,validate
     python benchmarks/bench_stream.py --data /tmp/data/coco_full.json --jobs coco2yolo
     python benchmarks/bench_stream.py --data big.json --jobs coco2yolo-stream --repeat 1
 
@@ -62,11 +62,24 @@ CONVERT = {
     "coco2yolo": "coco2yolo (in memory)",
     "coco2yolo-stream": "coco2yolo --stream",
 }
+VALIDATE = {
+    "validate": "validate --output-format json (in memory)",
+    "validate-stream": "validate --output-format json --stream",
+}
 
 
 def run(job: str, path: Path, work: Path) -> tuple[float, int]:
     if job.startswith("parse-"):
         command = [sys.executable, "-c", PARSE, str(path), job.removeprefix("parse-")]
+    elif job.startswith("validate"):
+        cli = str(Path(sys.executable).with_name("coco-convert"))
+        findings = work / f"{job}.json"
+        stream = " --stream" if job.endswith("-stream") else ""
+        command = [
+            "sh",
+            "-c",
+            f"'{cli}' validate --output-format json --exit-zero{stream} '{path}' > '{findings}'",
+        ]
     else:
         out = work / job
         shutil.rmtree(out, ignore_errors=True)
@@ -104,7 +117,8 @@ def main() -> None:
     path = coco_file(args.data, images=args.images)
     jobs: list[str] = []
     for name in args.jobs.split(","):
-        jobs += {"parse": list(PARSERS), "coco2yolo": list(CONVERT)}.get(name, [name])
+        groups = {"parse": list(PARSERS), "coco2yolo": list(CONVERT), "validate": list(VALIDATE)}
+        jobs += groups.get(name, [name])
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-stream."))
     work.mkdir(parents=True, exist_ok=True)
     best: dict[str, tuple[float, int]] = {}
@@ -121,20 +135,27 @@ def main() -> None:
         identical = None
         if {"coco2yolo", "coco2yolo-stream"} <= set(jobs):
             identical = _same_tree(filecmp.dircmp(work / "coco2yolo", work / "coco2yolo-stream"))
+        same_findings = None
+        if {"validate", "validate-stream"} <= set(jobs):
+            same_findings = filecmp.cmp(
+                work / "validate.json", work / "validate-stream.json", shallow=False
+            )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
     size = path.stat().st_size
     print(f"\n{path.name}: {size / 1e6:,.0f} MB, best of {args.repeat}, {os.cpu_count()} CPUs")
     print(f"{'job':<42} {'seconds':>8} {'peak RSS':>10} {'ratio':>7}")
-    labels = {**PARSERS, **CONVERT}
+    labels = {**PARSERS, **CONVERT, **VALIDATE}
     for job in jobs:
         seconds, rss = best[job]
-        floor = "parse-msgspec" if job.startswith("parse-") else "coco2yolo"
+        floor = job.split("-")[0] if not job.startswith("parse-") else "parse-msgspec"
         ratio = f"{seconds / best[floor][0]:.2f}x" if floor in best else ""
         print(f"{labels.get(job, job):<42} {seconds:>8.2f} {rss / 2**20:>7,.0f} MB {ratio:>7}")
     if identical is not None:
         print(f"coco2yolo --stream output identical to the in-memory one: {identical}")
+    if same_findings is not None:
+        print(f"validate --stream findings identical to the in-memory ones: {same_findings}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 
     python benchmarks/bench_voc.py [--scales 1,10] [--runs 3] [--coco /tmp/data/coco_full.json]
         [--peer-python /tmp/peers-voc/bin/python] [--work /tmp/bench-voc]
+        [--baseline CHECKOUT] [--skip-coco2voc]
+
+``--scales ''`` leaves voc2coco out; ``--baseline`` also times another checkout of coco-convert
+(``git worktree add /tmp/base main``) in the same run, as ``baseline``, for before/after.
 
 voc2coco, at VOC2012 scale (17,125 files from ../shared/bench/gen_voc.py) and 10x:
   floor    lxml parse of the same files, reading just the fields a converter needs
@@ -87,6 +91,11 @@ def timed(cmd: list[str], cleanup: Path | None = None) -> tuple[float, float]:
     return seconds, rss / 2**20
 
 
+def baseline(checkout: Path, cli: str, *args: str) -> list[str]:
+    """The command ``cli -q ARGS`` running the coco-convert of another ``checkout``."""
+    return ["env", f"PYTHONPATH={checkout.resolve()}", cli, "-q", *args]
+
+
 def run_all(
     jobs: dict[str, tuple[list[str], Path | None]], runs: int
 ) -> dict[str, tuple[float, float]]:
@@ -122,6 +131,7 @@ def main() -> None:
     parser.add_argument("--peer-python", default="/tmp/peers-voc/bin/python")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-voc"))
     parser.add_argument("--skip-coco2voc", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another checkout, timed as 'baseline'")
     args = parser.parse_args()
     args.coco = coco_file(args.coco)
     python = sys.executable
@@ -132,7 +142,7 @@ def main() -> None:
         print(f"{args.peer_python} not found: globox is left out", file=sys.stderr)
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
 
-    for scale in (int(s) for s in args.scales.split(",")):
+    for scale in (int(s) for s in args.scales.split(",") if s):
         files = 17125 * scale
         data = args.work / f"voc-{files}"
         if not (data / "Annotations").is_dir():
@@ -146,6 +156,11 @@ def main() -> None:
                 out,
             ),
         }
+        if args.baseline:
+            jobs["baseline"] = (
+                baseline(args.baseline, cli, "voc2coco", str(data), "-o", str(out)),
+                out,
+            )
         if peer:
             jobs["globox"] = ([args.peer_python, "-c", PEER_VOC, str(data), str(out)], out)
         best = run_all(jobs, args.runs)
@@ -157,9 +172,14 @@ def main() -> None:
     if args.skip_coco2voc:
         return
     out_dir = args.work / "voc-out"
-    import orjson
-
-    images = len(orjson.loads(args.coco.read_bytes())["images"])
+    # (counted in a child: a child forked from a parent that held the parsed file would
+    # report the parent's peak as its own)
+    count = "import orjson, sys; print(len(orjson.loads(open(sys.argv[1], 'rb').read())['images']))"
+    images = int(
+        subprocess.run(
+            [python, "-c", count, str(args.coco)], check=True, capture_output=True, text=True
+        ).stdout
+    )
     jobs = {
         "floor (write)": ([python, "-c", FLOOR_COCO, str(args.coco), str(out_dir)], out_dir),
         "coco-convert": ([cli, "-q", "coco2voc", str(args.coco), "-o", str(out_dir)], out_dir),
@@ -168,6 +188,11 @@ def main() -> None:
             out_dir,
         ),
     }
+    if args.baseline:
+        jobs["baseline"] = (
+            baseline(args.baseline, cli, "coco2voc", str(args.coco), "-o", str(out_dir)),
+            out_dir,
+        )
     if peer:
         jobs["globox"] = (
             [args.peer_python, "-c", PEER_COCO, str(args.coco), str(out_dir)],

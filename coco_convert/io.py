@@ -23,7 +23,7 @@ import stat
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Union
 
@@ -53,6 +53,8 @@ __all__ = [
     "real_path",
     "source_name",
     "unwritable",
+    "write_document",
+    "write_files",
     "write_json",
 ]
 
@@ -342,45 +344,6 @@ def atomic_write(
         raise
 
 
-@contextlib.contextmanager
-def files_written_behind(*, pending: int = 32) -> Iterator[Callable[[Path, bytes], None]]:
-    """A function ``write(path, data)`` that creates each file in a second thread, so that the
-    caller makes the next one meanwhile (creating thousands of small files costs this
-    machine's disk more than the work that fills them; file system calls release the GIL).
-    At most ``pending`` files wait; the block waits for all of them on exit, and a failed
-    write is an :class:`InputError` naming the file (raised at the next write, or on exit).
-    For files inside a folder being built (:func:`atomic_directory`), not replacing others."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-
-    def create(path: Path, data: bytes) -> None:
-        try:
-            fd = os.open(path, flags, 0o666)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
-
-    waiting: collections.deque[concurrent.futures.Future[None]] = collections.deque()
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coco-convert-files") as pool:
-
-        def write(path: Path, data: bytes) -> None:
-            while waiting and (waiting[0].done() or len(waiting) >= pending):
-                waiting.popleft().result()
-            waiting.append(pool.submit(create, path, data))
-
-        try:
-            yield write
-            while waiting:
-                waiting.popleft().result()
-        finally:
-            for future in waiting:
-                future.cancel()
-
-
 class _Writable(Protocol):
     def write(self, data: bytes | memoryview, /) -> int: ...
 
@@ -414,6 +377,60 @@ def _write_all(handle: _Writable, data: bytes | Iterable[bytes | memoryview]) ->
         thread.join()
     if failure:
         raise failure[0]
+
+
+#: A batch of files for :func:`write_files`: ``(path, bytes)`` each.
+Files = Sequence[tuple[str | os.PathLike[str], bytes]]
+
+
+def write_files(
+    files: Iterable[tuple[str | os.PathLike[str], bytes]], *, exclusive: bool = False
+) -> None:
+    """Create each file with its bytes (files inside a folder being built, such as
+    :func:`atomic_directory`'s: no temporary file each). An existing file is truncated, or
+    with ``exclusive`` refused (two outputs given one name). A failure is an
+    :class:`InputError` naming the file."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
+    for path, data in files:
+        try:
+            fd = os.open(path, flags, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(os.fspath(path), f"cannot write: {_reason(exc)}") from None
+
+
+@contextlib.contextmanager
+def files_written_behind(
+    *, exclusive: bool = False, pending: int = 2
+) -> Iterator[Callable[[Files], None]]:
+    """A function ``write(files)`` that hands a batch of files to one background thread for
+    :func:`write_files`, so that creating them (system calls, which release the GIL: on this
+    machine's disk creating thousands of small files costs more than the work that fills
+    them) runs beside the making of the next batch. At most ``pending`` batches wait (memory
+    stays bounded); the first failure is raised by the next hand-over or when the block
+    ends, and the thread is joined on every exit (it never writes into a folder being
+    removed). Batch small files (label files, XML) by the hundred; one picture is a batch."""
+    waiting: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coco-convert-files") as pool:
+
+        def write(files: Files) -> None:
+            while waiting and (waiting[0].done() or len(waiting) >= pending):
+                waiting.popleft().result()
+            waiting.append(pool.submit(write_files, files, exclusive=exclusive))
+
+        try:
+            yield write
+            while waiting:
+                waiting.popleft().result()
+        finally:
+            for future in waiting:
+                future.cancel()
 
 
 def check_output(
@@ -670,3 +687,65 @@ def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+# --- writing a document a chunk at a time -----------------------------------------------------
+
+Chunks = Callable[[], Iterator[list[Any]]]
+
+
+def write_document(
+    path: str | os.PathLike[str],
+    header: Any,
+    lists: dict[str, Chunks],
+    *,
+    indent: int | None = None,
+) -> None:
+    """Write a COCO document atomically without holding its long lists: ``header`` is the
+    document with those lists left empty, ``lists`` gives each one's records a chunk at a
+    time (``""``: the document is a results array). The bytes are exactly those of
+    :func:`write_json` on the whole document (compact, or ``indent`` 2): what the streaming
+    verbs (``--stream``) write."""
+    if indent not in (None, 2):
+        raise UsageError("with --stream, --indent is 2 or left out")
+    if "" in lists:
+        pieces: Iterator[bytes] = _chunked_list(lists[""](), indent, 0)
+    else:
+        marks = {key: f"\x00coco-convert {key}\x00" for key in lists}
+        skeleton = {key: marks.get(key, value) for key, value in header.items()}
+        pieces = _spliced(dump_json(skeleton, indent=indent), marks, lists, indent)
+    gzip_level = 6 if os.fspath(path).endswith(".gz") else None
+    with gc_paused():
+        atomic_write(path, pieces, gzip_level=gzip_level)
+
+
+def _spliced(
+    text: bytes, marks: dict[str, str], lists: dict[str, Chunks], indent: int | None
+) -> Iterator[bytes]:
+    for key, mark in marks.items():
+        before, _, text = text.partition(orjson.dumps(mark))
+        yield before
+        yield from _chunked_list(lists[key](), indent, 1)
+    yield text
+
+
+def _chunked_list(chunks: Iterator[list[Any]], indent: int | None, depth: int) -> Iterator[bytes]:
+    """A JSON array of the records of ``chunks`` at nesting ``depth``, as orjson writes it."""
+    option = orjson.OPT_SERIALIZE_NUMPY | (orjson.OPT_INDENT_2 if indent else 0)
+    empty = True
+    for records in chunks:
+        if not records:
+            continue
+        text = orjson.dumps(records, option=option)
+        if indent:
+            body = text[2:-2]
+            if depth:
+                body = b"  " * depth + body.replace(b"\n", b"\n" + b"  " * depth)
+            yield (b"[\n" if empty else b",\n") + body
+        else:
+            yield (b"[" if empty else b",") + text[1:-1]
+        empty = False
+    if empty:
+        yield b"[]"
+    else:
+        yield (b"\n" + b"  " * depth + b"]") if indent else b"]"

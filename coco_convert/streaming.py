@@ -294,6 +294,13 @@ class CocoStream:
             return lists.get("", [])
         return {key: lists.get(key, value) for key, value in self.header.items()}
 
+    def header_dataset(self) -> Any:
+        """A dataset of the header alone (categories, info, licenses; no images or
+        annotations): what a writer or an operation asks of a dataset besides its records."""
+        from .dataset import from_document
+
+        return from_document(self.document(), kind=self.kind, validate=False, source=self.name)
+
     def probe(self) -> Any:
         """The header with the first record of each long list: what kind detection, tool
         recognition and the like look at."""

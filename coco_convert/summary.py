@@ -8,7 +8,7 @@ from typing import Any
 from .dataset import Dataset
 from .ops.statistics import segmentation_kind, stats
 
-__all__ = ["segmentation_kind", "summarize"]
+__all__ = ["segmentation_kind", "summarize", "summarize_stats"]
 
 _CATEGORY_KEYS = ("id", "name", "supercategory", "annotations", "images")
 _COCO_KEYS = (
@@ -28,8 +28,13 @@ _COCO_KEYS = (
 def summarize(dataset: Dataset) -> dict[str, Any]:
     """Counts of images, annotations and categories; per-category counts; the kinds of
     segmentation, crowd regions and keypoints found. JSON-ready."""
-    full = stats(dataset)
-    if dataset.kind == "results":
+    return summarize_stats(stats(dataset))
+
+
+def summarize_stats(full: dict[str, Any]) -> dict[str, Any]:
+    """:func:`summarize` from the full statistics (:func:`coco_convert.ops.stats`; a
+    streamed file's come from :func:`~coco_convert.ops.statistics.collect_stream`)."""
+    if full["kind"] == "results":
         return {
             "kind": "results",
             "results": full["results"],

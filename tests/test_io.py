@@ -230,7 +230,7 @@ def test_files_written_behind_writes_every_file_and_names_a_failure(tmp_path: Pa
 
     with files_written_behind(pending=3) as write:
         for k in range(50):
-            write(tmp_path / f"{k}.bin", bytes([k]) * (k * 1000))
+            write([(tmp_path / f"{k}.bin", bytes([k]) * (k * 1000))])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.bin" for k in range(50))
     assert all((tmp_path / f"{k}.bin").read_bytes() == bytes([k]) * (k * 1000) for k in range(50))
     missing = tmp_path / "no" / "such" / "folder.bin"
@@ -238,4 +238,4 @@ def test_files_written_behind_writes_every_file_and_names_a_failure(tmp_path: Pa
         pytest.raises(InputError, match=r"folder\.bin: cannot write"),
         files_written_behind() as write,
     ):
-        write(missing, b"x")
+        write([(missing, b"x")])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import filecmp
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +253,158 @@ def test_msgspec_error_offsets_are_what_the_cutter_reads() -> None:
     start; a msgspec that stops saying so must fail here, not silently mis-cut."""
     with pytest.raises(msgspec.DecodeError, match=r"trailing characters \(byte \d+\)"):
         msgspec.json.decode(b'[{"a":1},{"b":[1]}],"c":1}', type=list[msgspec.Raw])
+
+
+@pytest.mark.parametrize("verb", [["info"], ["info", "--json"], ["stats", "--json"], ["stats"]])
+@pytest.mark.parametrize("path", [*COCO_FILES, None], ids=lambda p: p.name if p else "large")
+def test_info_and_stats_stream(
+    tmp_path: Path, small_chunks: None, verb: list[str], path: Path | None
+) -> None:
+    if path is None:
+        document = _dataset()
+        random.Random(4).shuffle(document["annotations"])
+        path = _write(tmp_path / "large.json", document)
+    runner = CliRunner()
+    whole = runner.invoke(main, [*verb, str(path)])
+    streamed = runner.invoke(main, [*verb, "--stream", str(path)])
+    assert streamed.exit_code == whole.exit_code
+    assert streamed.stdout == whole.stdout
+    assert streamed.stderr == whole.stderr
+
+
+FILTERS = [
+    [],
+    ["--cat", "car"],
+    ["--cat", "car", "--cat", "train", "--all-categories", "--prune-categories"],
+    ["--area", "100:400", "--iscrowd", "0", "--min-annotations", "2"],
+    ["--img-ids", "1,5,9,11,10000", "--keep-empty", "--indent", "2"],
+]
+
+
+@pytest.mark.parametrize("options", FILTERS, ids=" ".join)
+@pytest.mark.parametrize("order", ["file", "shuffled"])
+def test_filter_stream_is_byte_identical(
+    tmp_path: Path, small_chunks: None, options: list[str], order: str
+) -> None:
+    document = _dataset()
+    if order == "shuffled":
+        random.Random(5).shuffle(document["annotations"])
+    path = _write(tmp_path / "in.json", document)
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}.json"
+        report = tmp_path / f"report{len(extra)}.json"
+        result = runner.invoke(
+            main, ["filter", str(path), "-o", str(out), "--report", str(report), *options, *extra]
+        )
+        assert result.exit_code == 0, result.output
+        results.append((out.read_bytes(), report.read_bytes(), result.stderr))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
+def test_filter_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}.json"
+        result = runner.invoke(main, ["filter", str(path), "-o", str(out), *extra])
+        results.append(
+            (result.exit_code, result.stderr, out.read_bytes() if out.exists() else None)
+        )
+    assert results[1] == results[0]
+
+
+SPLITS = [
+    ["--ratios", "train=0.8,val=0.2"],
+    ["--ratios", "train=0.6,val=0.2,test=0.2", "--stratify", "--seed", "3"],
+    ["--ratios", "a=0.5,b=0.5", "--group-by", "^(\\d{4})", "--indent", "2"],
+]
+
+
+@pytest.mark.parametrize("options", SPLITS, ids=" ".join)
+@pytest.mark.parametrize("order", ["file", "shuffled"])
+def test_split_stream_is_byte_identical(
+    tmp_path: Path, small_chunks: None, options: list[str], order: str
+) -> None:
+    document = _dataset()
+    if order == "shuffled":
+        random.Random(6).shuffle(document["annotations"])
+    path = _write(tmp_path / "in.json", document)
+    images = tmp_path / "images"
+    images.mkdir()
+    for image in document["images"][:50]:
+        (images / image["file_name"]).write_bytes(b"not really a jpeg")
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}"
+        report = tmp_path / f"report{len(extra)}.json"
+        result = runner.invoke(
+            main,
+            [
+                "split",
+                str(path),
+                "-o",
+                str(out),
+                "--report",
+                str(report),
+                "--images",
+                str(images),
+                "--copy-images",
+                *options,
+                *extra,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        results.append((out, report.read_bytes(), result.stderr))
+    assert _same_tree(filecmp.dircmp(results[0][0], results[1][0]))
+    assert results[1][1:] == results[0][1:]
+
+
+@pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
+def test_split_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
+    runner = CliRunner()
+    results = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}"
+        result = runner.invoke(
+            main, ["split", str(path), "-o", str(out), "--ratios", "x=0.5,y=0.5", *extra]
+        )
+        results.append((result.exit_code, result.stderr))
+        if result.exit_code == 0:
+            assert out.is_dir()
+    assert results[1] == results[0]
+    if results[0][0] == 0:
+        assert _same_tree(filecmp.dircmp(tmp_path / "out0", tmp_path / "out1"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"task": "pose"}, {"layout": "darknet"}, {"task": "segment", "include_crowd": True}],
+    ids=str,
+)
+def test_coco2yolo_stream_keypoints(
+    tmp_path: Path, small_chunks: None, options: dict[str, Any]
+) -> None:
+    path = tmp_path / "person_keypoints_train.json"
+    generator = REALDATA.parent / "bench" / "gen_coco.py"
+    subprocess.run(
+        [
+            sys.executable,
+            str(generator),
+            str(path),
+            "--images",
+            "400",
+            "--keypoints",
+            "--crowd-frac",
+            "0.05",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    whole = registry.convert(path, tmp_path / "whole", to="yolo", options=options)
+    streamed = registry.convert(path, tmp_path / "stream", to="yolo", options=options, stream=True)
+    assert _same_tree(filecmp.dircmp(tmp_path / "whole", tmp_path / "stream"))
+    assert streamed.to_dict() == whole.to_dict()

@@ -132,7 +132,7 @@ def test_crashing_rule_is_reported_not_raised(
     def broken(ctx: Any) -> None:
         raise ZeroDivisionError("boom")
 
-    checks = [*context_module.CHECKS, (frozenset({"R001"}), None, broken)]
+    checks = [*context_module.CHECKS, (frozenset({"R001"}), None, broken, "records")]
     monkeypatch.setattr(context_module, "CHECKS", checks)
     result = validate_path(_write(tmp_path, BASES["instances"]()), Settings())
     assert [(d.code, d.message) for d in result.diagnostics] == [

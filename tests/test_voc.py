@@ -457,6 +457,88 @@ def test_float_boxes_round_per_convention_and_losses_are_counted(tmp_path: Path)
     assert zero.stats["largest_rounding_error_px"] == pytest.approx(0.5)  # 15.5 -> 16
 
 
+#: The XML the writer wrote before it rendered in batches (PR "coco2voc at 1.5x its floor"),
+#: byte for byte: the devkit's layout, texts escaped by lxml, U+FFFD for a control character.
+_EXPECTED_XML = (
+    "<annotation>\n\t<folder>dir/sub</folder>\n\t<filename>a &amp; b.jpg</filename>\n"
+    "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n\t<size>\n"
+    "\t\t<width>640</width>\n\t\t<height>480</height>\n\t\t<depth>3</depth>\n\t</size>\n"
+    "\t<segmented>1</segmented>\n\t<object>\n\t\t<name>cat</name>\n"
+    "\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n"
+    "\t\t<bndbox>\n\t\t\t<xmin>11</xmin>\n\t\t\t<ymin>22</ymin>\n\t\t\t<xmax>16</xmax>\n"
+    "\t\t\t<ymax>25</ymax>\n\t\t</bndbox>\n\t</object>\n\t<object>\n"
+    "\t\t<name>dog &lt;&amp;&gt;</name>\n\t\t<pose>Left</pose>\n\t\t<truncated>0</truncated>\n"
+    "\t\t<difficult>1</difficult>\n\t\t<occluded>true</occluded>\n\t\t<bndbox>\n"
+    "\t\t\t<xmin>1</xmin>\n\t\t\t<ymin>1</ymin>\n\t\t\t<xmax>1</xmax>\n\t\t\t<ymax>1</ymax>\n"
+    "\t\t</bndbox>\n\t\t<actions>\n\t\t\t<jumping>1</jumping>\n\t\t</actions>\n"
+    "\t\t<attributes>\n\t\t\t<attribute>\n\t\t\t\t<name>color</name>\n"
+    "\t\t\t\t<value>bl\ufffdack</value>\n\t\t\t</attribute>\n\t\t</attributes>\n"
+    "\t</object>\n</annotation>\n"
+)
+
+
+def test_extra_fields_are_reported_in_the_annotations_order(tmp_path: Path) -> None:
+    """The same input gives the same report (the fields were once taken from a set, whose
+    order changes from run to run)."""
+    extra = {"zeta": 1, "alpha": 2, "pose": "Left", "mid": 3}
+    anns = [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], **extra}]
+    report = write_voc(_coco(anns), tmp_path / "out")
+    fields = [key for key in report.losses if key.startswith("field_")]
+    assert fields == ["field_zeta", "field_alpha", "field_pose", "field_mid"]
+
+
+def test_xml_bytes_are_the_devkit_layout() -> None:
+    image: Any = {"id": 1, "file_name": "dir\\sub/a & b.jpg", "width": 640, "height": 480}
+    attributes = {
+        "pose": "Left",
+        "difficult": 1,
+        "occluded": True,
+        "actions": {"jumping": 1, "bad tag": 2},
+        "color": "bl\x07ack",
+        "nested": [1],
+    }
+    objects: Any = [
+        ("cat", [10.3, 20.6, 5.2, 4.0], None, None),
+        ("dog <&>", [0, 0, 0.2, 0.2], attributes, None),
+    ]
+    data, largest, replaced = voc_module.render_voc_xml(image, objects, 1, segmented=True)
+    assert data == _EXPECTED_XML.encode("utf-8")
+    assert (largest, replaced) == (pytest.approx(0.8), 1)
+    # in a batch, each image's file is the same as alone; a class name's text is made once
+    # but counted for every object
+    bad: Any = [("b\x01", [1, 2, 3, 4], None, None)] * 2
+    batch = voc_module.render_voc_xmls([(image, objects, True), (image, bad, False)], 1)
+    assert batch.files[0] == data
+    assert batch.files[1] == voc_module.render_voc_xml(image, bad, 1)[0]
+    assert batch.files[1].count("<name>b\ufffd</name>".encode()) == 2
+    assert (batch.largest, batch.replaced) == (largest, 3)
+
+
+_COORD = st.one_of(
+    st.integers(-3000, 3000),
+    st.floats(-3000, 3000, allow_nan=False),
+    st.integers(-(2**63), 2**63),  # beyond what a double holds exactly: box by box
+    st.sampled_from([0.5, -0.5, 1.5, 2.4999999999999996, 0.49999999999999994]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_COORD, min_size=4, max_size=4), max_size=12), st.sampled_from([0, 1]))
+def test_boxes_round_in_a_batch_as_one_by_one(boxes: list[list[float]], shift: int) -> None:
+    """The batch rounding gives every box's corners as the one-box rounding does, and the
+    largest change as the first box with it gives it (an int for a box of ints: the report
+    writes 1, not 1.0), 0.0 when nothing changed."""
+    corners, largest = voc_module._round_boxes(boxes, shift)
+    one_by_one = [voc_module._round_box(box, shift) for box in boxes]
+    assert corners == [found for found, _ in one_by_one]
+    expected: float = 0.0
+    for _, error in one_by_one:
+        if error > expected:
+            expected = error
+    assert largest == expected
+    assert type(largest) is type(expected)
+
+
 @pytest.mark.parametrize(
     "file_name", ["../../evil.jpg", "/etc/evil.jpg", "..\\..\\evil.jpg", "C:\\x\\evil.jpg"]
 )
@@ -641,8 +723,26 @@ def test_workers_give_the_same_results_and_errors(
     one, _ = _read(folder, jobs=1)
     two, _ = _read(folder, jobs=2)
     assert two.document == one.document
-    report_one = write_voc(one, tmp_path / "one", jobs=1)
-    report_two = write_voc(one, tmp_path / "two", jobs=2)
+    # the PNGs are drawn by the workers, the XML written beside them
+    monkeypatch.setattr(voc_module, "_PNG_CHUNK", 1)
+    square = [[10, 10, 30, 10, 30, 30, 10, 30]]
+    masked = from_document(
+        {
+            "images": [
+                {"id": i, "file_name": f"{i}.jpg", "width": 40 + i, "height": 40} for i in (1, 2, 3)
+            ],
+            "annotations": [
+                {"id": i, "image_id": i, "category_id": 1, "bbox": [10, 10, 20, 20],
+                 "segmentation": square} for i in (1, 3)
+            ],
+            "categories": [{"id": 1, "name": "cat"}],
+        },
+        kind="instances",
+    )  # fmt: skip
+    report_one = write_voc(masked, tmp_path / "one", jobs=1, masks=True)
+    report_two = write_voc(masked, tmp_path / "two", jobs=2, masks=True)
+    assert report_one.counts["segmentation_pngs"] == 4
+    assert (tmp_path / "two" / "ImageSets" / "Segmentation" / "default.txt").read_text() == "1\n3\n"
     assert report_two.to_dict() == report_one.to_dict()
     for path in (tmp_path / "one").rglob("*"):
         if path.is_file():

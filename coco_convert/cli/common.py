@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PATH_OR_URL",
+    "chooses_streaming",
     "cluster_options",
     "echo_err",
     "finish",
@@ -24,6 +25,7 @@ __all__ = [
     "output_option",
     "quiet",
     "report_option",
+    "stream_option",
     "strict_option",
 ]
 
@@ -142,3 +144,28 @@ def strict_option(func: F) -> F:
     return click.option(
         "--strict", is_flag=True, help="Treat warnings as errors; nothing is written then."
     )(func)
+
+
+def chooses_streaming(path: Path, *, forced: bool = False) -> bool:
+    """Whether to read the COCO file ``path`` a chunk at a time: when ``--stream`` says so,
+    or by itself (said on stderr, one line) when the file is too large to load comfortably
+    in the memory available (:func:`coco_convert.streaming.prefers_streaming`)."""
+    if forced:
+        return True
+    from ..streaming import prefers_streaming
+
+    if not path.is_file() or not prefers_streaming(path):
+        return False
+    echo_err(
+        f"coco-convert: {path} is large for the memory available: reading it a chunk at a "
+        "time (--stream)"
+    )
+    return True
+
+
+stream_option = click.option(
+    "--stream",
+    is_flag=True,
+    help="Read the COCO file a chunk at a time, in bounded memory (chosen by itself for a "
+    "file too large for the memory available); the same results.",
+)

@@ -21,12 +21,13 @@ from ..converters.base import Format, Option
 from ..converters.loss import LossReport
 from .common import (
     PATH_OR_URL,
+    chooses_streaming,
     cluster_options,
-    echo_err,
     finish,
     jobs_option,
     output_option,
     report_option,
+    stream_option,
     strict_option,
 )
 
@@ -116,15 +117,7 @@ def run_conversion(
     it, and that is said on stderr."""
     sources = list(sources)
     if not stream and reader.name == HUB and writer.streams:
-        from ..streaming import prefers_streaming
-
-        large = [path for path in sources if prefers_streaming(path)]
-        if large:
-            echo_err(
-                f"coco-convert: {large[0]} is large for the memory available: "
-                "reading it a chunk at a time (--stream)"
-            )
-            stream = True
+        stream = any(chooses_streaming(Path(path)) for path in sources)
     loss = registry.convert(
         sources,
         output,
@@ -240,13 +233,6 @@ def _build_convert() -> click.Command:
 #: Parameters of ``convert`` itself (not reader or writer options).
 _CONVERT_OWN = frozenset(
     {"sources", "output", "to_format", "from_format", "report", "strict", "jobs", "stream"}
-)
-
-stream_option = click.option(
-    "--stream",
-    is_flag=True,
-    help="Read the COCO input a chunk at a time, in bounded memory (chosen by itself for a "
-    "file too large for the memory available); the same output.",
 )
 
 convert = _build_convert()

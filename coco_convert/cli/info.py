@@ -9,8 +9,10 @@ import click
 
 from ..dataset import load
 from ..errors import printable
-from ..summary import summarize
+from ..ops.statistics import StatsCollector, collect, collect_stream
+from ..summary import summarize_stats
 from .app import main
+from .common import chooses_streaming, stream_option
 
 _AREAS = ("small", "medium", "large")
 
@@ -18,9 +20,10 @@ _AREAS = ("small", "medium", "large")
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def info(file: Path, as_json: bool) -> None:
+@stream_option
+def info(file: Path, as_json: bool, stream: bool) -> None:
     """Show the kind of a COCO FILE and count its images, annotations and categories."""
-    summary = summarize(load(file))
+    summary = summarize_stats(collect_from(file, stream=stream).result())
     if as_json:
         from ..io import dump_json
 
@@ -28,6 +31,16 @@ def info(file: Path, as_json: bool) -> None:
         return
     # (names from the file and the file's own name may hold control characters)
     click.echo("\n".join(printable(line) for line in render_summary(file, summary).split("\n")))
+
+
+def collect_from(file: Path, *, stream: bool = False) -> StatsCollector:
+    """The statistics of a COCO file: loaded whole, or read a chunk at a time with
+    ``stream`` (or by itself when the file is too large for the memory available)."""
+    if chooses_streaming(file, forced=stream):
+        from ..streaming import CocoStream
+
+        return collect_stream(CocoStream(file))
+    return collect(load(file))
 
 
 def render_summary(file: Path, summary: dict[str, Any]) -> str:

@@ -14,11 +14,18 @@ from ..converters.loss import LossReport
 from ..dataset import Dataset, ResultsDataset, load
 from ..errors import CocoConvertError, InputError, Location, UsageError
 from ..io import check_output, dump_json
-from ..ops import diffing, filtering, merging, remapping, splitting, statistics
+from ..ops import diffing, filtering, merging, remapping, splitting
 from ..ops.partition import parse_ratios
 from .app import main
-from .common import finish, output_option, report_option, strict_option
-from .info import render_summary
+from .common import (
+    chooses_streaming,
+    finish,
+    output_option,
+    report_option,
+    stream_option,
+    strict_option,
+)
+from .info import collect_from, render_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,6 +169,7 @@ def merge_command(
 )
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @indent_option
+@stream_option
 @report_option
 @strict_option
 def split_command(
@@ -175,6 +183,7 @@ def split_command(
     image_mode: Any,
     overwrite: bool,
     indent: int | None,
+    stream: bool,
     report: Path | None,
     strict: bool,
 ) -> None:
@@ -182,6 +191,25 @@ def split_command(
     shares = parse_ratios(ratios)
     if (images is None) != (image_mode is None):
         raise UsageError("--images goes with --copy-images or --symlink-images")
+    if chooses_streaming(src, forced=stream):
+        from ..streaming import CocoStream
+
+        found = CocoStream(src)
+        loss = splitting.split_stream(
+            found,
+            shares,
+            output,
+            seed=seed,
+            stratify=stratify,
+            group_by=group_by,
+            images=images,
+            image_mode=image_mode,
+            overwrite=overwrite,
+            indent=indent,
+            strict=strict,
+        )
+        finish(loss, report)
+        return
     parts, loss = splitting.split(
         load(src), shares, seed=seed, stratify=stratify, group_by=group_by
     )
@@ -269,6 +297,7 @@ def sample_command(
     help="Keep only the categories the kept annotations use (default: all, ids unchanged).",
 )
 @indent_option
+@stream_option
 @report_option
 @strict_option
 def filter_command(
@@ -283,23 +312,32 @@ def filter_command(
     all_categories: bool,
     prune_categories: bool,
     indent: int | None,
+    stream: bool,
     report: Path | None,
     strict: bool,
 ) -> None:
     """Keep the annotations pycocotools' getAnnIds selects for these filters, and the images
     holding them."""
     check_output(output, [src])
-    subset, loss = filtering.filter_dataset(
-        load(src),
-        cat_nms=cats,
-        img_ids=_image_ids(img_ids),
-        area_rng=_area(area),
-        iscrowd=None if iscrowd is None else iscrowd == "1",
-        min_annotations=min_annotations,
-        keep_empty=keep_empty,
-        all_categories=all_categories,
-        prune_categories=prune_categories,
-    )
+    criteria: dict[str, Any] = {
+        "cat_nms": cats,
+        "img_ids": _image_ids(img_ids),
+        "area_rng": _area(area),
+        "iscrowd": None if iscrowd is None else iscrowd == "1",
+        "min_annotations": min_annotations,
+        "keep_empty": keep_empty,
+        "all_categories": all_categories,
+        "prune_categories": prune_categories,
+    }
+    if chooses_streaming(src, forced=stream):
+        from ..streaming import CocoStream
+
+        loss = filtering.filter_stream(
+            CocoStream(src), output, indent=indent, strict=strict, **criteria
+        )
+        finish(loss, report)
+        return
+    subset, loss = filtering.filter_dataset(load(src), **criteria)
     _save(subset, loss, output, indent, strict, report)
 
 
@@ -464,15 +502,21 @@ def diff_command(
     help="Also draw PNG plots into this folder (needs matplotlib: pip install "
     "'coco-convert[plots]').",
 )
+@stream_option
 @report_option
 @strict_option
 def stats_command(
-    src: Path, as_json: bool, plots: Path | None, report: Path | None, strict: bool
+    src: Path,
+    as_json: bool,
+    plots: Path | None,
+    stream: bool,
+    report: Path | None,
+    strict: bool,
 ) -> None:
     """Statistics of a COCO file: per category, per image, areas, boxes, keypoints."""
-    dataset = load(src)
+
     loss = LossReport("stats")
-    collector = statistics.collect(dataset)
+    collector = collect_from(src, stream=stream)
     found = collector.result()
     # The references are checked by the counting itself (no second pass over the file).
     if found.get("annotations_without_image"):

@@ -15,6 +15,7 @@ from ..validate import REPORTERS, RULES, load_config, render, render_diff, rende
 from ..validate.report import render_summary
 from ..validate.runner import FileResult, validate_target
 from .app import cluster_options, main
+from .common import chooses_streaming
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -63,6 +64,12 @@ def _explain(code: str) -> str:
     type=click.Path(path_type=Path, file_okay=False),
     help="Image folder: check that files exist and their sizes match (I005, I006, I008, P002).",
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read COCO files a chunk at a time, in bounded memory (chosen by itself for a file "
+    "too large for the memory available); the same findings. Not with --fix or --diff.",
+)
 @click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation (ALL lists rules).")
@@ -84,6 +91,7 @@ def validate(
     diff: bool,
     output_format: str,
     images: Path | None,
+    stream: bool,
     statistics: bool,
     exit_zero: bool,
     explain: str | None,
@@ -104,6 +112,8 @@ def validate(
         raise UsageError("give at least one PATH to validate (or --explain CODE)")
     if images is not None and not images.is_dir():
         raise UsageError(f"{images}: --images must be an existing folder")
+    if stream and (fix or diff):
+        raise UsageError("--fix and --diff rewrite the whole file: leave out --stream")
     config = load_config(config_path, select=_split(select), ignore=_split(ignore), images=images)
     results: list[FileResult] = [
         result
@@ -114,6 +124,7 @@ def validate(
             fix=fix or diff,
             unsafe_fixes=unsafe_fixes,
             write=fix and not diff,
+            stream=not (fix or diff) and chooses_streaming(path, forced=stream),
         )
     ]
     if diff and output_format == "text":

@@ -25,6 +25,7 @@ The ``parse_*``/``build_*`` helpers are pure and tested without files.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import re
@@ -40,6 +41,7 @@ from ..errors import GeometryError, InputError, Location, UsageError
 from ..images import ImageSizeError, read_size
 from ..io import (
     atomic_directory,
+    files_written_behind,
     gc_paused,
     is_unicode,
     open_file,
@@ -65,6 +67,7 @@ __all__ = [
     "FORMAT",
     "Coords",
     "ImageIds",
+    "Rendered",
     "VocFile",
     "VocObject",
     "detect",
@@ -75,6 +78,7 @@ __all__ = [
     "read_voc",
     "render_labelmap",
     "render_voc_xml",
+    "render_voc_xmls",
     "write_voc",
 ]
 
@@ -437,7 +441,9 @@ def _read_xml(path: str) -> VocFile:
 #: workers and sending the files back costs more than it saves on VOC2012's 17,125 files).
 _CHUNK = 1000
 _WORKERS_WORTH_IT_PARSE = 50_000
-_WORKERS_WORTH_IT_WRITE = 20_000
+#: Images with masks to draw before workers pay (a PNG pair costs milliseconds), per task.
+_WORKERS_WORTH_IT_PNG = 2_000
+_PNG_CHUNK = 200
 
 
 def parse_files(paths: Sequence[str], *, jobs: int | None = None) -> Iterator[VocFile]:
@@ -1050,42 +1056,53 @@ def write_voc(
                 report, f"{report.conversion}: a COCO {dataset.kind} file has no boxes for VOC"
             )
     used: set[str] = set()
-    plans = {
-        name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
-        for name, dataset in splits.items()
-    }
+    with gc_paused():  # (a tuple per object, no cycles: the collector would rescan them all)
+        plans = {
+            name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
+            for name, dataset in splits.items()
+        }
     labels = _labels(splits.values(), report)
     report.raise_if_strict(strict)
     class_index = {name: number for number, name in enumerate(labels, 1)}
     shift = 1 if coords == "one-based" else 0
     largest, overlap, replaced, files = 0.0, 0, 0, 0
     inputs = [dataset.source for dataset in splits.values() if dataset.source]
-    with atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp:
+    with (
+        atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp,
+        gc_paused(),  # (millions of small strings and tuples, no cycles)
+        files_written_behind(exclusive=True) as write,
+    ):
         for folder in ("Annotations", "ImageSets/Main"):
             (tmp / folder).mkdir(parents=True)
         if masks:
             for folder in ("SegmentationObject", "SegmentationClass", "ImageSets/Segmentation"):
                 (tmp / folder).mkdir(parents=True)
+        prefix = os.path.join(tmp, "Annotations", "")
         for name, plan in plans.items():
             images = cast("CocoDataset[Any, Any]", splits[name]).images
-
-            def tasks(images: list[Image] = images, plan: _Plan = plan) -> Iterator[_WriteTask]:
-                for start in range(0, len(images), _CHUNK):
-                    chunk = [
-                        (i, plan.stems[i], images[i], plan.objects.get(images[i]["id"], []))
-                        for i in range(start, min(start + _CHUNK, len(images)))
-                    ]
-                    yield str(tmp), shift, masks, class_index, chunk
-
-            workers = choose_jobs(jobs, len(images), worth_it=_WORKERS_WORTH_IT_WRITE)
-            total = -(-len(images) // _CHUNK)
+            objects = [plan.objects.get(image["id"], ()) for image in images]
             segmented: list[int] = []
-            done = map_tasks(_write_task, tasks(), jobs=workers)
-            for result in track(done, total=total, desc=f"writing {name}", unit="chunk"):
-                largest = max(largest, result.largest)
-                overlap += result.overlap
-                replaced += result.replaced
-                segmented += result.segmented
+            if masks:
+                segmented, overlap_pngs = _write_all_pngs(
+                    tmp, images, plan.stems, objects, class_index, jobs
+                )
+                overlap += overlap_pngs
+            with_pngs = set(segmented)
+            # The XML: rendered here batch by batch (a few microseconds an object) while one
+            # thread creates the files of the previous batch.
+            for start in track(range(0, len(images), _CHUNK), desc=f"writing {name}", unit="chunk"):
+                indices = range(start, min(start + _CHUNK, len(images)))
+                rendered = render_voc_xmls(
+                    [(images[i], objects[i], i in with_pngs) for i in indices], shift
+                )
+                largest = max(largest, rendered.largest)
+                replaced += rendered.replaced
+                write(
+                    [
+                        (f"{prefix}{plan.stems[i]}.xml", data)
+                        for i, data in zip(indices, rendered.files, strict=True)
+                    ]
+                )
             files += len(images)
             _write_list(tmp / "ImageSets" / "Main" / f"{name}.txt", plan.stems)
             if masks:
@@ -1093,7 +1110,6 @@ def write_voc(
                     tmp / "ImageSets" / "Segmentation" / f"{name}.txt",
                     [plan.stems[i] for i in segmented],
                 )
-            if masks:
                 report.count("segmentation_pngs", 2 * len(segmented))
         _write_list(tmp / "labels.txt", [xml_text(label)[0] for label in labels])
         (tmp / "labelmap.txt").write_text(render_labelmap(labels), encoding="utf-8")
@@ -1184,44 +1200,46 @@ def _write_pngs(
     return overlap
 
 
-#: A worker's share of :func:`write_voc`: the output folder, the pixel shift, whether to write
-#: PNGs, class numbers, and ``(index, stem, image, objects)`` of its images. Self-contained:
-#: workers are spawned and share nothing with the parent.
-_WriteTask = tuple[str, int, bool, dict[str, int], list[tuple[int, str, Image, list[_Object]]]]
+def _write_all_pngs(
+    folder: Path,
+    images: Sequence[Image],
+    stems: Sequence[str],
+    objects: Sequence[Sequence[_Object]],
+    class_index: dict[str, int],
+    jobs: int | None,
+) -> tuple[list[int], int]:
+    """The PNGs of every image with a mask to draw (over every core for many): the indices
+    of those images, and the pixels that two objects claimed."""
+    todo = [i for i, found in enumerate(objects) if any(obj[3] is not None for obj in found)]
+
+    def tasks() -> Iterator[_PngTask]:
+        for start in range(0, len(todo), _PNG_CHUNK):
+            chunk = [(i, stems[i], images[i], objects[i]) for i in todo[start : start + _PNG_CHUNK]]
+            yield str(folder), class_index, chunk
+
+    workers = choose_jobs(jobs, len(todo), worth_it=_WORKERS_WORTH_IT_PNG)
+    total = -(-len(todo) // _PNG_CHUNK)
+    done = map_tasks(_png_task, tasks(), jobs=workers)
+    overlap = sum(track(done, total=total, desc="drawing masks", unit="chunk"))
+    return todo, overlap
 
 
-class _Written(NamedTuple):
-    """What a worker reports back: the largest rounding error, pixels two objects claimed,
-    texts with characters XML cannot hold, the indices of the images that got PNGs."""
-
-    largest: float
-    overlap: int
-    replaced: int
-    segmented: list[int]
+#: A worker's share of the PNGs: the output folder, class numbers, and ``(index, stem, image,
+#: objects)`` of its images. Self-contained: workers are spawned and share nothing with the
+#: parent.
+_PngTask = tuple[str, dict[str, int], list[tuple[int, str, Image, Sequence[_Object]]]]
 
 
-def _write_task(task: _WriteTask) -> _Written:
-    """Write the XML (and PNGs) of some images."""
-    folder, shift, masks, class_index, chunk = task
-    prefix = os.path.join(folder, "Annotations", "")
-    largest, overlap, replaced, segmented = 0.0, 0, 0, []
+def _png_task(task: _PngTask) -> int:
+    """Draw the PNGs of some images; the pixels two objects claimed."""
+    folder, class_index, chunk = task
+    overlap = 0
     for index, stem, image, objects in chunk:
-        has_masks = masks and any(obj[3] is not None for obj in objects)
-        if has_masks:
-            try:
-                overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
-            except GeometryError as exc:  # (plan_voc checked them: a bug if it happens)
-                raise exc.at(f"/images/{index} ({image['file_name']!r})") from None
-            segmented.append(index)
-        data, error, bad = render_voc_xml(image, objects, shift, segmented=has_masks)
-        largest = max(largest, error)
-        replaced += bad
-        fd = os.open(f"{prefix}{stem}.xml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-    return _Written(largest, overlap, replaced, segmented)
+            overlap += _write_pngs(Path(folder), stem, image, objects, class_index)
+        except GeometryError as exc:  # (plan_voc checked them: a bug if it happens)
+            raise exc.at(f"/images/{index} ({image['file_name']!r})") from None
+    return overlap
 
 
 class _Plan(NamedTuple):
@@ -1310,7 +1328,7 @@ def plan_voc(
             tally("lose", "crowd", "crowd regions (iscrowd 1; VOC has none, not written)", index)
             continue
         if not _ANNOTATION_KEYS.issuperset(ann):
-            for key in ann.keys() - _ANNOTATION_KEYS:
+            for key in [key for key in ann if key not in _ANNOTATION_KEYS]:  # (repeatable)
                 tally(
                     "lose",
                     f"field_{key}",
@@ -1411,40 +1429,79 @@ def _xml_stems(
     return stems
 
 
+class Rendered(NamedTuple):
+    """VOC XML files (bytes, one per image), the largest change rounding made to a box
+    corner, and how many texts held characters XML cannot hold (written as U+FFFD)."""
+
+    files: list[bytes]
+    largest: float
+    replaced: int
+
+
 def render_voc_xml(
     image: Image, objects: Iterable[_Object], shift: int, *, segmented: bool = False
 ) -> tuple[bytes, float, int]:
     """The VOC XML of one image; the largest change rounding made to a box corner; and how
-    many texts held characters XML cannot hold (written as U+FFFD).
+    many texts held characters XML cannot hold (written as U+FFFD). See
+    :func:`render_voc_xmls`."""
+    rendered = render_voc_xmls([(image, list(objects), segmented)], shift)
+    return rendered.files[0], rendered.largest, rendered.replaced
+
+
+def render_voc_xmls(items: Sequence[tuple[Image, Sequence[_Object], bool]], shift: int) -> Rendered:
+    """The VOC XML of each ``(image, objects, segmented)``.
 
     Every text that comes from the data (file names, class names, attributes) is an element
     lxml serialises (:func:`_element`: escaped, and refused by lxml if XML cannot hold it),
     so the file always parses back; the fixed layout around them is the devkit's, tab
-    indented. Numbers need no escaping."""
-    file_name = image["file_name"].replace("\\", "/")
-    folder, _, base = file_name.rpartition("/")
-    folder_xml, bad_folder = _element("folder", folder or "JPEGImages")
-    filename_xml, bad_name = _element("filename", base)
-    replaced = bad_folder + bad_name
-    out = [
-        "<annotation>\n",
-        f"\t{folder_xml}\n",
-        f"\t{filename_xml}\n",
-        "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n",
-        f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
-        f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n",
-        f"\t<segmented>{int(segmented)}</segmented>\n",
-    ]
-    largest = 0.0
-    for name, box, attributes, _ in objects:
-        corners, error = _round_box(box, shift)
-        if error > largest:
-            largest = error
-        text, bad = _object_xml(name, corners, attributes)
-        out.append(text)
+    indented. Numbers need no escaping. The boxes of all the images are rounded at once
+    (:func:`_round_boxes`), and an object's text up to its numbers is made once per class."""
+    flat = [obj for _, objects, _ in items for obj in objects]
+    corners, largest = _round_boxes([obj[1] for obj in flat], shift)
+    heads = {name: _object_head(name) for name in {obj[0] for obj in flat}}
+    texts: list[str] = []
+    replaced = 0
+    for (name, _, attributes, _), (xmin, ymin, xmax, ymax) in zip(flat, corners, strict=True):
+        if attributes:
+            text, bad = _object_xml(name, (xmin, ymin, xmax, ymax), attributes)
+        else:
+            head, bad = heads[name]
+            text = (
+                f"{head}{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n\t\t\t<xmax>{xmax}</xmax>\n"
+                f"\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n\t</object>\n"
+            )
+        texts.append(text)
         replaced += bad
-    out.append("</annotation>\n")
-    return "".join(out).encode("utf-8"), largest, replaced
+    files: list[bytes] = []
+    k = 0
+    for image, objects, segmented in items:
+        file_name = image["file_name"].replace("\\", "/")
+        folder, _, base = file_name.rpartition("/")
+        folder_xml, bad_folder = _element("folder", folder or "JPEGImages")
+        filename_xml, bad_name = _element("filename", base)
+        replaced += bad_folder + bad_name
+        header = (
+            f"<annotation>\n\t{folder_xml}\n\t{filename_xml}\n"
+            "\t<source>\n\t\t<database>COCO (coco-convert)</database>\n\t</source>\n"
+            f"\t<size>\n\t\t<width>{image.get('width', 0)}</width>\n"
+            f"\t\t<height>{image.get('height', 0)}</height>\n\t\t<depth>3</depth>\n\t</size>\n"
+            f"\t<segmented>{int(segmented)}</segmented>\n"
+        )
+        body = "".join(texts[k : k + len(objects)])
+        k += len(objects)
+        files.append(f"{header}{body}</annotation>\n".encode())
+    return Rendered(files, largest, replaced)
+
+
+def _object_head(name: str) -> tuple[str, int]:
+    """The text of an object without attributes up to its first number (the same for every
+    object of a class), and whether the name held characters XML cannot hold."""
+    name_xml, replaced = _element("name", name)
+    return (
+        f"\t<object>\n\t\t{name_xml}\n\t\t<pose>Unspecified</pose>\n"
+        "\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n"
+        "\t\t<bndbox>\n\t\t\t<xmin>"
+    ), replaced
 
 
 def _object_xml(
@@ -1536,6 +1593,53 @@ def _round_box(box: Sequence[float], shift: int) -> tuple[tuple[int, int, int, i
         ymax = ymin + 1 - shift
     error = max(abs(xmin - left), abs(ymin - top), abs(xmax - right), abs(ymax - bottom))
     return (xmin, ymin, xmax, ymax), error
+
+
+#: Box values up to this size round the same in numpy as in Python (exact in a double).
+_EXACT = 2.0**51
+
+
+def _round_boxes(
+    boxes: Sequence[Sequence[float]], shift: int
+) -> tuple[list[tuple[int, int, int, int]], float]:
+    """:func:`_round_box` of every box, vectorised (numpy does the same float arithmetic);
+    the corners of each box and the largest change (as :func:`_round_box` gives it for the
+    first box that has it, so an int for a box of ints, and 0.0 when nothing changed).
+    Anything numpy would not round alike (huge numbers, a malformed box) takes
+    :func:`_round_box` box by box."""
+    import numpy as np
+
+    if not boxes:
+        return [], 0.0
+    array = None
+    if all(len(box) == 4 for box in boxes):
+        try:
+            values = itertools.chain.from_iterable(boxes)
+            array = np.fromiter(values, dtype=np.float64, count=4 * len(boxes)).reshape(-1, 4)
+        except (TypeError, ValueError, OverflowError):
+            array = None
+    if array is None or not np.abs(array).max() < _EXACT:
+        corners, largest = [], 0.0
+        for box in boxes:
+            found, error = _round_box(box, shift)
+            corners.append(found)
+            if error > largest:
+                largest = error
+        return corners, largest
+    left, top = array[:, 0] + shift, array[:, 1] + shift
+    right, bottom = array[:, 0] + array[:, 2], array[:, 1] + array[:, 3]
+    xmin, ymin = np.floor(left + 0.5), np.floor(top + 0.5)
+    # at least one pixel: a box thinner than half a pixel would vanish or turn inside out
+    xmax = np.maximum(np.floor(right + 0.5), xmin + (1 - shift))
+    ymax = np.maximum(np.floor(bottom + 0.5), ymin + (1 - shift))
+    errors = np.max(
+        [np.abs(xmin - left), np.abs(ymin - top), np.abs(xmax - right), np.abs(ymax - bottom)],
+        axis=0,
+    )
+    rounded = np.stack([xmin, ymin, xmax, ymax], axis=1).astype(np.int64).tolist()
+    first = int(np.argmax(errors))
+    largest = _round_box(boxes[first], shift)[1] if errors[first] > 0 else 0.0
+    return [tuple(c) for c in rounded], largest
 
 
 def _mask_problem(segmentation: Any, height: Any, width: Any) -> str | None:

@@ -37,7 +37,6 @@ import shutil
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, cast
@@ -56,7 +55,7 @@ from ..images import (
     place_images,
     read_sizes,
 )
-from ..io import atomic_directory, atomic_write, gc_paused
+from ..io import atomic_directory, atomic_write, files_written_behind, gc_paused
 from ..parallel import map_tasks
 from ..progress import track
 from ..streaming import CocoStream
@@ -213,7 +212,10 @@ def write(
     }
     splits = cast(
         "dict[str, CocoDataset[Any, Any]]",
-        {name: _header(streams[name]) if name in streams else d for name, d in given.items()},
+        {
+            name: streams[name].header_dataset() if name in streams else d
+            for name, d in given.items()
+        },
     )
     for dataset in splits.values():
         if not isinstance(dataset, InstancesDataset | KeypointsDataset | StuffDataset):
@@ -257,16 +259,6 @@ def write(
             _write_darknet_files(tmp, lists, classes)
     _report_dataset_losses(report, splits, classes, task, writer.tallies)
     return report
-
-
-def _header(stream: CocoStream) -> CocoDataset[Any, Any]:
-    """A dataset of a streamed file's header (categories, info, licenses; no records)."""
-    from ..dataset import from_document
-
-    return cast(
-        "CocoDataset[Any, Any]",
-        from_document(stream.document(), kind=stream.kind, validate=False, source=stream.name),
-    )
 
 
 @dataclass
@@ -762,10 +754,7 @@ class _SplitWriter:
         row_list, kept = row_ends.tolist(), keep[first_image:end_image].tolist()
         # One thread creates the files of a batch while the next batch is formatted: file
         # system calls release the GIL, so the disk work overlaps the numpy work.
-        # Used as a context manager so that the thread is joined on every exit: a failing
-        # batch must not leave it writing into a folder that is being removed.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coco-convert-labels") as writer:
-            pending: list[Future[None]] = []
+        with files_written_behind() as write:
             for first, last in track(batches, desc="label files", unit="batch"):
                 r0, r1 = int(row_ends[first]), int(row_ends[last])
                 v0, v1 = int(value_starts[r0]), int(value_starts[r1])
@@ -799,11 +788,7 @@ class _SplitWriter:
                             text = b"".join(unique)
                     files.append((f"{base}/{label_paths[first_image + i]}", text))
                 written += len(files)
-                pending.append(writer.submit(_write_files, files))
-                if len(pending) > 2:  # bound the memory of batches waiting for the disk
-                    pending.pop(0).result()
-            for future in pending:
-                future.result()
+                write(files)
         totals.clipped += clipped
         totals.duplicates += duplicates
         totals.written += written
@@ -1018,17 +1003,6 @@ class _RowRanges:
     def close(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _write_files(files: list[tuple[str, bytes]]) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    for path, data in files:
-        fd = os.open(path, flags, 0o666)
-        try:
-            if data:
-                os.write(fd, data)
-        finally:
-            os.close(fd)
 
 
 #: RLE masks per tracing task.

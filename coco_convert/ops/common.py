@@ -3,7 +3,7 @@ records, and the checks of references every operation reports the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
@@ -23,6 +23,7 @@ __all__ = [
     "fill_fields",
     "keypoint_definition",
     "name_of",
+    "reference_checks",
     "repeated_ids",
     "with_records",
 ]
@@ -80,35 +81,67 @@ def check_references(
 def _check_references(
     dataset: CocoDataset[Any, Any], report: LossReport, categories: bool
 ) -> tuple[set[int], set[int]]:
-    name = name_of(dataset)
-    for i in repeated_ids(dataset.images):
-        report.warn(
-            "duplicate_image_id",
-            "images whose id an earlier image already has: their annotations go with the first",
-            where=Location(name, f"/images/{i}/id"),
-        )
-    image_ids = {image["id"] for image in dataset.images}
-    category_ids = {category["id"] for category in dataset.categories}
-    anns = dataset.annotations
-    # Columns first (map runs in C), then one plain comparison per annotation.
-    on_images = list(map(itemgetter("image_id"), anns))
-    for i in [i for i, image_id in enumerate(on_images) if image_id not in image_ids]:
+    return reference_checks(
+        name_of(dataset),
+        dataset.kind,
+        [(0, dataset.images)],
+        lambda: iter([(0, dataset.annotations)]),
+        dataset.categories,
+        report,
+        categories=categories,
+    )
+
+
+def reference_checks(
+    name: str,
+    kind: str,
+    images: Iterable[tuple[int, Sequence[Any]]],
+    annotations: Callable[[], Iterator[tuple[int, Sequence[Any]]]],
+    category_list: Sequence[Any],
+    report: LossReport,
+    *,
+    categories: bool = True,
+) -> tuple[set[int], set[int]]:
+    """:func:`check_references` over records given a chunk at a time (``(index of the
+    first, records)``, in file order: a streamed file's, or one chunk of a whole list)."""
+    image_ids: set[int] = set()
+    for first, records in images:
+        for i, image in enumerate(records):
+            if "id" in image and image["id"] in image_ids:
+                report.warn(
+                    "duplicate_image_id",
+                    "images whose id an earlier image already has: their annotations go with "
+                    "the first",
+                    where=Location(name, f"/images/{first + i}/id"),
+                )
+            image_ids.add(image["id"])
+    category_ids = {category["id"] for category in category_list}
+    check_categories = categories and kind != "captions"
+    no_image: list[int] = []
+    dangling: list[int] = []
+    for first, anns in annotations():
+        # Columns first (map runs in C), then one plain comparison per annotation.
+        on_images = list(map(itemgetter("image_id"), anns))
+        no_image += [first + i for i, image_id in enumerate(on_images) if image_id not in image_ids]
+        if not check_categories:
+            continue
+        if kind == "panoptic":
+            dangling += [
+                first + i
+                for i, ann in enumerate(anns)
+                if any(s["category_id"] not in category_ids for s in ann.get("segments_info", ()))
+            ]
+        else:
+            of = list(map(dict.get, anns, repeat("category_id")))
+            dangling += [
+                first + i for i, c in enumerate(of) if c is not None and c not in category_ids
+            ]
+    for i in no_image:
         report.warn(
             "dangling_image_id",
             "annotations whose image_id no image has",
             where=Location(name, f"/annotations/{i}/image_id"),
         )
-    if not categories or dataset.kind == "captions":
-        return image_ids, category_ids
-    if dataset.kind == "panoptic":
-        dangling = [
-            i
-            for i, ann in enumerate(anns)
-            if any(c not in category_ids for c in dataset.category_ids_of(ann))
-        ]
-    else:
-        of = list(map(dict.get, anns, repeat("category_id")))
-        dangling = [i for i, c in enumerate(of) if c is not None and c not in category_ids]
     for i in dangling:
         report.warn(
             "dangling_category_id",

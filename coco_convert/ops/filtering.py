@@ -15,20 +15,29 @@ keeps working on the result.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..converters.loss import LossReport
 from ..errors import Location, UsageError
-from ..io import gc_paused
+from ..io import gc_paused, write_document
 from ..queries import annotation_matcher
-from .common import check_references, coco_dataset, derived, name_of, with_records
+from .common import (
+    check_references,
+    coco_dataset,
+    derived,
+    name_of,
+    reference_checks,
+    with_records,
+)
 
 if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
     from ..dataset import AnyDataset, CocoDataset, Dataset
+    from ..streaming import CocoStream
 
-__all__ = ["Criteria", "Selection", "category_ids", "filter_dataset"]
+__all__ = ["Criteria", "Selection", "category_ids", "filter_dataset", "filter_stream"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,141 @@ def category_ids(dataset: CocoDataset[Any, Any], names: Iterable[str]) -> tuple[
     return tuple(dict.fromkeys(found))
 
 
+def _criteria(
+    coco: CocoDataset[Any, Any],
+    cat_nms: Sequence[str],
+    cat_ids: Sequence[int],
+    img_ids: Sequence[int],
+    area_rng: tuple[float, float] | None,
+    iscrowd: bool | None,
+    min_annotations: int,
+    keep_empty: bool,
+    all_categories: bool,
+) -> Criteria:
+    return Criteria(
+        cat_ids=tuple(dict.fromkeys([*cat_ids, *category_ids(coco, cat_nms)])),
+        img_ids=tuple(img_ids),
+        area_rng=area_rng,
+        iscrowd=iscrowd,
+        min_annotations=min_annotations,
+        keep_empty=keep_empty,
+        all_categories=all_categories,
+    )
+
+
+def _warn_unknown(
+    coco: CocoDataset[Any, Any], criteria: Criteria, image_ids: set[int], report: LossReport
+) -> None:
+    unknown = sorted(set(criteria.img_ids) - image_ids)
+    if unknown:
+        report.warn(
+            "unknown_image_ids",
+            "image ids asked for that no image has",
+            where=Location(name_of(coco)),
+            detail=", ".join(map(str, unknown[:20])) + (" ..." if len(unknown) > 20 else ""),
+            count=len(unknown),
+        )
+
+
+def _count(report: LossReport, images: int, anns: int, of_images: int, of_anns: int) -> None:
+    report.count("images", images)
+    report.count("annotations", anns)
+    report.stats["kept"] = (
+        f"{images:,} of {of_images:,} images, {anns:,} of {of_anns:,} annotations"
+    )
+
+
+def filter_stream(
+    stream: CocoStream,
+    output: str | os.PathLike[str],
+    *,
+    indent: int | None = None,
+    strict: bool = False,
+    cat_nms: Sequence[str] = (),
+    cat_ids: Sequence[int] = (),
+    img_ids: Sequence[int] = (),
+    area_rng: tuple[float, float] | None = None,
+    iscrowd: bool | None = None,
+    min_annotations: int = 1,
+    keep_empty: bool = False,
+    all_categories: bool = False,
+    prune_categories: bool = False,
+) -> LossReport:
+    """:func:`filter_dataset` on a file read a chunk at a time (``--stream``), written to
+    ``output``: the same file and report, in bounded memory. The annotations are read
+    twice (to decide, then to write), the images three times (they are few)."""
+    import numpy as np
+
+    coco = coco_dataset(stream.header_dataset(), "filter", panoptic=False)
+    criteria = _criteria(
+        coco,
+        cat_nms,
+        cat_ids,
+        img_ids,
+        area_rng,
+        iscrowd,
+        min_annotations,
+        keep_empty,
+        all_categories,
+    )
+    report = LossReport("filter")
+    selection = Selection(criteria)
+    n = stream.count("annotations")
+    offered = np.zeros(n, dtype=bool)
+    on_image = np.zeros(n, dtype=np.int64)
+    of_category: list[Any] = [None] * n if prune_categories else []
+
+    def offering() -> Iterator[tuple[int, list[Any]]]:
+        for first, anns in stream.checked("annotations"):
+            for j, ann in enumerate(anns):
+                offered[first + j] = selection.offer(ann)
+                on_image[first + j] = ann["image_id"]
+                if prune_categories:
+                    of_category[first + j] = ann.get("category_id")
+            yield first, anns
+
+    with gc_paused():
+        image_ids, _ = reference_checks(
+            name_of(coco), coco.kind, stream.checked("images"), offering, coco.categories, report
+        )
+        _warn_unknown(coco, criteria, image_ids, report)
+        kept_ids = {
+            image["id"]
+            for _, images in stream.records("images")
+            for image in images
+            if selection.keeps_image(image["id"])
+        }
+        kept = offered & np.isin(
+            on_image, np.fromiter(kept_ids, dtype=np.int64, count=len(kept_ids))
+        )
+    records: dict[str, Any] = {}
+    if prune_categories and "categories" in coco.document:
+        used = {of_category[i] for i in np.flatnonzero(kept).tolist()}
+        records["categories"] = [c for c in coco.categories if c["id"] in used]
+        report.count("categories", len(records["categories"]))
+    n_images = sum(
+        1 for _, images in stream.records("images") for image in images if image["id"] in kept_ids
+    )
+    _count(report, n_images, int(kept.sum()), stream.count("images"), n)
+    report.raise_if_strict(strict)
+
+    def images() -> Iterator[list[Any]]:
+        for _, chunk in stream.records("images"):
+            yield [image for image in chunk if image["id"] in kept_ids]
+
+    def annotations() -> Iterator[list[Any]]:
+        for first, chunk in stream.records("annotations"):
+            yield [ann for j, ann in enumerate(chunk) if kept[first + j]]
+
+    write_document(
+        output,
+        with_records(stream.document(), **records),
+        {"images": images, "annotations": annotations},
+        indent=indent,
+    )
+    return report
+
+
 def filter_dataset(
     dataset: Dataset,
     *,
@@ -132,26 +276,20 @@ def filter_dataset(
     doc); ``cat_nms`` names categories, ``cat_ids`` gives their ids. ``prune_categories``
     keeps only the categories the kept annotations use."""
     coco = coco_dataset(dataset, "filter", panoptic=False)
-    criteria = Criteria(
-        cat_ids=tuple(dict.fromkeys([*cat_ids, *category_ids(coco, cat_nms)])),
-        img_ids=tuple(img_ids),
-        area_rng=area_rng,
-        iscrowd=iscrowd,
-        min_annotations=min_annotations,
-        keep_empty=keep_empty,
-        all_categories=all_categories,
+    criteria = _criteria(
+        coco,
+        cat_nms,
+        cat_ids,
+        img_ids,
+        area_rng,
+        iscrowd,
+        min_annotations,
+        keep_empty,
+        all_categories,
     )
     report = LossReport("filter")
     image_ids, _ = check_references(coco, report)
-    unknown = sorted(set(criteria.img_ids) - image_ids)
-    if unknown:
-        report.warn(
-            "unknown_image_ids",
-            "image ids asked for that no image has",
-            where=Location(name_of(coco)),
-            detail=", ".join(map(str, unknown[:20])) + (" ..." if len(unknown) > 20 else ""),
-            count=len(unknown),
-        )
+    _warn_unknown(coco, criteria, image_ids, report)
     selection = Selection(criteria)
     with gc_paused():
         offered = [ann for ann in coco.annotations if selection.offer(ann)]
@@ -163,10 +301,5 @@ def filter_dataset(
         used = {ann.get("category_id") for ann in anns}
         records["categories"] = [c for c in coco.categories if c["id"] in used]
         report.count("categories", len(records["categories"]))
-    report.count("images", len(images))
-    report.count("annotations", len(anns))
-    report.stats["kept"] = (
-        f"{len(images):,} of {len(coco.images):,} images, "
-        f"{len(anns):,} of {len(coco.annotations):,} annotations"
-    )
+    _count(report, len(images), len(anns), len(coco.images), len(coco.annotations))
     return derived(coco, with_records(coco.document, **records)), report

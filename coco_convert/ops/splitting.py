@@ -9,24 +9,35 @@ shared with the input, not copied.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..converters.loss import LossReport
 from ..errors import Location, UsageError
 from ..images import ImageFileError, ImageMode, find_image, place_images
-from ..io import atomic_directory, gc_paused
-from .common import check_references, coco_dataset, derived, name_of, with_records
+from ..io import atomic_directory, gc_paused, write_document
+from .common import (
+    check_references,
+    coco_dataset,
+    derived,
+    name_of,
+    reference_checks,
+    with_records,
+)
 from .partition import SplitPlan, check_ratios
 
 if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
     from ..dataset import AnyDataset, CocoDataset, Dataset
+    from ..streaming import CocoStream
 
-__all__ = ["sample", "split", "write_splits"]
+__all__ = ["sample", "split", "split_stream", "write_splits"]
 
 
 def split(
@@ -53,22 +64,142 @@ def split(
     out = {}
     for name, (images, anns) in zip(ratios, parts, strict=True):
         out[name] = derived(coco, with_records(coco.document, images=images, annotations=anns))
-        report.count(f"{name} images", len(images))
-        report.count(f"{name} annotations", len(anns))
+    _report_parts(
+        coco,
+        report,
+        list(ratios),
+        [(len(i), len(a)) for i, a in parts],
+        plan,
+        where,
+        stratify,
+        group_by,
+    )
+    return out, report
+
+
+def _report_parts(
+    coco: CocoDataset[Any, Any],
+    report: LossReport,
+    names: list[str],
+    sizes: list[tuple[int, int]],
+    plan: SplitPlan,
+    where: list[int],
+    stratify: bool,
+    group_by: str | None,
+) -> None:
+    """Count each part's images and annotations; warn of categories a part lacks."""
+    for name, (n_images, n_anns) in zip(names, sizes, strict=True):
+        report.count(f"{name} images", n_images)
+        report.count(f"{name} annotations", n_anns)
     if stratify:
-        names = {c["id"]: c["name"] for c in coco.categories}
+        category_names = {c["id"]: c["name"] for c in coco.categories}
         positions = {c["id"]: i for i, c in reversed(list(enumerate(coco.categories)))}
-        split_names = list(ratios)
-        for category_id, j, groups in plan.uncovered(where, len(ratios)):
+        for category_id, j, groups in plan.uncovered(where, len(names)):
             report.warn(
                 "category_missing_from_split",
                 "categories with at least as many images (groups) as splits that a split lacks "
                 "(the images' other categories left no way to place them all)",
                 where=Location(name_of(coco), f"/categories/{positions[category_id]}"),
-                detail=f"{names.get(category_id)!r} ({groups} "
-                f"{'groups' if group_by else 'images'}): none in {split_names[j]}",
+                detail=f"{category_names.get(category_id)!r} ({groups} "
+                f"{'groups' if group_by else 'images'}): none in {names[j]}",
             )
-    return out, report
+
+
+def split_stream(
+    stream: CocoStream,
+    ratios: Mapping[str, float],
+    folder: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    stratify: bool = False,
+    group_by: str | None = None,
+    images: str | os.PathLike[str] | None = None,
+    image_mode: ImageMode | None = None,
+    overwrite: bool = False,
+    indent: int | None = None,
+    strict: bool = False,
+) -> LossReport:
+    """:func:`split` and :func:`write_splits` on a file read a chunk at a time
+    (``--stream``): the same files and report in bounded memory. The decision takes one pass
+    (each image's id, ``file_name`` and ``group_by`` field; each annotation's image and
+    category); then each part's file is written in a pass of its own."""
+    check_ratios(dict(ratios))
+    if (images is None) != (image_mode is None):
+        raise UsageError("--images goes with --copy-images or --symlink-images")
+    coco = coco_dataset(stream.header_dataset(), "split")
+    name = name_of(coco)
+    report = LossReport("split")
+    keys = ("id", "file_name", *([group_by] if group_by else []))
+    compact: list[dict[str, Any]] = []
+    on_image: list[np.ndarray] = []
+    pairs: list[tuple[list[int], list[int]]] = []
+
+    def image_chunks() -> Iterator[tuple[int, list[Any]]]:
+        for first, records in stream.checked("images"):
+            compact.extend({k: image[k] for k in keys if k in image} for image in records)
+            yield first, records
+
+    def annotation_chunks() -> Iterator[tuple[int, list[Any]]]:
+        for first, anns in stream.checked("annotations"):
+            on_image.append(np.fromiter(map(itemgetter("image_id"), anns), np.int64, len(anns)))
+            if stratify:
+                pairs.append(_category_pairs(coco.kind, anns))
+            yield first, anns
+
+    with gc_paused():
+        reference_checks(
+            name, coco.kind, image_chunks(), annotation_chunks, coco.categories, report
+        )
+    plan = SplitPlan(compact, group_by=group_by, source=name, report=report)
+    if stratify:
+        if not coco.categories:
+            raise UsageError(f"{name}: no categories to stratify by (a captions file?)")
+        for image_ids, category_ids in pairs:
+            plan.add_annotations(image_ids, category_ids)
+    where = plan.decide(list(ratios.values()), seed=seed, stratify=stratify)
+    # the split of each id: its first image's (a repeated id goes with the first, warned)
+    ids, first = np.unique(plan.image_ids, return_index=True)
+    split_of_id = np.asarray(where, dtype=np.int64)[first]
+    anns_image = np.concatenate(on_image) if on_image else np.zeros(0, dtype=np.int64)
+    at = np.minimum(np.searchsorted(ids, anns_image), max(len(ids) - 1, 0))
+    known = (ids[at] == anns_image) if len(ids) else np.zeros(len(anns_image), dtype=bool)
+    ann_split = np.where(known, split_of_id[at] if len(ids) else -1, -1)
+    dangling = int((ann_split < 0).sum())
+    if dangling:
+        report.lose(
+            "annotations_without_image",
+            "annotations whose image_id no image has: in no part",
+            count=dangling,
+        )
+    image_split = np.asarray(where, dtype=np.int64)
+    sizes = [
+        (int((image_split == j).sum()), int((ann_split == j).sum())) for j in range(len(ratios))
+    ]
+    _report_parts(coco, report, list(ratios), sizes, plan, where, stratify, group_by)
+    report.raise_if_strict(strict)
+    protected = [stream.name, *([] if images is None else [images])]
+    with atomic_directory(folder, overwrite=overwrite, inputs=protected) as tmp:
+        for j, part in enumerate(ratios):
+            write_document(
+                tmp / f"{part}.json",
+                stream.document(),
+                {
+                    "images": functools.partial(_pick, stream, "images", image_split, j),
+                    "annotations": functools.partial(_pick, stream, "annotations", ann_split, j),
+                },
+                indent=indent,
+            )
+            if images is not None and image_mode is not None:
+                mine = [image for image, k in zip(compact, where, strict=True) if k == j]
+                _place_images(mine, part, Path(images), tmp / part, image_mode, report)
+    return report
+
+
+def _pick(stream: CocoStream, key: str, split_of: np.ndarray, j: int) -> Iterator[list[Any]]:
+    """The records of list ``key``, a chunk at a time, that go to part ``j``."""
+    for first, records in stream.records(key):
+        mine = split_of[first : first + len(records)] == j
+        yield [record for record, keep in zip(records, mine.tolist(), strict=True) if keep]
 
 
 def sample(
@@ -128,7 +259,7 @@ def _partition(
         if not coco.categories:
             raise UsageError(f"{name}: no categories to stratify by (a captions file?)")
         with gc_paused():
-            plan.add_annotations(*_category_pairs(coco))
+            plan.add_annotations(*_category_pairs(coco.kind, coco.annotations))
     where = plan.decide(ratios, seed=seed, stratify=stratify)
     with gc_paused():
         parts: list[tuple[list[Any], list[Any]]] = [([], []) for _ in ratios]
@@ -151,11 +282,14 @@ def _partition(
     return parts, plan, where
 
 
-def _category_pairs(coco: CocoDataset[Any, Any]) -> tuple[list[int], list[int]]:
+def _category_pairs(kind: str, anns: Sequence[Any]) -> tuple[list[int], list[int]]:
     """The image id and category id of each annotation (of each segment, for panoptic)."""
-    anns = coco.annotations
-    if coco.kind == "panoptic":
-        pairs = [(ann["image_id"], c) for ann in anns for c in coco.category_ids_of(ann)]
+    if kind == "panoptic":
+        pairs = [
+            (ann["image_id"], segment["category_id"])
+            for ann in anns
+            for segment in ann.get("segments_info", ())
+        ]
         return [p[0] for p in pairs], [p[1] for p in pairs]
     categories: list[Any] = list(map(dict.get, anns, repeat("category_id")))
     if None in categories:
@@ -192,20 +326,21 @@ def write_splits(
             part.save(tmp / f"{name}.json", indent=indent)
             if images is not None and image_mode is not None:
                 coco = coco_dataset(part, "split --images")
-                _place_images(coco, name, Path(images), tmp / name, image_mode, report)
+                _place_images(coco.images, name, Path(images), tmp / name, image_mode, report)
 
 
 def _place_images(
-    part: CocoDataset[Any, Any],
+    part: Sequence[Any],
     name: str,
     source: Path,
     target: Path,
     mode: ImageMode,
     report: LossReport,
 ) -> None:
-    """Copy or link each image of ``part`` from ``source`` to ``target/<file_name>``."""
+    """Copy or link each image of ``part`` (its images) from ``source`` to
+    ``target/<file_name>``."""
     jobs: list[tuple[Path, Path]] = []
-    for i, image in enumerate(part.images):
+    for i, image in enumerate(part):
         where = Location(name, f"/images/{i}/file_name")
         relative = _safe_relative(image["file_name"])
         if relative is None:

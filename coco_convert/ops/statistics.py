@@ -27,12 +27,14 @@ from ..schemas.coco import Kind
 
 if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
     from ..dataset import Dataset
+    from ..streaming import CocoStream
 
 __all__ = [
     "AREA_LARGE",
     "AREA_SMALL",
     "Columns",
     "StatsCollector",
+    "collect_stream",
     "segmentation_kind",
     "stats",
 ]
@@ -362,6 +364,22 @@ def collect(dataset: Dataset) -> StatsCollector:
     collector.add_categories(document.get("categories", ()))
     collector.add_images(document["images"])
     collector.add_annotations(document["annotations"])
+    return collector
+
+
+def collect_stream(stream: CocoStream) -> StatsCollector:
+    """A :class:`StatsCollector` fed a file read a chunk at a time (``--stream``): the same
+    numbers as :func:`collect` on the loaded file; its records are validated as
+    :func:`coco_convert.load` validates them."""
+    collector = StatsCollector(stream.kind)
+    if stream.results:
+        for _, records in stream.checked(""):
+            collector.add_annotations(records)
+        return collector
+    collector.add_categories(stream.header.get("categories", ()))
+    for key, add in (("images", collector.add_images), ("annotations", collector.add_annotations)):
+        for _, records in stream.checked(key):
+            add(records)
     return collector
 
 

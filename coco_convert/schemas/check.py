@@ -10,11 +10,16 @@ follow along. Errors come back as :class:`~coco_convert.errors.Issue`\\ s with J
 from __future__ import annotations
 
 import functools
+import types
 import typing
-from collections.abc import Iterator, Sequence
-from typing import Any, get_args, get_origin
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast, get_args, get_origin
 
-from pydantic import TypeAdapter, ValidationError
+import annotated_types
+import msgspec
+import typing_extensions
+from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from typing_extensions import NotRequired
 
@@ -39,6 +44,7 @@ __all__ = [
     "check_records",
     "check_skeleton",
     "ensure_valid",
+    "fast_check",
     "list_order",
     "long_lists",
     "out_of_range",
@@ -151,9 +157,12 @@ def _validate_long_list(
     items: list[Any], item_type: Any, prefix: str, what: str
 ) -> Iterator[Issue]:
     validator = adapter(list[item_type])
+    fast = fast_check(item_type)
     starts = range(0, len(items), CHUNK)
     for start in track(starts, total=len(starts), desc=f"checking {what}", unit="chunk"):
         chunk = items[start : start + CHUNK]
+        if fast is not None and fast(chunk):
+            continue  # valid: nothing for pydantic to say
         for found in _validate(validator, chunk, chunk, prefix):
             yield _shift(found, prefix, start)
 
@@ -338,3 +347,201 @@ def _got(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+# --- the models compiled for msgspec: the fast path for valid records ------------------------
+
+
+class _Unsupported(Exception):
+    """A construct of the models that msgspec cannot check (the records go to pydantic)."""
+
+
+#: One step from values to the values inside them: ("key", name), ("each",), ("kind",
+#: JSON types), ("tag", the discriminator function, tag).
+Step = tuple[Any, ...]
+#: The models' after-validators (``funcs``) and the steps to the values they apply to.
+Path = tuple[tuple[Step, ...], tuple[Callable[[Any], Any], ...]]
+
+
+@functools.cache
+def fast_check(item_type: Any) -> Callable[[list[Any]], bool] | None:
+    """A checker of a list of records of ``item_type`` that says whether every record fits,
+    compiled from the same models for msgspec: ``msgspec.convert`` in strict mode, then the
+    models' own after-validators on every value they apply to, a list of values at a time.
+    It decides validity only: a list it refuses goes to pydantic, which names each problem.
+    None where the models use what msgspec cannot express (results: a union of two record
+    types)."""
+    try:
+        target, paths = _compile(item_type)
+    except _Unsupported:
+        return None
+    list_type = list[target]  # type: ignore[valid-type]
+
+    def check(records: list[Any]) -> bool:
+        try:
+            msgspec.convert(records, list_type)
+            for steps, funcs in paths:
+                values: list[Any] = records
+                for step in steps:
+                    values = _STEPS[step[0]](values, *step[1:])
+                for func in funcs:
+                    for value in values:
+                        func(value)
+        except (msgspec.ValidationError, ValueError):
+            return False
+        return True
+
+    return check
+
+
+def _key(values: list[Any], name: str) -> list[Any]:
+    return [value[name] for value in values if name in value]
+
+
+def _each(values: list[Any]) -> list[Any]:
+    return [item for value in values for item in value]
+
+
+def _kind(values: list[Any], kinds: tuple[type, ...]) -> list[Any]:
+    return [value for value in values if type(value) in kinds]
+
+
+def _tag(values: list[Any], pick: Callable[[Any], Any], tag: Any) -> list[Any]:
+    return [value for value in values if pick(value) == tag]
+
+
+_STEPS: dict[str, Callable[..., list[Any]]] = {
+    "key": _key,
+    "each": _each,
+    "kind": _kind,
+    "tag": _tag,
+}
+
+
+def _under(step: Step, paths: list[Path]) -> list[Path]:
+    return [((step, *steps), funcs) for steps, funcs in paths]
+
+
+def _compile(tp: Any) -> tuple[Any, list[Path]]:
+    """The msgspec type of a model type, and its after-validators with where they apply."""
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        inner, *metadata = get_args(tp)
+        target, paths = _compile(inner)
+        bounds: dict[str, Any] = {}
+        afters: list[Callable[[Any], Any]] = []
+        for item in metadata:
+            if isinstance(item, annotated_types.BaseMetadata | annotated_types.GroupedMetadata):
+                for one in item if isinstance(item, annotated_types.GroupedMetadata) else [item]:
+                    bounds.update(_bound(one, target))
+            elif isinstance(item, AfterValidator):
+                afters.append(cast("Callable[[Any], Any]", item.func))
+            elif isinstance(item, FieldInfo):
+                for one in item.metadata:
+                    bounds.update(_bound(one, target))
+            elif isinstance(item, Discriminator):
+                paths = _discriminated(inner, item)
+            elif not isinstance(item, Tag):
+                raise _Unsupported(repr(item))
+        if bounds.pop("finite", False) and not {"ge", "le"} <= set(bounds):
+            raise _Unsupported("finite numbers without bounds")  # (the bounds refuse NaN, inf)
+        if bounds:
+            target = typing.Annotated[target, msgspec.Meta(**bounds)]
+        if afters:
+            paths = [*paths, ((), tuple(afters))]
+        return target, paths
+    if origin in (typing.Union, types.UnionType):
+        if sum(1 for arg in get_args(tp) if typing_extensions.is_typeddict(_bare(arg))) > 1:
+            raise _Unsupported("a union of record types")
+        targets = []
+        paths = []
+        for arg in get_args(tp):
+            target, inner = _compile(arg)
+            targets.append(target)
+            paths += _under(("kind", _kinds(arg)), inner)
+        return typing.Union[tuple(targets)], paths  # noqa: UP007
+    if origin is list:
+        (item,) = get_args(tp)
+        target, paths = _compile(item)
+        return list[target], _under(("each",), paths)  # type: ignore[valid-type]
+    if typing_extensions.is_typeddict(tp):
+        return _struct(tp)
+    if tp in (int, float, str, bool, type(None)):
+        return tp, []
+    raise _Unsupported(repr(tp))
+
+
+@functools.cache
+def _struct(tp: Any) -> tuple[Any, list[Path]]:
+    hints = typing.get_type_hints(tp, include_extras=True)
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    paths: list[Path] = []
+    for name, hint in hints.items():
+        required = name in tp.__required_keys__
+        while get_origin(hint) in (NotRequired, typing_extensions.Required):
+            required = get_origin(hint) is typing_extensions.Required
+            hint = get_args(hint)[0]
+        target, inner = _compile(hint)
+        fields.append((name, target) if required else (name, target, msgspec.UNSET))
+        paths += _under(("key", name), inner)
+    # (msgspec wants the fields with defaults last; their order is not the records' order)
+    return msgspec.defstruct(tp.__name__, sorted(fields, key=len), gc=False), paths
+
+
+def _bound(item: Any, target: Any) -> dict[str, Any]:
+    def number(value: Any) -> Any:
+        return float(value) if target is float else value
+
+    if isinstance(item, annotated_types.Ge):
+        return {"ge": number(item.ge)}
+    if isinstance(item, annotated_types.Le):
+        return {"le": number(item.le)}
+    if isinstance(item, annotated_types.MinLen):
+        return {"min_length": item.min_length}
+    if isinstance(item, annotated_types.MaxLen):
+        return {"max_length": item.max_length}
+    if isinstance(item, annotated_types.Len):
+        found = {"min_length": item.min_length}
+        if item.max_length is not None:
+            found["max_length"] = item.max_length
+        return found
+    if getattr(item, "allow_inf_nan", None) is False:
+        return {"finite": True}
+    raise _Unsupported(repr(item))
+
+
+def _bare(tp: Any) -> Any:
+    while get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _kinds(tp: Any) -> tuple[type, ...]:
+    """The Python types the JSON values of model type ``tp`` parse to."""
+    tp = _bare(tp)
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return tuple(kind for arg in get_args(tp) for kind in _kinds(arg))
+    if get_origin(tp) is list:
+        return (list,)
+    if typing_extensions.is_typeddict(tp):
+        return (dict,)
+    if tp is float:
+        return (float, int)
+    return (tp,)
+
+
+def _discriminated(union: Any, discriminator: Discriminator) -> list[Path]:
+    """The after-validators of a tagged union's members, each under the tag that picks it
+    (the models' own discriminator function picks it)."""
+    pick = discriminator.discriminator
+    if not callable(pick):
+        raise _Unsupported("a discriminator by field name")
+    paths: list[Path] = []
+    for member in get_args(union):
+        tags = [m.tag for m in get_args(member)[1:] if isinstance(m, Tag)]
+        _, inner = _compile(member)
+        if inner and not tags:
+            raise _Unsupported("an untagged member of a tagged union")
+        if inner:
+            paths += _under(("tag", pick, tags[0]), inner)
+    return paths

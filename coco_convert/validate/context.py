@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 from ..schemas.coco import Kind
 from .codes import RULES
 from .diagnostics import Diagnostic, Fix, Location
+from .fixes import parse_pointer, resolve
 
-__all__ = ["CHECKS", "Context", "Settings", "check", "fmt", "is_number"]
+__all__ = ["CHECKS", "Context", "Settings", "Tables", "check", "fmt", "is_number"]
 
 #: Image sides beyond this are not sizes (and would overflow float arithmetic).
 _BIG = 2**31
@@ -44,20 +45,107 @@ class Settings:
 
 
 Check = Callable[["Context"], None]
-#: Every registered check: the codes it can report, the kinds it runs on (None: all), itself.
-CHECKS: list[tuple[frozenset[str], frozenset[str] | None, Check]] = []
+#: Where a check looks: at records, each alone or with the others of its image ("records"), or
+#: at the whole document through :class:`Tables` ("document": duplicate ids, references
+#: across the file, categories no annotation uses).
+Scope = Literal["records", "document"]
+#: Every registered check: the codes it can report, the kinds it runs on (None: all), itself,
+#: and its scope.
+CHECKS: list[tuple[frozenset[str], frozenset[str] | None, Check, Scope]] = []
 
 
-def check(*codes: str, kinds: tuple[str, ...] | None = None) -> Callable[[Check], Check]:
-    """Register a check that can report ``codes``, for documents of ``kinds`` (all if None)."""
+def check(
+    *codes: str, kinds: tuple[str, ...] | None = None, scope: Scope = "records"
+) -> Callable[[Check], Check]:
+    """Register a check that can report ``codes``, for documents of ``kinds`` (all if None).
+
+    A ``records`` check must read records only through :meth:`Context.records` and
+    :meth:`Context.record` (and the indices they give), and need no more of the document
+    than a record's own image and the categories: a streamed file is checked an image group
+    at a time. A ``document`` check reads the whole document through :attr:`Context.tables`
+    only."""
     for code in codes:
         assert code in RULES, code
 
     def register(func: Check) -> Check:
-        CHECKS.append((frozenset(codes), None if kinds is None else frozenset(kinds), func))
+        CHECKS.append((frozenset(codes), None if kinds is None else frozenset(kinds), func, scope))
         return func
 
     return register
+
+
+_NOT_INT = -(2**63)
+
+
+@dataclass
+class Tables:
+    """The whole document in the compact form the ``document`` checks read: ids by record
+    index, the file names, where category 0 is used, which categories annotations use, and
+    counts. Filled record by record (:meth:`add`), in any order; :meth:`ids` gives them in
+    document order."""
+
+    _ids: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    #: (index, file_name) of the images that fit the schema.
+    file_names: list[tuple[int, str]] = field(default_factory=list)
+    #: (annotation index, segment index or None) of the uses of category id 0.
+    category_zero: list[tuple[int, int | None]] = field(default_factory=list)
+    #: Category ids that annotations name, including annotations with other problems.
+    used_categories: set[int] = field(default_factory=set)
+    #: Annotations that are objects; of those, without category_id; with a string image_id
+    #: or a null category_id (T005, T006).
+    annotation_objects: int = 0
+    #: Items of each list (of any type).
+    counts: dict[str, int] = field(default_factory=dict)
+    unlabelled: int = 0
+    strings: int = 0
+    _sorted: bool = True
+
+    def add(
+        self,
+        key: str,
+        positions: Sequence[int],
+        records: Sequence[Any],
+        invalid: set[int] | frozenset[int],
+        kind: Kind,
+    ) -> None:
+        """Take the records of list ``key`` at these document ``positions``."""
+        ids = self._ids.setdefault(key, [])
+        self.counts[key] = self.counts.get(key, 0) + len(records)
+        self._sorted = self._sorted and (not ids or not positions or ids[-1][0] < positions[0])
+        panoptic = kind == "panoptic"
+        for index, record in zip(positions, records, strict=True):
+            if not isinstance(record, dict):
+                continue
+            value = record.get("id")
+            if _is_int(value):
+                ids.append((index, value))
+            valid = index not in invalid
+            if key == "images" and valid:
+                self.file_names.append((index, record["file_name"]))
+            if key != "annotations":
+                continue
+            self.annotation_objects += 1
+            self.unlabelled += "category_id" not in record
+            self.strings += isinstance(record.get("image_id"), str) or (
+                record.get("category_id", 0) is None
+            )
+            segments = record.get("segments_info") if panoptic else [record]
+            for k, part in enumerate(segments if isinstance(segments, list) else ()):
+                category = part.get("category_id") if isinstance(part, dict) else None
+                if _is_int(category):
+                    self.used_categories.add(category)
+                    if category == 0 and valid:
+                        self.category_zero.append((index, k if panoptic else None))
+
+    def ids(self, key: str) -> list[tuple[int, int]]:
+        """(index, id) of every record of list ``key`` whose id is an integer, in order."""
+        if not self._sorted:
+            for found in self._ids.values():
+                found.sort()
+            self.file_names.sort()
+            self.category_zero.sort()
+            self._sorted = True
+        return self._ids.get(key, [])
 
 
 class Context:
@@ -78,6 +166,11 @@ class Context:
         #: Places already reported by checks that see one problem several times.
         self.seen: set[str] = set()
         self._next_ids: dict[str, int] = {}
+        #: The document index of each record of a list, where the document holds only some
+        #: of them (a streamed file, an image group at a time); absent: the list's own order.
+        self.positions: dict[str, Sequence[int]] = {}
+        self._locals: dict[str, dict[int, int]] = {}
+        self._tables: Tables | None = None
 
     # Reporting ------------------------------------------------------------------------------
 
@@ -101,11 +194,67 @@ class Context:
         return value if isinstance(value, list) else []
 
     def records(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        """``(index, record)`` for each record of list ``key`` that fits the schema."""
+        """``(index, record)`` for each record of list ``key`` that fits the schema; the
+        index is the record's place in the document."""
         invalid = self.invalid.get(key, ())
-        for index, record in enumerate(self.items(key)):
+        positions = self.positions.get(key)
+        for local, record in enumerate(self.items(key)):
+            index = local if positions is None else positions[local]
             if isinstance(record, dict) and index not in invalid:
                 yield index, record
+
+    def record(self, key: str, index: int) -> Any:
+        """The record at document index ``index`` of list ``key``."""
+        return self.items(key)[self._local(key, index)]
+
+    def resolve(self, pointer: str) -> Any:
+        """The value at a JSON pointer into the document (None when there is none)."""
+        tokens = parse_pointer(pointer)
+        key = "" if self.kind == "results" else (tokens[0] if tokens else None)
+        at = 0 if self.kind == "results" else 1
+        if key in self.positions and len(tokens) > at and tokens[at].isdigit():
+            tokens[at] = str(self._local(key, int(tokens[at])))
+            pointer = "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)
+        return resolve(self.document, pointer)
+
+    def _local(self, key: str, index: int) -> int:
+        positions = self.positions.get(key)
+        if positions is None:
+            return index
+        if key not in self._locals:
+            self._locals[key] = {at: local for local, at in enumerate(positions)}
+        return self._locals[key][index]
+
+    def view(self, document: Any, positions: dict[str, Sequence[int]]) -> None:
+        """Look at another part of the document: ``document`` holds the records of each
+        list at these document ``positions`` (a streamed file's image group)."""
+        self.document = document
+        self.positions = positions
+        self._locals = {}
+        for name in ("images_by_id", "categories_by_id", "image_sizes"):
+            self.__dict__.pop(name, None)
+
+    @property
+    def tables(self) -> Tables:
+        """The whole document in compact form (built on first use, from the records that
+        are held; a streamed file sets it as it goes)."""
+        if self._tables is None:
+            self._tables = Tables()
+            keys = ("",) if self.kind == "results" else ("images", "annotations", "categories")
+            for key in keys:
+                items = self.items(key)
+                self._tables.add(
+                    key, range(len(items)), items, self.invalid.get(key, set()), self.kind
+                )
+        return self._tables
+
+    @tables.setter
+    def tables(self, value: Tables) -> None:
+        self._tables = value
+
+    def ids(self, key: str) -> list[tuple[int, int]]:
+        """(index, id) of every record of list ``key`` whose id is an integer."""
+        return self.tables.ids(key)
 
     def by_id(self, key: str) -> dict[int, dict[str, Any]]:
         """Records of list ``key`` by their integer id (the first of duplicates), including
@@ -126,25 +275,15 @@ class Context:
     def categories_by_id(self) -> dict[int, dict[str, Any]]:
         return self.by_id("categories")
 
-    @functools.cached_property
+    @property
     def used_category_ids(self) -> set[int]:
         """Category ids that annotations name, including annotations with other problems."""
-        used: set[int] = set()
-        for ann in self.items("annotations"):
-            if not isinstance(ann, dict):
-                continue
-            segments = ann.get("segments_info") if self.kind == "panoptic" else [ann]
-            for record in segments if isinstance(segments, list) else ():
-                value = record.get("category_id") if isinstance(record, dict) else None
-                if _is_int(value):
-                    used.add(value)
-        return used
+        return self.tables.used_categories
 
     def next_free_id(self, key: str) -> int:
         """A new id for list ``key``: after the largest in use and any handed out before."""
         if key not in self._next_ids:
-            ids = [r.get("id") for r in self.items(key) if isinstance(r, dict)]
-            self._next_ids[key] = max([i for i in ids if _is_int(i)] + [0]) + 1
+            self._next_ids[key] = max([value for _, value in self.ids(key)] + [0]) + 1
         self._next_ids[key] += 1
         return self._next_ids[key] - 1
 

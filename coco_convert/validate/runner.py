@@ -13,7 +13,6 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,17 +20,19 @@ from ..dataset import detect_kind
 from ..errors import InputError, JSONSyntaxError
 from ..io import atomic_write, dump_json, gc_paused, parse_json, read_bytes
 from ..schemas.coco import Kind
-from .codes import RULES
 from .context import Context, Settings
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic
 from .engine import run_checks
-from .fixes import MAX_ROUNDS, AppliedFix, apply_fixes, parse_pointer
+from .fixes import MAX_ROUNDS, apply_fixes
+from .results import FileResult, finding, not_coco, sort_key
 
 if TYPE_CHECKING:
     from ..converters.base import Format
 
 __all__ = [
     "FileResult",
+    "finding",
+    "not_coco",
     "sort_key",
     "validate_document",
     "validate_path",
@@ -40,57 +41,18 @@ __all__ = [
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
-#: Top-level keys in the order COCO files hold them (findings are listed in this order).
-_KEY_ORDER = {key: -9 + i for i, key in enumerate(("info", "licenses", "images", "annotations"))}
 _INDENT = re.compile(rb"\n([ ]+)[\"\{\[\]\}]")
-
-
-@dataclass
-class FileResult:
-    """What validating one file found and did."""
-
-    file: str
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    #: Fixes applied (``--fix``) or that would be applied (``--diff``).
-    applied: list[AppliedFix] = field(default_factory=list)
-    #: What the file was read as: ``coco/instances``, ``voc``, ``yolo``, ... (None if unread).
-    format: str | None = None
-    #: The tool that wrote the file, when recognised.
-    tool: str | None = None
-    #: Whether the file on disk was rewritten.
-    written: bool = False
-
-
-def _finding(code: str, file: str, message: str, **where: Any) -> Diagnostic:
-    return Diagnostic(code, message, Location(file, **where), RULES[code].severity)
-
-
-def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
-    """Document order: by line, or by JSON pointer with list indices compared as numbers."""
-    location = diagnostic.location
-    tokens = tuple(
-        (int(t), "") if t.isdigit() else (_KEY_ORDER.get(t, len(_KEY_ORDER)), t)
-        for t in parse_pointer(location.pointer or "")
-    )
-    return (location.file, location.line or 0, location.column or 0, tokens, diagnostic.code)
 
 
 def validate_document(
     document: Any, file: str, settings: Settings, *, kind: Kind | None = None
 ) -> tuple[list[Diagnostic], Kind | None, str | None]:
     """Every finding of the rules on a parsed JSON document: (findings, kind, tool)."""
-    from .checks.profiles import native_format, recognise_tool
+    from .checks.profiles import recognise_tool
 
-    native = native_format(document)
-    if native is not None:
-        message = f"this is {native}, not COCO; convert it to COCO first"
-        return [_finding("F004", file, message, pointer="")], None, None
-    if isinstance(document, dict) and "images" not in document and "annotations" not in document:
-        message = "not a COCO document: a JSON object without 'images' or 'annotations'"
-        return [_finding("F003", file, message, pointer="")], None, None
-    if not isinstance(document, dict | list):
-        message = "not a COCO document: expected a JSON object (a dataset) or an array (results)"
-        return [_finding("F003", file, message, pointer="")], None, None
+    refused = not_coco(document, file)
+    if refused is not None:
+        return [refused], None, None
     found: Kind = kind or detect_kind(document, source=file)
     ctx = Context(file, document, found, settings)
     ctx.tool = recognise_tool(document)
@@ -117,12 +79,12 @@ def validate_path(
             document = parse_json(data, name)
     except JSONSyntaxError as exc:
         result.diagnostics.append(
-            _finding("F002", name, exc.message, line=exc.line, column=exc.column)
+            finding("F002", name, exc.message, line=exc.line, column=exc.column)
         )
         return result
     except InputError as exc:
         message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        result.diagnostics.append(_finding("F001", name, message))
+        result.diagnostics.append(finding("F001", name, message))
         return result
     layout = _layout(data, name) if fix and write else None
     del data
@@ -180,10 +142,12 @@ def validate_target(
     fix: bool = False,
     unsafe_fixes: bool = False,
     write: bool = True,
+    stream: bool = False,
 ) -> list[FileResult]:
     """Validate what ``path`` is, as the format registry recognises it: a COCO JSON file with
     the rules, any other format (a VOC folder, a YOLO ``data.yaml``, ...) with its own reader
-    (:mod:`coco_convert.validate.reader`). One result per file."""
+    (:mod:`coco_convert.validate.reader`). One result per file. ``stream``: a COCO file is
+    read a chunk at a time (:mod:`coco_convert.validate.streamed`; no fixes)."""
     from .. import registry
 
     target = Path(path)
@@ -192,6 +156,10 @@ def validate_target(
         if target.is_dir() or target.suffix.lower() in (".xml", ".yaml", ".yml"):
             return [_unrecognised(target)]
         # COCO, or JSON that is not (F002-F004 say what it is)
+        if stream:
+            from .streamed import validate_stream
+
+            return [validate_stream(path, settings)]
         return [validate_path(path, settings, fix=fix, unsafe_fixes=unsafe_fixes, write=write)]
     # (a folder can hold two formats, a VOC devkit and a YOLO data.yaml: each is checked)
     return [
@@ -229,12 +197,12 @@ def _unrecognised(target: Path) -> FileResult:
     now; JSON formats are told apart in :func:`validate_document`)."""
     name = str(target)
     if not target.exists():
-        return FileResult(name, [_finding("F001", name, "no such file or folder")])
+        return FileResult(name, [finding("F001", name, "no such file or folder")])
     message = (
         "no format coco-convert reads recognises it (`coco-convert formats` lists them: a "
         "COCO JSON file, a VOC devkit or XML folder, a YOLO data.yaml or dataset folder, ...)"
     )
-    return FileResult(name, [_finding("F003", name, message)])
+    return FileResult(name, [finding("F003", name, message)])
 
 
 def validate_paths(

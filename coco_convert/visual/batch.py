@@ -53,7 +53,7 @@ def draw_images(
 
     with (
         atomic_directory(out_dir, overwrite=overwrite, inputs=plan.inputs) as folder,
-        files_written_behind() as write,
+        files_written_behind(pending=32) as write,
     ):
         results = map_batched(_render, counted(plan.jobs(image_ids)), jobs=workers)
         for k, (name, result) in enumerate(
@@ -61,7 +61,7 @@ def draw_images(
         ):
             report_notes(report, result.notes)
             if result.data:
-                write(folder / name, result.data)
+                write([(folder / name, result.data)])
                 report.count("images")
                 report.count("annotations", counts[k])
     _report_unmatched(report, plan)

@@ -18,11 +18,24 @@ from ..diagnostics import Fix
 _ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|[\\/])")
 
 
-@check("I001", "I002", "I003", "I004", "I007", "I009")
+@check("I002", scope="document")
+def repeated_file_names(ctx: Context) -> None:
+    names: dict[str, int] = {}
+    for i, name in ctx.tables.file_names:
+        if name in names:
+            ctx.report(
+                "I002",
+                f"/images/{i}/file_name",
+                f"file_name {name!r} is also used by /images/{names[name]}",
+            )
+        else:
+            names[name] = i
+
+
+@check("I001", "I003", "I004", "I007", "I009")
 def image_records(ctx: Context) -> None:
     if ctx.kind == "results":
         return
-    names: dict[str, int] = {}
     for i, image in ctx.records("images"):
         where = f"/images/{i}"
         missing = [key for key in ("width", "height") if key not in image]
@@ -40,14 +53,6 @@ def image_records(ctx: Context) -> None:
                 f"Pillow's {MAX_PIXELS:,}",
             )
         name = image["file_name"]
-        if name in names:
-            ctx.report(
-                "I002",
-                f"{where}/file_name",
-                f"file_name {name!r} is also used by /images/{names[name]}",
-            )
-        else:
-            names[name] = i
         if _ABSOLUTE.match(name) or (".." in name and ".." in re.split(r"[\\/]", name)):
             ctx.report("I003", f"{where}/file_name", f"file_name {name!r} is not a relative path")
         if "\\" in name:

@@ -6,7 +6,7 @@ from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
 
 
-@check("K004", kinds=("keypoints",))
+@check("K004", kinds=("keypoints",), scope="document")
 def skeletons(ctx: Context) -> None:
     for i, category in ctx.records("categories"):
         count = len(category.get("keypoints", ()))

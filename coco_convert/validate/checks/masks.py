@@ -63,7 +63,6 @@ def check_rle(ctx: Context, where: str, rle: dict[str, Any]) -> None:
 def against_masks(ctx: Context) -> None:
     """Box and area against pycocotools' numbers, one pycocotools call per image."""
     by_image: dict[int, list[int]] = defaultdict(list)
-    annotations = ctx.items("annotations")
     for i, ann in ctx.records("annotations"):
         segmentation = ann.get("segmentation")
         if segmentation and ("bbox" in ann or "area" in ann):
@@ -73,13 +72,13 @@ def against_masks(ctx: Context) -> None:
     for image_id, indices in by_image.items():
         size = ctx.image_size(image_id)
         if size is not None:
-            segmentations = [annotations[i]["segmentation"] for i in indices]
+            segmentations = [ctx.record("annotations", i)["segmentation"] for i in indices]
             images.append((size[1], size[0], indices, segmentations))
     # one task per chunk of images: in this process, or on a Dask cluster (--scheduler)
     chunks = (images[k : k + _IMAGES_PER_TASK] for k in range(0, len(images), _IMAGES_PER_TASK))
     for measured in map_tasks(_measure_images, chunks):
         for i, area, box in measured:
-            ann = annotations[i]
+            ann = ctx.record("annotations", i)
             where = f"/annotations/{i}"
             bbox = ann.get("bbox")
             if (
@@ -183,10 +182,12 @@ def polygons(ctx: Context) -> None:
         for i, ann in ctx.records("annotations")
         if isinstance(ann.get("segmentation"), list) and ann["segmentation"]
     ]
-    annotations = ctx.items("annotations")
     found: list[list[geometry.PolygonProblem]] = []
     chunks = (  # (bounds the arrays' memory; a task each on a Dask cluster)
-        [annotations[i]["segmentation"] for i in indices[start : start + _POLYGON_CHUNK]]
+        [
+            ctx.record("annotations", i)["segmentation"]
+            for i in indices[start : start + _POLYGON_CHUNK]
+        ]
         for start in range(0, len(indices), _POLYGON_CHUNK)
     )
     for checked in map_tasks(geometry.check_segmentations, chunks):
@@ -195,7 +196,7 @@ def polygons(ctx: Context) -> None:
     for i, problems in zip(indices, found, strict=True):
         if not problems:
             continue
-        segmentation = annotations[i]["segmentation"]
+        segmentation = ctx.record("annotations", i)["segmentation"]
         where = f"/annotations/{i}/segmentation"
         degenerate = [p for p in problems if p.code in _DEGENERATE]
         if want_degenerate and degenerate:

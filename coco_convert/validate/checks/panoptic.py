@@ -48,9 +48,9 @@ def pngs(ctx: Context) -> None:
             ctx.report("P002", f"/annotations/{i}/file_name", f"panoptic PNG {path} does not exist")
 
 
-@check("D002", kinds=("results",))
+@check("D002", kinds=("results",), scope="document")
 def empty_results(ctx: Context) -> None:
-    if isinstance(ctx.document, list) and not ctx.document:
+    if not ctx.tables.counts.get("", 0):
         ctx.report("D002", "", "the results list is empty (pycocotools' loadRes fails on [])")
 
 

@@ -86,7 +86,7 @@ def recognise_tool(document: Any) -> str | None:
     return None
 
 
-@check("T001", "T002", kinds=("instances", "keypoints", "stuff", "panoptic"))
+@check("T001", "T002", kinds=("instances", "keypoints", "stuff", "panoptic"), scope="document")
 def placeholder_categories(ctx: Context) -> None:
     categories = list(ctx.records("categories"))
     used = ctx.used_category_ids
@@ -133,8 +133,8 @@ def cvat_rotation(ctx: Context) -> None:
             )
 
 
-@check("T004", "T005", "T006")
-def tool_specific(ctx: Context) -> None:
+@check("T004")
+def label_studio_names(ctx: Context) -> None:
     if ctx.tool == "Label Studio":
         for i, image in ctx.records("images"):
             base = image["file_name"].replace("\\", "/").rsplit("/", 1)[-1]
@@ -145,24 +145,22 @@ def tool_specific(ctx: Context) -> None:
                     f"file_name {base!r} carries Label Studio's upload prefix "
                     f"{base[:9]!r}; the original file is {base[9:]!r}",
                 )
-    if ctx.tool not in ("makesense.ai", "VGG Image Annotator"):
-        return
-    annotations = [a for a in ctx.items("annotations") if isinstance(a, dict)]
+
+
+@check("T005", "T006", scope="document")
+def tool_exports(ctx: Context) -> None:
+    tables = ctx.tables
     if ctx.tool == "makesense.ai":
-        unlabelled = sum(1 for a in annotations if "category_id" not in a)
+        unlabelled = tables.unlabelled
         if unlabelled:
             ctx.report(
                 "T005",
                 "/annotations",
-                f"{unlabelled} of {len(annotations)} shapes have no label (makesense.ai "
+                f"{unlabelled} of {tables.annotation_objects} shapes have no label (makesense.ai "
                 "leaves out category_id for unlabelled shapes)",
             )
     if ctx.tool == "VGG Image Annotator":
-        strings = sum(
-            1
-            for a in annotations
-            if isinstance(a.get("image_id"), str) or a.get("category_id", 0) is None
-        )
+        strings = tables.strings
         if strings:
             ctx.report(
                 "T006",

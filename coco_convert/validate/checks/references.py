@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 from ..context import Context, check
@@ -13,18 +12,9 @@ _WITH_IDS = ("instances", "keypoints", "stuff", "captions")
 _WITH_CATEGORIES = ("instances", "keypoints", "stuff", "panoptic")
 
 
-def _ids(ctx: Context, key: str) -> Iterator[tuple[int, Any]]:
-    """(index, id) of every object of list ``key`` whose id is an integer."""
-    for i, record in enumerate(ctx.items(key)):
-        if isinstance(record, dict):
-            value = record.get("id")
-            if type(value) is int:
-                yield i, value
-
-
 def _duplicates(ctx: Context, key: str, code: str, noun: str, *, renumber: bool = False) -> None:
     first: dict[int, int] = {}
-    for i, value in _ids(ctx, key):
+    for i, value in ctx.ids(key):
         if value not in first:
             first[value] = i
             continue
@@ -36,18 +26,18 @@ def _duplicates(ctx: Context, key: str, code: str, noun: str, *, renumber: bool 
         ctx.report(code, where, f"{noun} id {value} is also used by /{key}/{first[value]}", fix)
 
 
-@check("R001", "R003")
+@check("R001", "R003", scope="document")
 def duplicate_ids(ctx: Context) -> None:
     _duplicates(ctx, "images", "R001", "image")
     _duplicates(ctx, "categories", "R003", "category")
 
 
-@check("R002", "R009", kinds=_WITH_IDS)
+@check("R002", "R009", kinds=_WITH_IDS, scope="document")
 def annotation_ids(ctx: Context) -> None:
     _duplicates(ctx, "annotations", "R002", "annotation", renumber=True)
     if not ctx.wants("R009"):
         return
-    for i, value in _ids(ctx, "annotations"):
+    for i, value in ctx.ids("annotations"):
         if value == 0:
             new = ctx.next_free_id("annotations")
             where = f"/annotations/{i}/id"
@@ -100,22 +90,16 @@ def _drop(where: str) -> Fix:
     return Fix.remove("delete the annotation", where, unsafe=True)
 
 
-@check("R006", kinds=_WITH_CATEGORIES)
+@check("R006", kinds=_WITH_CATEGORIES, scope="document")
 def category_zero(ctx: Context) -> None:
-    for i, value in _ids(ctx, "categories"):
+    for i, value in ctx.ids("categories"):
         if value != 0:
             continue
         new = ctx.next_free_id("categories")
         edits = [Edit(f"/categories/{i}/id", new)]
-        for j, ann in ctx.records("annotations"):
-            if ctx.kind == "panoptic":
-                edits.extend(
-                    Edit(f"/annotations/{j}/segments_info/{k}/category_id", new)
-                    for k, segment in enumerate(ann["segments_info"])
-                    if segment["category_id"] == 0
-                )
-            elif ann.get("category_id") == 0:
-                edits.append(Edit(f"/annotations/{j}/category_id", new))
+        for j, k in ctx.tables.category_zero:
+            segment = "" if k is None else f"/segments_info/{k}"
+            edits.append(Edit(f"/annotations/{j}{segment}/category_id", new))
         hint = f" ({ctx.tool}'s export starts at 0)" if ctx.tool else ""
         ctx.report(
             "R006",
@@ -129,7 +113,7 @@ def category_zero(ctx: Context) -> None:
         )
 
 
-@check("R007")
+@check("R007", scope="document")
 def duplicate_names(ctx: Context) -> None:
     first: dict[str, int] = {}
     for i, category in ctx.records("categories"):
@@ -144,7 +128,7 @@ def duplicate_names(ctx: Context) -> None:
             first[name] = i
 
 
-@check("R008", kinds=_WITH_CATEGORIES)
+@check("R008", kinds=_WITH_CATEGORIES, scope="document")
 def unused_categories(ctx: Context) -> None:
     used = ctx.used_category_ids
     for i, category in ctx.records("categories"):
@@ -159,7 +143,6 @@ def unused_categories(ctx: Context) -> None:
 @check("R010", kinds=("instances", "keypoints", "stuff"))
 def duplicate_annotations(ctx: Context) -> None:
     by_box: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    annotations = ctx.items("annotations")
     for i, ann in ctx.records("annotations"):
         bbox = ann.get("bbox")
         key = (ann["image_id"], ann["category_id"], tuple(bbox) if bbox is not None else None)
@@ -169,8 +152,10 @@ def duplicate_annotations(ctx: Context) -> None:
             continue
         kept: list[int] = []
         for i in indices:
-            body = _without_id(annotations[i])
-            twin = next((k for k in kept if _without_id(annotations[k]) == body), None)
+            body = _without_id(ctx.record("annotations", i))
+            twin = next(
+                (k for k in kept if _without_id(ctx.record("annotations", k)) == body), None
+            )
             if twin is None:
                 kept.append(i)
                 continue

@@ -8,7 +8,7 @@ from typing import Any
 from ...errors import Issue
 from ..context import Context, check, is_number
 from ..diagnostics import Fix
-from ..fixes import parse_pointer, resolve
+from ..fixes import parse_pointer
 
 _FLAGS = ("iscrowd", "isthing")
 _FLAG_WORDS = {"false": 0, "true": 1, "0": 0, "1": 1}
@@ -24,7 +24,7 @@ def report_schema_issue(ctx: Context, issue: Issue) -> None:
     pointer = issue.pointer
     tokens = parse_pointer(pointer)
     field = tokens[-1] if tokens else ""
-    value = resolve(ctx.document, pointer)
+    value = ctx.resolve(pointer)
     expects_int = issue.message.startswith("expected an integer")
     expects_number = expects_int or issue.message.startswith("expected a number")
 
@@ -33,7 +33,7 @@ def report_schema_issue(ctx: Context, issue: Issue) -> None:
         parent = pointer.rsplit("/", 1)[0]
         if parent not in ctx.seen:
             ctx.seen.add(parent)
-            flat = resolve(ctx.document, parent)
+            flat = ctx.resolve(parent)
             ctx.report(
                 "S005",
                 parent,
@@ -80,12 +80,13 @@ def _number_from_text(text: str, field: str, *, integer: bool) -> int | float | 
     return None
 
 
-def mark_out_of_range(ctx: Context) -> None:
+def mark_out_of_range(ctx: Context, keys: tuple[str, ...] | None = None) -> None:
     """S006: integers beyond 64 bits in the fields of records (and their boxes), where the
     schema's bounds did not already find them (keys a tool added). Such records are set aside
-    like those that break the schema: no reader does arithmetic on them."""
+    like those that break the schema: no reader does arithmetic on them. ``keys``: only
+    these lists."""
     lists = ("",) if ctx.kind == "results" else ("images", "annotations", "categories")
-    for key in lists:
+    for key in lists if keys is None else keys:
         prefix = f"/{key}" if key else ""
         for i, record in ctx.records(key):
             # Cheap first: numbers compare with integers of any size, so one min/max per box
