@@ -51,13 +51,16 @@ def coco_file(path: Path | None = None, *, images: int = 118_287) -> Path:
 
 
 class Run(NamedTuple):
-    """One job's run: wall seconds (interpreter start included), CPU seconds (user + system,
-    of the job and of every child it waited for: the figure that a busy machine moves least),
-    peak resident set of the job or its largest descendant (bytes), and the end of its stderr
-    when it failed (else None)."""
+    """One job's run: wall seconds (interpreter start included); user and system CPU seconds
+    of the job and of every child it waited for (user time is what another job on a busy
+    machine moves least; system time also holds the file system's own state: on ext4, the
+    files created right after many were deleted cost several times more); peak resident set
+    of the job or its largest descendant (bytes); the end of its stderr when it failed (else
+    None)."""
 
     seconds: float
-    cpu: float
+    user: float
+    system: float
     rss: int
     failed: str | None
 
@@ -74,12 +77,11 @@ def run_process(command: list[str], *, cwd: Path | None = None) -> Run:
         )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
-        cpu = usage.ru_utime + usage.ru_stime
         if os.waitstatus_to_exitcode(status) != 0:
             errors.seek(0)
             text = errors.read().decode(errors="replace").strip()
-            return Run(seconds, cpu, 0, text[-2000:] or "failed")
-    return Run(seconds, cpu, usage.ru_maxrss * 1024, None)
+            return Run(seconds, usage.ru_utime, usage.ru_stime, 0, text[-2000:] or "failed")
+    return Run(seconds, usage.ru_utime, usage.ru_stime, usage.ru_maxrss * 1024, None)
 
 
 def time_process(command: list[str], *, cwd: Path | None = None) -> tuple[float, int, str | None]:
