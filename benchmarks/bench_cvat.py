@@ -7,6 +7,8 @@ Jobs, each a fresh process, best of ``--runs`` (wall seconds, peak RSS of the pr
 * floor: lxml ``iterparse`` of the file (``<image>``/``<track>`` elements cleared as read)
   touching what a conversion needs: every label, coordinate (``float``), points string
   (split, ``float``), mask run lengths (split, ``int``) and attribute text;
+* whole tree: ``lxml.etree.parse`` of the file, what reading it without streaming holds (the
+  memory a reader that is not streamed needs before it converts anything);
 * ours, read: ``read_cvat`` (COCO datasets in memory: masks placed as exact RLE, tracks
   split into frames);
 * ours, cvat2coco: the command, read and COCO JSON written;
@@ -21,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from shared_bench import time_process
+from shared_bench import best_of, print_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -58,6 +59,13 @@ for _, el in etree.iterparse(sys.argv[1], events=("end",), tag=("image", "track"
     while el.getprevious() is not None:
         del parent[0]
 print(n)
+"""
+
+TREE = r"""
+import sys
+from lxml import etree
+tree = etree.parse(sys.argv[1], etree.XMLParser(resolve_entities=False, no_network=True))
+print(len(tree.getroot()))
 """
 
 OURS = r"""
@@ -104,6 +112,7 @@ def main() -> None:
     out = args.work / "out"
     jobs = {
         "floor (lxml)": [python, "-c", FLOOR, str(xml)],
+        "whole tree (lxml)": [python, "-c", TREE, str(xml)],
         "ours, read": [python, "-c", OURS, str(xml)],
         "ours, cvat2coco": [cli, "--quiet", "cvat2coco", str(xml), "-o", str(out / "ours.json")],
     }
@@ -113,20 +122,8 @@ def main() -> None:
         print(f"{args.peer_python} not found: Datumaro left out", file=sys.stderr)
     print(f"{xml}: {xml.stat().st_size / 2**20:.0f} MiB, {args.images:,} images")
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(args.runs):
-        for name, command in jobs.items():
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir(parents=True)
-            seconds, rss, error = time_process(command)
-            if error is not None:
-                sys.exit(f"{name} failed:\n{error}")
-            if name not in best or seconds < best[name][0]:
-                best[name] = (seconds, rss / 2**20)
-    floor = best["floor (lxml)"][0]
-    print(f"\n  {'job':<18}{'seconds':>9}{'peak MB':>9}{'x floor':>9}")
-    for name, (seconds, rss) in best.items():
-        print(f"  {name:<18}{seconds:9.2f}{rss:9.0f}{seconds / floor:9.2f}")
+    best = best_of(jobs, args.runs, out)
+    print_table(best, "floor (lxml)")
     if "Datumaro" in best:
         ours = best["ours, cvat2coco"][0]
         print(f"\n  Datumaro / cvat2coco: {best['Datumaro'][0] / ours:.2f}x")

@@ -5,7 +5,8 @@
 A task export of ``--images`` images (1280 x 720), about 12 objects each: boxes (one in ten
 rotated), polygons of 6 to 40 points, masks over their own box (CVAT's RLE), and every
 tenth image in a video-like stretch tracked by box tracks (``<track>`` after the images, as a
-file holding both is imported by CVAT). Labels with checkbox, select and number attributes.
+file holding both is imported by CVAT; the task's ``<original_size>`` gives the tracks' frame
+size, which Datumaro requires). Labels with checkbox, select and number attributes.
 Standard library only."""
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ true</values>
       <frame_filter></frame_filter>
       <labels>{labels}
       </labels>
+      <original_size>
+        <width>{WIDTH}</width>
+        <height>{HEIGHT}</height>
+      </original_size>
     </task>
     <dumped>2024-01-01 00:00:00.000000+00:00</dumped>
   </meta>

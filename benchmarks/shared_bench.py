@@ -67,3 +67,29 @@ def time_process(command: list[str], *, cwd: Path | None = None) -> tuple[float,
             text = errors.read().decode(errors="replace").strip()
             return seconds, 0, text[-2000:] or "failed"
     return seconds, usage.ru_maxrss * 1024, None
+
+
+def best_of(jobs: dict[str, list[str]], runs: int, out: Path) -> dict[str, tuple[float, float]]:
+    """Each job's best wall seconds and its peak RSS then (MB) over ``runs`` rounds, the jobs
+    interleaved within a round, ``out`` emptied before each; exits naming a job that fails."""
+    import shutil
+
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(runs):
+        for name, command in jobs.items():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            seconds, rss, error = time_process(command)
+            if error is not None:
+                sys.exit(f"{name} failed:\n{error}")
+            if name not in best or seconds < best[name][0]:
+                best[name] = (seconds, rss / 2**20)
+    return best
+
+
+def print_table(best: dict[str, tuple[float, float]], floor: str) -> None:
+    """The jobs' seconds, peak MB and ratio to the ``floor`` job, one row each."""
+    width = max(len(name) for name in best) + 2
+    print(f"\n  {'job':<{width}}{'seconds':>9}{'peak MB':>9}{'x floor':>9}")
+    for name, (seconds, rss) in best.items():
+        print(f"  {name:<{width}}{seconds:9.2f}{rss:9.0f}{seconds / best[floor][0]:9.2f}")

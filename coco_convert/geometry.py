@@ -335,7 +335,9 @@ def crop_to_rle(crop: Mask, left: int, top: int, height: int, width: int) -> RLE
         runs[-1] += after
     elif after:
         runs = np.concatenate((runs, [after]))
-    return compress_rle({"size": [height, width], "counts": runs.tolist()})
+    # (valid by construction: non-negative runs adding up to the image, so no check)
+    return _json_rle(_coco_mask.frPyObjects({"size": [height, width], "counts": runs.tolist()},
+                                            height, width))  # fmt: skip
 
 
 # --- any segmentation -> RLE, area, box -------------------------------------------------------

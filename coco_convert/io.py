@@ -703,15 +703,16 @@ def write_document(
 ) -> None:
     """Write a COCO document atomically without holding its long lists: ``header`` is the
     document with those lists left empty, ``lists`` gives each one's records a chunk at a
-    time (``""``: the document is a results array). The bytes are exactly those of
-    :func:`write_json` on the whole document (compact, or ``indent`` 2): what the streaming
-    verbs (``--stream``) write."""
+    time (``""``: the document is a results array; a list the header lacks is not written).
+    The bytes are exactly those of :func:`write_json` on the whole document (compact, or
+    ``indent`` 2): what the streaming verbs (``--stream``) write."""
     if indent not in (None, 2):
         raise UsageError("with --stream, --indent is 2 or left out")
     if "" in lists:
         pieces: Iterator[bytes] = _chunked_list(lists[""](), indent, 0)
     else:
-        marks = {key: f"\x00coco-convert {key}\x00" for key in lists}
+        # (in the header's order: the lists are cut out of its text one after the other)
+        marks = {key: f"\x00coco-convert {key}\x00" for key in header if key in lists}
         skeleton = {key: marks.get(key, value) for key, value in header.items()}
         pieces = _spliced(dump_json(skeleton, indent=indent), marks, lists, indent)
     gzip_level = 6 if os.fspath(path).endswith(".gz") else None

@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,7 @@ class _Reader:
             return
         try:
             more = self.handle.read(max(want, 2**20))
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # (a damaged gzip file)
             raise InputError(self.name, f"cannot read: {exc}") from None
         if not more:
             self.eof = True
@@ -203,8 +204,15 @@ class CocoStream:
         self.refs: dict[str, list[npt.NDArray[np.int64]]] = {}
         self._refs_known = True
         self._issues: dict[tuple[str, int], list[Issue]] = {}
-        with gc_paused(), _open(self.name) as handle:
-            self._map(_Reader(handle, self.name))
+        self._at = 0  # where the value being mapped starts
+        try:
+            with gc_paused(), _open(self.name) as handle:
+                self._map(_Reader(handle, self.name))
+        except RecursionError:  # (arrays nested thousands deep)
+            line, column = _line_column(self.name, self._at)
+            raise JSONSyntaxError(
+                self.name, "values nested too deep to parse", line=line, column=column
+            ) from None
         self._hold_short_lists()
         self.kind: Kind = self._detect_kind()
 
@@ -299,6 +307,7 @@ class CocoStream:
         annotations): what a writer or an operation asks of a dataset besides its records."""
         from .dataset import from_document
 
+        self.check_header()
         return from_document(self.document(), kind=self.kind, validate=False, source=self.name)
 
     def probe(self) -> Any:
@@ -318,16 +327,29 @@ class CocoStream:
         the first problem the rest of the file is validated too and a
         :class:`~coco_convert.errors.SchemaError` lists what :func:`coco_convert.load` would
         (the same issues, pointers and order), so no invalid record is ever handed out."""
+        self.check_header()
+        for i, (first, records) in enumerate(self.records(key)):
+            if self._check(key, i, first, records):
+                self._raise_all()
+            yield first, records
+
+    def check_header(self) -> None:
+        """Validate the header (every top-level member but the long lists); when it has a
+        problem, validate the rest too and raise what :func:`coco_convert.load` would. What
+        reads the header (:meth:`header_dataset`, :meth:`checked`) calls it first."""
         from .schemas.check import check_skeleton
 
         if ("header", 0) not in self._issues:
             self._issues[("header", 0)] = list(check_skeleton(self.document(), self.kind))
             if self._issues[("header", 0)]:
                 self._raise_all()
-        for i, (first, records) in enumerate(self.records(key)):
-            if self._check(key, i, first, records):
-                self._raise_all()
-            yield first, records
+
+    def check(self) -> None:
+        """Validate the whole file now, as :func:`coco_convert.load` does (before refusing
+        it for what it is: the same errors come first)."""
+        for key in self.lists or ("images",):
+            for _ in self.checked(key):
+                pass
 
     def _check(self, key: str, i: int, first: int, records: list[Any]) -> bool:
         from .schemas.check import check_records
@@ -391,6 +413,7 @@ class CocoStream:
             if reader.at(pos) != ord(":"):
                 raise self._syntax(reader, pos, "expected ':' after a key")
             pos = reader.skip_ws(pos + 1)
+            self._at = pos
             if key in LONG_LISTS and reader.at(pos) == ord("["):
                 self.header[key] = []
                 self.chunks[key], pos = self._array(reader, pos, key)
@@ -458,6 +481,7 @@ class CocoStream:
         chunks: list[Chunk] = []
         index = 0
         while True:
+            self._at = pos
             target = pos + self.chunk_bytes
             reader.drop(pos)
             reader.fill(target + 2**20)

@@ -311,6 +311,18 @@ def test_nan_points_are_refused_at_their_pointer(tmp_path: Path) -> None:
     assert str(error.value) == f"{tmp_path / 'a.json'}:/shapes/0/points/1/0: nan is not a number"
 
 
+@pytest.mark.parametrize("value", ["1" + "0" * 400, "-9223372036854775809"])
+def test_points_beyond_any_coordinate_are_refused_at_their_pointer(
+    tmp_path: Path, value: str
+) -> None:
+    # (an int too large for a float is not summed into an OverflowError traceback)
+    text = _document(_shape([[1, 2], [3, 4], [5, 6]])).replace("[3, 4]", f"[3, {value}]")
+    with pytest.raises(InputError) as error:
+        read(_file(tmp_path, text))
+    assert error.value.location.pointer == "/shapes/0/points/1/1"
+    assert f"{value} is not a coordinate" in str(error.value)
+
+
 def test_image_data_that_is_not_base64(tmp_path: Path) -> None:
     with pytest.raises(InputError) as error:
         read(_file(tmp_path, _document(imageData="not base64 at all!")))

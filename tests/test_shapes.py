@@ -4,16 +4,19 @@ Label Studio's corner formula and pycocotools' rasteriser are the oracles."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from pycocotools import mask as coco_mask
 
-from coco_convert import geometry
+from coco_convert import geometry, registry
 from coco_convert.shapes import (
     Ellipse,
     box_from_corners,
@@ -23,6 +26,8 @@ from coco_convert.shapes import (
     ellipse_record,
     ellipse_vertices,
     envelope,
+    polygons_area,
+    ring_area,
     rotated_box_corners,
 )
 
@@ -199,3 +204,107 @@ def test_ellipse_record_keeps_the_exact_figure() -> None:
     assert np.array_equal(
         ellipse_mask(Ellipse(10, 10, 4, 2, 90), 20, 20), ellipse_mask(Ellipse(10, 10, 2, 4), 20, 20)
     )
+
+
+# --- one area convention across the labeling-tool readers ------------------------------------
+
+#: A 200 x 160 image holding a circle (centre (100, 80), radius 25), a quadrilateral whose
+#: shoelace sum has float noise, and one object drawn as two overlapping rectangles
+#: (10..50 x 100..140 and 30..70 x 100..140: union 2,400, not the 3,200 of the two summed).
+_QUAD = [10.1, 20.3, 87.5, 20.3, 90.7, 60.9, 10.1, 60.7]
+_PARTS = [[10, 100, 50, 100, 50, 140, 10, 140], [30, 100, 70, 100, 70, 140, 30, 140]]
+
+
+def _pairs(flat: list[float]) -> list[list[float]]:
+    return [list(p) for p in zip(flat[0::2], flat[1::2], strict=True)]
+
+
+def _cvat(folder: Path) -> Path:
+    def points(flat: list[float]) -> str:
+        return ";".join(f"{x},{y}" for x, y in _pairs(flat))
+
+    path = folder / "annotations.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version>'
+        "<meta><task><labels><label><name>a</name></label></labels></task></meta>"
+        '<image id="0" name="a.png" width="200" height="160">'
+        '<ellipse label="a" cx="100" cy="80" rx="25" ry="25" occluded="0"/>'
+        f'<polygon label="a" occluded="0" points="{points(_QUAD)}"/>'
+        + "".join(
+            f'<polygon label="a" occluded="0" group_id="1" points="{points(p)}"/>' for p in _PARTS
+        )
+        + "</image></annotations>\n"
+    )
+    return path
+
+
+def _labelme(folder: Path) -> Path:
+    shapes_ = [
+        {"label": "a", "shape_type": "circle", "points": [[100, 80], [125, 80]], "group_id": None},
+        {"label": "a", "shape_type": "polygon", "points": _pairs(_QUAD), "group_id": None},
+        *({"label": "a", "shape_type": "polygon", "points": _pairs(p), "group_id": 1}
+          for p in _PARTS),
+    ]  # fmt: skip
+    for shape in shapes_:
+        shape |= {"flags": {}, "description": ""}
+    path = folder / "a.json"
+    path.write_text(json.dumps({"version": "5.4.1", "flags": {}, "shapes": shapes_,
+                                "imagePath": "a.png", "imageData": None, "imageHeight": 160,
+                                "imageWidth": 200}))  # fmt: skip
+    return path
+
+
+def _via(folder: Path) -> Path:
+    regions = [
+        {"shape_attributes": {"name": "circle", "cx": 100, "cy": 80, "r": 25}},
+        {"shape_attributes": {"name": "polygon", "all_points_x": _QUAD[0::2],
+                              "all_points_y": _QUAD[1::2]}},
+    ]  # fmt: skip
+    for region in regions:
+        region["region_attributes"] = {"label": "a"}
+    Image.new("RGB", (200, 160)).save(folder / "a.png")
+    path = folder / "via.json"
+    entry = {"filename": "a.png", "size": -1, "regions": regions, "file_attributes": {}}
+    path.write_text(json.dumps({"a.png-1": entry}))
+    return path
+
+
+def _labelstudio(folder: Path) -> Path:
+    def region(kind: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": kind, "from_name": "label", "to_name": "image", "original_width": 200,
+                "original_height": 160, "value": {**value, kind: ["a"]}}  # fmt: skip
+
+    percent = [[x * 100 / 200, y * 100 / 160] for x, y in _pairs(_QUAD)]
+    result = [
+        region("ellipselabels", {"x": 50, "y": 50, "radiusX": 12.5, "radiusY": 15.625}),
+        region("polygonlabels", {"points": percent}),
+    ]
+    path = folder / "tasks.json"
+    path.write_text(json.dumps([{"id": 1, "data": {"image": "a.png"},
+                                 "annotations": [{"id": 1, "result": result}]}]))  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["cvat", "labelme", "via", "labelstudio"])
+def test_every_labeling_tool_reader_gives_the_same_area(fmt: str, tmp_path: Path) -> None:
+    make = {"cvat": _cvat, "labelme": _labelme, "via": _via, "labelstudio": _labelstudio}[fmt]
+    datasets, _ = registry.get(fmt).read(make(tmp_path))
+    (dataset,) = datasets.values()
+    circle, quad, *grouped = dataset.annotations
+    # the circle: the exact figure's area and box, not its inscribed polygon's
+    assert circle["area"] == pytest.approx(math.pi * 25**2, abs=1e-9)
+    assert circle["bbox"] == pytest.approx([75, 55, 50, 50], abs=1e-9)
+    assert circle["shape"]["radii"] == pytest.approx([25, 25])
+    # a polygon: its own (shoelace) area, the subtraction noise rounded away
+    (ring,) = quad["segmentation"]
+    assert quad["area"] == round(ring_area(ring), 9) == pytest.approx(ring_area(_QUAD))
+    assert len(str(quad["area"])) < 12
+    # ... which pycocotools' pixel count of it follows within a one-pixel rim
+    pixels = geometry.area(quad["segmentation"], 160, 200)
+    assert abs(quad["area"] - pixels) <= quad["bbox"][2] + quad["bbox"][3]
+    # an object of overlapping parts: the area of their union, as pycocotools counts it
+    if fmt in ("cvat", "labelme"):
+        (union,) = grouped
+        assert union["segmentation"] == _PARTS
+        assert union["area"] == polygons_area(_PARTS) == 2400
+        assert geometry.area(union["segmentation"], 160, 200) == 2400

@@ -216,14 +216,14 @@ def test_stream_needs_a_writer_that_takes_it(tmp_path: Path) -> None:
             "convert",
             str(FIXTURES / "coco" / "instances.json"),
             "--to",
-            "voc",
+            "labelme",
             "-o",
-            str(tmp_path / "voc"),
+            str(tmp_path / "labelme"),
             "--stream",
         ],
     )
     assert result.exit_code == 2
-    assert "--stream reads COCO files for the writers that take them (yolo)" in result.output
+    assert "--stream reads COCO files for the writers that take them (voc, yolo)" in result.output
 
 
 def test_large_files_stream_by_themselves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,6 +246,33 @@ def _same_tree(compare: filecmp.dircmp[str]) -> bool:
     if compare.left_only or compare.right_only or mismatch or errors:
         return False
     return all(_same_tree(sub) for sub in compare.subdirs.values())
+
+
+def _both_ways(tmp_path: Path, args: list[str], output: str) -> dict[str, Any]:
+    """``coco-convert ARGS -o OUTPUT --report REPORT`` without, then with ``--stream``; checks
+    that both give the same exit status, stderr, report and output (every byte of every
+    file) and returns the first run's: ``code``, ``stderr``, ``report`` (parsed, or None)."""
+    runs: list[dict[str, Any]] = []
+    for extra in ([], ["--stream"]):
+        out, report = tmp_path / f"{len(extra)}-{output}", tmp_path / f"{len(extra)}-report.json"
+        result = CliRunner().invoke(main, [*args, "-o", str(out), "--report", str(report), *extra])
+        runs.append(
+            {
+                "code": result.exit_code,
+                "stderr": result.stderr,
+                "report": report.read_bytes() if report.exists() else None,
+                "out": out,
+            }
+        )
+    whole, streamed = runs
+    assert {**streamed, "out": None} == {**whole, "out": None}
+    if whole["out"].is_dir():
+        assert _same_tree(filecmp.dircmp(whole["out"], streamed["out"]))
+    elif whole["out"].exists():
+        assert streamed["out"].read_bytes() == whole["out"].read_bytes()
+    else:
+        assert not streamed["out"].exists()
+    return {**whole, "report": whole["report"] and json.loads(whole["report"])}
 
 
 def test_msgspec_error_offsets_are_what_the_cutter_reads() -> None:
@@ -282,38 +309,22 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("options", FILTERS, ids=" ".join)
-@pytest.mark.parametrize("order", ["file", "shuffled"])
+@pytest.mark.parametrize("order", ["file", "shuffled", "annotations first"])
 def test_filter_stream_is_byte_identical(
     tmp_path: Path, small_chunks: None, options: list[str], order: str
 ) -> None:
     document = _dataset()
     if order == "shuffled":
         random.Random(5).shuffle(document["annotations"])
+    if order == "annotations first":
+        document = {key: document[key] for key in ("annotations", "info", "images", "categories")}
     path = _write(tmp_path / "in.json", document)
-    runner = CliRunner()
-    results = []
-    for extra in ([], ["--stream"]):
-        out = tmp_path / f"out{len(extra)}.json"
-        report = tmp_path / f"report{len(extra)}.json"
-        result = runner.invoke(
-            main, ["filter", str(path), "-o", str(out), "--report", str(report), *options, *extra]
-        )
-        assert result.exit_code == 0, result.output
-        results.append((out.read_bytes(), report.read_bytes(), result.stderr))
-    assert results[1] == results[0]
+    assert _both_ways(tmp_path, ["filter", str(path), *options], "out.json")["code"] == 0
 
 
 @pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
 def test_filter_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
-    runner = CliRunner()
-    results = []
-    for extra in ([], ["--stream"]):
-        out = tmp_path / f"out{len(extra)}.json"
-        result = runner.invoke(main, ["filter", str(path), "-o", str(out), *extra])
-        results.append(
-            (result.exit_code, result.stderr, out.read_bytes() if out.exists() else None)
-        )
-    assert results[1] == results[0]
+    _both_ways(tmp_path, ["filter", str(path)], "out.json")
 
 
 SPLITS = [
@@ -336,48 +347,14 @@ def test_split_stream_is_byte_identical(
     images.mkdir()
     for image in document["images"][:50]:
         (images / image["file_name"]).write_bytes(b"not really a jpeg")
-    runner = CliRunner()
-    results = []
-    for extra in ([], ["--stream"]):
-        out = tmp_path / f"out{len(extra)}"
-        report = tmp_path / f"report{len(extra)}.json"
-        result = runner.invoke(
-            main,
-            [
-                "split",
-                str(path),
-                "-o",
-                str(out),
-                "--report",
-                str(report),
-                "--images",
-                str(images),
-                "--copy-images",
-                *options,
-                *extra,
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        results.append((out, report.read_bytes(), result.stderr))
-    assert _same_tree(filecmp.dircmp(results[0][0], results[1][0]))
-    assert results[1][1:] == results[0][1:]
+    args = ["split", str(path), "--images", str(images), "--copy-images", *options]
+    assert _both_ways(tmp_path, args, "out")["code"] == 0
 
 
 @pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
 def test_split_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
-    runner = CliRunner()
-    results = []
-    for extra in ([], ["--stream"]):
-        out = tmp_path / f"out{len(extra)}"
-        result = runner.invoke(
-            main, ["split", str(path), "-o", str(out), "--ratios", "x=0.5,y=0.5", *extra]
-        )
-        results.append((result.exit_code, result.stderr))
-        if result.exit_code == 0:
-            assert out.is_dir()
-    assert results[1] == results[0]
-    if results[0][0] == 0:
-        assert _same_tree(filecmp.dircmp(tmp_path / "out0", tmp_path / "out1"))
+    if _both_ways(tmp_path, ["split", str(path), "--ratios", "x=0.5,y=0.5"], "out")["code"] == 0:
+        assert (tmp_path / "0-out").is_dir()
 
 
 @pytest.mark.parametrize(
@@ -408,3 +385,185 @@ def test_coco2yolo_stream_keypoints(
     streamed = registry.convert(path, tmp_path / "stream", to="yolo", options=options, stream=True)
     assert _same_tree(filecmp.dircmp(tmp_path / "whole", tmp_path / "stream"))
     assert streamed.to_dict() == whole.to_dict()
+
+
+def _masks_dataset(*, seed: int = 0) -> dict[str, Any]:
+    """:func:`_dataset` with masks to trace: RLEs with holes and specks, one whose size is not
+    its image's, one of no image, one of an image without a size; and an uncompressed RLE
+    that cannot be compressed (its runs do not fill the image)."""
+    import numpy as np
+
+    from coco_convert import geometry
+
+    document = _dataset(seed=seed)
+    rng = random.Random(seed)
+    for ann in document["annotations"][::3]:
+        mask = np.zeros((300, 400), dtype=np.uint8)
+        x, y = rng.randrange(0, 300), rng.randrange(0, 200)
+        mask[y : y + 60, x : x + 80] = 1
+        if rng.random() < 0.5:
+            mask[y + 20 : y + 40, x + 20 : x + 40] = 0  # a hole
+        if rng.random() < 0.3:
+            mask[290, 390] = 1  # a speck
+        ann["segmentation"] = dict(geometry.mask_to_rle(mask))
+    document["annotations"][9]["segmentation"] = {"counts": "PPYo1", "size": [30, 40]}
+    document["annotations"][12]["segmentation"] = {"counts": [5, 10], "size": [300, 400]}
+    document["annotations"][6]["image_id"] = 10_000  # (an RLE of no image)
+    for ann in document["annotations"][:2]:  # an RLE and a polygon of images without a size
+        document["images"][ann["image_id"] - 1].pop("height", None)
+    return document
+
+
+POLY2RLE = [[], ["--compress"], ["--crowd-only"]]
+RLE2POLY = [[], ["--holes", "fill", "--min-area", "5"], ["--holes", "rle", "--tolerance", "1"]]
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [["poly2rle", *o] for o in POLY2RLE] + [["rle2poly", *o] for o in RLE2POLY],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("order", ["file", "shuffled", "annotations first"])
+def test_poly2rle_and_rle2poly_stream_are_byte_identical(
+    tmp_path: Path, small_chunks: None, verb: list[str], order: str
+) -> None:
+    document = _masks_dataset()
+    if order == "shuffled":
+        random.Random(7).shuffle(document["annotations"])
+    if order == "annotations first":
+        document = {key: document[key] for key in ("annotations", "info", "images", "categories")}
+    path = _write(tmp_path / "in.json", document)
+    whole = _both_ways(tmp_path, [*verb, str(path)], "out.json")
+    assert whole["code"] == 0, whole["stderr"]
+    warnings = whole["report"]["warnings"]
+    if "--crowd-only" not in verb:
+        assert {"unknown_image", "image_without_size"} <= set(warnings)
+    if verb[0] == "rle2poly" or "--compress" in verb:
+        assert warnings["bad_segmentation"]["count"] >= 1
+
+
+@pytest.mark.parametrize("verb", [["poly2rle"], ["rle2poly", "--tolerance", "0.5"]], ids=str)
+@pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
+def test_poly2rle_and_rle2poly_stream_on_fixtures(
+    tmp_path: Path, small_chunks: None, verb: list[str], path: Path
+) -> None:
+    _both_ways(tmp_path, [*verb, str(path)], "out.json")
+
+
+def test_rle2poly_stream_on_results(tmp_path: Path, small_chunks: None) -> None:
+    document = _masks_dataset()
+    results = [
+        {**ann, "score": 0.5}
+        for ann in document["annotations"]
+        if isinstance(ann["segmentation"], dict)
+    ]
+    results[4]["segmentation"] = {"counts": "", "size": [0, 0]}
+    path = _write(tmp_path / "results.json", results)
+    whole = _both_ways(tmp_path, ["rle2poly", str(path)], "out.json")
+    assert whole["code"] == 0
+    assert "empty_rle_size" in whole["report"]["warnings"]
+
+
+def test_poly2rle_stream_refuses_results(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "results.json",
+        [{"image_id": 1, "category_id": 1, "score": 1.0, "bbox": [0, 0, 1, 1]}],
+    )
+    for extra in ([], ["--stream"]):
+        result = CliRunner().invoke(
+            main, ["poly2rle", str(path), "-o", str(tmp_path / "o.json"), *extra]
+        )
+        assert result.exit_code == 2, result.output
+        assert "results carry no image sizes" in result.output
+
+
+@pytest.mark.parametrize("options", [[], ["--masks", "--coords", "zero-based"]], ids=" ".join)
+@pytest.mark.parametrize("order", ["file", "shuffled", "annotations first"])
+def test_coco2voc_stream_is_byte_identical(
+    tmp_path: Path, small_chunks: None, options: list[str], order: str
+) -> None:
+    document = _masks_dataset()
+    document["annotations"][1]["category_id"] = 99  # no such category
+    del document["annotations"][2]["bbox"]
+    document["annotations"][14]["attributes"] = {"occluded": False, "nested": [1]}
+    document["images"][3]["file_name"] = "sub/000001.jpg"  # the same XML name as image 1
+    document["images"][5]["coco_url"] = "http://x"
+    if order == "shuffled":
+        random.Random(8).shuffle(document["annotations"])
+    if order == "annotations first":
+        document = {key: document[key] for key in ("annotations", "info", "images", "categories")}
+    path = _write(tmp_path / "instances_train.json", document)
+    whole = _both_ways(tmp_path, ["coco2voc", str(path), *options], "voc")
+    assert whole["code"] == 0, whole["stderr"]
+    warnings = whole["report"]["warnings"]
+    assert {"unknown_image", "unknown_category", "xml_name_collision"} <= set(warnings)
+
+
+@pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
+def test_coco2voc_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
+    _both_ways(tmp_path, ["coco2voc", str(path)], "voc")
+
+
+def test_coco2voc_stream_two_splits(tmp_path: Path, small_chunks: None) -> None:
+    """Two splits share the XML names (the second split's collide with the first's)."""
+    paths = [
+        _write(tmp_path / f"instances_{name}.json", _dataset(40, seed=seed))
+        for seed, name in enumerate(("train", "val"))
+    ]
+    whole = registry.convert(paths, tmp_path / "whole", to="voc")
+    streamed = registry.convert(paths, tmp_path / "stream", to="voc", stream=True)
+    assert _same_tree(filecmp.dircmp(tmp_path / "whole", tmp_path / "stream"))
+    assert streamed.to_dict() == whole.to_dict()
+    assert whole.warnings["xml_name_collision"].count == 40
+
+
+def test_poly2rle_stream_on_two_processes(tmp_path: Path, small_chunks: None) -> None:
+    """The chunks' tasks go to worker processes (packed polygons) and come back in order."""
+    document = _masks_dataset()
+    random.Random(9).shuffle(document["annotations"])
+    path = _write(tmp_path / "in.json", document)
+    outputs = []
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"out{len(extra)}.json"
+        result = CliRunner().invoke(
+            main, ["poly2rle", str(path), "-o", str(out), "--jobs", "2", *extra]
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), result.stderr))
+    assert outputs[1] == outputs[0]
+    assert "processes: 2" in outputs[0][1]
+
+
+def test_broken_files_are_errors_when_streamed(tmp_path: Path) -> None:
+    """A damaged gzip file and values nested thousands deep: a one-line error each, never a
+    traceback; a broken header: the errors loading gives, before anything reads it."""
+    import gzip
+
+    packed = gzip.compress(json.dumps(_dataset(50)).encode())
+    damaged = tmp_path / "damaged.json.gz"
+    damaged.write_bytes(packed[: len(packed) // 2] + bytes(200) + packed[len(packed) // 2 :])
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"images": [' + "[" * 50_000 + "]" * 50_000 + "]}")
+    header = _dataset(50)
+    header["categories"][1] = {"id": [3], "name": {"car": 1}}
+    broken = _write(tmp_path / "header.json", header)
+    runner = CliRunner()
+    for path, message in (
+        (damaged, "cannot read"),
+        (deep, "values nested too deep to parse"),
+        (broken, "/categories/1/id"),
+    ):
+        for verb in (["coco2voc", "--masks"], ["poly2rle"], ["rle2poly"], ["coco2yolo"]):
+            outputs = []
+            for extra in ([], ["--stream"]):
+                out = tmp_path / f"out-{verb[0]}{len(extra)}"
+                result = runner.invoke(
+                    main, [verb[0], str(path), "-o", str(out), *verb[1:], *extra]
+                )
+                assert not out.exists()
+                assert result.exit_code == 1, result.output
+                assert result.stderr.count("\n") >= 1
+                outputs.append(result.stderr)
+            assert message in outputs[1]
+            if path == broken:
+                assert outputs[1] == outputs[0]

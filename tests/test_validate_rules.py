@@ -158,6 +158,26 @@ def test_file_level_findings(content: bytes, code: str, tmp_path: Path) -> None:
     assert _codes(path) == [code]
 
 
+@pytest.mark.parametrize(
+    ("document", "verb"),
+    [
+        ([{"data": {"image": "a.jpg"}, "annotations": []}], "labelstudio2coco"),
+        ({"shapes": [], "imagePath": "a.jpg"}, "labelme2coco"),
+        ({"_via_img_metadata": {}}, "via2coco"),
+    ],
+)
+def test_a_tool_format_validated_as_coco_names_its_reader(
+    document: Any, verb: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_bytes(orjson.dumps(document))
+    (found,) = validate_path(path, Settings()).diagnostics
+    assert found.code == "F004"
+    assert f"`coco-convert {verb}` converts it" in found.message
+    # every one of these formats has a reader now: the rule must not say otherwise
+    assert "no format coco-convert reads" not in RULES["F004"].doc
+
+
 def test_invalid_json_has_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
     path.write_bytes(b'{\n  "images": [],\n  "annotations": [,]\n}')

@@ -214,3 +214,16 @@ def test_file_size_and_problems_become_findings(tmp_path: Path) -> None:
     assert f"{path}:/a.png-1/regions/1: A006 outside the 50 x 40 image" in result.output
     assert f"{path}:/a.png-1: A011 'a.png': VIA recorded 12 bytes" in result.output
     assert "F004" not in result.output
+
+
+def test_validate_passes_images_to_the_reader(tmp_path: Path) -> None:
+    path = REAL / "via-fire-via_region_data.json"
+    without = CliRunner().invoke(main, ["validate", str(path)])
+    assert without.exit_code == 1
+    assert "A001" in without.output
+    assert "pass --images DIR" in without.output
+    images = images_for(path, tmp_path / "images", (4000, 3000))
+    given = CliRunner().invoke(main, ["validate", str(path), "--images", str(images)])
+    assert "A001" not in given.output
+    # past the sizes, the reader's findings: the three polygons without points
+    assert given.output.count("A004 a polygon with 0 points") == 3

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,7 +15,7 @@ from ..converters.loss import LossReport
 from ..dataset import CocoDataset, Dataset, load
 from ..errors import UsageError
 from ..io import check_output
-from ..transforms import poly2rle, rle2poly
+from ..transforms import poly2rle, poly2rle_stream, rle2poly, rle2poly_stream
 from .app import (
     PATH_OR_URL,
     cluster_options,
@@ -24,6 +25,10 @@ from .app import (
     output_option,
     report_option,
 )
+from .common import chooses_streaming, stream_option
+
+if TYPE_CHECKING:
+    from ..streaming import CocoStream
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,21 +68,45 @@ def _load(src: Path | str, output: Path | str) -> CocoDataset[Any, Any]:
     """A COCO dataset (polygons need their image's size: results files are refused)."""
     dataset = _load_any(src, output)
     if not isinstance(dataset, CocoDataset):
-        raise UsageError(
-            f"{src}: results carry no image sizes, which polygons need to become pixels; "
-            "convert the dataset (rle2poly takes results: each RLE carries its size)"
-        )
+        raise _results_refused(src)
     return dataset
+
+
+def _results_refused(src: Path | str) -> UsageError:
+    return UsageError(
+        f"{src}: results carry no image sizes, which polygons need to become pixels; "
+        "convert the dataset (rle2poly takes results: each RLE carries its size)"
+    )
 
 
 def _load_any(src: Path | str, output: Path | str) -> Dataset:
     """SRC (a path, or a URL fetched first), once the output is known not to replace it."""
-    if not urls.is_url(output) and not urls.is_url(src):
-        check_output(output, [src])
+    _check_output(src, output)
     with urls.staged_input(src) as local:
         dataset = load(local)
     dataset.source = str(src)
     return dataset
+
+
+def _check_output(src: Path | str, output: Path | str) -> None:
+    if not urls.is_url(output) and not urls.is_url(src):
+        check_output(output, [src])
+
+
+def _streams(src: Path | str, stream: bool) -> bool:
+    """Whether to read SRC a chunk at a time: ``--stream``, or a local file too large for
+    the memory available."""
+    return stream or (not urls.is_url(src) and chooses_streaming(Path(src)))
+
+
+@contextmanager
+def _streamed(src: Path | str, output: Path | str) -> Iterator[tuple[CocoStream, Path | str]]:
+    """SRC mapped for reading a chunk at a time (a URL fetched first), and where to write."""
+    from ..streaming import CocoStream
+
+    _check_output(src, output)
+    with urls.staged_input(src) as local, urls.staged_output(output) as target:
+        yield CocoStream(local), target
 
 
 @main.command("poly2rle")
@@ -85,6 +114,7 @@ def _load_any(src: Path | str, output: Path | str) -> Dataset:
 @output_option(urls=True, help="Output COCO JSON file (a path or a URL).")
 @click.option("--crowd-only", is_flag=True, help="Convert only crowd (iscrowd 1) annotations.")
 @click.option("--compress", is_flag=True, help="Also compress uncompressed (list) RLEs.")
+@stream_option
 @jobs_option
 @cluster_options
 @report_option
@@ -93,10 +123,21 @@ def poly2rle_command(
     output: Path | str,
     crowd_only: bool,
     compress: bool,
+    stream: bool,
     jobs: int | None,
     report: Path | None,
 ) -> None:
     """Polygon segmentations of SRC as compressed RLE (the pixels pycocotools rasterises)."""
+    if _streams(src, stream):
+        with _streamed(src, output) as (coco, target):
+            if coco.results:
+                coco.check()
+                raise _results_refused(src)
+            loss = poly2rle_stream(
+                coco, target, crowd_only=crowd_only, compress=compress, jobs=jobs, source=str(src)
+            )
+        finish(loss, report)
+        return
     dataset, loss = poly2rle(
         _load(src, output), crowd_only=crowd_only, compress=compress, jobs=jobs
     )
@@ -107,6 +148,7 @@ def poly2rle_command(
 @click.argument("src", type=PATH_OR_URL)
 @output_option(urls=True, help="Output COCO JSON file (a path or a URL).")
 @polygon_options
+@stream_option
 @jobs_option
 @cluster_options
 @report_option
@@ -116,10 +158,24 @@ def rle2poly_command(
     tolerance: float,
     min_area: float,
     holes: str,
+    stream: bool,
     jobs: int | None,
     report: Path | None,
 ) -> None:
     """RLE segmentations of SRC as polygons that rasterise back to the same pixels."""
+    if _streams(src, stream):
+        with _streamed(src, output) as (coco, target):
+            loss = rle2poly_stream(
+                coco,
+                target,
+                tolerance=tolerance,
+                min_area=min_area,
+                holes=holes,  # type: ignore[arg-type]
+                jobs=jobs,
+                source=str(src),
+            )
+        finish(loss, report)
+        return
     dataset, loss = rle2poly(
         _load_any(src, output),
         tolerance=tolerance,

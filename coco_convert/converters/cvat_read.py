@@ -30,6 +30,8 @@ from ..shapes import (
     ellipse_polygon,
     ellipse_record,
     envelope,
+    polygons_area,
+    ring_area,
     rotated_box_corners,
 )
 from ..xmlio import iterparse
@@ -426,7 +428,8 @@ class Reader:
             )
 
     def _attributes(self, element: Any, label: Label | None, where: str) -> dict[str, Any]:
-        """The ``<attribute>`` children, typed by the label's specs; problems reported."""
+        """The ``<attribute>`` children, typed by the label's specs (:func:`_value`);
+        problems reported. (Run for every shape: the spec's type is tested inline.)"""
         found: dict[str, Any] = {}
         specs = label.attributes if label is not None else {}
         for child in element:
@@ -437,24 +440,27 @@ class Reader:
                 raise InputError(where, "<attribute> has no name=", line=child.sourceline)
             text = child.text or ""
             spec = specs.get(name)
-            value = _value(text, spec)
-            found[name] = value
             if spec is None:
-                if label is not None and label.name in self.labels and specs is not None:
+                found[name] = text
+                if label is not None:
                     self.report.warn(
                         "undeclared_attribute",
                         "attributes the shape's label does not declare (CVAT drops them on import)",
                         where=Location(where, line=child.sourceline),
                         detail=f"label {label.name!r} has no attribute {name!r}",
                     )
-            elif isinstance(value, str) and spec.input_type in ("checkbox", "number"):
+                continue
+            kind = spec.input_type
+            value = _value(text, spec) if kind == "checkbox" or kind == "number" else text
+            found[name] = value
+            if value is text and (kind == "checkbox" or kind == "number"):
                 self.report.warn(
                     "attribute_type",
                     "attribute values that are not of their declared type (kept as text)",
                     where=Location(where, line=child.sourceline),
-                    detail=f"{name!r} is a {spec.input_type} but its value is {text[:30]!r}",
+                    detail=f"{name!r} is a {kind} but its value is {text[:30]!r}",
                 )
-            elif spec.input_type in ("select", "radio") and spec.values and text not in spec.values:
+            elif (kind == "select" or kind == "radio") and spec.values and text not in spec.values:
                 self.report.warn(
                     "attribute_value",
                     "attribute values that are not among their label's choices",
@@ -474,9 +480,10 @@ class Reader:
         if track is not None:
             for key, value in track["attributes"].items():
                 attributes.setdefault(key, value)
+        z_order = get("z_order")
         builtin: dict[str, Any] = {
             "occluded": get("occluded") == "1",
-            "z_order": _int_attr(element, "z_order", where),
+            "z_order": 0 if z_order is None else _int_attr(element, "z_order", where),
         }
         group = track["group_id"] if track is not None else _int_attr(element, "group_id", where)
         if group:
@@ -487,6 +494,8 @@ class Reader:
         if track is not None:
             builtin["track_id"] = track["id"]
             builtin["keyframe"] = get("keyframe") == "1"
+        if not attributes:
+            return builtin
         clash = builtin.keys() & attributes.keys()
         if clash:
             self.report.lose(
@@ -561,7 +570,7 @@ class Reader:
                 return
             ann["segmentation"] = [coords]
             ann["bbox"] = [_clean(v) for v in envelope(coords)]
-            ann["area"] = _shoelace(coords)
+            ann["area"] = _clean(ring_area(coords))
             attributes = self._common(element, label, where, track)
             if tag == "polyline":
                 ann[SHAPE_KEY] = {"type": "polyline"}
@@ -988,7 +997,7 @@ class Reader:
                     dropped.add(id(part))
                 coords = [v for polygon in first["segmentation"] for v in polygon]
                 first["bbox"] = [_clean(v) for v in envelope(coords)]
-                first["area"] = _clean(sum(_shoelace(p) for p in first["segmentation"]))
+                first["area"] = _clean(polygons_area(first["segmentation"]))
                 self.report.count("grouped polygons joined", len(parts) - 1)
             keypoints = [a for a in members if "keypoints" in a]
             boxes = [a for a in members if _is_box(a)]
@@ -1031,16 +1040,6 @@ def _clean(value: float) -> float:
     whole numbers as ints (integer pixels stay integers in the JSON)."""
     rounded = round(value, 9)
     return int(rounded) if float(rounded).is_integer() else rounded
-
-
-def _shoelace(coords: list[float]) -> float:
-    """The area of a polygon (flat coordinates)."""
-    xs, ys = coords[0::2], coords[1::2]
-    total = 0.0
-    for i in range(len(xs)):
-        j = i - 1
-        total += xs[j] * ys[i] - xs[i] * ys[j]
-    return _clean(abs(total) / 2)
 
 
 def read(

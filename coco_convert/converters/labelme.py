@@ -50,6 +50,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast, get_args
 
@@ -97,6 +98,8 @@ SHAPE_TYPES = frozenset(
 _SHAPE_KEYS = frozenset(
     {"label", "points", "group_id", "shape_type", "flags", "description", "mask"}
 )
+#: The fewest points of each shape type (3 for the others).
+_POINTS_NEEDED = {"point": 1, "rectangle": 2, "circle": 2, "mask": 1, "oriented_rectangle": 4}
 _COLOUR_KEYS = frozenset({"line_color", "fill_color", "lineColor", "fillColor"})
 _FILE_KEYS = frozenset(
     {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth"}
@@ -205,6 +208,8 @@ class _Shape(NamedTuple):
     flags: dict[str, bool]
     description: str
     mask: Any = None  # (rle, box) of a mask shape
+    area: float | None = None  # a polygon's (shapes.ring_area, computed once)
+    bounds: tuple[float, float, float, float] | None = None  # its points' (computed once)
 
 
 def parse_labelme(
@@ -466,7 +471,7 @@ def _shape(
     if coords is None:
         problems.append(Problem("bad_shape", f"{where}/points", "points are not [x, y] pairs"))
         return None
-    extra = [k for k in raw if k not in _SHAPE_KEYS]
+    extra = [] if raw.keys() <= _SHAPE_KEYS else [k for k in raw if k not in _SHAPE_KEYS]
     if extra:
         if any(raw[k] is not None for k in extra if k in _COLOUR_KEYS):
             problems.append(Problem("colours", where))
@@ -489,21 +494,23 @@ def _shape(
     flags = _flags(raw.get("flags"), f"{where}/flags", problems)
     description = raw.get("description")
     description = description if isinstance(description, str) else ""
-    needed = {"point": 1, "rectangle": 2, "circle": 2, "mask": 1, "oriented_rectangle": 4}
     count = len(coords) // 2
-    if count < needed.get(kind, 3):
+    if count < _POINTS_NEEDED.get(kind, 3):
         problems.append(
             Problem("too_few_points", f"{where}/points", f"a {kind} with {count} points")
         )
         return None
-    mask = None
+    mask = bounds = None
     if kind == "mask":
         if width is None or height is None:
             problems.append(Problem("mask_without_size", where))
             return None
         mask = _mask(raw, coords, path, where, width, height, problems)
-    elif width is not None and height is not None and kind != "circle":
-        _check_inside(coords, width, height, where, problems)
+    elif kind != "circle":
+        xs, ys = coords[0::2], coords[1::2]
+        bounds = (min(xs), min(ys), max(xs), max(ys))
+        if width is not None and height is not None:
+            _check_inside(bounds, width, height, where, problems)
     if kind == "circle":
         radius = math.hypot(coords[2] - coords[0], coords[3] - coords[1])
         if radius == 0:
@@ -512,17 +519,24 @@ def _shape(
         coords = coords[:4]
         if width is not None and height is not None:
             cx, cy = coords[0], coords[1]
-            box = [cx - radius, cy - radius, cx + radius, cy + radius]
+            box = (cx - radius, cy - radius, cx + radius, cy + radius)
             _check_inside(box, width, height, where, problems)
     elif kind == "rectangle":
         coords = coords[:4]
         if coords[0] == coords[2] or coords[1] == coords[3]:
             problems.append(Problem("empty_shape", where, "a rectangle of width or height 0"))
             return None
-    elif kind in ("polygon", "oriented_rectangle") and _ring_area(coords) == 0:
-        problems.append(Problem("empty_shape", where, "all points on one line"))
-        return None
-    return _Shape(index, label, kind, coords, flags, description, mask), group
+    area = None
+    if kind in ("polygon", "oriented_rectangle"):
+        area = shapes.ring_area(coords)
+        if area == 0:
+            problems.append(Problem("empty_shape", where, "all points on one line"))
+            return None
+    return _Shape(index, label, kind, coords, flags, description, mask, area, bounds), group
+
+
+#: The types a coordinate may have (``bool`` is no number here).
+_NUMBER_TYPES = frozenset((int, float))
 
 
 def _coords(raw: Any, path: str, pointer: str) -> list[float] | None:
@@ -530,16 +544,20 @@ def _coords(raw: Any, path: str, pointer: str) -> list[float] | None:
     :class:`InputError` at the value for a coordinate that is not a finite number."""
     if not isinstance(raw, list):
         return None
-    flat: list[float] = []
-    for point in raw:
-        if type(point) is not list or len(point) != 2:
-            return None
-        x, y = point
-        if type(x) not in (float, int) or type(y) not in (float, int):
-            return None
-        flat.append(x)
-        flat.append(y)
-    if not all(-NUMBER_LIMIT <= v <= NUMBER_LIMIT for v in flat):  # (NaN compares False)
+    # (the checks run over whole lists in C: most of a file's numbers are here)
+    if not raw:
+        return []
+    if set(map(type, raw)) != {list} or set(map(len, raw)) != {2}:
+        return None
+    flat: list[float] = list(chain.from_iterable(raw))
+    if not set(map(type, flat)) <= _NUMBER_TYPES:
+        return None
+    try:
+        total = sum(flat)
+        bad = total - total != 0  # inf or NaN among them (sums of values in range are finite)
+    except OverflowError:  # an int too large for a float
+        bad = True
+    if bad or min(flat) < -NUMBER_LIMIT or max(flat) > NUMBER_LIMIT:
         at = next(i for i, v in enumerate(flat) if not -NUMBER_LIMIT <= v <= NUMBER_LIMIT)
         raise InputError(
             path,
@@ -550,21 +568,17 @@ def _coords(raw: Any, path: str, pointer: str) -> list[float] | None:
 
 
 def _check_inside(
-    coords: Sequence[float], width: int, height: int, where: str, problems: list[Problem]
+    bounds: tuple[float, float, float, float],
+    width: int,
+    height: int,
+    where: str,
+    problems: list[Problem],
 ) -> None:
-    xs, ys = coords[0::2], coords[1::2]
-    if min(xs) < 0 or min(ys) < 0 or max(xs) > width or max(ys) > height:
+    left, top, right, bottom = bounds
+    if left < 0 or top < 0 or right > width or bottom > height:
         problems.append(
             Problem("shape_outside_image", where, f"outside the {width} x {height} image")
         )
-
-
-def _ring_area(coords: Sequence[float]) -> float:
-    """The area a ring encloses (shoelace; a ring crossing itself gives the net area)."""
-    xs, ys = coords[0::2], coords[1::2]
-    n = len(xs)
-    twice = sum(xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n))
-    return abs(twice) / 2
 
 
 def _mask(
@@ -649,6 +663,7 @@ def _object(
     crowd = attributes.pop(CROWD_FLAG, False) is True
     single = len(parts) == 1
     figure: dict[str, Any] | None = None
+    exact: shapes.Ellipse | None = None
     polygons: list[list[float]] = []
     masks: list[dict[str, Any]] = []
     for part in parts:
@@ -662,7 +677,7 @@ def _object(
             circle = shapes.Ellipse(cx, cy, radius, radius)
             polygons.append(shapes.ellipse_polygon(circle, vertices=ellipse_vertices))
             if single:
-                figure = shapes.ellipse_record(circle)
+                exact = circle
         elif part.kind == "oriented_rectangle":
             corners = part.coords[:8]
             polygons.append(corners)
@@ -692,8 +707,16 @@ def _object(
             annotation["segmentation"] = []
         else:
             annotation["segmentation"] = polygons
-        annotation["bbox"] = _envelope(polygons)
-        annotation["area"] = _area(polygons)
+        if exact is not None:  # one circle: the exact circle's box and area (shapes.py)
+            annotation["bbox"] = [_clean(v) for v in shapes.ellipse_envelope(exact)]
+            annotation["area"] = _clean(math.pi * exact.rx * exact.ry)
+            figure = shapes.ellipse_record(exact)
+        else:
+            # (one polygon: its box and area, computed when it was read)
+            bounds = first.bounds if single and first.kind == "polygon" else None
+            annotation["bbox"] = _envelope(polygons) if bounds is None else _box(bounds)
+            area = first.area if single else None
+            annotation["area"] = shapes.polygons_area(polygons) if area is None else round(area, 9)
     annotation["iscrowd"] = int(crowd)
     if attributes:
         annotation["attributes"] = attributes
@@ -735,6 +758,9 @@ def _merge_masks(
 
 
 def _envelope(polygons: list[list[float]]) -> list[float]:
+    if len(polygons) == 1:  # (the same values, in one pass each)
+        xs, ys = polygons[0][0::2], polygons[0][1::2]
+        return _box((min(xs), min(ys), max(xs), max(ys)))
     left = min(min(p[0::2]) for p in polygons)
     top = min(min(p[1::2]) for p in polygons)
     right = max(max(p[0::2]) for p in polygons)
@@ -742,29 +768,14 @@ def _envelope(polygons: list[list[float]]) -> list[float]:
     return [left, top, _clean(right - left), _clean(bottom - top)]
 
 
+def _box(bounds: tuple[float, float, float, float]) -> list[float]:
+    left, top, right, bottom = bounds
+    return [left, top, _clean(right - left), _clean(bottom - top)]
+
+
 def _clean(value: float) -> float:
     """Subtraction noise (374.9 - 87.5 = 287.40000000000003) is not in the data."""
     return value if type(value) is int else round(value, 9)
-
-
-def _area(polygons: list[list[float]]) -> float:
-    """The area of the union of the polygons: the sum of their shoelace areas when no two
-    boxes overlap (the parts of an object split by an occluder), else shapely's union."""
-    if len(polygons) == 1:
-        return _clean(_ring_area(polygons[0]))
-    boxes = [(min(p[0::2]), min(p[1::2]), max(p[0::2]), max(p[1::2])) for p in polygons]
-    if not any(
-        a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-        for i, a in enumerate(boxes)
-        for b in boxes[i + 1 :]
-    ):
-        return _clean(sum(_ring_area(p) for p in polygons))
-    import shapely
-
-    from ..geometry import shapely_polygon
-
-    rings = [shapely.make_valid(shapely_polygon(p)) for p in polygons]
-    return _clean(float(shapely.union_all(rings).area))
 
 
 # --- LabelMe -> COCO ------------------------------------------------------------------------

@@ -38,7 +38,16 @@ from ..images import ImageFileError, find_image, read_size
 from ..io import gc_paused, parse_json, read_bytes
 from ..schemas.coco import Kind
 from ..schemas.types import SIDE_MAX
-from ..shapes import Ellipse, ellipse_polygon, ellipse_record, envelope, rotated_box_corners
+from ..shapes import (
+    SHAPE_KEY,
+    Ellipse,
+    ellipse_envelope,
+    ellipse_polygon,
+    ellipse_record,
+    envelope,
+    polygons_area,
+    rotated_box_corners,
+)
 from .base import DEFAULT_SPLIT, Read
 from .labelstudio_config import LabelingConfig, read_config
 from .loss import LossReport
@@ -547,13 +556,18 @@ class _Reader:
                 )
                 return {
                     "segmentation": [corners],
-                    "area": pw * ph,
+                    "area": round(pw * ph, 9),
                     "bbox": envelope(corners),
                     "iscrowd": 0,
                     "attributes": {"rotation": float(rotation) % 360.0},
                 }
             self._outside(where, x, y, x + w, y + h)
-            return {"segmentation": [], "area": pw * ph, "bbox": [px, py, pw, ph], "iscrowd": 0}
+            return {
+                "segmentation": [],
+                "area": round(pw * ph, 9),
+                "bbox": [px, py, pw, ph],
+                "iscrowd": 0,
+            }
         if shape == "polygon":
             points = value.get("points")
             if not isinstance(points, list):
@@ -581,8 +595,7 @@ class _Reader:
                 return None
             lefts, tops = percent[0::2], percent[1::2]
             self._outside(where, min(lefts), min(tops), max(lefts), max(tops))
-            xs, ys = flat[0::2], flat[1::2]
-            area = abs(sum(xs[i - 1] * ys[i] - xs[i] * ys[i - 1] for i in range(len(xs)))) / 2
+            area = polygons_area([flat])
             return {"segmentation": [flat], "area": area, "bbox": envelope(flat), "iscrowd": 0}
         if shape == "ellipse":
             cx, cy, rx, ry = (
@@ -603,19 +616,16 @@ class _Reader:
                 ry * height / 100,
                 float(rotation) % 360.0,
             )
-            polygon = ellipse_polygon(ellipse)
-            xs, ys = polygon[0::2], polygon[1::2]
-            area = abs(sum(xs[i - 1] * ys[i] - xs[i] * ys[i - 1] for i in range(len(xs)))) / 2
             self.report.lose(
                 "ellipses_as_polygons",
                 "ellipses kept as inscribed polygons (the exact ellipse under 'shape')",
             )
-            return {
-                "segmentation": [polygon],
-                "area": area,
-                "bbox": envelope(polygon),
+            return {  # the exact ellipse's box and area (coco_convert/shapes.py)
+                "segmentation": [ellipse_polygon(ellipse)],
+                "area": round(math.pi * ellipse.rx * ellipse.ry, 9),
+                "bbox": ellipse_envelope(ellipse),
                 "iscrowd": 0,
-                "shape": ellipse_record(ellipse),
+                SHAPE_KEY: ellipse_record(ellipse),
             }
         # brush
         from ..geometry import rle_area, rle_bbox

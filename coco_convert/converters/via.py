@@ -347,7 +347,7 @@ def _region(
         if len(coords) < 6:
             _report(report, "too_few_points", where, f"a polygon with {len(coords) // 2} points")
             return None
-        area = _ring_area(coords)
+        area = shapes.ring_area(coords)
         if area == 0:
             _report(report, "empty_region", where, "all points on one line")
             return None
@@ -367,10 +367,10 @@ def _region(
             return None
         ellipse = shapes.Ellipse(cx, cy, rx, ry, math.degrees(theta) % 360.0)
         polygon = shapes.ellipse_polygon(ellipse, vertices=ellipse_vertices)
-        found = {
+        found = {  # the exact figure's box and area (coco_convert/shapes.py)
             "segmentation": [polygon],
-            "area": _ring_area(polygon),
-            "bbox": shapes.envelope(polygon),
+            "area": math.pi * rx * ry,
+            "bbox": shapes.ellipse_envelope(ellipse),
             shapes.SHAPE_KEY: shapes.ellipse_record(ellipse),
         }
         left, top, w, h = found["bbox"]
@@ -389,12 +389,6 @@ def _region(
     found["bbox"] = [_clean(v) for v in found["bbox"]]
     found["area"] = _clean(found["area"])
     return found
-
-
-def _ring_area(coords: Sequence[float]) -> float:
-    xs, ys = coords[0::2], coords[1::2]
-    n = len(xs)
-    return abs(sum(xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n))) / 2
 
 
 def _clean(value: float) -> float:

@@ -29,7 +29,7 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast, get_args
 
@@ -62,6 +62,8 @@ from .loss import ConversionError, LossReport
 if TYPE_CHECKING:  # numpy, pycocotools and the mask module load only for --masks
     import numpy as np
     import numpy.typing as npt
+
+    from ..streaming import CocoStream
 
 __all__ = [
     "FORMAT",
@@ -1027,7 +1029,7 @@ _Object = tuple[str, Sequence[float], "dict[str, Any] | None", Any]
 
 
 def write_voc(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     coords: Coords = "one-based",
@@ -1045,11 +1047,24 @@ def write_voc(
     ``masks`` also writes ``SegmentationObject/`` and ``SegmentationClass/`` PNGs (VOC
     palette; instance ``k`` is the ``k``-th object of the XML). The folder appears whole or
     not at all; an existing non-empty one is replaced only with ``overwrite``. ``jobs``:
-    worker processes writing files (default: every core for large inputs)."""
+    worker processes writing files (default: every core for large inputs).
+
+    A split may be a COCO file read a chunk at a time
+    (:class:`~coco_convert.streaming.CocoStream`, ``--stream``): the same files and report
+    in bounded memory (:func:`_plan_stream`, :func:`_stream_tasks`)."""
+    from ..streaming import CocoStream
+
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
     report = LossReport("coco2voc") if report is None else report
-    splits = named_splits(datasets)
+    given: dict[str, Any] = dict(named_splits(datasets))  # type: ignore[arg-type]
+    streams = {name: d for name, d in given.items() if isinstance(d, CocoStream)}
+    for stream in streams.values():
+        if stream.kind not in ("instances", "keypoints"):
+            stream.check()  # (load's errors first, as loading the file would)
+    splits = {
+        name: streams[name].header_dataset() if name in streams else d for name, d in given.items()
+    }
     for dataset in splits.values():
         if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
             raise ConversionError(
@@ -1058,7 +1073,13 @@ def write_voc(
     used: set[str] = set()
     with gc_paused():  # (a tuple per object, no cycles: the collector would rescan them all)
         plans = {
-            name: plan_voc(cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used)
+            name: (
+                _plan_stream(streams[name], report, masks=masks, used=used)
+                if name in streams
+                else plan_voc(
+                    cast("CocoDataset[Any, Any]", dataset), report, masks=masks, used=used
+                )
+            )
             for name, dataset in splits.items()
         }
     labels = _labels(splits.values(), report)
@@ -1080,6 +1101,22 @@ def write_voc(
         prefix = os.path.join(tmp, "Annotations", "")
         for name, plan in plans.items():
             images = cast("CocoDataset[Any, Any]", splits[name]).images
+            if name in streams:
+                written = _write_stream(
+                    streams[name], plan, tmp, shift, class_index, masks, jobs, write
+                )
+                largest = max(largest, written.largest)
+                replaced += written.replaced
+                overlap += written.overlap
+                files += len(plan.stems)
+                _write_list(tmp / "ImageSets" / "Main" / f"{name}.txt", plan.stems)
+                if masks:
+                    _write_list(
+                        tmp / "ImageSets" / "Segmentation" / f"{name}.txt",
+                        [plan.stems[i] for i in written.segmented],
+                    )
+                    report.count("segmentation_pngs", 2 * len(written.segmented))
+                continue
             objects = [plan.objects.get(image["id"], ()) for image in images]
             segmented: list[int] = []
             if masks:
@@ -1129,8 +1166,114 @@ def write_voc(
             count=replaced,
         )
     report.count("xml_files", files)
-    report.count("objects", sum(len(o) for plan in plans.values() for o in plan.objects.values()))
+    report.count("objects", sum(plan.n_objects for plan in plans.values()))
     return report
+
+
+def _plan_stream(stream: CocoStream, report: LossReport, *, masks: bool, used: set[str]) -> _Plan:
+    """:func:`plan_voc` for a split read a chunk at a time: the same report, the XML names
+    and the number of objects; the objects themselves are planned again, image by image,
+    as they are written (:func:`_stream_tasks`)."""
+    source = stream.name
+    header = stream.header_dataset()
+    names = _plan_header(header.document, header.categories, report, source)
+    sizes: dict[int, tuple[int, int]] = {}
+    images: list[Any] = []  # (what an XML name needs of each image)
+    for first, records in stream.checked("images"):
+        found = _plan_images(records, first, report, source)
+        if len(found) < len(records) or not sizes.keys().isdisjoint(found):
+            raise UsageError(
+                f"{source}: image ids repeat; coco2voc --stream needs unique image ids (leave "
+                "out --stream: each such image then gets the objects of all)"
+            )
+        sizes.update(found)
+        images += [{"id": img["id"], "file_name": img["file_name"]} for img in records]
+    planner = _Planner(names, sizes, masks, report, source)
+    count = 0
+    with gc_paused():
+        for first, records in stream.checked("annotations"):
+            for j, ann in enumerate(records):
+                count += planner.plan(first + j, ann) is not None
+    planner.finish()
+    stems = _xml_stems(images, report, source, used)
+    return _Plan(stems, {}, count, sizes, names)
+
+
+class _Written(NamedTuple):
+    """What writing a streamed split gave: the largest rounding, the texts with characters XML
+    cannot hold, the pixels two objects claimed, the images that got PNGs."""
+
+    largest: float
+    replaced: int
+    overlap: int
+    segmented: list[int]
+
+
+def _write_stream(
+    stream: CocoStream,
+    plan: _Plan,
+    folder: Path,
+    shift: int,
+    class_index: dict[str, int],
+    masks: bool,
+    jobs: int | None,
+    write: Callable[[list[tuple[str, bytes]]], None],
+) -> _Written:
+    """The XML (and PNGs) of a split read a chunk at a time: each image with its annotations
+    (:func:`~coco_convert.streaming.image_groups`), its objects planned again (what they
+    could not carry is in the report already: :func:`_plan_stream`), rendered in the same
+    batches as a loaded split's; the PNGs drawn on the way (over every core for many)."""
+    from ..streaming import image_groups
+
+    planner = _Planner(
+        plan.names or {}, plan.sizes or {}, masks, LossReport("coco2voc"), stream.name
+    )
+    prefix = os.path.join(folder, "Annotations", "")
+    largest, replaced = 0.0, 0
+    segmented: list[int] = []
+
+    def batches() -> Iterator[list[tuple[int, Image, list[_Object]]]]:
+        groups = image_groups(
+            stream, lambda: stream.records("images"), lambda: stream.records("annotations")
+        )
+        batch: list[tuple[int, Image, list[_Object]]] = []
+        for i, image, anns in groups:
+            if image is None:  # annotations of no image (the plan counted them)
+                continue
+            batch.append((i, image, [obj for j, ann in anns if (obj := planner.plan(j, ann))]))
+            if len(batch) == _CHUNK:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def png_tasks() -> Iterator[_PngTask]:
+        nonlocal largest, replaced
+        for batch in batches():
+            drawn: list[tuple[int, str, Image, Sequence[_Object]]] = [
+                (i, plan.stems[i], image, objects)
+                for i, image, objects in batch
+                if masks and any(obj[3] is not None for obj in objects)
+            ]
+            with_pngs = {entry[0] for entry in drawn}
+            segmented.extend(entry[0] for entry in drawn)
+            rendered = render_voc_xmls(
+                [(image, objects, i in with_pngs) for i, image, objects in batch], shift
+            )
+            largest = max(largest, rendered.largest)
+            replaced += rendered.replaced
+            write(
+                [
+                    (f"{prefix}{plan.stems[i]}.xml", data)
+                    for (i, _, _), data in zip(batch, rendered.files, strict=True)
+                ]
+            )
+            for start in range(0, len(drawn), _PNG_CHUNK):
+                yield str(folder), class_index, drawn[start : start + _PNG_CHUNK]
+
+    workers = choose_jobs(jobs, len(plan.stems) if masks else 0, worth_it=_WORKERS_WORTH_IT_PNG)
+    overlap = sum(map_tasks(_png_task, png_tasks(), jobs=workers))
+    return _Written(largest, replaced, overlap, segmented)
 
 
 def _labels(datasets: Iterable[AnyDataset], report: LossReport) -> list[str]:
@@ -1244,7 +1387,11 @@ def _png_task(task: _PngTask) -> int:
 
 class _Plan(NamedTuple):
     stems: list[str]  # the XML name of each image, in image order
-    objects: dict[int, list[_Object]]  # image id -> what to write
+    objects: dict[int, list[_Object]]  # image id -> what to write (streamed: empty)
+    n_objects: int  # objects to write
+    #: Streamed: each image's (height, width) by id, each category's class name.
+    sizes: dict[int, tuple[int, int]] | None = None
+    names: dict[int, str] | None = None
 
 
 class _Tally:
@@ -1273,13 +1420,30 @@ def plan_voc(
     """Everything :func:`write_voc` decides before writing one split: the objects of each
     image, the XML names (unique among ``used``, the names other splits took), and what VOC
     cannot carry (into ``report``)."""
-    document = dataset.document
     source = dataset.source or "<dataset>"
+    names = _plan_header(dataset.document, dataset.categories, report, source)
+    sizes = _plan_images(dataset.images, 0, report, source)
+    planner = _Planner(names, sizes, masks, report, source)
+    objects: dict[int, list[_Object]] = {}
+    for index, ann in enumerate(dataset.annotations):
+        found = planner.plan(index, ann)
+        if found is not None:
+            objects.setdefault(ann["image_id"], []).append(found)
+    planner.finish()
+    used = set() if used is None else used
+    count = sum(len(found) for found in objects.values())
+    return _Plan(_xml_stems(dataset.images, report, source, used), objects, count)
+
+
+def _plan_header(
+    document: Any, categories: Sequence[Category], report: LossReport, source: str
+) -> dict[int, str]:
+    """What VOC cannot carry of a split's header; the class name of each category id."""
     if document.get("info") or document.get("licenses"):
         report.lose("info", "the dataset's info and licenses (VOC has no such fields)")
     names: dict[int, str] = {}
     seen: dict[str, int] = {}
-    for i, cat in enumerate(dataset.categories):
+    for i, cat in enumerate(categories):
         name = cat["name"]
         if name in seen:
             report.warn(
@@ -1292,8 +1456,15 @@ def plan_voc(
         names[cat["id"]] = name
         if cat.get("supercategory"):
             report.lose("supercategory", "category supercategories (labels.txt holds names only)")
-    sizes = {img["id"]: (img.get("height", 0), img.get("width", 0)) for img in dataset.images}
-    for i, img in enumerate(dataset.images):
+    return names
+
+
+def _plan_images(
+    images: Sequence[Image], first: int, report: LossReport, source: str
+) -> dict[int, tuple[int, int]]:
+    """What VOC cannot carry of images ``first:`` of a split; their (height, width) by id."""
+    sizes = {img["id"]: (img.get("height", 0), img.get("width", 0)) for img in images}
+    for i, img in enumerate(images, first):
         extra = img.keys() - _IMAGE_CARRIED
         if extra:
             report.lose(
@@ -1305,28 +1476,50 @@ def plan_voc(
                 "images without width and height (<size> 0)",
                 where=Location(source, pointer=f"/images/{i}"),
             )
+    return sizes
 
-    tallies: dict[tuple[str, str, str], _Tally] = {}
 
-    def tally(kind: str, key: str, message: str, index: int) -> None:
-        entry = tallies.get((kind, key, message))
+class _Planner:
+    """What to write of each annotation, in file order, and what VOC cannot carry of them
+    (counted, with the first few places: cheaper than a ``report.lose`` per annotation at
+    COCO scale; into the report at :meth:`finish`)."""
+
+    def __init__(
+        self,
+        names: dict[int, str],
+        sizes: dict[int, tuple[int, int]],
+        masks: bool,
+        report: LossReport,
+        source: str,
+    ) -> None:
+        self.names = names
+        self.sizes = sizes
+        self.masks = masks
+        self.report = report
+        self.source = source
+        self.tallies: dict[tuple[str, str, str], _Tally] = {}
+
+    def tally(self, kind: str, key: str, message: str, index: int) -> None:
+        entry = self.tallies.get((kind, key, message))
         if entry is None:
-            entry = tallies[(kind, key, message)] = _Tally()
+            entry = self.tallies[(kind, key, message)] = _Tally()
         entry.add(index)
 
-    objects: dict[int, list[_Object]] = {}
-    for index, ann in enumerate(dataset.annotations):
+    def plan(self, index: int, ann: Annotation) -> _Object | None:
+        """The object to write for annotation ``index`` (None: nothing, and why is
+        counted)."""
+        tally, masks = self.tally, self.masks
         image_id = ann["image_id"]
-        if image_id not in sizes:
+        if image_id not in self.sizes:
             tally("warn", "unknown_image", "annotations of images not in the file (skipped)", index)
-            continue
-        name = names.get(ann.get("category_id"))
+            return None
+        name = self.names.get(ann.get("category_id"))
         if name is None:
             tally("warn", "unknown_category", "annotations of unknown categories (skipped)", index)
-            continue
+            return None
         if ann.get("iscrowd"):
             tally("lose", "crowd", "crowd regions (iscrowd 1; VOC has none, not written)", index)
-            continue
+            return None
         if not _ANNOTATION_KEYS.issuperset(ann):
             for key in [key for key in ann if key not in _ANNOTATION_KEYS]:  # (repeatable)
                 tally(
@@ -1349,23 +1542,23 @@ def plan_voc(
         if segmentation and (box is None or masks):
             # Checked here, where the annotation's place is known: a GeometryError met while
             # writing could not say which annotation it is about.
-            problem = _mask_problem(segmentation, *sizes[image_id])
+            problem = _mask_problem(segmentation, *self.sizes[image_id])
             if problem is not None:  # rare: reported one by one, with the reason
-                report.warn(
+                self.report.warn(
                     "bad_segmentation",
                     "segmentations that cannot become pixels in their image: no mask (and "
                     "no box taken from them)",
-                    where=Location(source, pointer=f"/annotations/{index}/segmentation"),
+                    where=Location(self.source, pointer=f"/annotations/{index}/segmentation"),
                     detail=problem,
                 )
                 if masks:
                     tally("lose", "no_mask", "objects without usable pixels in the PNGs", index)
                 segmentation = None
             elif box is None:
-                box = _segmentation_box(segmentation, *sizes[image_id])
+                box = _segmentation_box(segmentation, *self.sizes[image_id])
         if box is None:
             tally("warn", "no_box", "annotations without a bbox or segmentation (skipped)", index)
-            continue
+            return None
         attributes = ann.get("attributes")
         if attributes is not None and not isinstance(attributes, dict):
             tally("lose", "attributes", "'attributes' that are not an object", index)
@@ -1376,14 +1569,17 @@ def plan_voc(
         ):
             tally("lose", "nested_attributes", "attributes with nested values", index)
         kept = segmentation if masks and segmentation else None
-        objects.setdefault(image_id, []).append((name, box, attributes or None, kept))
-    for (kind, key, message), entry in tallies.items():
-        record = report.lose if kind == "lose" else report.warn
-        for n, i in enumerate(entry.examples):  # the last example carries the other counts
-            count = entry.count - len(entry.examples) + 1 if n == len(entry.examples) - 1 else 1
-            record(key, message, where=Location(source, pointer=f"/annotations/{i}"), count=count)
-    used = set() if used is None else used
-    return _Plan(_xml_stems(dataset.images, report, source, used), objects)
+        return (name, box, attributes or None, kept)
+
+    def finish(self) -> None:
+        """The counts into the report, the last example of each carrying the rest."""
+        for (kind, key, message), entry in self.tallies.items():
+            record = self.report.lose if kind == "lose" else self.report.warn
+            for n, i in enumerate(entry.examples):
+                last = n == len(entry.examples) - 1
+                count = entry.count - len(entry.examples) + 1 if last else 1
+                where = Location(self.source, pointer=f"/annotations/{i}")
+                record(key, message, where=where, count=count)
 
 
 def _xml_stems(
@@ -1815,4 +2011,5 @@ FORMAT = Format(
     unreadable="V001",
     validation=validation_pieces,
     docs="docs/voc.md",
+    streams=True,
 )

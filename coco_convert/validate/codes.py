@@ -135,12 +135,15 @@ RULES: dict[str, Rule] = _rules(
         "F004",
         "tool-native-format",
         "error",
-        "The file is a labeling tool's own format, not COCO.",
+        "The file is a labeling tool's own format, validated as COCO.",
         """
-        Label Studio task exports (a list of tasks with "annotations"/"data") are not COCO,
-        and no format coco-convert reads recognises them. Convert them first; validating them
-        as COCO would only list hundreds of schema errors. (CVAT XML, LabelMe files and VIA
-        projects and exports are read and checked by their readers: C, M and A rules.)
+        A Label Studio task export (a list of tasks with "data" and "annotations"), a LabelMe
+        file or a VIA project is not COCO: checking it with COCO's rules would only list
+        hundreds of schema errors. `coco-convert validate PATH` recognises these formats and
+        checks them with their own readers (CVAT XML too): L, M, A and C rules. This finding
+        comes when such a file is validated as COCO all the same (the library's
+        `validate_path`, or a file its format's detection does not accept); the message
+        names the verb that converts it (`labelstudio2coco`, `labelme2coco`, `via2coco`).
         """,
     ),
     Rule(

@@ -37,6 +37,11 @@ def reader_findings(fmt: Format, path: Path, settings: Settings) -> dict[str, li
     findings point at."""
     assert fmt.read is not None, fmt.name
     pieces = fmt.validation(path) if fmt.validation is not None else [(path, {})]
+    # ``validate --images DIR`` goes to every reader that takes an image folder (VIA needs it
+    # for image sizes; CVAT, LabelMe and Label Studio where the annotations lack them).
+    shared: dict[str, Any] = {}
+    if settings.images is not None and any(o.name == "images" for o in fmt.read_options):
+        shared["images"] = settings.images
     by_file: dict[str, list[Diagnostic]] = {str(piece): [] for piece, _ in pieces}
     seen: set[tuple[str, str, str]] = set()
 
@@ -47,7 +52,7 @@ def reader_findings(fmt: Format, path: Path, settings: Settings) -> dict[str, li
             by_file.setdefault(diagnostic.file, []).append(diagnostic)
 
     for piece, options in pieces:
-        for diagnostic in _read(fmt, piece, options):
+        for diagnostic in _read(fmt, piece, {**shared, **options}):
             add(diagnostic)
     return by_file
 

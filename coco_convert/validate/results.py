@@ -54,7 +54,11 @@ def not_coco(document: Any, file: str) -> Diagnostic | None:
 
     native = native_format(document)
     if native is not None:
-        message = f"this is {native}, not COCO; convert it to COCO first"
+        what, name = native
+        message = (
+            f"this is {what}, not COCO: `coco-convert validate` checks it with its own "
+            f"reader, `coco-convert {name}2coco` converts it"
+        )
         return finding("F004", file, message, pointer="")
     if isinstance(document, dict) and "images" not in document and "annotations" not in document:
         message = "not a COCO document: a JSON object without 'images' or 'annotations'"

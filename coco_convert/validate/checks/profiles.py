@@ -20,18 +20,19 @@ _LS_PREFIX = re.compile(r"^[0-9a-f]{8}-")
 _BACKGROUND = {"_background_", "__background__"}
 
 
-def native_format(document: Any) -> str | None:
-    """The labeling tool whose *own* format ``document`` is (not COCO), if any."""
+def native_format(document: Any) -> tuple[str, str] | None:
+    """The labeling tool whose *own* format ``document`` is (not COCO), if any: what it is,
+    and the name of the format (in :mod:`coco_convert.registry`) that reads it."""
     if isinstance(document, dict):
         if "shapes" in document and ("imagePath" in document or "imageHeight" in document):
-            return "a LabelMe annotation (one image's shapes)"
+            return "a LabelMe annotation (one image's shapes)", "labelme"
         if "_via_img_metadata" in document:
-            return "a VGG Image Annotator project"
+            return "a VGG Image Annotator project", "via"
         values = list(document.values())[:5]
         if values and all(
             isinstance(v, dict) and "regions" in v and "filename" in v for v in values
         ):
-            return "a VGG Image Annotator region export"
+            return "a VGG Image Annotator region export", "via"
     if isinstance(document, list) and document:
         first = document[0]
         if (
@@ -39,7 +40,7 @@ def native_format(document: Any) -> str | None:
             and "data" in first
             and ("annotations" in first or "predictions" in first)
         ):
-            return "a Label Studio task export"
+            return "a Label Studio task export", "labelstudio"
     return None
 
 
