@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,11 +50,25 @@ def coco_file(path: Path | None = None, *, images: int = 118_287) -> Path:
     return path
 
 
-def time_process(command: list[str], *, cwd: Path | None = None) -> tuple[float, int, str | None]:
-    """Run ``command`` as a fresh process: its wall seconds (interpreter start included), the
-    peak resident set of it or its largest descendant (bytes), and the end of its stderr when
-    it failed (else None). The disk is synced first, so no job pays for the previous job's
-    write-back; stderr goes to a file, not a pipe, so a chatty peer cannot block."""
+class Run(NamedTuple):
+    """One job's run: wall seconds (interpreter start included); user and system CPU seconds
+    of the job and of every child it waited for (user time is what another job on a busy
+    machine moves least; system time also holds the file system's own state: on ext4, the
+    files created right after many were deleted cost several times more); peak resident set
+    of the job or its largest descendant (bytes); the end of its stderr when it failed (else
+    None)."""
+
+    seconds: float
+    user: float
+    system: float
+    rss: int
+    failed: str | None
+
+
+def run_process(command: list[str], *, cwd: Path | None = None) -> Run:
+    """Run ``command`` as a fresh process. The disk is synced first, so no job pays for the
+    previous job's write-back; stderr goes to a file, not a pipe, so a chatty peer cannot
+    block."""
     os.sync()
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
@@ -65,8 +80,14 @@ def time_process(command: list[str], *, cwd: Path | None = None) -> tuple[float,
         if os.waitstatus_to_exitcode(status) != 0:
             errors.seek(0)
             text = errors.read().decode(errors="replace").strip()
-            return seconds, 0, text[-2000:] or "failed"
-    return seconds, usage.ru_maxrss * 1024, None
+            return Run(seconds, usage.ru_utime, usage.ru_stime, 0, text[-2000:] or "failed")
+    return Run(seconds, usage.ru_utime, usage.ru_stime, usage.ru_maxrss * 1024, None)
+
+
+def time_process(command: list[str], *, cwd: Path | None = None) -> tuple[float, int, str | None]:
+    """:func:`run_process`'s wall seconds, peak RSS and failure."""
+    run = run_process(command, cwd=cwd)
+    return run.seconds, run.rss, run.failed
 
 
 def best_of(jobs: dict[str, list[str]], runs: int, out: Path) -> dict[str, tuple[float, float]]:

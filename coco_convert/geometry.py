@@ -248,15 +248,25 @@ def rows_to_rle(
     fg = fg[counts[fg] > 0]
     if fg.size == 0:
         return {"size": [height, width], "counts": _empty_counts(height, width)}
-    first_row = int(starts[fg[0]]) // box_width
-    last_row = (int(ends[fg[-1]]) - 1) // box_width
-    offset, cells = first_row * box_width, (last_row - first_row + 1) * box_width
-    # The foreground rows of the box, dense: +1 where a run starts, -1 where it ends.
-    delta = np.bincount(starts[fg] - offset, minlength=cells + 1) - np.bincount(
-        ends[fg] - offset, minlength=cells + 1
+    begin, end = starts[fg], ends[fg]  # (end exclusive)
+    first_rows, last_rows = begin // box_width, (end - 1) // box_width
+    first_row, last_row = int(first_rows[0]), int(last_rows[-1])
+    begin_columns = begin - first_rows * box_width
+    if np.array_equal(first_rows, last_rows):  # every run within a row (a brush's, CVAT's)
+        first_column = int(begin_columns.min())
+        end_column = int((end - last_rows * box_width).max())
+    else:
+        first_column, end_column = 0, box_width
+    # The foreground's rows and columns of the box, dense: +1 where a run starts, -1 where
+    # it ends.
+    across = end_column - first_column
+    cells = (last_row - first_row + 1) * across
+    placed = (first_rows - first_row) * across + (begin_columns - first_column)
+    delta = np.bincount(placed, minlength=cells + 1) - np.bincount(
+        placed + (end - begin), minlength=cells + 1
     )
-    rows = (np.cumsum(delta[:cells]) > 0).reshape(-1, box_width)
-    return crop_to_rle(rows, left, top + first_row, height, width)
+    rows = (np.cumsum(delta[:cells]) > 0).reshape(-1, across)
+    return crop_to_rle(rows, left + first_column, top + first_row, height, width)
 
 
 def rle_to_rows(rle: RLE | dict[str, Any], *, box: Box | None = None) -> npt.NDArray[np.int64]:
