@@ -112,6 +112,8 @@ __all__ = [
     "shapely_polygon",
     "to_rle",
     "trace",
+    "trace_crops",
+    "trace_rles",
     "uncompress_rle",
 ]
 
@@ -864,24 +866,38 @@ def _decode_counts(text: str | bytes) -> npt.NDArray[np.int64]:
     codes = np.frombuffer(raw, dtype=np.uint8).astype(np.int64) - 48
     if codes.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if codes.min() < 0 or codes.max() > 63 or (isinstance(text, str) and not text.isascii()):
-        raise GeometryError("compressed RLE counts hold characters outside '0'..'o'")
-    more = (codes & 0x20) != 0
-    if more[-1]:
-        raise GeometryError("compressed RLE counts end in the middle of a number")
-    ends = np.flatnonzero(~more)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts + 1
-    if lengths.max() > 7:
-        raise GeometryError("compressed RLE counts hold a number too large for a run length")
-    position = np.arange(codes.size) - np.repeat(starts, lengths)
-    values = np.add.reduceat((codes & 0x1F) << (5 * position), starts)
-    negative = (codes[ends] & 0x10) != 0
-    values = values - (negative.astype(np.int64) << (5 * lengths))
+    numbers = _decode_numbers(codes)
+    if isinstance(numbers, str) or (isinstance(text, str) and not text.isascii()):
+        raise GeometryError(numbers if isinstance(numbers, str) else _OUTSIDE_ALPHABET)
+    values, _ = numbers
     runs = values.copy()
     runs[1::2] = np.cumsum(values[1::2])
     runs[2::2] = np.cumsum(values[2::2])
     return cast("npt.NDArray[np.int64]", runs)
+
+
+_OUTSIDE_ALPHABET = "compressed RLE counts hold characters outside '0'..'o'"
+
+
+def _decode_numbers(
+    codes: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]] | str:
+    """The numbers written in compressed counts (``codes``: the characters minus 48, not
+    empty) and the position of the last character of each, or why they are not well formed."""
+    if codes.min() < 0 or codes.max() > 63:
+        return _OUTSIDE_ALPHABET
+    more = (codes & 0x20) != 0
+    if more[-1]:
+        return "compressed RLE counts end in the middle of a number"
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if lengths.max() > 7:
+        return "compressed RLE counts hold a number too large for a run length"
+    position = np.arange(codes.size) - np.repeat(starts, lengths)
+    values = np.add.reduceat((codes & 0x1F) << (5 * position), starts)
+    negative = (codes[ends] & 0x10) != 0
+    return values - (negative.astype(np.int64) << (5 * lengths)), ends
 
 
 #: How far (px) outside the image a polygon may reach before it is clipped to the image ahead
@@ -973,45 +989,280 @@ def _is_flat(xy: _FloatArray) -> bool:
 
 def _trace_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int) -> list[Outline]:
     """Outlines of a cropped mask whose top-left pixel is (x0, y0) in the image."""
-    from contourpy import Mpl2005ContourGenerator
+    return trace_crops([(x0, y0, crop)])[0]
 
-    ny, nx = crop.shape[0] + 2, crop.shape[1] + 2
-    padded = np.zeros((ny, nx), dtype=np.float64)
-    padded[1:-1, 1:-1] = crop
-    # contourpy's own constructor (contour_generator) adds ~70 us of argument checks and a
-    # masked-array pass per call; the mask is known clean, so build the generator directly.
-    x, y = np.meshgrid(np.arange(nx, dtype=np.float64), np.arange(ny, dtype=np.float64))
-    generator = Mpl2005ContourGenerator(
-        x,
-        y,
-        padded,
-        None,  # type: ignore[arg-type]  # (no mask: contourpy's stubs say otherwise)
-        x_chunk_size=0,
-        y_chunk_size=0,
-    )
-    point_arrays, code_arrays = cast("tuple[list[Any], list[Any]]", generator.filled(0.5, 1.5))
-    if not point_arrays:
-        return []
-    # One array per outline, rings in it opened by code 1 (MOVETO) and closed by a repeat of
-    # their first point: clean every ring of every outline in one vectorised pass.
-    codes = np.concatenate(code_arrays)
-    points = np.concatenate(point_arrays) + np.array([x0 - 0.5, y0 - 0.5])
-    starts = np.flatnonzero(codes == 1)
-    ends = np.append(starts[1:], len(codes))
-    # (each ring's closing point repeats its first: dropped with any other repeated point)
-    points, lengths = _filter_rings(points, ends - starts, _not_repeated(points, ends - starts))
-    points, lengths = _filter_rings(points, lengths, _turning(points, lengths))
-    rings = np.split(points, np.cumsum(lengths)[:-1])
-    outline_of_ring = np.repeat(
-        np.arange(len(code_arrays)), [int((c == 1).sum()) for c in code_arrays]
-    )
-    outlines = []
-    first = 0
-    for count in np.bincount(outline_of_ring, minlength=len(code_arrays)):
-        exterior, *holes = rings[first : first + count]
-        first += count
-        outlines.append(Outline(exterior, tuple(h for h in holes if len(h) >= 3)))
-    return outlines
+
+def trace_crops(crops: Sequence[tuple[int, int, Mask]]) -> list[list[Outline]]:
+    """:func:`trace` of many masks at once, each given as ``(x0, y0, crop)`` (the part of the
+    mask holding its pixels, whose top-left pixel is column ``x0``, row ``y0`` of the image:
+    what :func:`rle_crop` returns): the outlines of each, in image coordinates.
+
+    contourpy traces each crop on its own; the rings of many crops are then cleaned in one
+    vectorised pass, so many small masks cost little more than their pixels."""
+    tracer = _Tracer()
+    for x0, y0, crop in crops:
+        ny, nx = crop.shape[0] + 2, crop.shape[1] + 2
+        z = tracer.grid(ny, nx)
+        z[0], z[-1], z[:, 0], z[:, -1] = 0.0, 0.0, 0.0, 0.0
+        z[1:-1, 1:-1] = crop if crop.dtype == np.bool_ else crop != 0
+        tracer.trace(z, x0, y0)
+    return tracer.outlines()
+
+
+def trace_rles(rles: Sequence[RLE | dict[str, Any]]) -> list[list[Outline] | GeometryError]:
+    """:func:`rle_to_outlines` of many RLEs at once: the outlines of each, or in its place the
+    :class:`GeometryError` that :func:`rle_counts` raises for it.
+
+    The compressed counts of all of them are decoded in one vectorised pass, and each mask
+    is drawn from its runs straight into the box of its pixels (never the whole image), a
+    few hundred masks at a time; then :func:`trace_crops`' tracer runs over those boxes."""
+    found: list[list[Outline] | GeometryError] = [[] for _ in rles]
+    runs_of: list[npt.NDArray[np.int64] | None] = [None] * len(rles)
+    texts = [k for k, rle in enumerate(rles) if isinstance(rle.get("counts"), str | bytes)]
+    counts = [cast("str | bytes", rles[k]["counts"]) for k in texts]
+    for k, runs in zip(texts, _decode_many(counts), strict=True):
+        runs_of[k] = runs
+    heights: list[int] = []
+    drawn: list[int] = []
+    for k, rle in enumerate(rles):
+        try:
+            height, width = _rle_size(rle)
+            runs = runs_of[k]
+            if runs is None or (runs.size and runs.min() < 0) or runs.sum() != height * width:
+                runs = rle_counts(rle)  # (the slow path raises what is wrong)
+        except GeometryError as error:
+            found[k] = error
+            continue
+        runs_of[k] = runs
+        heights.append(height)
+        drawn.append(k)
+    tracer = _Tracer()
+    start = 0
+    while start < len(drawn):  # (batches of boxes of a bounded number of pixels)
+        stop, pixels = start, 0
+        while stop < len(drawn) and (stop == start or pixels < _DRAW_BATCH):
+            runs = cast("npt.NDArray[np.int64]", runs_of[drawn[stop]])
+            pixels += int(runs[1::2].sum()) * 4 + 64
+            stop += 1
+        members = drawn[start:stop]
+        for box in _draw_boxes(
+            [cast("npt.NDArray[np.int64]", runs_of[k]) for k in members], heights[start:stop]
+        ):
+            if box is not None:
+                x0, y0, columns = box
+                ny, nx = columns.shape[1], columns.shape[0]
+                z = tracer.grid(ny, nx)
+                z[...] = columns.T
+                tracer.trace(z, x0, y0)
+            else:
+                tracer.skip()
+        start = stop
+    for k, outlines in zip(drawn, tracer.outlines(), strict=True):
+        found[k] = outlines
+    return found
+
+
+#: Pixels (about: four times a mask's foreground) drawn into boxes in one pass.
+_DRAW_BATCH = 1_000_000
+
+
+def _draw_boxes(
+    runs_of: Sequence[npt.NDArray[np.int64]], heights: Sequence[int]
+) -> list[tuple[int, int, npt.NDArray[np.int8]] | None]:
+    """Each mask (column-major runs over an image ``heights[k]`` pixels high) drawn into the
+    box of its pixels grown by one pixel of background on every side, transposed (a row per
+    image column): ``(x0, y0, columns)``, ``columns[1 + c, 1 + r]`` pixel ``(x0 + c, y0 +
+    r)``; None for an empty mask. All the masks at once: their foreground runs become
+    vertical segments (split where a run wraps into the next column), and one cumulative sum
+    over all the boxes draws every segment."""
+    n = len(runs_of)
+    lengths = np.fromiter(map(len, runs_of), dtype=np.int64, count=n)
+    runs = np.concatenate(runs_of) if n else np.zeros(0, dtype=np.int64)
+    first = np.cumsum(lengths) - lengths
+    mask_of = np.repeat(np.arange(n), lengths)
+    local = np.arange(runs.size) - first[mask_of]
+    ends = np.cumsum(runs)
+    ends -= np.repeat(np.concatenate(([0], ends))[first], lengths)  # (each mask's own sums)
+    fg = (local % 2 == 1) & (runs > 0)
+    stop, owner = ends[fg], mask_of[fg]
+    begin = stop - runs[fg]
+    height = np.asarray(heights, dtype=np.int64)[owner] if n else np.zeros(0, dtype=np.int64)
+    col, last = begin // height, (stop - 1) // height
+    span = last - col + 1
+    if span.size and span.max() > 1:  # runs that go on at the top of the next column
+        piece = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
+        col0, last0, begin, stop = (np.repeat(a, span) for a in (col, last, begin, stop))
+        owner, height = np.repeat(owner, span), np.repeat(height, span)
+        col = col0 + piece
+        begin = np.where(col == col0, begin, col * height)
+        stop = np.where(col == last0, stop, (col + 1) * height)
+    top, bottom = begin - col * height, stop - col * height  # rows [top, bottom)
+    boxes: list[tuple[int, int, npt.NDArray[np.int8]] | None] = [None] * n
+    if not owner.size:
+        return boxes
+    present = np.flatnonzero(np.bincount(owner, minlength=n))
+    group = np.searchsorted(owner, present)  # each mask's first segment
+    x0, x1 = col[group], col[np.append(group[1:], owner.size) - 1]
+    y0 = np.minimum.reduceat(top, group)
+    y1 = np.maximum.reduceat(bottom, group)  # (exclusive)
+    nx, ny = x1 - x0 + 3, y1 - y0 + 2
+    base = np.cumsum(nx * ny) - nx * ny
+    index = np.repeat(np.arange(present.size), np.diff(np.append(group, owner.size)))
+    at = base[index] + (col - x0[index] + 1) * ny[index] - y0[index] + 1
+    total = int(base[-1] + nx[-1] * ny[-1])
+    delta = np.zeros(total + 1, dtype=np.int8)
+    delta[at + top] = 1
+    delta[at + bottom] = -1
+    drawn = np.cumsum(delta[:total], dtype=np.int8)
+    for j, k in enumerate(present.tolist()):
+        b, w, h = int(base[j]), int(nx[j]), int(ny[j])
+        boxes[k] = (int(x0[j]), int(y0[j]), drawn[b : b + w * h].reshape(w, h))
+    return boxes
+
+
+def _decode_many(texts: Sequence[str | bytes]) -> list[npt.NDArray[np.int64] | None]:
+    """:func:`_decode_counts` of many compressed counts at once (one vectorised pass over all
+    of them); None for a text that is not well formed (:func:`_decode_counts` says why)."""
+    raws = [t.encode("latin-1", "replace") if isinstance(t, str) else bytes(t) for t in texts]
+    sizes = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    codes = np.frombuffer(b"".join(raws), dtype=np.uint8).astype(np.int64) - 48
+    numbers = _decode_numbers(codes) if codes.size else "empty"
+    if (
+        isinstance(numbers, str)
+        or not sizes.all()
+        or ((codes[np.cumsum(sizes) - 1] & 0x20) != 0).any()  # a number across two texts
+        or not all(t.isascii() for t in texts if isinstance(t, str))
+    ):  # (rare: one by one, the malformed ones None)
+        out: list[npt.NDArray[np.int64] | None] = []
+        for text in texts:
+            try:
+                out.append(_decode_counts(text))
+            except GeometryError:
+                out.append(None)
+        return out
+    values, ends = numbers
+    # Per text, from the fourth count on each is stored as the difference to the count two
+    # places before: cumulative sums per text over the odd and over the even places (>= 2).
+    per_text = np.bincount(np.repeat(np.arange(len(raws)), sizes)[ends], minlength=len(raws))
+    owner = np.repeat(np.arange(len(raws)), per_text)
+    place = np.arange(values.size) - np.repeat(np.cumsum(per_text) - per_text, per_text)
+    runs = values.copy()
+    for chain in (np.flatnonzero(place % 2 == 1), np.flatnonzero((place % 2 == 0) & (place > 0))):
+        if chain.size:
+            sums = np.cumsum(values[chain])
+            heads = np.flatnonzero(np.diff(owner[chain], prepend=-1))  # each text's first
+            offset = sums[heads] - values[chain[heads]]
+            runs[chain] = sums - np.repeat(offset, np.diff(heads, append=chain.size))
+    return np.split(runs, np.cumsum(per_text)[:-1])
+
+
+class _Tracer:
+    """contourpy over many padded masks: the grid buffers made once (a fresh array of each
+    mask's size would cost more in page faults than contourpy's work), the outlines cleaned
+    in batches (:class:`_Traces`)."""
+
+    def __init__(self) -> None:
+        self.buffers = np.empty((3, 0), dtype=np.float64)
+        self.steps = np.arange(0, dtype=np.float64)
+        self.done: list[list[Outline]] = []
+        self.batch = _Traces()
+
+    def grid(self, ny: int, nx: int) -> _FloatArray:
+        """A ``(ny, nx)`` C-contiguous array to fill with the padded mask (a buffer's prefix),
+        the x and y grids of that shape beside it."""
+        if ny * nx > self.buffers.shape[1]:
+            self.buffers = np.empty((3, max(ny * nx, 2 * self.buffers.shape[1])))
+        if max(ny, nx) > self.steps.size:
+            self.steps = np.arange(max(ny, nx, 2 * self.steps.size), dtype=np.float64)
+        return self.buffers[0, : ny * nx].reshape(ny, nx)
+
+    def trace(self, z: _FloatArray, x0: int, y0: int) -> None:
+        """Trace the padded mask ``z`` (from :meth:`grid`) whose first pixel is (x0, y0)."""
+        from contourpy import Mpl2005ContourGenerator
+
+        ny, nx = z.shape
+        x = self.buffers[1, : ny * nx].reshape(ny, nx)
+        x[:] = self.steps[:nx]
+        y = self.buffers[2, : ny * nx].reshape(ny, nx)
+        y[:] = self.steps[:ny, None]
+        # contourpy's own constructor (contour_generator) adds ~70 us of argument checks and
+        # a masked-array pass per call; the mask is known clean, so build the generator
+        # directly.
+        generator = Mpl2005ContourGenerator(
+            x,
+            y,
+            z,
+            None,  # type: ignore[arg-type]  # (no mask: contourpy's stubs say otherwise)
+            x_chunk_size=0,
+            y_chunk_size=0,
+        )
+        self.batch.add(*cast("tuple[list[Any], list[Any]]", generator.filled(0.5, 1.5)), x0, y0)
+        if self.batch.points >= _CLEAN_BATCH:
+            self.done += self.batch.outlines()
+            self.batch = _Traces()
+
+    def skip(self) -> None:
+        """An empty mask: no outlines."""
+        self.batch.add([], [], 0, 0)
+
+    def outlines(self) -> list[list[Outline]]:
+        """The outlines of every mask traced (or skipped), in order."""
+        return self.done + self.batch.outlines()
+
+
+#: Traced points cleaned in one vectorised pass: small enough for the arrays to stay in the
+#: cache (a pass over millions of points costs half as much again per point).
+_CLEAN_BATCH = 100_000
+
+
+class _Traces:
+    """contourpy's outlines of some crops, gathered to be cleaned together."""
+
+    def __init__(self) -> None:
+        self.points_of: list[_FloatArray] = []  # every outline's points
+        self.codes_of: list[npt.NDArray[np.uint8]] = []
+        self.outlines_per_crop: list[int] = []
+        self.offsets: list[tuple[float, float]] = []
+        self.sizes: list[int] = []
+        self.points = 0
+
+    def add(self, points: list[Any], codes: list[Any], x0: int, y0: int) -> None:
+        """One crop's outlines (OuterCode: one array of points and one of codes each)."""
+        self.points_of += points
+        self.codes_of += codes
+        self.outlines_per_crop.append(len(points))
+        self.offsets.append((x0 - 0.5, y0 - 0.5))
+        size = sum(len(c) for c in codes)
+        self.sizes.append(size)
+        self.points += size
+
+    def outlines(self) -> list[list[Outline]]:
+        """The outlines of each crop, in image coordinates, without redundant vertices."""
+        traced: list[list[Outline]] = [[] for _ in self.outlines_per_crop]
+        if not self.points:
+            return traced
+        # One array per outline, rings in it opened by code 1 (MOVETO) and closed by a repeat
+        # of their first point: clean every ring of every outline in one vectorised pass.
+        codes = np.concatenate(self.codes_of)
+        points = np.concatenate(self.points_of)
+        points += np.repeat(np.array(self.offsets), self.sizes, axis=0)
+        starts = np.flatnonzero(codes == 1)
+        lengths = np.diff(starts, append=len(codes))
+        # (each ring's closing point repeats its first: dropped with any other repeated one)
+        points, lengths = _filter_rings(points, lengths, _not_repeated(points, lengths))
+        points, lengths = _filter_rings(points, lengths, _turning(points, lengths))
+        rings = np.split(points, np.cumsum(lengths)[:-1])
+        # rings per outline: the MOVETOs in each outline's codes
+        outline_ends = np.cumsum([len(c) for c in self.codes_of])
+        rings_per_outline = np.diff(np.searchsorted(starts, outline_ends), prepend=0).tolist()
+        first = outline = 0
+        for k, count in enumerate(self.outlines_per_crop):
+            for n in rings_per_outline[outline : outline + count]:
+                exterior, *holes = rings[first : first + n]
+                first += n
+                traced[k].append(Outline(exterior, tuple(h for h in holes if len(h) >= 3)))
+            outline += count
+        return traced
 
 
 def _neighbours(lengths: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
@@ -1028,7 +1279,12 @@ def _neighbours(lengths: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArra
 
 def _not_repeated(points: _FloatArray, lengths: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     before, _ = _neighbours(lengths)
-    return cast("npt.NDArray[np.bool_]", np.any(points != points[before], axis=1))
+    previous = points[before]
+    # (two comparisons: numpy's reduction along a short axis costs several times more)
+    return cast(
+        "npt.NDArray[np.bool_]",
+        (points[:, 0] != previous[:, 0]) | (points[:, 1] != previous[:, 1]),
+    )
 
 
 def _turning(points: _FloatArray, lengths: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
@@ -1051,10 +1307,12 @@ def _drop_redundant(ring: _FloatArray) -> _FloatArray:
     edge (exact: traced coordinates are multiples of 0.5)."""
     if len(ring) < 3:
         return ring
-    ring = ring[np.any(ring != np.roll(ring, 1, axis=0), axis=1)]
+    before = np.concatenate((ring[-1:], ring[:-1]))
+    ring = ring[(ring[:, 0] != before[:, 0]) | (ring[:, 1] != before[:, 1])]
     if len(ring) < 3:
         return ring
-    before, after = np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0)
+    before = np.concatenate((ring[-1:], ring[:-1]))
+    after = np.concatenate((ring[1:], ring[:1]))
     cross = (ring[:, 0] - before[:, 0]) * (after[:, 1] - ring[:, 1]) - (
         ring[:, 1] - before[:, 1]
     ) * (after[:, 0] - ring[:, 0])
@@ -1072,17 +1330,17 @@ def _cut_holes(exterior: _FloatArray, holes: Sequence[_FloatArray]) -> _FloatArr
         top = int(np.lexsort((hole[:, 0], hole[:, 1]))[0])
         x, y = hole[top]
         xa, ya = ring[:, 0], ring[:, 1]
-        nxt = np.roll(ring, -1, axis=0)
-        xb, yb = nxt[:, 0], nxt[:, 1]
-        spans = (np.minimum(xa, xb) <= x) & (x <= np.maximum(xa, xb)) & (xa != xb)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y_hit = np.where(spans, ya + (x - xa) * (yb - ya) / (xb - xa), -np.inf)
-        y_hit[y_hit > y] = -np.inf
-        edge = int(np.argmax(y_hit))
-        if not np.isfinite(y_hit[edge]):
+        xb, yb = np.append(xa[1:], xa[0]), np.append(ya[1:], ya[0])  # the next vertex
+        # the edges (not vertical) that span the cut's x, and where they cross it
+        spans = np.flatnonzero((np.minimum(xa, xb) <= x) & (x <= np.maximum(xa, xb)) & (xa != xb))
+        y_hit = ya[spans] + (x - xa[spans]) * (yb[spans] - ya[spans]) / (xb[spans] - xa[spans])
+        y_hit[y_hit > y] = -np.inf  # (below the hole's top)
+        if not spans.size or not np.isfinite(y_hit.max()):
             raise GeometryError("a hole lies outside its outline (cannot join it)")
-        hit = np.array([[x, y_hit[edge]]])
-        walk = np.roll(hole, -top, axis=0)
+        nearest = int(np.argmax(y_hit))  # (the first of equals, in the ring's order)
+        edge = int(spans[nearest])
+        hit = np.array([[x, y_hit[nearest]]])
+        walk = np.concatenate((hole[top:], hole[:top]))
         ring = np.concatenate((ring[: edge + 1], hit, walk, walk[:1], hit, ring[edge + 1 :]))
     return ring
 

@@ -575,22 +575,49 @@ class _Tracings:
 def _trace_task(
     task: tuple[tuple[float, float, RleHoles], list[tuple[int, int, int, Any]]],
 ) -> list[tuple[int, _Traced]]:
-    """rle2poly's work on some masks, by annotation index."""
+    """rle2poly's work on some masks, by annotation index: all of them traced in one batch
+    (:func:`coco_convert.geometry.trace_rles`), then their polygons rasterised back per
+    image size to measure the IoU."""
     (tolerance, min_area, holes), masks = task
-    return [
-        (index, _trace_one(rle, h, w, tolerance, min_area, holes)) for h, w, index, rle in masks
-    ]
+    traced = [_Traced(None) for _ in masks]
+    sized: list[int] = []  # the masks of their image's size
+    for k, (h, w, _, rle) in enumerate(masks):
+        try:
+            geometry.check_rle_size(rle, h, w)
+        except GeometryError as error:
+            traced[k].error = error.message
+            continue
+        sized.append(k)
+    outlines: list[list[geometry.Outline]] = [[] for _ in masks]
+    for k, found in zip(sized, geometry.trace_rles([masks[k][3] for k in sized]), strict=True):
+        if isinstance(found, GeometryError):
+            traced[k].error = found.message
+        else:
+            outlines[k] = found
+    checks: list[int] = []  # masks whose polygons are rasterised back
+    for k in range(len(masks)):
+        if traced[k].error is None:
+            traced[k] = _polygons_of(outlines[k], tolerance, min_area, holes)
+            if traced[k].polygons is not None:
+                checks.append(k)
+    # the IoU of each mask's polygons against the mask, one pycocotools call per image size
+    for (h, w), group in itertools.groupby(checks, key=lambda k: masks[k][:2]):
+        members = list(group)
+        encoded = geometry.encode_image([traced[k].polygons or [] for k in members], h, w)
+        for k, rle in zip(members, encoded, strict=True):
+            original = masks[k][3]
+            if not isinstance(original["counts"], str):
+                original = geometry.compress_rle(original)
+            # identical counts are identical masks (IoU 1.0, the usual case): no merging
+            if rle["counts"] != original["counts"]:
+                traced[k].iou = geometry.iou(rle, original)
+    return [(index, found) for (_, _, index, _), found in zip(masks, traced, strict=True)]
 
 
-def _trace_one(
-    rle: Any, h: int, w: int, tolerance: float, min_area: float, holes: RleHoles
+def _polygons_of(
+    outlines: list[geometry.Outline], tolerance: float, min_area: float, holes: RleHoles
 ) -> _Traced:
-    try:
-        geometry.check_rle_size(rle, h, w)
-        runs = geometry.rle_counts(rle)
-    except GeometryError as error:
-        return _Traced(None, error=error.message)
-    outlines = geometry.rle_to_outlines(rle, runs=runs)
+    """The polygons of one mask's outlines, and what they cost (the IoU comes later)."""
     n_holes = sum(len(o.holes) for o in outlines)
     if holes == "rle" and n_holes:
         return _Traced(None)
@@ -604,11 +631,8 @@ def _trace_one(
     if tolerance:
         exact_polygons = geometry.outlines_to_polygons(outlines, holes=mode, min_area=min_area)
         exact = geometry.polygon_vertices(exact_polygons)
-    original = rle if isinstance(rle["counts"], str) else geometry.compress_rle(rle)
-    iou = geometry.iou(geometry.to_rle(polygons, h, w), original)
     return _Traced(
         polygons,
-        iou=iou,
         vertices_exact=exact,
         vertices=vertices,
         holes=n_holes,

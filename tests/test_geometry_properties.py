@@ -250,3 +250,63 @@ def test_clipping_near_the_smallest_doubles_adds_no_pixel() -> None:
     before = g.rle_to_mask(g.to_rle(polygons, 2, 1))
     assert not (g.rle_to_mask(g.to_rle(repaired, 2, 1)) > before).any()
     assert g.check_polygons(repaired, 2, 1) == []
+
+
+def outline_lists(outlines: list[g.Outline]) -> list[list[list[list[float]]]]:
+    """Outlines as plain lists (exterior first, then the holes), to compare exactly."""
+    return [[ring.tolist() for ring in (o.exterior, *o.holes)] for o in outlines]
+
+
+@examples
+@given(st.lists(masks(), min_size=1, max_size=12), st.data())
+def test_batched_tracing_is_the_per_mask_tracing(masks_: list[np.ndarray], data: Any) -> None:
+    """trace_rles (rle2poly's path: counts decoded together, every mask drawn into its box,
+    the rings cleaned together) gives each mask exactly the outlines of rle_to_outlines and
+    trace, also when the masks are drawn and cleaned in several batches."""
+    rles: list[dict[str, Any]] = [dict(g.mask_to_rle(mask)) for mask in masks_]
+    for rle in rles:  # counts as pycocotools' string, as bytes, or as a list of runs
+        form = data.draw(st.sampled_from(["str", "bytes", "list"]))
+        if form == "bytes":
+            rle["counts"] = rle["counts"].encode()
+        elif form == "list":
+            rle["counts"] = g.rle_counts(rle).tolist()
+    draw_batch = data.draw(st.sampled_from([1, 40, g._DRAW_BATCH]))
+    clean_batch = data.draw(st.sampled_from([1, 30, g._CLEAN_BATCH]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(g, "_DRAW_BATCH", draw_batch)
+        patch.setattr(g, "_CLEAN_BATCH", clean_batch)
+        batched = g.trace_rles(rles)
+        crops = g.trace_crops([found for r in rles if (found := g.rle_crop(r)) is not None])
+    singles = [outline_lists(g.rle_to_outlines(rle)) for rle in rles]
+    assert [o if isinstance(o, GeometryError) else outline_lists(o) for o in batched] == singles
+    assert [outline_lists(g.trace(mask)) for mask in masks_] == singles
+    assert [outline_lists(o) for o in crops] == [s for s in singles if s]
+
+
+@examples
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(min_codepoint=40, max_codepoint=120), max_size=12),
+            st.lists(st.integers(-2, 30), max_size=6),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(1, 6),
+    st.integers(1, 6),
+)
+def test_batched_tracing_refuses_what_one_mask_refuses(
+    counts: list[Any], height: int, width: int
+) -> None:
+    """Any counts, well formed or not: trace_rles gives each the outlines, or the very error,
+    that tracing it alone gives (one bad mask never spoils the others)."""
+    rles = [{"size": [height, width], "counts": c} for c in counts]
+    for rle, found in zip(rles, g.trace_rles(rles), strict=True):
+        expected: Any
+        try:
+            expected = outline_lists(g.rle_to_outlines(rle))
+        except GeometryError as error:
+            expected = f"GeometryError: {error.message}"
+        got = f"GeometryError: {found.message}" if isinstance(found, GeometryError) else found
+        assert (got if isinstance(got, str) else outline_lists(got)) == expected
