@@ -19,6 +19,12 @@ LABELME_VERSION := 6.3.1
 LABELME := .venv-labelme
 LABELME_STAMP := $(LABELME)/.installed-$(LABELME_VERSION)
 
+# label-studio-sdk, whose brush decoder tests/test_labelstudio_sdk.py reads our brush masks
+# with, lives in its own environment as well: it pulls in OpenCV, pandas and NLTK.
+LABELSTUDIO_VERSION := 2.1.2
+LABELSTUDIO := .venv-labelstudio
+LABELSTUDIO_STAMP := $(LABELSTUDIO)/.installed-$(LABELSTUDIO_VERSION)
+
 .PHONY: run test lint clean
 
 $(STAMP): pyproject.toml
@@ -70,9 +76,15 @@ $(LABELME_STAMP):
 	rm -f $(LABELME)/.installed-*
 	touch $(LABELME_STAMP)
 
-test: lint $(DATUMARO_STAMP) $(LABELME_STAMP)
+$(LABELSTUDIO_STAMP):
+	$(PYTHON) -m venv $(LABELSTUDIO)
+	$(LABELSTUDIO)/bin/python -m pip install --quiet "label-studio-sdk==$(LABELSTUDIO_VERSION)"
+	rm -f $(LABELSTUDIO)/.installed-*
+	touch $(LABELSTUDIO_STAMP)
+
+test: lint $(DATUMARO_STAMP) $(LABELME_STAMP) $(LABELSTUDIO_STAMP)
 	sh .ci/install-chromium
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(DATUMARO) $(LABELME) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DATUMARO) $(LABELME) $(LABELSTUDIO) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
