@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import InputError, JSONSyntaxError
 from .codes import RULES
 from .diagnostics import Diagnostic, Location
 from .fixes import AppliedFix, parse_pointer
@@ -35,6 +36,14 @@ class FileResult:
 def finding(code: str, file: str, message: str, **where: Any) -> Diagnostic:
     """A finding of rule ``code`` at a place in ``file``."""
     return Diagnostic(code, message, Location(file, **where), RULES[code].severity)
+
+
+def unreadable(file: str, error: InputError) -> Diagnostic:
+    """The finding for a file that cannot be read (F001, with the error's hint) or is not
+    JSON (F002, at the line and column of the first error)."""
+    if isinstance(error, JSONSyntaxError):
+        return finding("F002", file, error.message, line=error.line, column=error.column)
+    return finding("F001", file, error.message + (f" ({error.hint})" if error.hint else ""))
 
 
 def sort_key(diagnostic: Diagnostic) -> tuple[Any, ...]:

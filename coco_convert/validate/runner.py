@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..dataset import detect_kind
-from ..errors import InputError, JSONSyntaxError
+from ..errors import InputError
 from ..io import atomic_write, dump_json, gc_paused, parse_json, read_bytes
 from ..schemas.coco import Kind
 from .context import Context, Settings
 from .diagnostics import Diagnostic
 from .engine import run_checks
 from .fixes import MAX_ROUNDS, apply_fixes
-from .results import FileResult, finding, not_coco, sort_key
+from .results import FileResult, finding, not_coco, sort_key, unreadable
 
 if TYPE_CHECKING:
     from ..converters.base import Format
@@ -77,14 +77,8 @@ def validate_path(
         data = read_bytes(name)
         with gc_paused():
             document = parse_json(data, name)
-    except JSONSyntaxError as exc:
-        result.diagnostics.append(
-            finding("F002", name, exc.message, line=exc.line, column=exc.column)
-        )
-        return result
     except InputError as exc:
-        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        result.diagnostics.append(finding("F001", name, message))
+        result.diagnostics.append(unreadable(name, exc))
         return result
     layout = _layout(data, name) if fix and write else None
     del data

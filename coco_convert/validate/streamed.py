@@ -15,14 +15,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import InputError, JSONSyntaxError
+from ..errors import InputError
 from ..schemas.check import check_records, check_skeleton, list_order, long_lists
 from ..streaming import CocoStream, image_groups
 from .checks.profiles import recognise_tool
 from .checks.structure import mark_out_of_range
 from .context import Context, Settings, Tables
 from .engine import MAX_SCHEMA_ISSUES, mark_issues, run_checks
-from .results import FileResult, finding, not_coco, sort_key
+from .results import FileResult, not_coco, sort_key, unreadable
 
 __all__ = ["validate_stream"]
 
@@ -37,14 +37,8 @@ def validate_stream(path: str | os.PathLike[str], settings: Settings) -> FileRes
     result = FileResult(name)
     try:
         stream = CocoStream(name)
-    except JSONSyntaxError as exc:
-        result.diagnostics.append(
-            finding("F002", name, exc.message, line=exc.line, column=exc.column)
-        )
-        return result
     except InputError as exc:
-        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        result.diagnostics.append(finding("F001", name, message))
+        result.diagnostics.append(unreadable(name, exc))
         return result
     probe = stream.probe()
     refused = not_coco(probe, name)
