@@ -297,6 +297,31 @@ class _SplitWriter:
         for key in ("segmentation", "num_keypoints"):
             self.tallies[key] += sum(1 for ann in annotations if ann.get(key))
 
+    def _folders(self, split: str) -> tuple[str, str]:
+        """The split's image and label folders in this layout."""
+        if self.layout == "ultralytics":
+            return f"images/{split}", f"labels/{split}"
+        return f"obj_{split}_data", f"obj_{split}_data"
+
+    def _finish(
+        self,
+        root: Path,
+        image_dir: str,
+        image_paths: list[str],
+        keep: np.ndarray,
+        sources: list[str | ImageFileError] | None,
+        readable: np.ndarray,
+    ) -> list[str]:
+        """The image folder made (and the images placed, with --images); the kept images'
+        paths for a list file."""
+        (root / image_dir).mkdir(parents=True, exist_ok=True)
+        if sources is not None:
+            self._place_images(sources, image_paths, root, keep & readable)
+        prefix = "data/" if self.layout == "darknet" else "./"
+        return [
+            prefix + path for path, kept in zip(image_paths, keep.tolist(), strict=True) if kept
+        ]
+
     def write_stream(self, stream: CocoStream, split: str, root: Path) -> list[str]:
         """:meth:`write` for a file read a chunk at a time (``--stream``): the images first
         (only what a label file needs of each), then the annotations in file order, their
@@ -304,10 +329,7 @@ class _SplitWriter:
         together, else in a temporary folder) and written a range at a time. The same
         files and report as :meth:`write`."""
         name = stream.name
-        if self.layout == "ultralytics":
-            image_dir, label_dir = f"images/{split}", f"labels/{split}"
-        else:
-            image_dir = label_dir = f"obj_{split}_data"
+        image_dir, label_dir = self._folders(split)
         images = [
             {key: image[key] for key in ("file_name", "width", "height") if key in image}
             for _, records in stream.checked("images")
@@ -350,13 +372,7 @@ class _SplitWriter:
             ranges.close()
         self._report_crowd(crowd)
         self._report_labels(totals)
-        (root / image_dir).mkdir(parents=True, exist_ok=True)
-        if sources is not None:
-            self._place_images(sources, image_paths, root, keep & readable)
-        prefix = "data/" if self.layout == "darknet" else "./"
-        return [
-            prefix + path for path, kept in zip(image_paths, keep.tolist(), strict=True) if kept
-        ]
+        return self._finish(root, image_dir, image_paths, keep, sources, readable)
 
     def write(self, dataset: CocoDataset[Any, Any], split: str, root: Path) -> list[str]:
         """Write one split's label files (and images); returns the image paths for a list
@@ -364,10 +380,7 @@ class _SplitWriter:
         validates every record before anything is written)."""
         name = dataset.source or f"<{split}>"
         images = dataset.images
-        if self.layout == "ultralytics":
-            image_dir, label_dir = f"images/{split}", f"labels/{split}"
-        else:
-            image_dir = label_dir = f"obj_{split}_data"
+        image_dir, label_dir = self._folders(split)
         image_paths, label_paths, keep = self._paths(images, name, image_dir, label_dir)
         # Each image's file under --images, found once: its size is read, then it is placed.
         sources = None if self.images is None else [self._source_image(image) for image in images]
@@ -385,13 +398,7 @@ class _SplitWriter:
         totals = _LabelTotals()
         self._write_labels(root, rows, label_paths, width, height, keep, totals)
         self._report_labels(totals)
-        (root / image_dir).mkdir(parents=True, exist_ok=True)
-        if sources is not None:
-            self._place_images(sources, image_paths, root, keep & readable)
-        prefix = "data/" if self.layout == "darknet" else "./"
-        return [
-            prefix + path for path, kept in zip(image_paths, keep.tolist(), strict=True) if kept
-        ]
+        return self._finish(root, image_dir, image_paths, keep, sources, readable)
 
     # Paths ----------------------------------------------------------------------------------
 
