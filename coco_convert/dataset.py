@@ -35,6 +35,7 @@ from .schemas.coco import (
     Result,
     StuffAnnotation,
 )
+from .schemas.decode import CHECKED_LISTS, decode_checked
 
 __all__ = [
     "AnyDataset",
@@ -576,13 +577,25 @@ def load(source: Source, *, kind: Kind | None = None, validate: bool = True) -> 
     name = source_name(source)
     data = read_bytes(source)
     with gc_paused():
-        document = parse_json(data, name)
+        # Parsed and checked in one typed pass when it can be: the images and annotations
+        # are then proven (for the kind it was decoded as), and only the rest is checked.
+        guess = kind or "instances"
+        document = decode_checked(data, guess) if validate else None
+        proven: tuple[str, ...] = CHECKED_LISTS if document is not None else ()
+        if document is None:
+            document = parse_json(data, name)
         del data
         found = kind or detect_kind(document, source=name)
         if validate:
-            ensure_valid(document, found, source=name)
+            ensure_valid(document, found, source=name, proven=_proven(proven, found, guess))
         path = None if isinstance(source, bytes | bytearray) else name
         return cast("AnyDataset", _CLASSES[found](document, source=path, validate=False))
+
+
+def _proven(lists: tuple[str, ...], kind: Kind, decoded_as: Kind) -> tuple[str, ...]:
+    """Of the lists a typed decode checked as ``decoded_as``, those that fit ``kind`` too
+    (every kind has the same images)."""
+    return lists if kind == decoded_as else tuple(key for key in lists if key == "images")
 
 
 def from_document(
