@@ -9,6 +9,7 @@ follow along. Errors come back as :class:`~coco_convert.errors.Issue`\\ s with J
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import types
@@ -410,8 +411,7 @@ def after_checks(item_type: Any) -> Callable[[list[Any]], bool]:
                 for step in steps:
                     values = _STEPS[step[0]](values, *step[1:])
                 for func in funcs:
-                    for value in values:
-                        func(value)
+                    collections.deque(map(func, values), maxlen=0)  # (a loop in C)
         except ValueError:
             return False
         return True
@@ -620,12 +620,18 @@ def _discriminated(union: Any, discriminator: Discriminator) -> list[Path]:
     pick = discriminator.discriminator
     if not callable(pick):
         raise _Unsupported("a discriminator by field name")
+    members = get_args(union)
+    kinds = [_kinds(member) for member in members]
+    # Members that parse from different JSON types (polygons from an array, RLE from an
+    # object): msgspec took each value by its type, which is cheaper to test than the tag.
+    by_kind = len({kind for each in kinds for kind in each}) == sum(map(len, kinds))
     paths: list[Path] = []
-    for member in get_args(union):
+    for member, member_kinds in zip(members, kinds, strict=True):
         tags = [m.tag for m in get_args(member)[1:] if isinstance(m, Tag)]
         _, inner = _compile(member)
         if inner and not tags:
             raise _Unsupported("an untagged member of a tagged union")
         if inner:
-            paths += _under(("tag", pick, tags[0]), inner)
+            step = ("kind", member_kinds) if by_kind else ("tag", pick, tags[0])
+            paths += _under(step, inner)
     return paths
