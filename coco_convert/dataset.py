@@ -579,23 +579,22 @@ def load(source: Source, *, kind: Kind | None = None, validate: bool = True) -> 
     with gc_paused():
         # Parsed and checked in one typed pass when it can be: the images and annotations
         # are then proven (for the kind it was decoded as), and only the rest is checked.
-        guess = kind or "instances"
-        document = decode_checked(data, guess) if validate else None
-        proven: tuple[str, ...] = CHECKED_LISTS if document is not None else ()
-        if document is None:
-            document = parse_json(data, name)
+        decoded = decode_checked(data, kind) if validate else None
+        document, decoded_as = decoded or (parse_json(data, name), None)
         del data
         found = kind or detect_kind(document, source=name)
         if validate:
-            ensure_valid(document, found, source=name, proven=_proven(proven, found, guess))
+            ensure_valid(document, found, source=name, proven=_proven(found, decoded_as))
         path = None if isinstance(source, bytes | bytearray) else name
         return cast("AnyDataset", _CLASSES[found](document, source=path, validate=False))
 
 
-def _proven(lists: tuple[str, ...], kind: Kind, decoded_as: Kind) -> tuple[str, ...]:
-    """Of the lists a typed decode checked as ``decoded_as``, those that fit ``kind`` too
+def _proven(kind: Kind, decoded_as: Kind | None) -> tuple[str, ...]:
+    """The lists a typed decode checked (as ``decoded_as``) that need no check as ``kind``
     (every kind has the same images)."""
-    return lists if kind == decoded_as else tuple(key for key in lists if key == "images")
+    if decoded_as is None:
+        return ()
+    return CHECKED_LISTS if kind == decoded_as else ("images",)
 
 
 def from_document(

@@ -89,12 +89,14 @@ def test_decode_is_the_untyped_parse_or_declines(
     monkeypatch.setattr(decode._Outliner, "MIN_BYTES", 0)
     accepted = declined = 0
     for name, data, kind in _cases(_corpus_files() + generated):
-        document = decode_checked(data, kind, helper=helper)  # type: ignore[arg-type]
+        decoded = decode_checked(data, kind, helper=helper)  # type: ignore[arg-type]
         untyped = msgspec.json.decode(data)
-        if document is None:
+        if decoded is None:
             declined += 1
             continue
         accepted += 1
+        document, decoded_as = decoded
+        assert decoded_as == kind
         assert msgspec.json.encode(document) == _exact(data), name
         assert _models_accept(untyped, kind), f"{name}: accepted what the models refuse"
     assert accepted > 300  # the fast path runs, and on files with extra keys
@@ -110,6 +112,12 @@ def test_every_valid_corpus_file_is_decoded(generated: list[Path]) -> None:
         if not _models_accept(document, kind):
             continue
         assert decode_checked(path.read_bytes(), kind, helper=False) is not None, path.name
+        if kind not in ("instances", "keypoints", "stuff"):
+            continue  # (captions and panoptic are not guessed: they load the usual way)
+        decoded = decode_checked(path.read_bytes(), helper=False)  # the kind guessed
+        assert decoded is not None, path.name
+        assert msgspec.json.encode(decoded[0]) == _exact(path.read_bytes())
+        assert decoded[1] == ("instances" if kind == "stuff" else kind), path.name
 
 
 def _document(annotations: int, extra_at: int | None) -> dict[str, Any]:
@@ -131,10 +139,10 @@ def test_a_key_only_late_in_the_file_is_kept() -> None:
     """The head guesses no extra keys; the helper finds the last record's; decoded again."""
     data = json.dumps(_document(20_000, extra_at=-1)).encode()
     assert decode._head(data) < data.rfind(b'"attributes"')  # (not in the head)
-    document = decode_checked(data, "instances")
-    assert document is not None
-    assert msgspec.json.encode(document) == _exact(data)
-    assert document["annotations"][-1]["attributes"] == {"occluded": True}
+    decoded = decode_checked(data, "instances")
+    assert decoded is not None
+    assert msgspec.json.encode(decoded[0]) == _exact(data)
+    assert decoded[0]["annotations"][-1]["attributes"] == {"occluded": True}
 
 
 @pytest.mark.usefixtures("always_fork")
@@ -143,9 +151,9 @@ def test_a_helper_that_dies_is_replaced_by_the_pass_in_process(
 ) -> None:
     monkeypatch.setattr(decode._Outliner, "result", lambda self: None)
     data = json.dumps(_document(50, extra_at=30)).encode()
-    document = decode_checked(data, "instances")
-    assert document is not None
-    assert msgspec.json.encode(document) == _exact(data)
+    decoded = decode_checked(data, "instances")
+    assert decoded is not None
+    assert msgspec.json.encode(decoded[0]) == _exact(data)
 
 
 def test_too_many_unknown_keys_declines() -> None:

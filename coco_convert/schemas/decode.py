@@ -35,7 +35,13 @@ import typing_extensions
 from typing_extensions import NotRequired
 
 from .check import DOCUMENT_TYPES, Extras, _compile, _Unsupported, after_checks, extras_of
-from .coco import Kind
+from .coco import (
+    Annotation,
+    InstancesDocument,
+    KeypointAnnotation,
+    KeypointsDocument,
+    Kind,
+)
 
 __all__ = ["CHECKED_LISTS", "decode_checked"]
 
@@ -48,35 +54,60 @@ _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>.*?)`(?: - at `\$
 _STEP = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]")
 
 
-def decode_checked(data: bytes, kind: Kind, *, helper: bool = True) -> Any | None:
-    """The document ``msgspec.json.decode(data)`` gives, when its ``images`` and
-    ``annotations`` fit ``kind``'s models (the rest of the document is not checked); else
-    None (it may still be valid: check it the usual way).
+def decode_checked(
+    data: bytes, kind: Kind | None = None, *, helper: bool = True
+) -> tuple[Any, Kind] | None:
+    """The document ``msgspec.json.decode(data)`` gives, and the kind whose models its
+    ``images`` and ``annotations`` fit (the rest of the document is not checked); else None
+    (it may still be valid: check it the usual way). Without ``kind``, records are decoded as
+    instances, or as keypoints when they carry keypoints (the caller detects the kind from
+    the document, as from any other).
 
     With ``helper``, a large file's outline pass runs in a forked process beside the typed
     decode, which starts from the unknown keys of the file's head (up to its first
     annotations); in the rare file whose later records bring new ones, the decode runs again
     with them."""
-    if kind == "results":
+    guess: Kind = kind or "instances"
+    if guess == "results":
         return None
-    document_type = DOCUMENT_TYPES[kind]
-    outliner = _Outliner.start(data, document_type) if helper else None
+    beside = helper and _Outliner.can_start(data)
+    head = memoryview(data)[: _head(data)] if beside else data
+    extras = _extras(head, DOCUMENT_TYPES[guess], prefix=beside)
+    if extras is None:
+        return None
+    if kind is None and _KEYPOINTS & set(extras_of(Annotation, extras)):
+        guess, extras = "keypoints", _as_keypoints(extras)
+    document_type = DOCUMENT_TYPES[guess]
+    outliner = _Outliner.start(data, document_type) if beside else None
     try:
-        if outliner is None:
-            extras = _extras(data, document_type)
-        else:
-            extras = _extras(memoryview(data)[: _head(data)], document_type, prefix=True)
-        document = None if extras is None else _decode(data, document_type, extras)
+        document = _decode(data, document_type, extras)
         if outliner is not None and document is not None:
             found = outliner.result()
             if found is None:  # (the helper did not finish: do its work here)
                 found = _extras(data, document_type)
             if found != extras:
                 document = None if found is None else _decode(data, document_type, found)
-        return document
+        return None if document is None else (document, guess)
     finally:
         if outliner is not None:
             outliner.close()
+
+
+#: What makes instances keypoints (the keys ``KeypointAnnotation`` adds).
+_KEYPOINTS = frozenset(typing.get_type_hints(KeypointAnnotation)) - frozenset(
+    typing.get_type_hints(Annotation)
+)
+
+
+def _as_keypoints(extras: Extras) -> Extras:
+    """Keys beyond the instances models as keys beyond the keypoints models (which have every
+    key of theirs, and the keypoints)."""
+    models = {Annotation: KeypointAnnotation, InstancesDocument: KeypointsDocument}
+    moved = (
+        (models.get(model, model), tuple(k for k in keys if k not in _KEYPOINTS))
+        for model, keys in extras
+    )
+    return tuple((model, keys) for model, keys in moved if keys)
 
 
 def _head(data: bytes) -> int:
@@ -155,14 +186,16 @@ class _Outliner:
         self.pid, self.pipe, self.models = pid, pipe, models
 
     @classmethod
+    def can_start(cls, data: bytes) -> bool:
+        return (
+            len(data) >= cls.MIN_BYTES
+            and sys.platform == "linux"
+            and threading.active_count() == 1
+            and len(os.sched_getaffinity(0)) >= 2
+        )
+
+    @classmethod
     def start(cls, data: bytes, document_type: Any) -> _Outliner | None:
-        if (
-            len(data) < cls.MIN_BYTES
-            or sys.platform != "linux"
-            or threading.active_count() > 1
-            or len(os.sched_getaffinity(0)) < 2
-        ):
-            return None
         try:
             models = _models(document_type)
         except _Unsupported:
