@@ -35,7 +35,7 @@ from .schemas.coco import (
     Result,
     StuffAnnotation,
 )
-from .schemas.decode import CHECKED_LISTS, decode_checked
+from .schemas.decode import decode_checked, proven_lists
 
 __all__ = [
     "AnyDataset",
@@ -584,17 +584,9 @@ def load(source: Source, *, kind: Kind | None = None, validate: bool = True) -> 
         del data
         found = kind or detect_kind(document, source=name)
         if validate:
-            ensure_valid(document, found, source=name, proven=_proven(found, decoded_as))
+            ensure_valid(document, found, source=name, proven=proven_lists(found, decoded_as))
         path = None if isinstance(source, bytes | bytearray) else name
         return cast("AnyDataset", _CLASSES[found](document, source=path, validate=False))
-
-
-def _proven(kind: Kind, decoded_as: Kind | None) -> tuple[str, ...]:
-    """The lists a typed decode checked (as ``decoded_as``) that need no check as ``kind``
-    (every kind has the same images)."""
-    if decoded_as is None:
-        return ()
-    return CHECKED_LISTS if kind == decoded_as else ("images",)
 
 
 def from_document(

@@ -43,7 +43,7 @@ from .coco import (
     Kind,
 )
 
-__all__ = ["CHECKED_LISTS", "decode_checked"]
+__all__ = ["CHECKED_LISTS", "decode_checked", "proven_lists"]
 
 #: The lists checked while they are parsed (the rest of a document is small).
 CHECKED_LISTS = ("images", "annotations")
@@ -91,6 +91,14 @@ def decode_checked(
     finally:
         if outliner is not None:
             outliner.close()
+
+
+def proven_lists(kind: Kind, decoded_as: Kind | None) -> tuple[str, ...]:
+    """The lists a typed decode checked (as ``decoded_as``; None: none was) that need no
+    check as ``kind`` (every kind has the same images)."""
+    if decoded_as is None:
+        return ()
+    return CHECKED_LISTS if kind == decoded_as else ("images",)
 
 
 #: What makes instances keypoints (the keys ``KeypointAnnotation`` adds).
