@@ -197,3 +197,17 @@ def test_load_keeps_extra_keys_and_types(tmp_path: Path) -> None:
     path.write_text(json.dumps(document))
     assert load(path).document == document
     assert msgspec.json.encode(load(path).document) == _exact(path.read_bytes())
+
+
+def test_repeated_keys_as_the_untyped_parse() -> None:
+    """JSON allows a key twice: the last value wins, at the first one's place, as untyped."""
+    data = (
+        b'{"images": [{"id": 1, "file_name": "a", "id": 2}], "annotations": [{"id": 3,'
+        b' "image_id": 2, "category_id": 1, "id": 5, "z": 1, "z": [2]}], "categories": [],'
+        b' "images": [{"id": 2, "file_name": "b"}]}'
+    )
+    decoded = decode_checked(data, helper=False)
+    assert decoded is not None
+    assert msgspec.json.encode(decoded[0]) == _exact(data)
+    # a first value the models refuse: declined, though the last one fits (stricter, safe)
+    assert decode_checked(data.replace(b'"id": 3', b'"id": "x"'), helper=False) is None
