@@ -626,16 +626,19 @@ def image_groups(
     annotations: Callable[[], Iterator[tuple[int, list[Any]]]],
     *,
     spill_bytes: int = 64 * 2**20,
+    last: bool = False,
 ) -> Iterator[tuple[int, Any, list[tuple[int, Any]]]]:
     """``(image index, image, [(annotation index, annotation), ...])`` for every image in
     file order, each with its annotations in file order; annotations whose ``image_id``
     names no image come last, with image index -1 and image None. ``images`` and
-    ``annotations`` give the chunks (:meth:`CocoStream.records` or ``checked``).
+    ``annotations`` give the chunks (:meth:`CocoStream.records` or ``checked``). Where image
+    ids repeat, annotations go with the first image of their id (the ``last`` one: as a
+    writer that indexes images by id in a dict sees them).
 
     When the annotations come grouped by image in image order (as exporters write them), one
     pass pairs them up; otherwise they are parked in a temporary folder by image range (each
     part at most about ``spill_bytes`` of JSON), which is removed at the end."""
-    positions = stream.image_positions()
+    positions = stream.image_positions(last=last)
     known = positions[positions >= 0]
     if len(known) == len(positions) and not np.any(known[1:] < known[:-1]):
         yield from _merge(images(), annotations(), positions)

@@ -223,13 +223,19 @@ def test_stream_needs_a_writer_that_takes_it(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
-    assert "--stream reads COCO files for the writers that take them (voc, yolo)" in result.output
+    takes = "(voc, yolo, cvat)"
+    assert f"--stream reads COCO files for the writers that take them {takes}" in result.output
 
 
-def test_large_files_stream_by_themselves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "verb", [["coco2yolo"], ["sample", "-n", "5"], ["coco2cvat"]], ids=lambda v: v[0]
+)
+def test_large_files_stream_by_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verb: list[str]
+) -> None:
     monkeypatch.setattr(streaming, "_available_memory", lambda: 10_000)
     path = _write(tmp_path / "instances_val.json", _dataset(30))
-    result = CliRunner().invoke(main, ["coco2yolo", str(path), "-o", str(tmp_path / "y")])
+    result = CliRunner().invoke(main, [verb[0], str(path), "-o", str(tmp_path / "y"), *verb[1:]])
     assert result.exit_code == 0, result.output
     notes = [line for line in result.stderr.splitlines() if "--stream" in line]
     assert notes == [
@@ -489,44 +495,74 @@ def test_poly2rle_stream_refuses_results(tmp_path: Path) -> None:
         assert "results carry no image sizes" in result.output
 
 
-@pytest.mark.parametrize("options", [[], ["--masks", "--coords", "zero-based"]], ids=" ".join)
+#: The writers that stream, each with its options and the warnings the test file must give.
+WRITERS = [
+    ["coco2voc"],
+    ["coco2voc", "--masks", "--coords", "zero-based"],
+    ["coco2cvat"],
+]
+#: What each writer must report of the test file (so each seam is crossed).
+WARNED = {
+    "coco2voc": {"unknown_image", "unknown_category", "xml_name_collision"},
+    "coco2cvat": {"dangling_annotation", "bad_segmentation", "image_size_missing"},
+}
+#: How each writer's output is named.
+OUTPUTS = {"coco2voc": "voc", "coco2cvat": "out.xml"}
+
+
+@pytest.mark.parametrize("options", WRITERS, ids=" ".join)
 @pytest.mark.parametrize("order", ["file", "shuffled", "annotations first"])
-def test_coco2voc_stream_is_byte_identical(
+def test_writers_stream_byte_identical(
     tmp_path: Path, small_chunks: None, options: list[str], order: str
 ) -> None:
     document = _masks_dataset()
-    document["annotations"][1]["category_id"] = 99  # no such category
-    del document["annotations"][2]["bbox"]
-    document["annotations"][14]["attributes"] = {"occluded": False, "nested": [1]}
-    document["images"][3]["file_name"] = "sub/000001.jpg"  # the same XML name as image 1
-    document["images"][5]["coco_url"] = "http://x"
+    anns, images = document["annotations"], document["images"]
+    anns[1]["category_id"] = 99  # no such category
+    del anns[2]["bbox"]
+    anns[14]["attributes"] = {"occluded": False, "nested": [1]}
+    anns[15]["attributes"] = {"group_id": 3, "score": 0.5, "kind": "a"}
+    anns[16]["attributes"] = {"track_id": 7, "keyframe": False, "score": 2}
+    anns[20]["attributes"] = {"track_id": 7}
+    anns[17]["segmentation"] = [[1, 1, 9, 1, 9, 9], [20, 20, 30, 20, 30, 30, 20, 30]]
+    anns[18]["attributes"] = {"kind": "b\x01"}
+    images[3]["file_name"] = "sub/000001.jpg"  # the same XML name as image 1
+    images[5]["coco_url"] = "http://x"
+    images[7]["attributes"] = {"tags": ["day", {"label": "rain", "attributes": {"heavy": True}}]}
+    verb = options[0]
+    if verb != "coco2voc":  # (which refuses it streamed)
+        images.append(dict(images[9]))  # an id twice: its annotations go with one of them
     if order == "shuffled":
-        random.Random(8).shuffle(document["annotations"])
+        random.Random(8).shuffle(anns)
     if order == "annotations first":
         document = {key: document[key] for key in ("annotations", "info", "images", "categories")}
     path = _write(tmp_path / "instances_train.json", document)
-    whole = _both_ways(tmp_path, ["coco2voc", str(path), *options], "voc")
+    whole = _both_ways(tmp_path, [verb, str(path), *options[1:]], OUTPUTS[verb])
     assert whole["code"] == 0, whole["stderr"]
-    warnings = whole["report"]["warnings"]
-    assert {"unknown_image", "unknown_category", "xml_name_collision"} <= set(warnings)
+    assert WARNED[verb] <= set(whole["report"]["warnings"])
 
 
+@pytest.mark.parametrize("verb", list(OUTPUTS))
 @pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
-def test_coco2voc_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
-    _both_ways(tmp_path, ["coco2voc", str(path)], "voc")
+def test_writers_stream_on_fixtures(
+    tmp_path: Path, small_chunks: None, path: Path, verb: str
+) -> None:
+    _both_ways(tmp_path, [verb, str(path)], OUTPUTS[verb])
 
 
-def test_coco2voc_stream_two_splits(tmp_path: Path, small_chunks: None) -> None:
-    """Two splits share the XML names (the second split's collide with the first's)."""
+@pytest.mark.parametrize("fmt", ["voc", "cvat"])
+def test_writers_stream_two_splits(tmp_path: Path, small_chunks: None, fmt: str) -> None:
+    """Two splits: VOC's XML names collide across them; CVAT writes a project."""
     paths = [
         _write(tmp_path / f"instances_{name}.json", _dataset(40, seed=seed))
         for seed, name in enumerate(("train", "val"))
     ]
-    whole = registry.convert(paths, tmp_path / "whole", to="voc")
-    streamed = registry.convert(paths, tmp_path / "stream", to="voc", stream=True)
+    out = "out.xml" if fmt == "cvat" else ""
+    whole = registry.convert(paths, tmp_path / "whole" / out, to=fmt)
+    streamed = registry.convert(paths, tmp_path / "stream" / out, to=fmt, stream=True)
     assert _same_tree(filecmp.dircmp(tmp_path / "whole", tmp_path / "stream"))
     assert streamed.to_dict() == whole.to_dict()
-    assert whole.warnings["xml_name_collision"].count == 40
+    if fmt == "voc":
+        assert whole.warnings["xml_name_collision"].count == 40
 
 
 def test_poly2rle_stream_on_two_processes(tmp_path: Path, small_chunks: None) -> None:
