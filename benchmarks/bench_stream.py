@@ -5,7 +5,8 @@ the in-memory path, in one run.
     python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs parse,coco2yolo,validate
     python benchmarks/bench_stream.py --data /tmp/data/coco_full.json --jobs coco2voc,poly2rle
     python benchmarks/bench_stream.py --data /tmp/data/coco_10k_rle.json --jobs rle2poly
-    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs sample,coco2cvat
+    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json \
+        --jobs sample,coco2cvat,coco2labelstudio,coco2labelme
     python benchmarks/bench_stream.py --data big.json --jobs coco2yolo-stream --repeat 1 \
         --baseline /tmp/data/coco_full.json
 
@@ -75,6 +76,8 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "validate": ("findings", ()),
     "sample": (".json", ("--fraction", "0.5", "--seed", "1")),
     "coco2cvat": (".xml", ()),
+    "coco2labelstudio": (".json", ()),
+    "coco2labelme": ("folder", ()),
 }
 BASELINE = "@baseline"
 

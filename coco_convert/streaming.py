@@ -251,6 +251,11 @@ class CocoStream:
         found = (ordered[at] == refs) & (refs != _NO_ID)
         return np.where(found, order[at], -1).astype(np.int64)
 
+    def has_repeated_image_ids(self) -> bool:
+        """Whether two images have the same ``id``."""
+        ids = self._ids("images", "id")
+        return len(np.unique(ids)) < len(ids)
+
     def _ids(self, key: str, field_name: str) -> npt.NDArray[np.int64]:
         """Integer ids (``field_name``) of list ``key``'s records; -2**63 for any other."""
         if key in self.chunks and self._refs_known:
