@@ -41,7 +41,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from .errors import InputError, Issue, JSONSyntaxError, SchemaError
+from .errors import InputError, Issue, JSONSyntaxError, SchemaError, UsageError
 from .io import gc_paused, open_file
 from .schemas.coco import Kind
 
@@ -251,10 +251,18 @@ class CocoStream:
         found = (ordered[at] == refs) & (refs != _NO_ID)
         return np.where(found, order[at], -1).astype(np.int64)
 
-    def has_repeated_image_ids(self) -> bool:
-        """Whether two images have the same ``id``."""
+    def require_unique_image_ids(self, verb: str) -> None:
+        """Refuse (a :class:`~coco_convert.errors.UsageError`) a file in which two images
+        have the same ``id``, after the errors loading it would give, if any. Loaded, each
+        image of such an id gets the annotations of all; a streamed ``verb`` that pairs an
+        annotation with one image cannot give the same."""
         ids = self._ids("images", "id")
-        return len(np.unique(ids)) < len(ids)
+        if len(np.unique(ids)) < len(ids):
+            self.check()
+            raise UsageError(
+                f"{self.name}: image ids repeat; {verb} --stream needs unique image ids "
+                "(leave out --stream: each such image then gets the objects of all)"
+            )
 
     def _ids(self, key: str, field_name: str) -> npt.NDArray[np.int64]:
         """Integer ids (``field_name``) of list ``key``'s records; -2**63 for any other."""

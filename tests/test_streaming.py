@@ -644,7 +644,16 @@ def test_broken_files_are_errors_when_streamed(tmp_path: Path) -> None:
         (deep, "values nested too deep to parse"),
         (broken, "/categories/1/id"),
     ):
-        for verb in (["coco2voc", "--masks"], ["poly2rle"], ["rle2poly"], ["coco2yolo"]):
+        for verb in (
+            ["coco2voc", "--masks"],
+            ["poly2rle"],
+            ["rle2poly"],
+            ["coco2yolo"],
+            ["coco2cvat"],
+            ["coco2labelstudio"],
+            ["coco2labelme"],
+            ["sample", "-n", "3"],
+        ):
             outputs = []
             for extra in ([], ["--stream"]):
                 out = tmp_path / f"out-{verb[0]}{len(extra)}"

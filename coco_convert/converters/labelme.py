@@ -1055,12 +1055,7 @@ def write_labelme(
                 report, f"{report.conversion}: a COCO {dataset.kind} file has no shapes for LabelMe"
             )
     for stream in streams.values():
-        if stream.has_repeated_image_ids():
-            stream.check()  # (load's errors first, as loading the file would)
-            raise UsageError(
-                f"{stream.name}: image ids repeat; coco2labelme --stream needs unique image "
-                "ids (leave out --stream: each such image then gets the objects of all)"
-            )
+        stream.require_unique_image_ids("coco2labelme")
     coco = cast("dict[str, CocoDataset[Any, Any]]", splits)
     # (each split's and the embedding's places, as many as the report keeps: merged in order)
     keeps = report.max_examples

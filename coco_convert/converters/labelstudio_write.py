@@ -332,6 +332,8 @@ def write(
     for name, stream in streams.items():
         if stream.results:
             splits[name] = load(stream.name)
+        else:
+            stream.require_unique_image_ids("coco2labelstudio")
     results = {k: d for k, d in splits.items() if isinstance(d, ResultsDataset)}
     truth = {k: d for k, d in splits.items() if isinstance(d, CocoDataset)}
     for split, dataset in truth.items():
@@ -467,12 +469,6 @@ def _stream_tasks(plan: _Plan, stream: CocoStream, path: Path) -> int:
     :func:`~coco_convert.load` validates them; returns how many."""
     from ..streaming import image_groups
 
-    if stream.has_repeated_image_ids():
-        stream.check()  # (load's errors first, as loading the file would)
-        raise UsageError(
-            f"{stream.name}: image ids repeat; coco2labelstudio --stream needs unique image "
-            "ids (leave out --stream: each such image then gets the objects of all)"
-        )
     written = 0
 
     def pieces() -> Iterator[list[Any]]:
