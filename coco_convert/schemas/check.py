@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import itertools
 import types
 import typing
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -19,6 +18,7 @@ from typing import Any, Literal, cast, get_args, get_origin
 
 import annotated_types
 import msgspec
+import numpy as np
 import typing_extensions
 from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -36,7 +36,7 @@ from .coco import (
     ResultsDocument,
     StuffDocument,
 )
-from .types import INT_MAX
+from .types import INT_MAX, LengthMultiple
 
 __all__ = [
     "CHUNK",
@@ -411,7 +411,12 @@ def after_checks(item_type: Any) -> Callable[[list[Any]], bool]:
                 for step in steps:
                     values = _STEPS[step[0]](values, *step[1:])
                 for func in funcs:
-                    collections.deque(map(func, values), maxlen=0)  # (a loop in C)
+                    if isinstance(func, LengthMultiple):  # every length at once
+                        lengths = np.fromiter(map(len, values), np.int64, len(values))
+                        if np.any(lengths % func.n):
+                            return False
+                    else:
+                        collections.deque(map(func, values), maxlen=0)  # (a loop in C)
         except ValueError:
             return False
         return True
@@ -424,11 +429,17 @@ def _key(values: list[Any], name: str) -> list[Any]:
 
 
 def _each(values: list[Any]) -> list[Any]:
-    return list(itertools.chain.from_iterable(values))
+    items: list[Any] = []
+    collections.deque(map(items.extend, values), maxlen=0)  # (faster than chain on short lists)
+    return items
 
 
 def _kind(values: list[Any], kinds: tuple[type, ...]) -> list[Any]:
     return [value for value in values if type(value) in kinds]
+
+
+def _key_kind(values: list[Any], name: str, kinds: tuple[type, ...]) -> list[Any]:
+    return [found for value in values if name in value and type(found := value[name]) in kinds]
 
 
 def _tag(values: list[Any], pick: Callable[[Any], Any], tag: Any) -> list[Any]:
@@ -439,12 +450,25 @@ _STEPS: dict[str, Callable[..., list[Any]]] = {
     "key": _key,
     "each": _each,
     "kind": _kind,
+    "key_kind": _key_kind,
     "tag": _tag,
 }
 
 
 def _under(step: Step, paths: list[Path]) -> list[Path]:
-    return [((step, *steps), funcs) for steps, funcs in paths]
+    """``paths`` one step deeper; a key or type step before a type step is one step (each is
+    a pass over the values)."""
+    under: list[Path] = []
+    for steps, funcs in paths:
+        first = steps[0] if steps else None
+        if first is None or first[0] != "kind" or step[0] not in ("kind", "key"):
+            under.append(((step, *steps), funcs))
+        elif step[0] == "kind":
+            kinds = tuple(kind for kind in first[1] if kind in step[1])
+            under.append(((("kind", kinds), *steps[1:]), funcs))
+        else:
+            under.append(((("key_kind", step[1], first[1]), *steps[1:]), funcs))
+    return under
 
 
 #: How a model type is compiled for msgspec: "struct" (records as ``gc=False`` structs, for

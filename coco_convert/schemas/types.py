@@ -9,6 +9,7 @@ description.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le, Len, MinLen
@@ -27,6 +28,7 @@ __all__ = [
     "FiniteFloat",
     "Int",
     "Keypoints",
+    "LengthMultiple",
     "NonNegativeFloat",
     "NonNegativeInt",
     "Polygon",
@@ -68,16 +70,23 @@ BBox = Annotated[
 CrowdFlag = Annotated[int, Ge(0), Le(1)]
 
 
-def _even_count(coords: list[float]) -> list[float]:
-    if len(coords) % 2:
-        raise ValueError(f"expected an even number of coordinates (x, y pairs), got {len(coords)}")
-    return coords
+@dataclass(frozen=True)
+class LengthMultiple:
+    """An after-validator: a list's length is a multiple of ``n`` (which JSON Schema cannot
+    express). A rule on lengths only, so a batch of lists can be checked by their lengths."""
+
+    n: int
+    #: The message, with ``{}`` for the length found.
+    message: str
+
+    def __call__(self, values: list[float]) -> list[float]:
+        if len(values) % self.n:
+            raise ValueError(self.message.format(len(values)))
+        return values
 
 
-def _triples(values: list[float]) -> list[float]:
-    if len(values) % 3:
-        raise ValueError(f"expected (x, y, v) triples, got {len(values)} numbers")
-    return values
+_even_count = LengthMultiple(2, "expected an even number of coordinates (x, y pairs), got {}")
+_triples = LengthMultiple(3, "expected (x, y, v) triples, got {} numbers")
 
 
 #: One polygon ring as a flat list ``[x1, y1, x2, y2, ...]``: at least 3 points.
