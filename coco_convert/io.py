@@ -270,6 +270,13 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if not gc.get_freeze_count():
+                # What was made meanwhile counts as old: else the first young collection
+                # after this would scan all of it at once (1.4 s for train2017). Freezing and
+                # unfreezing moves every object to the oldest generation in constant time;
+                # skipped where the program froze objects itself (they would thaw).
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

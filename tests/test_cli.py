@@ -209,3 +209,17 @@ def test_xml_and_validate_verbs_start_without_the_numeric_stack(tmp_path: Path) 
         )
         assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["annotations"]
+
+
+def test_a_verb_run_in_process_leaves_the_collectors_thresholds_as_they_were() -> None:
+    """The CLI puts off full collections (its process is short-lived); not for its host."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from coco_convert.cli import main
+
+    before = gc.get_threshold()
+    result = CliRunner().invoke(main, ["formats"])
+    assert result.exit_code == 0, result.output
+    assert gc.get_threshold() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import os
@@ -16,6 +17,7 @@ from coco_convert.io import (
     atomic_directory,
     atomic_write,
     dump_json,
+    gc_paused,
     json_pieces,
     parse_json,
     read_bytes,
@@ -239,3 +241,28 @@ def test_files_written_behind_writes_every_file_and_names_a_failure(tmp_path: Pa
         files_written_behind() as write,
     ):
         write([(missing, b"x")])
+
+
+def test_what_is_made_while_the_collector_is_paused_counts_as_old() -> None:
+    """Else the first young collection after a load re-scans the whole dataset at once."""
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        made = [[i] for i in range(50_000)]
+    assert gc.isenabled()
+    assert gc.get_count()[0] < 1_000
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(made[0]) in oldest
+    assert id(made[-1]) in oldest
+
+
+def test_objects_a_program_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen  # nothing thawed by the pause
+        assert made
+    finally:
+        gc.unfreeze()

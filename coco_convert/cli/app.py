@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -139,3 +140,9 @@ def main(ctx: click.Context, quiet: bool) -> None:
             reconfigure(errors="backslashreplace")
     show_bars = not quiet and sys.stderr.isatty()
     ctx.with_resource(progress.enabled(show_bars))
+    # A verb's process is short-lived and holds a parsed dataset: millions of acyclic records,
+    # which a full collection would re-scan for seconds each time and free nothing. Young
+    # generations are still collected; the full one waits for the exit.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], 2**31 - 1)
+    ctx.call_on_close(lambda: gc.set_threshold(*thresholds))  # (run in-process, as in tests)

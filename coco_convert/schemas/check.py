@@ -18,7 +18,6 @@ from typing import Any, Literal, cast, get_args, get_origin
 
 import annotated_types
 import msgspec
-import numpy as np
 import typing_extensions
 from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -411,9 +410,8 @@ def after_checks(item_type: Any) -> Callable[[list[Any]], bool]:
                 for step in steps:
                     values = _STEPS[step[0]](values, *step[1:])
                 for func in funcs:
-                    if isinstance(func, LengthMultiple):  # every length at once
-                        lengths = np.fromiter(map(len, values), np.int64, len(values))
-                        if np.any(lengths % func.n):
+                    if isinstance(func, LengthMultiple):  # each distinct length once
+                        if any(length % func.n for length in set(map(len, values))):
                             return False
                     else:
                         collections.deque(map(func, values), maxlen=0)  # (a loop in C)
