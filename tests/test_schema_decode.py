@@ -211,3 +211,24 @@ def test_repeated_keys_as_the_untyped_parse() -> None:
     assert msgspec.json.encode(decoded[0]) == _exact(data)
     # a first value the models refuse: declined, though the last one fits (stricter, safe)
     assert decode_checked(data.replace(b'"id": 3', b'"id": "x"'), helper=False) is None
+
+
+@pytest.mark.usefixtures("always_fork")
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("instances", {"segmentation": [[0, 0, 1, 0, 1, 1], [0, 0, 2, 0, 2, 2, 9]]}),
+        ("instances", {"segmentation": [[0, 0, 1, 0, 1, 1, 2]]}),
+        ("keypoints", {"keypoints": [1, 2, 2, 3, 4]}),
+    ],
+)
+def test_the_helper_counts_the_length_rules(kind: str, change: dict[str, Any]) -> None:
+    """The helper checks list lengths on the unparsed values (commas); the parent then skips
+    them: an odd polygon or keypoints not in triples must still decline."""
+    document = _document(2_000, extra_at=5)
+    good = json.dumps(document).encode()
+    decoded = decode_checked(good, kind)  # type: ignore[arg-type]
+    assert decoded is not None
+    assert msgspec.json.encode(decoded[0]) == _exact(good)
+    document["annotations"][1_500].update(change)
+    assert decode_checked(json.dumps(document).encode(), kind) is None  # type: ignore[arg-type]

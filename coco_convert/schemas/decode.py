@@ -19,6 +19,7 @@ and the caller parses and validates the usual way, which names each problem.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -28,6 +29,7 @@ import sys
 import threading
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, get_args, get_origin
 
 import msgspec
@@ -42,6 +44,7 @@ from .coco import (
     KeypointsDocument,
     Kind,
 )
+from .types import LengthMultiple
 
 __all__ = ["CHECKED_LISTS", "decode_checked", "proven_lists"]
 
@@ -81,13 +84,16 @@ def decode_checked(
     outliner = _Outliner.start(data, document_type) if beside else None
     try:
         document = _decode(data, document_type, extras)
+        lengths: bool | None = None  # (whether the length rules hold: None, not known yet)
         if outliner is not None and document is not None:
-            found = outliner.result()
-            if found is None:  # (the helper did not finish: do its work here)
-                found = _extras(data, document_type)
+            found, lengths = outliner.result() or (_extras(data, document_type), None)
             if found != extras:
                 document = None if found is None else _decode(data, document_type, found)
-        return None if document is None else (document, guess)
+        if document is None or lengths is False:
+            return None
+        if lengths is None and not _afters_hold(document, document_type):
+            return None
+        return document, guess
     finally:
         if outliner is not None:
             outliner.close()
@@ -126,56 +132,134 @@ def _head(data: bytes) -> int:
 
 
 def _decode(data: bytes, document_type: Any, extras: Extras) -> Any | None:
-    """The typed decode with ``extras`` kept, its records' after-validators run; or None."""
+    """The typed decode with ``extras`` kept; or None."""
     try:
-        document = _decoder(document_type, extras).decode(data)
+        return _decoder(document_type, extras).decode(data)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         return None
+
+
+def _afters_hold(document: Any, document_type: Any) -> bool:
+    """Whether the models' after-validators pass on the checked lists' records."""
     lists = _item_types(document_type)
-    for key in CHECKED_LISTS:
-        records = document.get(key)
-        if records is not None and not after_checks(lists[key])(records):
-            return None
-    return document
+    return all(after_checks(lists[key])(document[key]) for key in CHECKED_LISTS if key in document)
 
 
 def _extras(data: bytes | memoryview, document_type: Any, *, prefix: bool = False) -> Extras | None:
     """Every key of ``data`` beyond the models (found by the outline, one at a time, in file
     order); None when the outline finds something else wrong or there are too many.
     ``prefix``: ``data`` is the start of a file, and the keys are those of that start."""
+    found = _outlined(data, document_type, prefix=prefix)
+    return None if found is None else found[0]
+
+
+def _outlined(
+    data: bytes | memoryview, document_type: Any, *, prefix: bool = False
+) -> tuple[Extras, Any] | None:
+    """:func:`_extras`, and the outline of ``data`` they let pass (None for a prefix)."""
     extras: Extras = ()
     try:
         for _ in range(MAX_EXTRAS + 1):
-            key_model = _unknown_key(data, document_type, extras)
-            if key_model is None:
-                return extras
-            key, model = key_model
+            try:
+                return extras, _outline(document_type, extras).decode(data)
+            except msgspec.ValidationError as exc:
+                key, model = _unknown_key(exc, document_type)
             if key in extras_of(model, extras):
                 return None  # no progress: a key the outline cannot name
             extras = _add(extras, model, key)
     except msgspec.DecodeError as exc:
-        return extras if prefix and "truncated" in str(exc) else None
+        return (extras, None) if prefix and "truncated" in str(exc) else None
     except (msgspec.MsgspecError, _Unsupported, TypeError, RecursionError, UnicodeDecodeError):
         return None
     return None
 
 
-def _unknown_key(
-    data: bytes | memoryview, document_type: Any, extras: Extras
-) -> tuple[str, Any] | None:
-    """The first key of ``data`` its outline does not know, and the record model it is in;
-    None if every key is known. Raises what the outline finds wrong otherwise."""
+def _unknown_key(exc: msgspec.ValidationError, document_type: Any) -> tuple[str, Any]:
+    """The key an outline refused, and the record model it is in; re-raises ``exc`` when it
+    says something else."""
+    found = _UNKNOWN.fullmatch(str(exc))
+    model = None if found is None else _model_at(document_type, found["path"] or "")
+    if found is None or model is None:
+        raise exc
+    return found["key"], model
+
+
+def _lengths_hold(outline: Any, document_type: Any) -> bool | None:
+    """Whether the models' length rules (even polygons, keypoint triples) hold, counted on
+    the outline's unparsed values: a list of numbers has one comma fewer than items. (Only
+    for records the typed decode accepts, whose lists hold numbers: else it refuses them
+    anyway.) None where the models have other after-validators, or values the outline does
+    not separate."""
+    lists = _item_types(document_type)
     try:
-        _outline(document_type, extras).decode(data)
-    except msgspec.ValidationError as exc:
-        found = _UNKNOWN.fullmatch(str(exc))
-        if found is None:
-            raise
-        model = _model_at(document_type, found["path"] or "")
-        if model is None:
-            raise
-        return found["key"], model
-    return None
+        for key in CHECKED_LISTS:
+            records = getattr(outline, key, msgspec.UNSET)
+            if records is msgspec.UNSET:
+                continue
+            for steps, funcs in _compile(lists[key])[1]:
+                rules = [func for func in funcs if isinstance(func, LengthMultiple)]
+                if len(rules) < len(funcs):
+                    return None
+                values = records
+                for step in steps:
+                    values = _OUTLINE_STEPS[step[0]](values, *step[1:])
+                counts = set(map(_items, values))
+                if any(count % rule.n for rule in rules for count in counts):
+                    return False
+    except _Unsupported:
+        return None
+    return True
+
+
+def _items(raw: Any) -> int:
+    if type(raw) is not msgspec.Raw:
+        raise _Unsupported("a list the outline parsed")
+    text = bytes(raw)
+    return text.count(b",") + 1 if text.strip(b" \t\r\n[]") else 0
+
+
+def _json_kind(value: Any) -> type:
+    """The Python type an outline's value (a struct, list, scalar or unparsed Raw) has once
+    parsed (numbers, unparsed: ``float``)."""
+    if isinstance(value, msgspec.Struct):
+        return dict
+    if type(value) is not msgspec.Raw:
+        return type(value)
+    first = bytes(value)[:1]
+    return _FIRST.get(first, float)
+
+
+_FIRST: dict[bytes, type] = {b"[": list, b"{": dict, b'"': str, b"t": bool, b"f": bool}
+_FIRST[b"n"] = type(None)
+
+
+def _o_key(values: list[Any], name: str) -> list[Any]:
+    return [v for r in values if (v := getattr(r, name, msgspec.UNSET)) is not msgspec.UNSET]
+
+
+def _o_kind(values: list[Any], kinds: tuple[type, ...]) -> list[Any]:
+    return [value for value in values if _json_kind(value) in kinds]
+
+
+def _o_each(values: list[Any]) -> list[Any]:
+    if any(type(value) is not list for value in values):
+        raise _Unsupported("a list the outline did not separate")
+    items: list[Any] = []
+    collections.deque(map(items.extend, values), maxlen=0)
+    return items
+
+
+def _o_unsupported(values: list[Any], *args: Any) -> list[Any]:
+    raise _Unsupported("a step on parsed values")
+
+
+_OUTLINE_STEPS: dict[str, Callable[..., list[Any]]] = {
+    "key": _o_key,
+    "kind": _o_kind,
+    "key_kind": lambda values, name, kinds: _o_kind(_o_key(values, name), kinds),
+    "each": _o_each,
+    "tag": _o_unsupported,
+}
 
 
 class _Outliner:
@@ -213,9 +297,15 @@ class _Outliner:
         if pid == 0:  # the child
             try:
                 os.close(read)
-                found = _extras(data, document_type)
+                found = _outlined(data, document_type)
                 names = {model: name for name, model in models.items()}
-                payload = None if found is None else [[names[m], keys] for m, keys in found]
+                payload = None
+                if found is not None:
+                    extras, outline = found
+                    payload = {
+                        "extras": [[names[m], keys] for m, keys in extras],
+                        "lengths": _lengths_hold(outline, document_type),
+                    }
                 with os.fdopen(write, "wb") as out:
                     out.write(msgspec.json.encode(payload))
             finally:
@@ -223,8 +313,9 @@ class _Outliner:
         os.close(write)
         return cls(pid, read, models)
 
-    def result(self) -> Extras | None:
-        """The child's extras; None if it found the file wrong or did not finish."""
+    def result(self) -> tuple[Extras | None, bool | None] | None:
+        """The child's extras (None: it found the file wrong) and whether the length rules
+        hold (None: not known); None if it did not finish."""
         with os.fdopen(self.pipe, "rb", closefd=False) as pipe:
             payload = pipe.read()
         try:
@@ -232,8 +323,9 @@ class _Outliner:
         except msgspec.DecodeError:
             return None  # (it died: nothing, or part of a message)
         if found is None:
-            return None
-        return tuple((self.models[name], tuple(keys)) for name, keys in found)
+            return None, None
+        extras = tuple((self.models[name], tuple(keys)) for name, keys in found["extras"])
+        return extras, found["lengths"]
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
