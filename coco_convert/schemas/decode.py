@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import itertools
 import os
 import re
 import signal
@@ -203,19 +204,24 @@ def _lengths_hold(outline: Any, document_type: Any) -> bool | None:
                 values = records
                 for step in steps:
                     values = _OUTLINE_STEPS[step[0]](values, *step[1:])
-                counts = set(map(_items, values))
-                if any(count % rule.n for rule in rules for count in counts):
+                if any(count % rule.n for rule in rules for count in _counts(values)):
                     return False
     except _Unsupported:
         return None
     return True
 
 
-def _items(raw: Any) -> int:
-    if type(raw) is not msgspec.Raw:
+def _counts(values: list[Any]) -> set[int]:
+    """The distinct numbers of items of unparsed lists of numbers (commas + 1; none in
+    ``[]``), counted in C."""
+    if not set(map(type, values)) <= {msgspec.Raw}:
         raise _Unsupported("a list the outline parsed")
-    text = bytes(raw)
-    return text.count(b",") + 1 if text.strip(b" \t\r\n[]") else 0
+    texts = list(map(bytes, values))
+    commas = set(map(bytes.count, texts, itertools.repeat(b",")))
+    counts = {count + 1 for count in commas if count}
+    if 0 in commas:  # one item, or none
+        counts.update(1 if t.strip(b" \t\r\n[]") else 0 for t in texts if b"," not in t)
+    return counts
 
 
 def _json_kind(value: Any) -> type:
@@ -238,7 +244,13 @@ def _o_key(values: list[Any], name: str) -> list[Any]:
 
 
 def _o_kind(values: list[Any], kinds: tuple[type, ...]) -> list[Any]:
-    return [value for value in values if _json_kind(value) in kinds]
+    return [
+        v for v in values if type(v) in kinds or (type(v) not in _PLAIN and _json_kind(v) in kinds)
+    ]
+
+
+#: Types an outline's values have when they are what they seem (not Raw, not a struct).
+_PLAIN = frozenset({list, str, int, float, bool, type(None)})
 
 
 def _o_each(values: list[Any]) -> list[Any]:
