@@ -9,7 +9,7 @@ from typing import Any
 
 from ... import geometry
 from ...errors import GeometryError
-from ...parallel import map_tasks
+from ...parallel import choose_jobs, map_tasks
 from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
 
@@ -76,21 +76,18 @@ def against_masks(ctx: Context) -> None:
             images.append((size[1], size[0], indices, segmentations))
     # one task per chunk of images: in this process, or on a Dask cluster (--scheduler)
     chunks = (images[k : k + _IMAGES_PER_TASK] for k in range(0, len(images), _IMAGES_PER_TASK))
-    for measured in map_tasks(_measure_images, chunks):
+    jobs = _jobs(ctx, sum(len(image[2]) for image in images))
+    for measured in map_tasks(_measure_images, chunks, jobs=jobs):
         for i, area, box in measured:
             ann = ctx.record("annotations", i)
             where = f"/annotations/{i}"
             bbox = ann.get("bbox")
-            if (
-                bbox is not None
-                and area > 0
-                and bbox[2] > 0
-                and bbox[3] > 0
-                and not _fits_vertices(bbox, ann["segmentation"], tolerance)
-            ):
+            if bbox is not None and area > 0 and bbox[2] > 0 and bbox[3] > 0:
                 edges = _edge_differences(bbox, box)
                 worst = max(edges.values())
-                if worst > tolerance:
+                # (the vertices' box only when pycocotools' box is not close enough: most
+                # boxes are, and the vertices cost a pass over every coordinate)
+                if worst > tolerance and not _fits_vertices(bbox, ann["segmentation"], tolerance):
                     edge = max(edges, key=lambda k: edges[k])
                     ctx.report(
                         "G104",
@@ -114,6 +111,14 @@ def against_masks(ctx: Context) -> None:
 
 #: Images per task of the box and area check.
 _IMAGES_PER_TASK = 500
+#: Segmentations from which the mask rules are worth worker processes (starting them costs
+#: about a second; pycocotools and shapely take 20 to 40 us a polygon).
+_WORKERS_WORTH_IT = 100_000
+
+
+def _jobs(ctx: Context, segmentations: int) -> int:
+    """Worker processes for ``segmentations`` (``Settings.jobs``; every core for many)."""
+    return choose_jobs(ctx.settings.jobs, segmentations, worth_it=_WORKERS_WORTH_IT)
 
 
 def _measure_images(
@@ -126,11 +131,9 @@ def _measure_images(
     for height, width, indices, segmentations in images:
         usable = [k for k, s in enumerate(segmentations) if _encodable(s, height, width)]
         try:
-            rles = geometry.encode_image([segmentations[k] for k in usable], height, width)
+            areas, boxes = geometry.measure_image([segmentations[k] for k in usable], height, width)
         except GeometryError:
             continue
-        areas = geometry.rle_area(rles)
-        boxes = geometry.rle_bbox(rles)
         out += [(indices[k], a, b) for k, a, b in zip(usable, areas, boxes, strict=True)]
     return out
 
@@ -190,7 +193,7 @@ def polygons(ctx: Context) -> None:
         ]
         for start in range(0, len(indices), _POLYGON_CHUNK)
     )
-    for checked in map_tasks(geometry.check_segmentations, chunks):
+    for checked in map_tasks(_check_polygons, chunks, jobs=_jobs(ctx, len(indices))):
         found += checked
     want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
     for i, problems in zip(indices, found, strict=True):
@@ -215,6 +218,11 @@ def polygons(ctx: Context) -> None:
             for problem in problems:
                 if problem.code == "self_intersection":
                     ctx.report("G107", f"{where}/{problem.polygon}", problem.message)
+
+
+def _check_polygons(segmentations: list[Any]) -> list[list[geometry.PolygonProblem]]:
+    """The problems of schema-checked segmentations (one task)."""
+    return geometry.check_segmentations(segmentations, checked=True)
 
 
 #: Segmentations per vectorised polygon check.
