@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
@@ -99,6 +99,7 @@ __all__ = [
     "mask_to_polygons",
     "mask_to_rle",
     "measure_image",
+    "measure_images",
     "outlines_to_polygons",
     "polygon_vertices",
     "repair_polygons",
@@ -386,12 +387,39 @@ def measure_image(
 ) -> tuple[list[int], list[list[float]]]:
     """:func:`area` and :func:`bbox` of every segmentation of one image, from one
     :func:`encode_image` (pycocotools' numbers, without turning its RLEs into text)."""
-    rles = _encode_image(segmentations, height, width)
-    if not rles:
-        return [], []
-    areas = _coco_mask.area(rles).tolist()
-    boxes = _coco_mask.toBbox(rles).tolist()
-    return areas, boxes
+    measured = measure_images([(segmentations, height, width)])[0]
+    if isinstance(measured, GeometryError):
+        raise measured
+    return measured
+
+
+def measure_images(
+    images: Iterable[tuple[Sequence[SegmentationLike], int, int]],
+) -> list[tuple[list[int], list[list[float]]] | GeometryError]:
+    """:func:`measure_image` of each ``(segmentations, height, width)``, pycocotools' area
+    and box taken in one call for all: per image its areas and boxes, or the error that
+    keeps it from being rasterised."""
+    rles: list[dict[str, Any]] = []
+    encoded: list[int | GeometryError] = []
+    for segmentations, height, width in images:
+        try:
+            found = _encode_image(segmentations, height, width)
+        except GeometryError as exc:
+            encoded.append(exc)
+            continue
+        rles += found
+        encoded.append(len(found))
+    areas = _areas(rles)
+    boxes: list[list[float]] = _coco_mask.toBbox(rles).tolist() if rles else []
+    out: list[tuple[list[int], list[list[float]]] | GeometryError] = []
+    start = 0
+    for count in encoded:
+        if isinstance(count, GeometryError):
+            out.append(count)
+            continue
+        out.append((areas[start : start + count], boxes[start : start + count]))
+        start += count
+    return out
 
 
 def _encode_image(
@@ -472,9 +500,20 @@ def _assemble(
 
 def rle_area(rles: Sequence[RLE]) -> list[int]:
     """pycocotools' ``area`` of compressed RLEs (as from :func:`to_rle`): pixel counts."""
-    if not rles:
-        return []
-    return [int(a) for a in _coco_mask.area([_c_rle(r) for r in rles])]
+    return _areas([_c_rle(r) for r in rles])
+
+
+#: RLEs per call of pycocotools' ``area`` (2.0.11 counts them in a uint8: 256 or more raise
+#: OverflowError).
+_AREA_BATCH = 255
+
+
+def _areas(rles: Sequence[dict[str, Any]]) -> list[int]:
+    """pycocotools' ``area`` of its own RLEs, in calls it can take."""
+    out: list[int] = []
+    for start in range(0, len(rles), _AREA_BATCH):
+        out += _coco_mask.area(rles[start : start + _AREA_BATCH]).tolist()
+    return out
 
 
 def rle_bbox(rles: Sequence[RLE]) -> list[list[float]]:

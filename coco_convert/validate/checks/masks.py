@@ -9,6 +9,7 @@ from typing import Any
 
 from ... import geometry
 from ...errors import GeometryError
+from ...io import gc_paused
 from ...parallel import choose_jobs, map_tasks
 from ..context import Context, check, fmt
 from ..diagnostics import Edit, Fix
@@ -128,13 +129,20 @@ def _measure_images(
     ``(annotation index, area, box)``; segmentations it cannot rasterise are left out (G108
     and G109 report them), and so is an image whose encoding fails."""
     out: list[tuple[int, int, list[float]]] = []
-    for height, width, indices, segmentations in images:
-        usable = [k for k, s in enumerate(segmentations) if _encodable(s, height, width)]
-        try:
-            areas, boxes = geometry.measure_image([segmentations[k] for k in usable], height, width)
-        except GeometryError:
-            continue
-        out += [(indices[k], a, b) for k, a, b in zip(usable, areas, boxes, strict=True)]
+    with gc_paused():  # (a worker's collector would scan the task's lists again and again)
+        usable = [
+            [k for k, s in enumerate(segmentations) if _encodable(s, height, width)]
+            for height, width, _, segmentations in images
+        ]
+        measured = geometry.measure_images(
+            ([segmentations[k] for k in keep], height, width)
+            for keep, (height, width, _, segmentations) in zip(usable, images, strict=True)
+        )
+        for keep, found, (_, _, indices, _) in zip(usable, measured, images, strict=True):
+            if isinstance(found, GeometryError):
+                continue
+            areas, boxes = found
+            out += [(indices[k], a, b) for k, a, b in zip(keep, areas, boxes, strict=True)]
     return out
 
 
@@ -222,7 +230,8 @@ def polygons(ctx: Context) -> None:
 
 def _check_polygons(segmentations: list[Any]) -> list[list[geometry.PolygonProblem]]:
     """The problems of schema-checked segmentations (one task)."""
-    return geometry.check_segmentations(segmentations, checked=True)
+    with gc_paused():
+        return geometry.check_segmentations(segmentations, checked=True)
 
 
 #: Segmentations per vectorised polygon check.
