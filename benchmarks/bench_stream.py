@@ -5,6 +5,7 @@ the in-memory path, in one run.
     python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs parse,coco2yolo,validate
     python benchmarks/bench_stream.py --data /tmp/data/coco_full.json --jobs coco2voc,poly2rle
     python benchmarks/bench_stream.py --data /tmp/data/coco_10k_rle.json --jobs rle2poly
+    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs sample
     python benchmarks/bench_stream.py --data big.json --jobs coco2yolo-stream --repeat 1 \
         --baseline /tmp/data/coco_full.json
 
@@ -12,7 +13,7 @@ Parsers (every image and annotation record as Python objects, one chunk at a tim
 parser allows; GC paused for all): msgspec on the whole file (the floor, holding it all),
 ijson's C backend (yajl2_c) over the file, and coco_convert.streaming (msgspec on chunks cut
 at record boundaries, after a mapping pass). Verbs (coco2yolo, coco2voc, poly2rle, rle2poly,
-validate): ``coco-convert VERB`` with and without ``--stream``, outputs compared byte for
+validate, sample): ``coco-convert VERB`` with and without ``--stream``, outputs compared byte for
 byte. ``--baseline FILE`` adds each verb's in-memory run on FILE to the same rounds (a file
 small enough to load), and the table gives every verb's time per annotation (a file too large
 to load, streamed, against the in-memory path on the baseline). Each job is a fresh process;
@@ -63,13 +64,15 @@ PARSERS = {
     "parse-ijson": "ijson yajl2_c items, streamed",
     "parse-stream": "coco_convert.streaming (map + chunks)",
 }
-#: The verbs timed with and without --stream: what each writes (a folder or a file).
-VERBS = {
-    "coco2yolo": "folder",
-    "coco2voc": "folder",
-    "poly2rle": "file",
-    "rle2poly": "file",
-    "validate": "findings",
+#: The verbs timed with and without --stream: what each writes (a folder, a file with this
+#: suffix, or findings) and the arguments it needs besides the input and the output.
+VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "coco2yolo": ("folder", ()),
+    "coco2voc": ("folder", ()),
+    "poly2rle": (".json", ()),
+    "rle2poly": (".json", ()),
+    "validate": ("findings", ()),
+    "sample": (".json", ("--fraction", "0.5", "--seed", "1")),
 }
 BASELINE = "@baseline"
 
@@ -90,8 +93,9 @@ def run(job: str, path: Path, work: Path) -> tuple[float, int]:
         verb = job.split("-")[0].removesuffix(BASELINE)
         cli = str(Path(sys.executable).with_name("coco-convert"))
         stream = ["--stream"] if job.endswith("-stream") else []
-        out = work / job
-        if VERBS[verb] == "findings":
+        what, extra = VERBS[verb]
+        out = work / (job if what in ("folder", "findings") else job + what)
+        if what == "findings":
             command = [
                 "sh",
                 "-c",
@@ -99,9 +103,9 @@ def run(job: str, path: Path, work: Path) -> tuple[float, int]:
                 f"'{path}' > '{out}'",
             ]
         else:
-            if VERBS[verb] == "folder":
+            if what == "folder":
                 shutil.rmtree(out, ignore_errors=True)
-            command = [cli, "--quiet", verb, str(path), "-o", str(out), *stream]
+            command = [cli, "--quiet", verb, str(path), "-o", str(out), *extra, *stream]
     seconds, rss, error = time_process(command)
     if error:
         raise SystemExit(f"{job} failed: {error}")
@@ -172,9 +176,12 @@ def main() -> None:
                 )
                 if job not in best or seconds < best[job][0]:
                     best[job] = (seconds, rss)
-        for verb in VERBS:
+        for verb, (what, _) in VERBS.items():
             if {verb, f"{verb}-stream"} <= set(jobs):
-                identical[verb] = same_output(work / verb, work / f"{verb}-stream")
+                suffix = "" if what in ("folder", "findings") else what
+                identical[verb] = same_output(
+                    work / (verb + suffix), work / f"{verb}-stream{suffix}"
+                )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

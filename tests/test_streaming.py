@@ -328,33 +328,45 @@ def test_filter_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Pat
 
 
 SPLITS = [
-    ["--ratios", "train=0.8,val=0.2"],
-    ["--ratios", "train=0.6,val=0.2,test=0.2", "--stratify", "--seed", "3"],
-    ["--ratios", "a=0.5,b=0.5", "--group-by", "^(\\d{4})", "--indent", "2"],
+    ["split", "--ratios", "train=0.8,val=0.2"],
+    ["split", "--ratios", "train=0.6,val=0.2,test=0.2", "--stratify", "--seed", "3"],
+    ["split", "--ratios", "a=0.5,b=0.5", "--group-by", "^(\\d{4})", "--indent", "2"],
+    ["sample", "-n", "100"],
+    ["sample", "--fraction", "0.3", "--stratify", "--seed", "5", "--indent", "2"],
+    ["sample", "-n", "0"],
+    ["sample", "-n", "5000"],
 ]
 
 
 @pytest.mark.parametrize("options", SPLITS, ids=" ".join)
-@pytest.mark.parametrize("order", ["file", "shuffled"])
-def test_split_stream_is_byte_identical(
+@pytest.mark.parametrize("order", ["file", "shuffled", "annotations first"])
+def test_split_and_sample_stream_are_byte_identical(
     tmp_path: Path, small_chunks: None, options: list[str], order: str
 ) -> None:
     document = _dataset()
     if order == "shuffled":
         random.Random(6).shuffle(document["annotations"])
+    if order == "annotations first":
+        document = {key: document[key] for key in ("annotations", "info", "images", "categories")}
     path = _write(tmp_path / "in.json", document)
-    images = tmp_path / "images"
-    images.mkdir()
-    for image in document["images"][:50]:
-        (images / image["file_name"]).write_bytes(b"not really a jpeg")
-    args = ["split", str(path), "--images", str(images), "--copy-images", *options]
+    verb, *rest = options
+    args = [verb, str(path), *rest]
+    if verb == "split":
+        images = tmp_path / "images"
+        images.mkdir()
+        for image in document["images"][:50]:
+            (images / image["file_name"]).write_bytes(b"not really a jpeg")
+        args += ["--images", str(images), "--copy-images"]
     assert _both_ways(tmp_path, args, "out")["code"] == 0
 
 
+@pytest.mark.parametrize("verb", [["split", "--ratios", "x=0.5,y=0.5"], ["sample", "-n", "3"]])
 @pytest.mark.parametrize("path", COCO_FILES, ids=lambda p: p.name)
-def test_split_stream_on_fixtures(tmp_path: Path, small_chunks: None, path: Path) -> None:
-    if _both_ways(tmp_path, ["split", str(path), "--ratios", "x=0.5,y=0.5"], "out")["code"] == 0:
-        assert (tmp_path / "0-out").is_dir()
+def test_split_and_sample_stream_on_fixtures(
+    tmp_path: Path, small_chunks: None, path: Path, verb: list[str]
+) -> None:
+    if _both_ways(tmp_path, [verb[0], str(path), *verb[1:]], "out")["code"] == 0:
+        assert (tmp_path / "0-out").exists()
 
 
 @pytest.mark.parametrize(

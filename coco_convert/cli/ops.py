@@ -237,6 +237,7 @@ def split_command(
 @seed_option
 @stratify_option
 @indent_option
+@stream_option
 @report_option
 @strict_option
 def sample_command(
@@ -247,6 +248,7 @@ def sample_command(
     seed: int,
     stratify: bool,
     indent: int | None,
+    stream: bool,
     report: Path | None,
     strict: bool,
 ) -> None:
@@ -254,6 +256,21 @@ def sample_command(
     if (count is None) == (fraction is None):
         raise UsageError("sample: give -n N or --fraction F")
     check_output(output, [src])
+    if chooses_streaming(src, forced=stream):
+        from ..streaming import CocoStream
+
+        loss = splitting.sample_stream(
+            CocoStream(src),
+            output,
+            n=count,
+            fraction=fraction,
+            seed=seed,
+            stratify=stratify,
+            indent=indent,
+            strict=strict,
+        )
+        finish(loss, report)
+        return
     sampled, loss = splitting.sample(
         load(src), n=count, fraction=fraction, seed=seed, stratify=stratify
     )

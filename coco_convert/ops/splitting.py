@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # the dataset module imports the operations (its methods)
     from ..dataset import AnyDataset, CocoDataset, Dataset
     from ..streaming import CocoStream
 
-__all__ = ["sample", "split", "split_stream", "write_splits"]
+__all__ = ["sample", "sample_stream", "split", "split_stream", "write_splits"]
 
 
 def split(
@@ -127,8 +128,58 @@ def split_stream(
     if (images is None) != (image_mode is None):
         raise UsageError("--images goes with --copy-images or --symlink-images")
     coco = coco_dataset(stream.header_dataset(), "split")
-    name = name_of(coco)
     report = LossReport("split")
+    parts = _stream_partition(stream, coco, list(ratios.values()), report, seed, stratify, group_by)
+    plan, where, image_split, ann_split = parts.plan, parts.where, parts.images, parts.anns
+    sizes = [
+        (int((image_split == j).sum()), int((ann_split == j).sum())) for j in range(len(ratios))
+    ]
+    _report_parts(coco, report, list(ratios), sizes, plan, where, stratify, group_by)
+    report.raise_if_strict(strict)
+    protected = [stream.name, *([] if images is None else [images])]
+    with atomic_directory(folder, overwrite=overwrite, inputs=protected) as tmp:
+        for j, part in enumerate(ratios):
+            write_document(
+                tmp / f"{part}.json",
+                stream.document(),
+                {
+                    "images": functools.partial(_pick, stream, "images", image_split, j),
+                    "annotations": functools.partial(_pick, stream, "annotations", ann_split, j),
+                },
+                indent=indent,
+            )
+            if images is not None and image_mode is not None:
+                mine = [image for image, k in zip(parts.compact, where, strict=True) if k == j]
+                _place_images(mine, part, Path(images), tmp / part, image_mode, report)
+    return report
+
+
+@dataclass
+class _StreamParts:
+    """The decision of a streamed split: the plan, the part of each image (by position) and
+    of each annotation (-1: its image_id names no image), and each image's id, ``file_name``
+    and group field."""
+
+    plan: SplitPlan
+    where: list[int]
+    images: np.ndarray
+    anns: np.ndarray
+    compact: list[dict[str, Any]]
+
+
+def _stream_partition(
+    stream: CocoStream,
+    coco: CocoDataset[Any, Any],
+    ratios: Sequence[float],
+    report: LossReport,
+    seed: int,
+    stratify: bool,
+    group_by: str | None,
+) -> _StreamParts:
+    """:func:`_partition` on a streamed file, in one pass over it (each image's id,
+    ``file_name`` and ``group_by`` field; each annotation's image and category): the same
+    decision and the same report."""
+    name = name_of(coco)
     keys = ("id", "file_name", *([group_by] if group_by else []))
     compact: list[dict[str, Any]] = []
     on_image: list[np.ndarray] = []
@@ -156,8 +207,8 @@ def split_stream(
             raise UsageError(f"{name}: no categories to stratify by (a captions file?)")
         for image_ids, category_ids in pairs:
             plan.add_annotations(image_ids, category_ids)
-    where = plan.decide(list(ratios.values()), seed=seed, stratify=stratify)
-    # the split of each id: its first image's (a repeated id goes with the first, warned)
+    where = plan.decide(ratios, seed=seed, stratify=stratify)
+    # the part of each id: its first image's (a repeated id goes with the first, warned)
     ids, first = np.unique(plan.image_ids, return_index=True)
     split_of_id = np.asarray(where, dtype=np.int64)[first]
     anns_image = np.concatenate(on_image) if on_image else np.zeros(0, dtype=np.int64)
@@ -171,28 +222,7 @@ def split_stream(
             "annotations whose image_id no image has: in no part",
             count=dangling,
         )
-    image_split = np.asarray(where, dtype=np.int64)
-    sizes = [
-        (int((image_split == j).sum()), int((ann_split == j).sum())) for j in range(len(ratios))
-    ]
-    _report_parts(coco, report, list(ratios), sizes, plan, where, stratify, group_by)
-    report.raise_if_strict(strict)
-    protected = [stream.name, *([] if images is None else [images])]
-    with atomic_directory(folder, overwrite=overwrite, inputs=protected) as tmp:
-        for j, part in enumerate(ratios):
-            write_document(
-                tmp / f"{part}.json",
-                stream.document(),
-                {
-                    "images": functools.partial(_pick, stream, "images", image_split, j),
-                    "annotations": functools.partial(_pick, stream, "annotations", ann_split, j),
-                },
-                indent=indent,
-            )
-            if images is not None and image_mode is not None:
-                mine = [image for image, k in zip(compact, where, strict=True) if k == j]
-                _place_images(mine, part, Path(images), tmp / part, image_mode, report)
-    return report
+    return _StreamParts(plan, where, np.asarray(where, dtype=np.int64), ann_split, compact)
 
 
 def _pick(stream: CocoStream, key: str, split_of: np.ndarray, j: int) -> Iterator[list[Any]]:
@@ -214,7 +244,62 @@ def sample(
     with their annotations; ``stratify`` keeps each category's share of the images (see
     :func:`split`)."""
     coco = coco_dataset(dataset, "sample")
-    total = len(coco.images)
+    report = LossReport("sample")
+    n, ratios = _sample_shares(coco, len(coco.images), n, fraction, report)
+    parts, _, _ = _partition(coco, ratios, report, seed, stratify and len(ratios) > 1, None)
+    images, anns = parts[0] if n else ([], [])
+    result = derived(coco, with_records(coco.document, images=images, annotations=anns))
+    report.count("images", len(images))
+    report.count("annotations", len(anns))
+    return result, report
+
+
+def sample_stream(
+    stream: CocoStream,
+    output: str | os.PathLike[str],
+    *,
+    n: int | None = None,
+    fraction: float | None = None,
+    seed: int = 0,
+    stratify: bool = False,
+    indent: int | None = None,
+    strict: bool = False,
+) -> LossReport:
+    """:func:`sample`, written to ``output``, on a file read a chunk at a time
+    (``--stream``): the same images for the same seed, the same file and report, in bounded
+    memory (one pass decides, one writes)."""
+    coco = coco_dataset(stream.header_dataset(), "sample")
+    report = LossReport("sample")
+    n, ratios = _sample_shares(coco, stream.count("images"), n, fraction, report)
+    parts = _stream_partition(
+        stream, coco, ratios, report, seed, stratify and len(ratios) > 1, None
+    )
+    part = 0 if n else -2  # (no part: an empty sample)
+    report.count("images", int((parts.images == part).sum()))
+    report.count("annotations", int((parts.anns == part).sum()))
+    report.raise_if_strict(strict)
+    write_document(
+        output,
+        with_records(stream.document(), images=[], annotations=[]),
+        {
+            "images": functools.partial(_pick, stream, "images", parts.images, part),
+            "annotations": functools.partial(_pick, stream, "annotations", parts.anns, part),
+        },
+        indent=indent,
+    )
+    return report
+
+
+def _sample_shares(
+    coco: CocoDataset[Any, Any],
+    total: int,
+    n: int | None,
+    fraction: float | None,
+    report: LossReport,
+) -> tuple[int, list[float]]:
+    """How many images a sample takes of ``total`` (``n``, or ``fraction`` of them) and the
+    ratios of the split that picks them: the sample, then the rest (one part when the sample
+    is none or all of the images)."""
     if (n is None) == (fraction is None):
         raise UsageError("sample: give either n or fraction")
     if fraction is not None:
@@ -224,7 +309,6 @@ def sample(
     assert n is not None
     if n < 0:
         raise UsageError(f"sample: n is {n}; give a positive number of images")
-    report = LossReport("sample")
     if n > total:
         report.warn(
             "sample_larger_than_dataset",
@@ -232,15 +316,9 @@ def sample(
             where=Location(name_of(coco)),
         )
         n = total
-    ratios = [n / total, 1 - n / total] if total else [1.0]
     if n in (0, total):  # one part only: nothing to decide
-        ratios = [1.0]
-    parts, _, _ = _partition(coco, ratios, report, seed, stratify and 0 < n < total, None)
-    images, anns = parts[0] if n else ([], [])
-    result = derived(coco, with_records(coco.document, images=images, annotations=anns))
-    report.count("images", len(images))
-    report.count("annotations", len(anns))
-    return result, report
+        return n, [1.0]
+    return n, [n / total, 1 - n / total]
 
 
 def _partition(
