@@ -382,12 +382,12 @@ def test_worker_processes_find_the_same() -> None:
 
     document = _many(7, 600)
     one = _validated(document, jobs=1)
-    chunks = (masks._IMAGES_PER_TASK, masks._POLYGON_CHUNK)
-    try:  # (the workers are spawned: they read the module's own chunk sizes, not these)
-        masks._IMAGES_PER_TASK, masks._POLYGON_CHUNK = 7, 101
+    chunk = masks._IMAGES_PER_TASK
+    try:  # (tasks are made here: several for each worker)
+        masks._IMAGES_PER_TASK = 3
         two = _validated(document, jobs=2)
     finally:
-        masks._IMAGES_PER_TASK, masks._POLYGON_CHUNK = chunks
+        masks._IMAGES_PER_TASK = chunk
     assert _findings(two) == _findings(one) == _findings(oracle(document))
     assert {d.code for d in one} >= {"G104", "G105", "G106", "G107"}
 

@@ -5,6 +5,7 @@ numbers), degenerate and self-intersecting polygons, RLE counts. All geometry co
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from ... import geometry
@@ -60,57 +61,141 @@ def check_rle(ctx: Context, where: str, rle: dict[str, Any]) -> None:
         ctx.report("G109", f"{where}/counts", str(exc))
 
 
-@check("G104", "G105", kinds=_INSTANCE_KINDS)
-def against_masks(ctx: Context) -> None:
-    """Box and area against pycocotools' numbers, one pycocotools call per image."""
-    by_image: dict[int, list[int]] = defaultdict(list)
+@check("G104", "G105", "G106", "G107", kinds=_INSTANCE_KINDS)
+def masks(ctx: Context) -> None:
+    """Box and area against pycocotools' numbers (G104, G105; one pycocotools call per
+    image), degenerate and self-intersecting polygons (G106, G107; shapely's array functions
+    over every ring of a task), in tasks of a few hundred images: in this process, in worker
+    processes (``Settings.jobs``) or on a Dask cluster (``--scheduler``)."""
+    rules = _Rules(
+        measure=ctx.wants("G104", "G105"),
+        polygons=ctx.wants("G106", "G107"),
+        bbox_tolerance=ctx.settings.bbox_tolerance,
+        area_tolerance=ctx.settings.area_tolerance,
+    )
+    by_image: dict[Any, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    count = 0
     for i, ann in ctx.records("annotations"):
         segmentation = ann.get("segmentation")
-        if segmentation and ("bbox" in ann or "area" in ann):
-            by_image[ann["image_id"]].append(i)
-    tolerance, relative = ctx.settings.bbox_tolerance, ctx.settings.area_tolerance
-    images: list[tuple[int, int, list[int], list[Any]]] = []
-    for image_id, indices in by_image.items():
-        size = ctx.image_size(image_id)
-        if size is not None:
-            segmentations = [ctx.record("annotations", i)["segmentation"] for i in indices]
-            images.append((size[1], size[0], indices, segmentations))
-    # one task per chunk of images: in this process, or on a Dask cluster (--scheduler)
-    chunks = (images[k : k + _IMAGES_PER_TASK] for k in range(0, len(images), _IMAGES_PER_TASK))
-    jobs = _jobs(ctx, sum(len(image[2]) for image in images))
-    for measured in map_tasks(_measure_images, chunks, jobs=jobs):
-        for i, area, box in measured:
-            ann = ctx.record("annotations", i)
-            where = f"/annotations/{i}"
-            bbox = ann.get("bbox")
+        if not segmentation:
+            continue
+        if (rules.polygons and isinstance(segmentation, list)) or (
+            rules.measure and ("bbox" in ann or "area" in ann)
+        ):
+            by_image[ann["image_id"]].append((i, ann))
+            count += 1
+    keys = list(by_image)
+    chunks = (
+        (rules, [_image_entry(ctx, key, by_image[key]) for key in keys[k : k + _IMAGES_PER_TASK]])
+        for k in range(0, len(keys), _IMAGES_PER_TASK)
+    )
+    for found in map_tasks(_check_images, chunks, jobs=_jobs(ctx, count)):
+        for code, pointer, message, fix in found:
+            ctx.report(code, pointer, message, fix)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What a task checks, and how strictly (picklable: it goes with every task)."""
+
+    measure: bool
+    polygons: bool
+    bbox_tolerance: float
+    area_tolerance: float
+
+
+#: One image of a task: its height and width (None when unknown: no box and area check),
+#: and the index, segmentation, bbox and area of each of its annotations, and whether it
+#: has a bbox or an area to check.
+_Image = tuple[int | None, int | None, list[int], list[Any], list[Any], list[Any], list[bool]]
+#: A finding of a task: code, JSON pointer, message, fix.
+_Finding = tuple[str, str, str, Fix | None]
+
+
+def _image_entry(ctx: Context, image_id: Any, anns: list[tuple[int, dict[str, Any]]]) -> _Image:
+    size = ctx.image_size(image_id)
+    return (
+        None if size is None else size[1],
+        None if size is None else size[0],
+        [i for i, _ in anns],
+        [ann["segmentation"] for _, ann in anns],
+        [ann.get("bbox") for _, ann in anns],
+        [ann.get("area") for _, ann in anns],
+        [size is not None and ("bbox" in ann or "area" in ann) for _, ann in anns],
+    )
+
+
+def _check_images(task: tuple[_Rules, list[_Image]]) -> list[_Finding]:
+    """The mask rules' findings in some images (one task, self-contained)."""
+    rules, images = task
+    found: list[_Finding] = []
+    with gc_paused():  # (a worker's collector would scan the task's lists again and again)
+        if rules.measure:
+            found += _against_masks(rules, images)
+        if rules.polygons:
+            found += _polygons(images)
+    return found
+
+
+def _against_masks(rules: _Rules, images: list[_Image]) -> list[_Finding]:
+    """G104 and G105: pycocotools' area and box of the segmentations that have a bbox or an
+    area, one encoding per image. Segmentations it cannot rasterise are left out (G108 and
+    G109 report them), and so is an image whose encoding fails."""
+    measurable = [image for image in images if any(image[6])]
+    usable = [
+        [
+            k
+            for k, (s, wanted) in enumerate(zip(segmentations, flags, strict=True))
+            if wanted and _encodable(s, height, width)  # type: ignore[arg-type]
+        ]
+        for height, width, _, segmentations, _, _, flags in measurable
+    ]
+    measured = geometry.measure_images(
+        ([image[3][k] for k in keep], image[0], image[1])  # type: ignore[misc]
+        for keep, image in zip(usable, measurable, strict=True)
+    )
+    tolerance, relative = rules.bbox_tolerance, rules.area_tolerance
+    found: list[_Finding] = []
+    for keep, result, image in zip(usable, measured, measurable, strict=True):
+        if isinstance(result, GeometryError):
+            continue
+        _, _, indices, segmentations, bboxes, areas, _ = image
+        for k, area, box in zip(keep, *result, strict=True):
+            where = f"/annotations/{indices[k]}"
+            bbox = bboxes[k]
             if bbox is not None and area > 0 and bbox[2] > 0 and bbox[3] > 0:
                 edges = _edge_differences(bbox, box)
                 worst = max(edges.values())
                 # (the vertices' box only when pycocotools' box is not close enough: most
                 # boxes are, and the vertices cost a pass over every coordinate)
-                if worst > tolerance and not _fits_vertices(bbox, ann["segmentation"], tolerance):
-                    edge = max(edges, key=lambda k: edges[k])
-                    ctx.report(
-                        "G104",
-                        f"{where}/bbox",
-                        f"bbox {_show(bbox)} differs from the segmentation's box {_show(box)} "
-                        f"by {fmt(worst)} px at the {edge} edge",
-                        Fix.replace("set bbox to the segmentation's box", f"{where}/bbox", box),
+                if worst > tolerance and not _fits_vertices(bbox, segmentations[k], tolerance):
+                    edge = max(edges, key=lambda e: edges[e])
+                    found.append(
+                        (
+                            "G104",
+                            f"{where}/bbox",
+                            f"bbox {_show(bbox)} differs from the segmentation's box "
+                            f"{_show(box)} by {fmt(worst)} px at the {edge} edge",
+                            Fix.replace("set bbox to the segmentation's box", f"{where}/bbox", box),
+                        )
                     )
-            declared = ann.get("area")
+            declared = areas[k]
             if declared is None:
                 continue
             allowed = max(relative * max(declared, area), box[2] + box[3], 4.0)
             if abs(declared - area) > allowed:
-                ctx.report(
-                    "G105",
-                    f"{where}/area",
-                    f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
-                    Fix.replace(f"set area {area}", f"{where}/area", area),
+                found.append(
+                    (
+                        "G105",
+                        f"{where}/area",
+                        f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
+                        Fix.replace(f"set area {area}", f"{where}/area", area),
+                    )
                 )
+    return found
 
 
-#: Images per task of the box and area check.
+#: Images per task of the mask rules.
 _IMAGES_PER_TASK = 500
 #: Segmentations from which the mask rules are worth worker processes (starting them costs
 #: about a second; pycocotools and shapely take 20 to 40 us a polygon).
@@ -120,30 +205,6 @@ _WORKERS_WORTH_IT = 100_000
 def _jobs(ctx: Context, segmentations: int) -> int:
     """Worker processes for ``segmentations`` (``Settings.jobs``; every core for many)."""
     return choose_jobs(ctx.settings.jobs, segmentations, worth_it=_WORKERS_WORTH_IT)
-
-
-def _measure_images(
-    images: list[tuple[int, int, list[int], list[Any]]],
-) -> list[tuple[int, int, list[float]]]:
-    """pycocotools' area and box of the segmentations of some images, one encoding per image:
-    ``(annotation index, area, box)``; segmentations it cannot rasterise are left out (G108
-    and G109 report them), and so is an image whose encoding fails."""
-    out: list[tuple[int, int, list[float]]] = []
-    with gc_paused():  # (a worker's collector would scan the task's lists again and again)
-        usable = [
-            [k for k, s in enumerate(segmentations) if _encodable(s, height, width)]
-            for height, width, _, segmentations in images
-        ]
-        measured = geometry.measure_images(
-            ([segmentations[k] for k in keep], height, width)
-            for keep, (height, width, _, segmentations) in zip(usable, images, strict=True)
-        )
-        for keep, found, (_, _, indices, _) in zip(usable, measured, images, strict=True):
-            if isinstance(found, GeometryError):
-                continue
-            areas, boxes = found
-            out += [(indices[k], a, b) for k, a, b in zip(keep, areas, boxes, strict=True)]
-    return out
 
 
 def _show(box: list[float]) -> str:
@@ -184,33 +245,23 @@ def _edge_differences(bbox: list[float], box: list[float]) -> dict[str, float]:
     }
 
 
-@check("G106", "G107", kinds=_INSTANCE_KINDS)
-def polygons(ctx: Context) -> None:
-    """Degenerate and self-intersecting polygons, all of the dataset's in one vectorised
-    pass (:func:`coco_convert.geometry.check_segmentations`)."""
-    indices = [
-        i
-        for i, ann in ctx.records("annotations")
-        if isinstance(ann.get("segmentation"), list) and ann["segmentation"]
+def _polygons(images: list[_Image]) -> list[_Finding]:
+    """G106 and G107: degenerate and self-intersecting polygons, all of the task's in one
+    vectorised pass (:func:`coco_convert.geometry.check_segmentations`)."""
+    owners = [
+        (index, segmentation)
+        for image in images
+        for index, segmentation in zip(image[2], image[3], strict=True)
+        if isinstance(segmentation, list)
     ]
-    found: list[list[geometry.PolygonProblem]] = []
-    chunks = (  # (bounds the arrays' memory; a task each on a Dask cluster)
-        [
-            ctx.record("annotations", i)["segmentation"]
-            for i in indices[start : start + _POLYGON_CHUNK]
-        ]
-        for start in range(0, len(indices), _POLYGON_CHUNK)
-    )
-    for checked in map_tasks(_check_polygons, chunks, jobs=_jobs(ctx, len(indices))):
-        found += checked
-    want_degenerate, want_crossing = ctx.wants("G106"), ctx.wants("G107")
-    for i, problems in zip(indices, found, strict=True):
+    checked = geometry.check_segmentations([s for _, s in owners], checked=True)
+    found: list[_Finding] = []
+    for (i, segmentation), problems in zip(owners, checked, strict=True):
         if not problems:
             continue
-        segmentation = ctx.record("annotations", i)["segmentation"]
         where = f"/annotations/{i}/segmentation"
         degenerate = [p for p in problems if p.code in _DEGENERATE]
-        if want_degenerate and degenerate:
+        if degenerate:
             drop = {p.polygon for p in degenerate}
             if len(drop) < len(segmentation):
                 fix = Fix(
@@ -221,20 +272,12 @@ def polygons(ctx: Context) -> None:
             else:
                 fix = Fix.remove("delete the segmentation (nothing is left)", where, unsafe=True)
             first = degenerate[0]
-            ctx.report("G106", f"{where}/{first.polygon}", first.message, fix)
-        if want_crossing:
-            for problem in problems:
-                if problem.code == "self_intersection":
-                    ctx.report("G107", f"{where}/{problem.polygon}", problem.message)
+            found.append(("G106", f"{where}/{first.polygon}", first.message, fix))
+        for problem in problems:
+            if problem.code == "self_intersection":
+                found.append(("G107", f"{where}/{problem.polygon}", problem.message, None))
+    return found
 
 
-def _check_polygons(segmentations: list[Any]) -> list[list[geometry.PolygonProblem]]:
-    """The problems of schema-checked segmentations (one task)."""
-    with gc_paused():
-        return geometry.check_segmentations(segmentations, checked=True)
-
-
-#: Segmentations per vectorised polygon check.
-_POLYGON_CHUNK = 50_000
 #: Polygon problems that leave nothing to rasterise.
 _DEGENERATE = ("too_few_points", "zero_area", "not_finite")
