@@ -5,7 +5,8 @@ the in-memory path, in one run.
     python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs parse,coco2yolo,validate
     python benchmarks/bench_stream.py --data /tmp/data/coco_full.json --jobs coco2voc,poly2rle
     python benchmarks/bench_stream.py --data /tmp/data/coco_10k_rle.json --jobs rle2poly
-    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json --jobs sample
+    python benchmarks/bench_stream.py --data /tmp/data/coco_30k.json \
+        --jobs sample,coco2cvat,coco2labelstudio,coco2labelme
     python benchmarks/bench_stream.py --data big.json --jobs coco2yolo-stream --repeat 1 \
         --baseline /tmp/data/coco_full.json
 
@@ -13,10 +14,11 @@ Parsers (every image and annotation record as Python objects, one chunk at a tim
 parser allows; GC paused for all): msgspec on the whole file (the floor, holding it all),
 ijson's C backend (yajl2_c) over the file, and coco_convert.streaming (msgspec on chunks cut
 at record boundaries, after a mapping pass). Verbs (coco2yolo, coco2voc, poly2rle, rle2poly,
-validate, sample): ``coco-convert VERB`` with and without ``--stream``, outputs compared byte for
-byte. ``--baseline FILE`` adds each verb's in-memory run on FILE to the same rounds (a file
-small enough to load), and the table gives every verb's time per annotation (a file too large
-to load, streamed, against the in-memory path on the baseline). Each job is a fresh process;
+validate, sample, coco2cvat, ...: ``VERBS``): ``coco-convert VERB`` with and without
+``--stream``, outputs compared byte for byte. ``--baseline FILE`` adds each verb's in-memory
+run on FILE to the same rounds (a file small enough to load), and the table gives every
+verb's time per annotation (a file too large to load, streamed, against the in-memory path on
+the baseline). Each job is a fresh process;
 wall time includes the interpreter's start, peak RSS is the process's (wait4). Needs ijson
 (``pip install -e '.[bench]'``).
 """
@@ -73,6 +75,9 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rle2poly": (".json", ()),
     "validate": ("findings", ()),
     "sample": (".json", ("--fraction", "0.5", "--seed", "1")),
+    "coco2cvat": (".xml", ()),
+    "coco2labelstudio": (".json", ()),
+    "coco2labelme": ("folder", ()),
 }
 BASELINE = "@baseline"
 

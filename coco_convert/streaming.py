@@ -41,7 +41,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from .errors import InputError, Issue, JSONSyntaxError, SchemaError
+from .errors import InputError, Issue, JSONSyntaxError, SchemaError, UsageError
 from .io import gc_paused, open_file
 from .schemas.coco import Kind
 
@@ -250,6 +250,19 @@ class CocoStream:
             at = np.minimum(np.searchsorted(ordered, refs), len(ordered) - 1)
         found = (ordered[at] == refs) & (refs != _NO_ID)
         return np.where(found, order[at], -1).astype(np.int64)
+
+    def require_unique_image_ids(self, verb: str) -> None:
+        """Refuse (a :class:`~coco_convert.errors.UsageError`) a file in which two images
+        have the same ``id``, after the errors loading it would give, if any. Loaded, each
+        image of such an id gets the annotations of all; a streamed ``verb`` that pairs an
+        annotation with one image cannot give the same."""
+        ids = self._ids("images", "id")
+        if len(np.unique(ids)) < len(ids):
+            self.check()
+            raise UsageError(
+                f"{self.name}: image ids repeat; {verb} --stream needs unique image ids "
+                "(leave out --stream: each such image then gets the objects of all)"
+            )
 
     def _ids(self, key: str, field_name: str) -> npt.NDArray[np.int64]:
         """Integer ids (``field_name``) of list ``key``'s records; -2**63 for any other."""
@@ -626,16 +639,19 @@ def image_groups(
     annotations: Callable[[], Iterator[tuple[int, list[Any]]]],
     *,
     spill_bytes: int = 64 * 2**20,
+    last: bool = False,
 ) -> Iterator[tuple[int, Any, list[tuple[int, Any]]]]:
     """``(image index, image, [(annotation index, annotation), ...])`` for every image in
     file order, each with its annotations in file order; annotations whose ``image_id``
     names no image come last, with image index -1 and image None. ``images`` and
-    ``annotations`` give the chunks (:meth:`CocoStream.records` or ``checked``).
+    ``annotations`` give the chunks (:meth:`CocoStream.records` or ``checked``). Where image
+    ids repeat, annotations go with the first image of their id (the ``last`` one: as a
+    writer that indexes images by id in a dict sees them).
 
     When the annotations come grouped by image in image order (as exporters write them), one
     pass pairs them up; otherwise they are parked in a temporary folder by image range (each
     part at most about ``spill_bytes`` of JSON), which is removed at the end."""
-    positions = stream.image_positions()
+    positions = stream.image_positions(last=last)
     known = positions[positions >= 0]
     if len(known) == len(positions) and not np.any(known[1:] < known[:-1]):
         yield from _merge(images(), annotations(), positions)

@@ -45,13 +45,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..dataset import AnyDataset
 from ..errors import UsageError, printable
 from ..io import is_unicode
 from ..schemas.coco import Kind
 from .loss import LossReport
+
+if TYPE_CHECKING:
+    from ..streaming import CocoStream
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -63,6 +66,7 @@ __all__ = [
     "Writer",
     "named_splits",
     "split_name",
+    "streamed_splits",
 ]
 
 #: What a reader returns: the datasets by split name, and the report it filled.
@@ -201,3 +205,25 @@ def named_splits(
                 "pass --split NAME)"
             )
     return splits
+
+
+def streamed_splits(
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
+    kinds: tuple[Kind, ...] = ("instances", "keypoints"),
+) -> tuple[dict[str, CocoStream], dict[str, AnyDataset]]:
+    """:func:`named_splits` for a writer that also takes COCO files read a chunk at a time
+    (``Format.streams``): the streams by split name, and every split as a dataset (a
+    stream's header dataset in its place: categories, info, licenses). A stream of another
+    kind than ``kinds`` is validated whole first, so its schema errors come before the
+    writer refuses its kind, as loading it would."""
+    from ..streaming import CocoStream
+
+    given: dict[str, Any] = dict(named_splits(datasets))  # type: ignore[arg-type]
+    streams = {name: d for name, d in given.items() if isinstance(d, CocoStream)}
+    for stream in streams.values():
+        if stream.kind not in kinds:
+            stream.check()
+    splits = {
+        name: streams[name].header_dataset() if name in streams else d for name, d in given.items()
+    }
+    return streams, splits

@@ -47,13 +47,16 @@ import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from ..dataset import AnyDataset
 from ..errors import InputError, UsageError
 from ..io import open_file, peek
 from .base import Format, Option, Read
 from .loss import LossReport
+
+if TYPE_CHECKING:
+    from ..streaming import CocoStream
 
 __all__ = [
     "FORMAT",
@@ -108,7 +111,7 @@ def read_cvat(
 
 
 def write_cvat(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     report: LossReport | None = None,
@@ -122,7 +125,11 @@ def write_cvat(
     CVAT's RLE over the mask's box), keypoints (skeletons, with a box in their group),
     rotated boxes and ellipses (restored exactly from ``shape``/``attributes.rotation``),
     image tags and tracks (``attributes.track_id``: every shape a keyframe) are written;
-    what CVAT cannot hold is reported. The file appears whole or not at all."""
+    what CVAT cannot hold is reported. The file appears whole or not at all.
+
+    A split may be a COCO file read a chunk at a time
+    (:class:`~coco_convert.streaming.CocoStream`, ``--stream``): the same bytes and report
+    in bounded memory."""
     from . import cvat_write
 
     report = LossReport("coco2cvat") if report is None else report
@@ -210,4 +217,5 @@ FORMAT = Format(
     },
     unreadable="C001",
     docs="docs/cvat.md",
+    streams=True,
 )

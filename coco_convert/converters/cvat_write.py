@@ -9,11 +9,12 @@ come back exactly. The file is written atomically, one image at a time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from lxml import etree
 
@@ -22,9 +23,12 @@ from ..errors import GeometryError, Location
 from ..io import atomic_write, check_output
 from ..shapes import SHAPE_KEY, box_from_corners, envelope
 from ..xmlio import xml_text
-from .base import named_splits
+from .base import streamed_splits
 from .cvat_meta import INPUT_TYPES, AttributeSpec, render_svg
 from .loss import ConversionError, LossReport
+
+if TYPE_CHECKING:
+    from ..streaming import CocoStream
 
 __all__ = ["write"]
 
@@ -67,8 +71,45 @@ class _LabelPlan:
     edges: list[tuple[int, int]] = field(default_factory=list)
     from_points: bool = False
     #: values seen per attribute, for specs the category does not give
-    seen: dict[str, list[Any]] = field(default_factory=dict)
+    seen: dict[str, _Seen] = field(default_factory=dict)
     declared: bool = False
+
+
+@dataclass
+class _Seen:
+    """What the values of an attribute the category does not declare have been (every one
+    a boolean; every one a number; their range): enough to choose its spec, in constant
+    memory however many there are."""
+
+    bools: bool = True
+    numbers: bool = True
+    low: Any = None
+    high: Any = None
+    whole: bool = True
+
+    def add(self, value: bool | float | str) -> None:
+        if isinstance(value, bool | str):
+            self.numbers = False
+            self.bools = self.bools and isinstance(value, bool)
+            return
+        self.bools = False
+        if self.low is None or value < self.low:  # (the first of equal values, as min())
+            self.low = value
+        if self.high is None or value > self.high:
+            self.high = value
+        self.whole = self.whole and float(value).is_integer()
+
+    def spec(self, name: str) -> AttributeSpec:
+        """All booleans a checkbox, all numbers a number (min, max, step), else text."""
+        if self.bools:
+            return AttributeSpec(name, "checkbox", False, "false", ["false", "true"])
+        if self.numbers:
+            step = "1" if self.whole else "0.01"
+            return AttributeSpec(
+                name, "number", True, _num(self.low),
+                [_num(math.floor(self.low)), _num(math.ceil(self.high)), step],
+            )  # fmt: skip
+        return AttributeSpec(name, "text", True, "", [])
 
 
 class _Writer:
@@ -154,31 +195,12 @@ class _Writer:
         return plan
 
     def finish_specs(self) -> None:
-        """Specs for attributes the categories do not declare, from the values seen: all
-        booleans a checkbox, all numbers a number (min, max, step), anything else text."""
+        """Specs for attributes the categories do not declare, from the values seen
+        (:meth:`_Seen.spec`)."""
         for plan in self.labels.values():
-            for name, values in plan.seen.items():
-                if name in plan.attributes:
-                    continue
-                scalars = [v for v in values if isinstance(v, str | int | float)]
-                numbers = [v for v in scalars if isinstance(v, int | float)]
-                if scalars and all(isinstance(v, bool) for v in scalars):
-                    spec = AttributeSpec(name, "checkbox", False, "false", ["false", "true"])
-                elif (
-                    numbers
-                    and len(numbers) == len(scalars)
-                    and not any(isinstance(v, bool) for v in numbers)
-                ):
-                    low, high = min(numbers), max(numbers)
-                    whole = all(float(v).is_integer() for v in numbers)
-                    step = "1" if whole else "0.01"
-                    spec = AttributeSpec(
-                        name, "number", True, _num(low),
-                        [_num(math.floor(low)), _num(math.ceil(high)), step],
-                    )  # fmt: skip
-                else:
-                    spec = AttributeSpec(name, "text", True, "", [])
-                plan.attributes[name] = spec
+            for name, seen in plan.seen.items():
+                if name not in plan.attributes:
+                    plan.attributes[name] = seen.spec(name)
 
     def labels_xml(self) -> etree._Element:
         labels = etree.Element("labels")
@@ -213,13 +235,19 @@ def _box(xtl: float, ytl: float, xbr: float, ybr: float) -> dict[str, str]:
 
 
 def write(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     report: LossReport,
     strict: bool,
 ) -> LossReport:
-    splits = named_splits(datasets)
+    """The XML of ``datasets``: loaded, or COCO files read a chunk at a time
+    (:class:`~coco_convert.streaming.CocoStream`, ``--stream``), which give the same bytes
+    and report in bounded memory: a first pass over a streamed file plans what the
+    in-memory path plans (the report, the labels and their specs, the tracks) without
+    keeping its images; a second writes each image as it comes with its annotations
+    (:func:`~coco_convert.streaming.image_groups`)."""
+    streams, splits = streamed_splits(datasets)
     for dataset in splits.values():
         if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
             raise ConversionError(
@@ -228,9 +256,14 @@ def write(
     coco = cast("dict[str, CocoDataset[Any, Any]]", splits)
     writer = _Writer(report)
     by_id = writer.categories(coco)
-    planned = {name: _plan_split(writer, dataset, by_id) for name, dataset in coco.items()}
+    planned = {
+        name: _plan_stream(writer, streams[name], by_id)
+        if name in streams
+        else _plan_split(writer, dataset, by_id)
+        for name, dataset in coco.items()
+    }
     writer.finish_specs()
-    pieces = list(_render(writer, planned))
+    head = _head(writer, planned)
     writer.flush()
     if writer.replaced:
         report.lose(
@@ -240,7 +273,7 @@ def write(
         )
     report.raise_if_strict(strict)
     check_output(out, [d.source for d in coco.values() if d.source])
-    atomic_write(out, pieces)
+    atomic_write(out, _render(head, planned))
     report.count("xml_files", 1)
     report.count("shapes", writer.shapes)
     return report
@@ -248,24 +281,30 @@ def write(
 
 @dataclass
 class _SplitPlan:
-    images: list[etree._Element]
+    """A split's ``<image>`` elements (made as they are written, for a streamed file), how
+    many there are, and its ``<track>`` elements."""
+
+    images: Iterable[etree._Element]
+    size: int
     tracks: list[etree._Element]
+
+
+def _lose_info(writer: _Writer, document: Mapping[str, Any]) -> None:
+    if document.get("info") or document.get("licenses"):
+        writer.report.lose("info", "the dataset's info and licenses (CVAT has no such fields)")
 
 
 def _plan_split(
     writer: _Writer, dataset: CocoDataset[Any, Any], by_id: dict[int, _LabelPlan]
 ) -> _SplitPlan:
     source = dataset.source or "<dataset>"
-    document = dataset.document
-    if document.get("info") or document.get("licenses"):
-        writer.report.lose("info", "the dataset's info and licenses (CVAT has no such fields)")
+    _lose_info(writer, dataset.document)
     frames = {image["id"]: frame for frame, image in enumerate(dataset.images)}
     images = [etree.Element("image") for _ in dataset.images]
     highest: dict[int, int] = {}
     for ann in dataset.annotations:  # new groups (a skeleton and its box) go above these
-        attributes = ann.get("attributes")
-        group = attributes.get("group_id") if isinstance(attributes, dict) else None
-        if isinstance(group, int) and not isinstance(group, bool):
+        group = _group_of(ann)
+        if group is not None:
             highest[ann["image_id"]] = max(highest.get(ann["image_id"], 0), group)
     groups = [[highest.get(image["id"], 0)] for image in dataset.images]
     tracked: dict[int, list[tuple[int, etree._Element, _LabelPlan]]] = {}
@@ -274,61 +313,164 @@ def _plan_split(
         frame = frames.get(ann["image_id"])
         plan = by_id.get(ann.get("category_id"))
         if frame is None or plan is None:
-            writer.tally(
-                "warn",
-                "dangling_annotation",
-                "annotations of images or categories not in the file (skipped)",
-                where,
-            )
+            _dangling(writer, where)
             continue
-        extra = ann.keys() - _CARRIED
-        for key in sorted(extra):
-            writer.tally("lose", f"field_{key}", f"annotation field '{key}' (CVAT has no place)",
-                         where)  # fmt: skip
-        attributes = ann.get("attributes")
-        if not isinstance(attributes, dict):
-            if attributes is not None:
-                writer.tally("lose", "attributes", "'attributes' that are not an object", where)
-            attributes = {}
-        image = dataset.images[frame]
-        elements = _shapes(writer, ann, attributes, plan, image, where, groups, frame)
-        track = attributes.get("track_id")
-        if isinstance(track, int) and not isinstance(track, bool) and len(elements) == 1:
-            if elements[0].tag in ("mask", "skeleton"):
-                writer.tally("lose", "track_id",
-                             "track ids of masks and skeletons (written as shapes of their frame)",
-                             where)  # fmt: skip
-            else:
-                if attributes.get("keyframe") is False:
-                    writer.tally("lose", "keyframe",
-                                 "interpolated track shapes (written as keyframes, so that CVAT "
-                                 "keeps each one as it is)", where)  # fmt: skip
-                tracked.setdefault(track, []).append((frame, elements[0], plan))
-                continue
-        for element in elements:
-            element.set("label", plan.name)
-            images[frame].append(element)
-    for frame, image in enumerate(dataset.images):
-        element = images[frame]
-        element.set("id", str(frame))
-        element.set("name", writer.text(image["file_name"]))
-        if image.get("width") and image.get("height"):
-            element.set("width", str(image["width"]))
-            element.set("height", str(image["height"]))
+        elements, track = _annotation(
+            writer, ann, plan, dataset.images[frame], where, groups[frame]
+        )
+        if track is not None:
+            tracked.setdefault(track, []).append((frame, elements[0], plan))
         else:
-            writer.tally("warn", "image_size_missing", "images without width and height",
-                         Location(source, pointer=f"/images/{frame}"))  # fmt: skip
-        extra = image.keys() - _IMAGE_CARRIED
-        if extra:
-            writer.tally("lose", "image_fields",
-                         f"image fields CVAT has no place for ({', '.join(sorted(extra))})",
-                         Location(source, pointer=f"/images/{frame}"))  # fmt: skip
-        _tags(writer, image, element, Location(source, pointer=f"/images/{frame}"))
-    tracks = [
-        _track(writer, track_id, shapes, len(dataset.images))
-        for track_id, shapes in tracked.items()
-    ]
-    return _SplitPlan(images, [t for t in tracks if t is not None])
+            images[frame].extend(elements)
+    for frame, image in enumerate(dataset.images):
+        _image(writer, image, images[frame], frame, source)
+    return _SplitPlan(images, len(images), _tracks(writer, tracked, len(images)))
+
+
+def _plan_stream(writer: _Writer, stream: CocoStream, by_id: dict[int, _LabelPlan]) -> _SplitPlan:
+    """:func:`_plan_split` for a streamed file, in the same order (so the same report): its
+    annotations in file order, then its images, then its tracks. What is kept is per image
+    (its frame and size) and the tracks' shapes; the images are made again as they are
+    written (:func:`_stream_images`)."""
+    source = stream.name
+    _lose_info(writer, stream.header)
+    frames: dict[int, int] = {}
+    sizes: list[tuple[Any, Any]] = []
+    for first, records in stream.checked("images"):
+        for j, image in enumerate(records):
+            frames[image["id"]] = first + j  # (a repeated id: its last image, as loaded)
+            sizes.append((image.get("height"), image.get("width")))
+    tracked: dict[int, list[tuple[int, etree._Element, _LabelPlan]]] = {}
+    for first, anns in stream.checked("annotations"):
+        for j, ann in enumerate(anns):
+            where = Location(source, pointer=f"/annotations/{first + j}")
+            frame = frames.get(ann["image_id"])
+            plan = by_id.get(ann.get("category_id"))
+            if frame is None or plan is None:
+                _dangling(writer, where)
+                continue
+            height, width = sizes[frame]
+            image = {"height": height, "width": width}
+            elements, track = _annotation(writer, ann, plan, image, where, [0])
+            if track is not None:
+                tracked.setdefault(track, []).append((frame, elements[0], plan))
+    del frames, sizes
+    for first, records in stream.records("images"):
+        for j, image in enumerate(records):
+            _image(writer, image, etree.Element("image"), first + j, source)
+    size = stream.count("images")
+    tracks = _tracks(writer, tracked, size)
+    return _SplitPlan(_stream_images(writer, stream, by_id), size, tracks)
+
+
+def _stream_images(
+    writer: _Writer, stream: CocoStream, by_id: dict[int, _LabelPlan]
+) -> Iterator[etree._Element]:
+    """The ``<image>`` elements of a streamed file, one at a time, as :func:`_plan_split`
+    makes them (what they report is in the report already: this is told to a scratch one)."""
+    from ..streaming import image_groups
+
+    scratch = _Writer(LossReport(writer.report.conversion))
+    scratch.labels = writer.labels
+    for frame, image, anns in image_groups(
+        stream, lambda: stream.records("images"), lambda: stream.records("annotations"), last=True
+    ):
+        if frame < 0:  # annotations of no image (reported)
+            continue
+        element = etree.Element("image")
+        groups = [_group_of(ann) for _, ann in anns]
+        group = [max((g for g in groups if g is not None), default=0)]
+        for index, ann in anns:
+            plan = by_id.get(ann.get("category_id"))
+            if plan is None:
+                continue
+            where = Location(stream.name, pointer=f"/annotations/{index}")
+            elements, track = _annotation(scratch, ann, plan, image, where, group)
+            if track is None:
+                element.extend(elements)
+        _image(scratch, image, element, frame, stream.name)
+        yield element
+
+
+def _group_of(ann: Mapping[str, Any]) -> int | None:
+    attributes = ann.get("attributes")
+    group = attributes.get("group_id") if isinstance(attributes, dict) else None
+    return group if isinstance(group, int) and not isinstance(group, bool) else None
+
+
+def _dangling(writer: _Writer, where: Location) -> None:
+    writer.tally(
+        "warn",
+        "dangling_annotation",
+        "annotations of images or categories not in the file (skipped)",
+        where,
+    )
+
+
+def _annotation(
+    writer: _Writer,
+    ann: Mapping[str, Any],
+    plan: _LabelPlan,
+    image: Mapping[str, Any],
+    where: Location,
+    group: list[int],
+) -> tuple[list[etree._Element], int | None]:
+    """The shapes of one annotation, labelled, for its image's element; or its one shape
+    and its track id when it belongs to a track. ``group`` counts the groups of its image."""
+    extra = ann.keys() - _CARRIED
+    for key in sorted(extra):
+        writer.tally("lose", f"field_{key}", f"annotation field '{key}' (CVAT has no place)",
+                     where)  # fmt: skip
+    attributes = ann.get("attributes")
+    if not isinstance(attributes, dict):
+        if attributes is not None:
+            writer.tally("lose", "attributes", "'attributes' that are not an object", where)
+        attributes = {}
+    elements = _shapes(writer, ann, attributes, plan, image, where, group)
+    track = attributes.get("track_id")
+    if isinstance(track, int) and not isinstance(track, bool) and len(elements) == 1:
+        if elements[0].tag in ("mask", "skeleton"):
+            writer.tally("lose", "track_id",
+                         "track ids of masks and skeletons (written as shapes of their frame)",
+                         where)  # fmt: skip
+        else:
+            if attributes.get("keyframe") is False:
+                writer.tally("lose", "keyframe",
+                             "interpolated track shapes (written as keyframes, so that CVAT "
+                             "keeps each one as it is)", where)  # fmt: skip
+            return elements, track
+    for element in elements:
+        element.set("label", plan.name)
+    return elements, None
+
+
+def _image(
+    writer: _Writer, image: Mapping[str, Any], element: etree._Element, frame: int, source: str
+) -> None:
+    """The attributes and tags of an image's element (after its shapes)."""
+    element.set("id", str(frame))
+    element.set("name", writer.text(image["file_name"]))
+    if image.get("width") and image.get("height"):
+        element.set("width", str(image["width"]))
+        element.set("height", str(image["height"]))
+    else:
+        writer.tally("warn", "image_size_missing", "images without width and height",
+                     Location(source, pointer=f"/images/{frame}"))  # fmt: skip
+    extra = image.keys() - _IMAGE_CARRIED
+    if extra:
+        writer.tally("lose", "image_fields",
+                     f"image fields CVAT has no place for ({', '.join(sorted(extra))})",
+                     Location(source, pointer=f"/images/{frame}"))  # fmt: skip
+    _tags(writer, image, element, Location(source, pointer=f"/images/{frame}"))
+
+
+def _tracks(
+    writer: _Writer,
+    tracked: dict[int, list[tuple[int, etree._Element, _LabelPlan]]],
+    frames: int,
+) -> list[etree._Element]:
+    tracks = [_track(writer, track_id, shapes, frames) for track_id, shapes in tracked.items()]
+    return [t for t in tracks if t is not None]
 
 
 def _tags(writer: _Writer, image: Any, element: etree._Element, where: Location) -> None:
@@ -378,7 +520,7 @@ def _write_attributes(
             continue
         child = etree.SubElement(element, "attribute", name=writer.text(str(name)))
         child.text = text
-        label.seen.setdefault(name, []).append(value)
+        label.seen.setdefault(name, _Seen()).add(value)
 
 
 def _common(element: etree._Element, attributes: Mapping[str, Any]) -> None:
@@ -403,11 +545,10 @@ def _shapes(
     plan: _LabelPlan,
     image: Mapping[str, Any],
     where: Location,
-    groups: list[list[int]],
-    frame: int,
+    group: list[int],
 ) -> list[etree._Element]:
     """The CVAT shapes of one annotation (several for a multi-part polygon or a skeleton
-    with its box, grouped)."""
+    with its box, grouped: ``group`` holds the last group number of its image)."""
     segmentation = ann.get("segmentation")
     box = ann.get("bbox")
     keypoints = ann.get("keypoints")
@@ -446,8 +587,8 @@ def _shapes(
                      where)  # fmt: skip
         return []
     if len(elements) > 1 and not attributes.get("group_id"):
-        groups[frame][0] += 1
-        attributes = {**attributes, "group_id": groups[frame][0]}
+        group[0] += 1
+        attributes = {**attributes, "group_id": group[0]}
     for element in elements:
         _common(element, attributes)
         if element.tag != "skeleton" or not element.get("label"):
@@ -612,7 +753,10 @@ def _track(
     return track
 
 
-def _render(writer: _Writer, planned: dict[str, _SplitPlan]) -> Iterator[bytes]:
+def _head(writer: _Writer, planned: dict[str, _SplitPlan]) -> bytes:
+    """The XML up to the first image: the declaration, the version and the meta (the task,
+    or the project with its labels, tasks and subsets). Counts the texts of the subset
+    names that every image and track of a project repeats."""
     names = list(planned)
     project = len(names) > 1
     meta = etree.Element("meta")
@@ -623,22 +767,30 @@ def _render(writer: _Writer, planned: dict[str, _SplitPlan]) -> Iterator[bytes]:
         head.append(writer.labels_xml())
         tasks = etree.SubElement(head, "tasks")
         for number, name in enumerate(names, 1):
-            _task_meta(
-                etree.SubElement(tasks, "task"), str(number), name, len(planned[name].images)
-            )
+            _task_meta(etree.SubElement(tasks, "task"), str(number), name, planned[name].size)
         etree.SubElement(head, "subsets").text = "\n".join(writer.text(n) for n in names)
+        for name, split in planned.items():
+            writer.replaced += xml_text(name)[1] * (split.size + len(split.tracks))
     else:
-        _task_meta(head, "1", names[0], len(planned[names[0]].images))
+        _task_meta(head, "1", names[0], planned[names[0]].size)
         head.append(writer.labels_xml())
     etree.indent(meta, space="  ", level=1)
-    yield b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n  '
-    yield etree.tostring(meta, encoding="utf-8")
-    yield b"\n"
-    for number, name in enumerate(names, 1):
-        split = planned[name]
-        for element in (*split.images, *split.tracks):
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n  '
+        + etree.tostring(meta, encoding="utf-8")
+        + b"\n"
+    )
+
+
+def _render(head: bytes, planned: dict[str, _SplitPlan]) -> Iterator[bytes]:
+    """The file: ``head``, then each split's images and tracks, one element at a time."""
+    yield head
+    project = len(planned) > 1
+    for number, (name, split) in enumerate(planned.items(), 1):
+        subset = xml_text(name)[0]
+        for element in itertools.chain(split.images, split.tracks):
             if project:
-                element.set("subset", writer.text(name))
+                element.set("subset", subset)
                 element.set("task_id", str(number))
             etree.indent(element, space="  ", level=1)
             yield b"  " + etree.tostring(element, encoding="utf-8") + b"\n"

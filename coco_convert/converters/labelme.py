@@ -49,7 +49,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast, get_args
@@ -63,13 +63,15 @@ from ..parallel import choose_jobs, map_tasks
 from ..progress import track
 from ..schemas.coco import Category
 from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
-from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
+from .base import DEFAULT_SPLIT, Format, Option, Read, streamed_splits
 from .classes import NOT_CLASSES, category_list, label_names, numbered
 from .loss import ConversionError, LossReport
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from ..streaming import CocoStream
 
 __all__ = [
     "FORMAT",
@@ -1013,7 +1015,7 @@ _IMAGE_KEYS = frozenset({"id", "file_name", "width", "height", "attributes"})
 
 
 def write_labelme(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     images: str | os.PathLike[str] | None = None,
@@ -1035,32 +1037,50 @@ def write_labelme(
     LabelMe saves by default; needs ``images``). RLE segmentations become ``mask`` shapes
     (exact), or with ``rle_shape="polygon"`` polygons that rasterise to the same pixels.
     The folder appears whole or not at all; an existing non-empty one is replaced only with
-    ``overwrite``."""
+    ``overwrite``.
+
+    A split may be a COCO file read a chunk at a time
+    (:class:`~coco_convert.streaming.CocoStream`, ``--stream``): each image's file is
+    written as the image comes with its annotations, the same files and report in bounded
+    memory (image ids must be unique)."""
     if rle_shape not in RLE_SHAPES:
         raise UsageError(f"rle_shape must be one of {', '.join(RLE_SHAPES)}, not {rle_shape!r}")
     if embed_images and images is None:
         raise UsageError("--embed-images needs --images DIR (where the images are)")
     report = LossReport("coco2labelme") if report is None else report
-    splits = named_splits(datasets)
+    streams, splits = streamed_splits(datasets)
     for dataset in splits.values():
         if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
             raise ConversionError(
                 report, f"{report.conversion}: a COCO {dataset.kind} file has no shapes for LabelMe"
             )
+    for stream in streams.values():
+        stream.require_unique_image_ids("coco2labelme")
+    coco = cast("dict[str, CocoDataset[Any, Any]]", splits)
+    # (each split's and the embedding's places, as many as the report keeps: merged in order)
+    keeps = report.max_examples
     plans = {
-        name: _plan(cast("CocoDataset[Any, Any]", dataset), report, rle_shape)
-        for name, dataset in splits.items()
+        name: _Plan(dataset, rle_shape, LossReport(report.conversion, max_examples=keeps))
+        for name, dataset in coco.items()
     }
-    labels = _labels(splits.values())
+    for name, plan in plans.items():  # (a streamed file is planned as it is written)
+        if name not in streams:
+            plan.files = [plan.image(i, image) for i, image in enumerate(plan.images)]
+    if not streams:
+        for plan in plans.values():
+            _report_plan(report, plan)
+    labels = _labels(coco.values())
     report.raise_if_strict(strict)
-    inputs = [dataset.source for dataset in splits.values() if dataset.source]
+    inputs = [dataset.source for dataset in coco.values() if dataset.source]
     image_root = None if images is None else os.path.abspath(images)
+    embedded = LossReport(report.conversion, max_examples=keeps)
     written = 0
     with atomic_directory(out, overwrite=overwrite, inputs=inputs) as tmp:
         final = Path(os.path.abspath(out))
-        for name, files in plans.items():
+        for name, plan in plans.items():
             base = tmp if len(plans) == 1 else tmp / name
             final_base = final if len(plans) == 1 else final / name
+            files = _stream_files(plan, streams[name]) if name in streams else plan.files
             for relative, document in files:
                 target = base / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -1071,7 +1091,7 @@ def write_labelme(
                         image_file, (final_base / relative).parent
                     ).replace(os.sep, "/")
                     if embed_images:
-                        document["imageData"] = _embedded(image_file, report)
+                        document["imageData"] = _embedded(image_file, embedded)
                 else:
                     document["imagePath"] = PurePosixPath(file_name).name
                 target.write_bytes(dump_json(document, indent=2))
@@ -1080,6 +1100,11 @@ def write_labelme(
             "".join(f"{line}\n" for line in ("__ignore__", "_background_", *labels)),
             encoding="utf-8",
         )
+        if streams:  # (what loading reports before writing, in the same order: the files
+            for plan in plans.values():  # appear only after this)
+                _report_plan(report, plan)
+            report.raise_if_strict(strict)
+    report.merge(embedded)
     report.count("label_files", written)
     return report
 
@@ -1102,30 +1127,34 @@ def _labels(datasets: Any) -> list[str]:
     return list(dict.fromkeys(c["name"] for c in sorted(categories, key=lambda c: c["id"])))
 
 
-def _plan(
-    dataset: CocoDataset[Any, Any], report: LossReport, rle_shape: RleShape
-) -> list[tuple[str, dict[str, Any]]]:
-    """The LabelMe document of each image and where it goes (``file_name`` with ``.json``),
-    ``imagePath`` still the ``file_name``."""
-    source = dataset.source or "<dataset>"
-    categories = {cat["id"]: cat for cat in dataset.categories}
-    by_image: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-    for index, ann in enumerate(dataset.annotations):
-        by_image.setdefault(ann["image_id"], []).append((index, ann))
-    if dataset.document.get("info") or dataset.document.get("licenses"):
-        report.lose("info", "the dataset's info and licenses (LabelMe has no such fields)")
-    used = {cat["id"] for cat in dataset.categories} - {
-        ann.get("category_id") for ann in dataset.annotations
-    }
-    if used:
-        report.lose(
-            "unused_categories",
-            "categories no annotation uses (listed in labels.txt only)",
-            count=len(used),
-        )
-    files: list[tuple[str, dict[str, Any]]] = []
-    taken: set[str] = set()
-    for i, image in enumerate(dataset.images):
+class _Plan:
+    """The LabelMe document of each image of a split and where it goes (``file_name`` with
+    ``.json``), ``imagePath`` still the ``file_name``; what they could not carry goes into
+    ``report`` (added to the conversion's by :func:`_report_plan`, after the split's own
+    losses, which need all its annotations)."""
+
+    def __init__(
+        self, dataset: CocoDataset[Any, Any], rle_shape: RleShape, report: LossReport
+    ) -> None:
+        self.source = dataset.source or "<dataset>"
+        self.document = dataset.document
+        self.images = dataset.images
+        self.categories = {cat["id"]: cat for cat in dataset.categories}
+        self.rle_shape = rle_shape
+        self.report = report
+        self.by_image: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for index, ann in enumerate(dataset.annotations):
+            self.by_image.setdefault(ann["image_id"], []).append((index, ann))
+        self.used = {ann.get("category_id") for ann in dataset.annotations}
+        self.taken: set[str] = set()
+        self.files: list[tuple[str, dict[str, Any]]] = []
+
+    def image(
+        self, i: int, image: Any, anns: list[tuple[int, dict[str, Any]]] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The file of image ``i``, with ``anns`` (``(index, annotation)``; default: those
+        of its id)."""
+        report, source = self.report, self.source
         where = Location(source, f"/images/{i}")
         extra = image.keys() - _IMAGE_KEYS
         if extra:
@@ -1147,15 +1176,43 @@ def _plan(
             "imageWidth": width,
         }
         group = 0
-        for index, ann in by_image.get(image["id"], []):
+        for index, ann in self.by_image.get(image["id"], []) if anns is None else anns:
             shapes_of, group = _shapes(
-                ann, categories, width, height, rle_shape, report,
+                ann, self.categories, width, height, self.rle_shape, report,
                 Location(source, f"/annotations/{index}"), group,
             )  # fmt: skip
             document["shapes"].extend(shapes_of)
-        relative = _json_name(image["file_name"], image["id"], taken, report, where)
-        files.append((relative, document))
-    return files
+        relative = _json_name(image["file_name"], image["id"], self.taken, report, where)
+        return relative, document
+
+
+def _report_plan(report: LossReport, plan: _Plan) -> None:
+    """A split's losses, then what its images' files could not carry."""
+    if plan.document.get("info") or plan.document.get("licenses"):
+        report.lose("info", "the dataset's info and licenses (LabelMe has no such fields)")
+    unused = set(plan.categories) - plan.used
+    if unused:
+        report.lose(
+            "unused_categories",
+            "categories no annotation uses (listed in labels.txt only)",
+            count=len(unused),
+        )
+    report.merge(plan.report)
+
+
+def _stream_files(plan: _Plan, stream: CocoStream) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The files of a streamed split, one image at a time with its annotations
+    (:func:`~coco_convert.streaming.image_groups`), its records validated as
+    :func:`~coco_convert.load` validates them."""
+    from ..streaming import image_groups
+
+    groups = image_groups(
+        stream, lambda: stream.checked("images"), lambda: stream.checked("annotations")
+    )
+    for i, image, anns in groups:
+        plan.used.update(ann.get("category_id") for _, ann in anns)
+        if i >= 0:  # (annotations of no image: in no file, as loaded)
+            yield plan.image(i, image, anns)
 
 
 def _json_name(
@@ -1546,4 +1603,5 @@ FORMAT = Format(
     other="M019",
     validation=validation_pieces,
     docs="docs/labelme.md",
+    streams=True,
 )

@@ -17,11 +17,15 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..dataset import AnyDataset
 from ..io import peek
 from .base import Format, Option, Read
 from .loss import LossReport
+
+if TYPE_CHECKING:
+    from ..streaming import CocoStream
 
 __all__ = ["FORMAT", "detect", "read_labelstudio", "write_labelstudio"]
 
@@ -91,7 +95,7 @@ def read_labelstudio(
 
 
 def write_labelstudio(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     as_annotations: bool = False,
@@ -111,7 +115,11 @@ def write_labelstudio(
     dataset it was made on becomes the predictions (with scores) of that dataset's tasks,
     whose objects are then their annotations. Image URLs are ``image_root_url`` + the
     file name; without it, an image's ``coco_url``, else Label Studio's local-files URL
-    (``/data/local-files/?d=`` + the file name)."""
+    (``/data/local-files/?d=`` + the file name).
+
+    A split may be a COCO file read a chunk at a time
+    (:class:`~coco_convert.streaming.CocoStream`, ``--stream``): its tasks are written as
+    they are made, the same bytes and report in bounded memory (image ids must be unique)."""
     from . import labelstudio_write
 
     return labelstudio_write.write(
@@ -211,4 +219,5 @@ FORMAT = Format(
     unreadable="L001",
     other="L013",
     docs="docs/labelstudio.md",
+    streams=True,
 )

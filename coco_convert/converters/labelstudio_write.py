@@ -27,19 +27,22 @@ id order in each control tag the tasks use, and image attributes of text as Choi
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..dataset import AnyDataset, CocoDataset, ResultsDataset
 from ..errors import GeometryError, InputError, Location, UsageError
-from ..io import atomic_files, write_json
+from ..io import atomic_files, write_document, write_json
 from ..shapes import SHAPE_KEY, box_from_corners
-from .base import named_splits
+from .base import streamed_splits
 from .labelstudio_config import render_config
 from .labelstudio_read import CONFIG_SUFFIX
 from .loss import LossReport
+
+if TYPE_CHECKING:
+    from ..streaming import CocoStream
 
 __all__ = ["LOCAL_FILES", "write"]
 
@@ -309,7 +312,7 @@ def _result(rid: str, kind: str, from_name: str, value: dict[str, Any]) -> dict[
 
 
 def write(
-    datasets: AnyDataset | Mapping[str, AnyDataset],
+    datasets: AnyDataset | CocoStream | Mapping[str, AnyDataset | CocoStream],
     out: str | os.PathLike[str],
     *,
     as_annotations: bool = False,
@@ -318,9 +321,19 @@ def write(
     report: LossReport | None = None,
     strict: bool = False,
 ) -> LossReport:
-    """See :func:`coco_convert.converters.labelstudio.write_labelstudio`."""
+    """See :func:`coco_convert.converters.labelstudio.write_labelstudio`. A COCO file read
+    a chunk at a time (:class:`~coco_convert.streaming.CocoStream`, ``--stream``) is
+    written as it is read, task by task (:func:`_stream_tasks`): the same bytes and report
+    in bounded memory. A detection results file given with it is loaded."""
+    from ..dataset import load
+
     report = LossReport("coco2labelstudio") if report is None else report
-    splits = named_splits(datasets)
+    streams, splits = streamed_splits(datasets, kinds=("instances", "keypoints", "results"))
+    for name, stream in streams.items():
+        if stream.results:
+            splits[name] = load(stream.name)
+        else:
+            stream.require_unique_image_ids("coco2labelstudio")
     results = {k: d for k, d in splits.items() if isinstance(d, ResultsDataset)}
     truth = {k: d for k, d in splits.items() if isinstance(d, CocoDataset)}
     for split, dataset in truth.items():
@@ -341,73 +354,87 @@ def write(
             f"{target}: the input has the splits {', '.join(truth)}; write them to a folder "
             "(one tasks file per split)"
         )
-    files: list[tuple[str, bytes | Any]] = []
-    for split, dataset in truth.items():
-        writer = _Writer(
-            report,
-            model_version=model_version,
-            image_root_url=image_root_url,
-            source=dataset.source or split,
-        )
-        scored = next(iter(results.values()), None)
-        tasks = _tasks(writer, dataset, scored, as_annotations=as_annotations or bool(scored))
-        labels = [str(c["name"]) for c in sorted(dataset.categories, key=lambda c: c["id"])]
-        stem = target.name[: -len(".json")] if single else split
-        files.append((f"{stem}.json", tasks))
-        files.append((stem + CONFIG_SUFFIX, writer.config(labels)))
-        report.count("tasks_written", len(tasks))
-    report.raise_if_strict(strict)
+    scored = next(iter(results.values()), None)
     folder = target.parent if single else target
+    # (the report is whole once the tasks are written: it is checked before they appear)
     with atomic_files(folder) as stage:
-        for name, content in files:
-            if isinstance(content, bytes):
-                (stage / name).write_bytes(content)
+        for split, dataset in truth.items():
+            writer = _Writer(
+                report,
+                model_version=model_version,
+                image_root_url=image_root_url,
+                source=dataset.source or split,
+            )
+            stem = target.name[: -len(".json")] if single else split
+            plan = _Plan(writer, dataset, scored, as_annotations=as_annotations or bool(scored))
+            if split in streams:
+                count = _stream_tasks(plan, streams[split], stage / f"{stem}.json")
             else:
-                write_json(stage / name, content)
-    report.count("files_written", len(files))
+                tasks = plan.tasks(dataset)
+                write_json(stage / f"{stem}.json", tasks)
+                count = len(tasks)
+            labels = [str(c["name"]) for c in sorted(dataset.categories, key=lambda c: c["id"])]
+            (stage / (stem + CONFIG_SUFFIX)).write_bytes(writer.config(labels))
+            report.count("tasks_written", count)
+        report.raise_if_strict(strict)
+    report.count("files_written", 2 * len(truth))
     return report
 
 
-def _tasks(
-    writer: _Writer,
-    dataset: CocoDataset[Any, Any],
-    results: ResultsDataset | None,
-    *,
-    as_annotations: bool,
-) -> list[dict[str, Any]]:
-    names = {c["id"]: str(c["name"]) for c in dataset.categories}
-    keypoint_names = {
-        c["id"]: list(c["keypoints"]) for c in dataset.categories if c.get("keypoints")
-    }
-    by_image: dict[Any, list[Any]] = {}
-    for index, ann in enumerate(dataset.annotations):
-        by_image.setdefault(ann["image_id"], []).append((index, ann))
-    scored: dict[Any, list[Any]] = {}
-    if results is not None:
-        for number, result in enumerate(results.results):
-            scored.setdefault(result["image_id"], []).append(
-                (number, {"id": f"r{number}", **result})
-            )
-    tasks: list[dict[str, Any]] = []
-    regions = 0
-    for image in dataset.images:
-        found = writer.results(
-            by_image.get(image["id"], []), image, names, keypoint_names, scored=False
-        )
+class _Plan:
+    """The tasks of a split: one per image, with the results of its annotations (and of
+    the detection results given with it)."""
+
+    def __init__(
+        self,
+        writer: _Writer,
+        dataset: CocoDataset[Any, Any],
+        results: ResultsDataset | None,
+        *,
+        as_annotations: bool,
+    ) -> None:
+        self.writer = writer
+        self.as_annotations = as_annotations
+        self.names = {c["id"]: str(c["name"]) for c in dataset.categories}
+        self.keypoint_names = {
+            c["id"]: list(c["keypoints"]) for c in dataset.categories if c.get("keypoints")
+        }
+        self.with_results = results is not None
+        self.scored: dict[Any, list[Any]] = {}
+        if results is not None:
+            for number, result in enumerate(results.results):
+                self.scored.setdefault(result["image_id"], []).append(
+                    (number, {"id": f"r{number}", **result})
+                )
+        self.regions = 0
+
+    def tasks(self, dataset: CocoDataset[Any, Any]) -> list[dict[str, Any]]:
+        """Every task of a loaded dataset."""
+        by_image: dict[Any, list[Any]] = {}
+        for index, ann in enumerate(dataset.annotations):
+            by_image.setdefault(ann["image_id"], []).append((index, ann))
+        tasks = [self.task(image, by_image.get(image["id"], [])) for image in dataset.images]
+        self.finish()
+        return tasks
+
+    def task(self, image: Mapping[str, Any], anns: list[Any]) -> dict[str, Any]:
+        """The task of an image, given its annotations (``(index, annotation)``)."""
+        writer = self.writer
+        found = writer.results(anns, image, self.names, self.keypoint_names, scored=False)
         found.extend(writer.choices_of(image))
         task: dict[str, Any] = {"data": {"image": writer.url(image)}}
-        key = "annotations" if as_annotations else "predictions"
+        key = "annotations" if self.as_annotations else "predictions"
         item: dict[str, Any] = {"result": found}
         if key == "predictions":
             item = {"model_version": writer.model_version, **item}
         task[key] = [item] if found or key == "annotations" else []
-        regions += len(found)
-        if results is not None:
+        self.regions += len(found)
+        if self.with_results:
             guesses = writer.results(
-                scored.pop(image["id"], []),
+                self.scored.pop(image["id"], []),
                 image,
-                names,
-                keypoint_names,
+                self.names,
+                self.keypoint_names,
                 scored=True,
                 where="",
             )
@@ -418,13 +445,49 @@ def _tasks(
                 "result": guesses,
             }
             task["predictions"] = [prediction]
-            regions += len(guesses)
-        tasks.append(task)
-    if scored:
-        writer.report.lose(
-            "results_without_image",
-            "results whose image_id is not an image of the dataset",
-            count=sum(len(v) for v in scored.values()),
+            self.regions += len(guesses)
+        return task
+
+    def finish(self) -> None:
+        """Report the results no task took, and count the regions written."""
+        if self.scored:
+            self.writer.report.lose(
+                "results_without_image",
+                "results whose image_id is not an image of the dataset",
+                count=sum(len(v) for v in self.scored.values()),
+            )
+        self.writer.report.count("regions_written", self.regions)
+
+
+#: Tasks per piece of a streamed tasks file.
+_TASKS_PER_PIECE = 1000
+
+
+def _stream_tasks(plan: _Plan, stream: CocoStream, path: Path) -> int:
+    """Write the tasks of a streamed file to ``path`` as they are made, each image with its
+    annotations (:func:`~coco_convert.streaming.image_groups`), its records validated as
+    :func:`~coco_convert.load` validates them; returns how many."""
+    from ..streaming import image_groups
+
+    written = 0
+
+    def pieces() -> Iterator[list[Any]]:
+        nonlocal written
+        batch: list[Any] = []
+        groups = image_groups(
+            stream, lambda: stream.checked("images"), lambda: stream.checked("annotations")
         )
-    writer.report.count("regions_written", regions)
-    return tasks
+        for position, image, anns in groups:
+            if position < 0:  # annotations of no image: no task takes them, as loaded
+                continue
+            batch.append(plan.task(image, anns))
+            if len(batch) == _TASKS_PER_PIECE:
+                written += len(batch)
+                yield batch
+                batch = []
+        written += len(batch)
+        yield batch
+        plan.finish()
+
+    write_document(path, [], {"": pieces})
+    return written

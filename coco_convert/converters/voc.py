@@ -55,7 +55,7 @@ from ..progress import track
 from ..schemas.coco import Annotation, Category, Image
 from ..schemas.types import NUMBER_LIMIT, SIDE_MAX
 from ..xmlio import parse_bytes, xml_text
-from .base import DEFAULT_SPLIT, Format, Option, Read, named_splits
+from .base import DEFAULT_SPLIT, Format, Option, Read, streamed_splits
 from .classes import category_list, label_names, load_labels, numbered
 from .loss import ConversionError, LossReport
 
@@ -1052,19 +1052,10 @@ def write_voc(
     A split may be a COCO file read a chunk at a time
     (:class:`~coco_convert.streaming.CocoStream`, ``--stream``): the same files and report
     in bounded memory (:func:`_plan_stream`, :func:`_stream_tasks`)."""
-    from ..streaming import CocoStream
-
     if coords not in COORDS:
         raise UsageError(f"coords must be one of {', '.join(COORDS)}, not {coords!r}")
     report = LossReport("coco2voc") if report is None else report
-    given: dict[str, Any] = dict(named_splits(datasets))  # type: ignore[arg-type]
-    streams = {name: d for name, d in given.items() if isinstance(d, CocoStream)}
-    for stream in streams.values():
-        if stream.kind not in ("instances", "keypoints"):
-            stream.check()  # (load's errors first, as loading the file would)
-    splits = {
-        name: streams[name].header_dataset() if name in streams else d for name, d in given.items()
-    }
+    streams, splits = streamed_splits(datasets)
     for dataset in splits.values():
         if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
             raise ConversionError(
