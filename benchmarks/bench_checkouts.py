@@ -67,6 +67,10 @@ def jobs(coco: Path, rle: Path, voc: Path, yolo: Path) -> dict[str, list[str]]:
         "yolo2coco (20k images)": [*cli, "yolo2coco", str(yolo / "data.yaml"), "-o", "{out}"],
         "poly2rle": [*cli, "poly2rle", str(coco), "-o", "{out}"],
         "rle2poly (10k images)": [*cli, "rle2poly", str(rle), "-o", "{out}"],
+        "sample": [*cli, "sample", str(coco), "-o", "{out}", "--fraction", "0.5"],
+        "coco2cvat": [*cli, "coco2cvat", str(coco), "-o", "{out}"],
+        "coco2labelstudio": [*cli, "coco2labelstudio", str(coco), "-o", "{out}"],
+        "coco2labelme": [*cli, "coco2labelme", str(coco), "-o", "{out}"],
     }
 
 

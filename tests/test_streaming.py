@@ -539,6 +539,8 @@ def test_writers_stream_byte_identical(
     anns[20]["attributes"] = {"track_id": 7}
     anns[17]["segmentation"] = [[1, 1, 9, 1, 9, 9], [20, 20, 30, 20, 30, 30, 20, 30]]
     anns[18]["attributes"] = {"kind": "b\x01"}
+    anns[19]["attributes"] = {"zeta": 1, "track_id": 3}
+    anns[22]["attributes"] = {"alpha": True, "track_id": 3}
     images[3]["file_name"] = "sub/000001.jpg"  # the same XML name as image 1
     images[4]["file_name"] = "000001.png"  # the same LabelMe name as image 1
     images[5]["coco_url"] = "http://x"

@@ -5,16 +5,25 @@ image naming its ``subset`` and ``task_id``), which is what CVAT's importers and
 read. Every text from the data goes through lxml (escaped; characters XML cannot hold
 replaced and reported), numbers are written in full (``repr``), so boxes, polygons and masks
 come back exactly. The file is written atomically, one image at a time.
+
+A COCO file read a chunk at a time (``--stream``) gives the same bytes and report in bounded
+memory: its images are made in one pass, each with its annotations, and parked on disk until
+the meta (which needs every label and attribute value) is written before them; what the pass
+reports is put back in the order loading gives it (:attr:`_Writer.at`). lxml's
+``etree.xmlfile`` is not used for the incremental writing: it writes the XML declaration in
+single quotes, where this writer has always written double ones, and every element is
+serialised on its own anyway.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import math
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from lxml import etree
 
@@ -44,6 +53,11 @@ _CARRIED = frozenset(
      "keypoints", "num_keypoints", SHAPE_KEY)
 )  # fmt: skip
 _IMAGE_CARRIED = frozenset(("id", "file_name", "width", "height", "attributes"))
+
+
+#: Where a record stands in the order loading visits it: (split number, 0 for an annotation
+#: or 1 for an image, its index); categories come first (split 0).
+At = tuple[int, int, int]
 
 
 def _num(value: float) -> str:
@@ -81,6 +95,7 @@ class _Seen:
     a boolean; every one a number; their range): enough to choose its spec, in constant
     memory however many there are."""
 
+    first: tuple[At, int]
     bools: bool = True
     numbers: bool = True
     low: Any = None
@@ -112,25 +127,80 @@ class _Seen:
         return AttributeSpec(name, "text", True, "", [])
 
 
+@dataclass
+class _Places:
+    """The occurrences of one kind of report entry: how many, the first, and the earliest
+    few places (kept in bounded memory whatever order they come in)."""
+
+    first: tuple[At, int]
+    count: int = 0
+    places: list[tuple[At, int, Location | None, str | None]] = field(default_factory=list)
+
+    def add(
+        self, at: At, seq: int, where: Location | None, detail: str | None, keep: int | None
+    ) -> None:
+        self.count += 1
+        self.places.append((at, seq, where, detail))
+        if keep is not None and len(self.places) > 2 * keep:
+            self.places = sorted(self.places)[:keep]
+
+    def earliest(self, keep: int | None) -> list[tuple[At, int, Location | None, str | None]]:
+        return sorted(self.places)[:keep]
+
+
 class _Writer:
     def __init__(self, report: LossReport) -> None:
         self.report = report
         self.labels: dict[str, _LabelPlan] = {}
         self.replaced = 0
-        self.tallies: dict[tuple[str, str, str], list[Location]] = {}
+        self.tallies: dict[tuple[str, str, str], _Places] = {}
+        self.direct: dict[tuple[str, str, str], _Places] = {}
         self.shapes = 0
+        #: The record being written (a streamed file gives them in another order than
+        #: loading: the report is put in loading's order by it).
+        self.at: At = (0, 0, 0)
+        self._seq = 0
 
     # --- reporting (tallied: one report call per kind, not per annotation) ----------------
 
+    def _log(
+        self,
+        table: dict[tuple[str, str, str], _Places],
+        entry: tuple[str, str, str],
+        where: Location | None,
+        detail: str | None,
+        keep: int | None,
+    ) -> None:
+        self._seq += 1
+        places = table.get(entry)
+        if places is None:
+            places = table[entry] = _Places((self.at, self._seq))
+        places.add(self.at, self._seq, where, detail, keep)
+
     def tally(self, kind: str, key: str, message: str, where: Location) -> None:
-        self.tallies.setdefault((kind, key, message), []).append(where)
+        self._log(self.tallies, (kind, key, message), where, None, 5)
+
+    def warn_now(self, key: str, message: str, *, where: Location, detail: str) -> None:
+        """``report.warn``, in loading's order (:meth:`flush_warnings`)."""
+        self._log(self.direct, ("warn", key, message), where, detail, self.report.max_examples)
+
+    def flush_warnings(self) -> None:
+        """Into the report, the warnings of :meth:`warn_now` in loading's order, as a
+        loaded file made them: at the end of a split's records."""
+        for (_, key, message), entry in sorted(self.direct.items(), key=lambda e: e[1].first):
+            shown = entry.earliest(self.report.max_examples)
+            for _, _, where, detail in shown:
+                self.report.warn(key, message, where=where, detail=detail)
+            if entry.count > len(shown):
+                self.report.warn(key, message, count=entry.count - len(shown))
+        self.direct.clear()
 
     def flush(self) -> None:
-        for (kind, key, message), places in self.tallies.items():
+        for (kind, key, message), entry in sorted(self.tallies.items(), key=lambda e: e[1].first):
             record = self.report.lose if kind == "lose" else self.report.warn
-            shown = places[:5]
-            for n, where in enumerate(shown):
-                count = len(places) - len(shown) + 1 if n == len(shown) - 1 else 1
+            shown = entry.earliest(5)
+            for n, (_, _, where, _) in enumerate(shown):
+                count = entry.count - len(shown) + 1 if n == len(shown) - 1 else 1
                 record(key, message, where=where, count=count)
 
     def text(self, value: str) -> str:
@@ -147,6 +217,7 @@ class _Writer:
         for dataset in splits.values():
             source = dataset.source or "<dataset>"
             for i, cat in enumerate(dataset.categories):
+                self.at = (0, 0, i)
                 name = cat["name"]
                 plan = self.labels.get(name)
                 if plan is None:
@@ -198,7 +269,7 @@ class _Writer:
         """Specs for attributes the categories do not declare, from the values seen
         (:meth:`_Seen.spec`)."""
         for plan in self.labels.values():
-            for name, seen in plan.seen.items():
+            for name, seen in sorted(plan.seen.items(), key=lambda item: item[1].first):
                 if name not in plan.attributes:
                     plan.attributes[name] = seen.spec(name)
 
@@ -243,10 +314,10 @@ def write(
 ) -> LossReport:
     """The XML of ``datasets``: loaded, or COCO files read a chunk at a time
     (:class:`~coco_convert.streaming.CocoStream`, ``--stream``), which give the same bytes
-    and report in bounded memory: a first pass over a streamed file plans what the
-    in-memory path plans (the report, the labels and their specs, the tracks) without
-    keeping its images; a second writes each image as it comes with its annotations
-    (:func:`~coco_convert.streaming.image_groups`)."""
+    and report in bounded memory: each image is made as it comes with its annotations
+    (:func:`~coco_convert.streaming.image_groups`) and parked in a temporary file, since
+    the meta before the images needs all of them (labels, attribute specs); what is
+    reported is put in the order loading gives (:attr:`_Writer.at`)."""
     streams, splits = streamed_splits(datasets)
     for dataset in splits.values():
         if not isinstance(dataset, CocoDataset) or dataset.kind not in ("instances", "keypoints"):
@@ -256,37 +327,61 @@ def write(
     coco = cast("dict[str, CocoDataset[Any, Any]]", splits)
     writer = _Writer(report)
     by_id = writer.categories(coco)
-    planned = {
-        name: _plan_stream(writer, streams[name], by_id)
-        if name in streams
-        else _plan_split(writer, dataset, by_id)
-        for name, dataset in coco.items()
-    }
-    writer.finish_specs()
-    head = _head(writer, planned)
-    writer.flush()
-    if writer.replaced:
-        report.lose(
-            "xml_characters",
-            "texts holding characters XML cannot hold: each written as U+FFFD",
-            count=writer.replaced,
-        )
-    report.raise_if_strict(strict)
-    check_output(out, [d.source for d in coco.values() if d.source])
-    atomic_write(out, _render(head, planned))
+    project = len(coco) > 1
+    with contextlib.ExitStack() as parked:
+        planned: dict[str, _SplitPlan] = {}
+        for number, (name, loaded) in enumerate(coco.items(), 1):
+            task = _Task(number, xml_text(name)[0], project)
+            if name in streams:
+                body = parked.enter_context(tempfile.TemporaryFile(prefix="coco-convert-cvat."))
+                planned[name] = _plan_stream(writer, streams[name], by_id, task, body)
+            else:
+                planned[name] = _plan_split(writer, loaded, by_id, task)
+        writer.finish_specs()
+        head = _head(writer, planned)
+        writer.flush()
+        if writer.replaced:
+            report.lose(
+                "xml_characters",
+                "texts holding characters XML cannot hold: each written as U+FFFD",
+                count=writer.replaced,
+            )
+        report.raise_if_strict(strict)
+        check_output(out, [d.source for d in coco.values() if d.source])
+        atomic_write(out, _render(head, planned))
     report.count("xml_files", 1)
     report.count("shapes", writer.shapes)
     return report
 
 
+@dataclass(frozen=True)
+class _Task:
+    """Which task of the file a split is: its number, its subset's name as written, and
+    whether the file is a project (its images and tracks then name both)."""
+
+    number: int
+    subset: str
+    project: bool
+
+    def xml(self, element: etree._Element) -> bytes:
+        """An image or track element of this task, as the file holds it."""
+        if self.project:
+            element.set("subset", self.subset)
+            element.set("task_id", str(self.number))
+        etree.indent(element, space="  ", level=1)
+        return b"  " + etree.tostring(element, encoding="utf-8") + b"\n"
+
+
 @dataclass
 class _SplitPlan:
-    """A split's ``<image>`` elements (made as they are written, for a streamed file), how
-    many there are, and its ``<track>`` elements."""
+    """A split's ``<image>`` elements as the file holds them (made when the file is
+    written, or read back from where a streamed file's were parked), how many there are,
+    and its ``<track>`` elements."""
 
-    images: Iterable[etree._Element]
+    images: Iterable[bytes]
     size: int
     tracks: list[etree._Element]
+    task: _Task
 
 
 def _lose_info(writer: _Writer, document: Mapping[str, Any]) -> None:
@@ -294,8 +389,11 @@ def _lose_info(writer: _Writer, document: Mapping[str, Any]) -> None:
         writer.report.lose("info", "the dataset's info and licenses (CVAT has no such fields)")
 
 
+Tracked = dict[int, list[tuple[int, etree._Element, _LabelPlan]]]
+
+
 def _plan_split(
-    writer: _Writer, dataset: CocoDataset[Any, Any], by_id: dict[int, _LabelPlan]
+    writer: _Writer, dataset: CocoDataset[Any, Any], by_id: dict[int, _LabelPlan], task: _Task
 ) -> _SplitPlan:
     source = dataset.source or "<dataset>"
     _lose_info(writer, dataset.document)
@@ -307,89 +405,80 @@ def _plan_split(
         if group is not None:
             highest[ann["image_id"]] = max(highest.get(ann["image_id"], 0), group)
     groups = [[highest.get(image["id"], 0)] for image in dataset.images]
-    tracked: dict[int, list[tuple[int, etree._Element, _LabelPlan]]] = {}
+    tracked: Tracked = {}
     for index, ann in enumerate(dataset.annotations):
+        writer.at = (task.number, 0, index)
         where = Location(source, pointer=f"/annotations/{index}")
         frame = frames.get(ann["image_id"])
         plan = by_id.get(ann.get("category_id"))
         if frame is None or plan is None:
             _dangling(writer, where)
             continue
-        elements, track = _annotation(
-            writer, ann, plan, dataset.images[frame], where, groups[frame]
-        )
+        image = dataset.images[frame]
+        elements, track = _annotation(writer, ann, plan, image, where, groups[frame])
         if track is not None:
             tracked.setdefault(track, []).append((frame, elements[0], plan))
         else:
             images[frame].extend(elements)
     for frame, image in enumerate(dataset.images):
+        writer.at = (task.number, 1, frame)
         _image(writer, image, images[frame], frame, source)
-    return _SplitPlan(images, len(images), _tracks(writer, tracked, len(images)))
+    writer.flush_warnings()
+    tracks = _tracks(writer, tracked, len(images))
+    return _SplitPlan(map(task.xml, images), len(images), tracks, task)
 
 
-def _plan_stream(writer: _Writer, stream: CocoStream, by_id: dict[int, _LabelPlan]) -> _SplitPlan:
-    """:func:`_plan_split` for a streamed file, in the same order (so the same report): its
-    annotations in file order, then its images, then its tracks. What is kept is per image
-    (its frame and size) and the tracks' shapes; the images are made again as they are
-    written (:func:`_stream_images`)."""
-    source = stream.name
-    _lose_info(writer, stream.header)
-    frames: dict[int, int] = {}
-    sizes: list[tuple[Any, Any]] = []
-    for first, records in stream.checked("images"):
-        for j, image in enumerate(records):
-            frames[image["id"]] = first + j  # (a repeated id: its last image, as loaded)
-            sizes.append((image.get("height"), image.get("width")))
-    tracked: dict[int, list[tuple[int, etree._Element, _LabelPlan]]] = {}
-    for first, anns in stream.checked("annotations"):
-        for j, ann in enumerate(anns):
-            where = Location(source, pointer=f"/annotations/{first + j}")
-            frame = frames.get(ann["image_id"])
-            plan = by_id.get(ann.get("category_id"))
-            if frame is None or plan is None:
-                _dangling(writer, where)
-                continue
-            height, width = sizes[frame]
-            image = {"height": height, "width": width}
-            elements, track = _annotation(writer, ann, plan, image, where, [0])
-            if track is not None:
-                tracked.setdefault(track, []).append((frame, elements[0], plan))
-    del frames, sizes
-    for first, records in stream.records("images"):
-        for j, image in enumerate(records):
-            _image(writer, image, etree.Element("image"), first + j, source)
-    size = stream.count("images")
-    tracks = _tracks(writer, tracked, size)
-    return _SplitPlan(_stream_images(writer, stream, by_id), size, tracks)
-
-
-def _stream_images(
-    writer: _Writer, stream: CocoStream, by_id: dict[int, _LabelPlan]
-) -> Iterator[etree._Element]:
-    """The ``<image>`` elements of a streamed file, one at a time, as :func:`_plan_split`
-    makes them (what they report is in the report already: this is told to a scratch one)."""
+def _plan_stream(
+    writer: _Writer,
+    stream: CocoStream,
+    by_id: dict[int, _LabelPlan],
+    task: _Task,
+    body: IO[bytes],
+) -> _SplitPlan:
+    """:func:`_plan_split` for a streamed file: each image made as it comes with its
+    annotations (validated as loading validates them) and parked in ``body``; what is
+    reported, the attribute specs and the tracks in loading's order (annotations in file
+    order, then images)."""
     from ..streaming import image_groups
 
-    scratch = _Writer(LossReport(writer.report.conversion))
-    scratch.labels = writer.labels
-    for frame, image, anns in image_groups(
-        stream, lambda: stream.records("images"), lambda: stream.records("annotations"), last=True
-    ):
-        if frame < 0:  # annotations of no image (reported)
-            continue
+    source = stream.name
+    _lose_info(writer, stream.header)
+    tracked: Tracked = {}
+    firsts: dict[int, int] = {}  # each track's first annotation: the tracks' order
+    groups = image_groups(
+        stream, lambda: stream.checked("images"), lambda: stream.checked("annotations"), last=True
+    )
+    for frame, image, anns in groups:
         element = etree.Element("image")
-        groups = [_group_of(ann) for _, ann in anns]
-        group = [max((g for g in groups if g is not None), default=0)]
+        group = [max((g for _, a in anns if (g := _group_of(a)) is not None), default=0)]
         for index, ann in anns:
+            writer.at = (task.number, 0, index)
+            where = Location(source, pointer=f"/annotations/{index}")
             plan = by_id.get(ann.get("category_id"))
-            if plan is None:
+            if frame < 0 or plan is None:
+                _dangling(writer, where)
                 continue
-            where = Location(stream.name, pointer=f"/annotations/{index}")
-            elements, track = _annotation(scratch, ann, plan, image, where, group)
-            if track is None:
+            elements, track = _annotation(writer, ann, plan, image, where, group)
+            if track is not None:
+                tracked.setdefault(track, []).append((frame, elements[0], plan))
+                firsts[track] = min(firsts.get(track, index), index)
+            else:
                 element.extend(elements)
-        _image(scratch, image, element, frame, stream.name)
-        yield element
+        if frame >= 0:
+            writer.at = (task.number, 1, frame)
+            _image(writer, image, element, frame, source)
+            body.write(task.xml(element))
+    writer.flush_warnings()
+    size = stream.count("images")
+    tracks = _tracks(writer, dict(sorted(tracked.items(), key=lambda t: firsts[t[0]])), size)
+    return _SplitPlan(_parked(body), size, tracks, task)
+
+
+def _parked(body: IO[bytes]) -> Iterator[bytes]:
+    body.flush()
+    body.seek(0)
+    while piece := body.read(2**20):
+        yield piece
 
 
 def _group_of(ann: Mapping[str, Any]) -> int | None:
@@ -464,11 +553,7 @@ def _image(
     _tags(writer, image, element, Location(source, pointer=f"/images/{frame}"))
 
 
-def _tracks(
-    writer: _Writer,
-    tracked: dict[int, list[tuple[int, etree._Element, _LabelPlan]]],
-    frames: int,
-) -> list[etree._Element]:
+def _tracks(writer: _Writer, tracked: Tracked, frames: int) -> list[etree._Element]:
     tracks = [_track(writer, track_id, shapes, frames) for track_id, shapes in tracked.items()]
     return [t for t in tracks if t is not None]
 
@@ -520,7 +605,11 @@ def _write_attributes(
             continue
         child = etree.SubElement(element, "attribute", name=writer.text(str(name)))
         child.text = text
-        label.seen.setdefault(name, _Seen()).add(value)
+        seen = label.seen.get(name)
+        if seen is None:
+            writer._seq += 1
+            seen = label.seen[name] = _Seen((writer.at, writer._seq))
+        seen.add(value)
 
 
 def _common(element: etree._Element, attributes: Mapping[str, Any]) -> None:
@@ -655,7 +744,7 @@ def _mask(
             geometry.check_rle_size(rle, image["height"], image["width"])
         found = geometry.rle_crop(rle)
     except GeometryError as exc:
-        writer.report.warn(
+        writer.warn_now(
             "bad_segmentation", "segmentations that cannot become a CVAT mask (skipped)",
             where=where, detail=exc.message,
         )  # fmt: skip
@@ -785,15 +874,9 @@ def _head(writer: _Writer, planned: dict[str, _SplitPlan]) -> bytes:
 def _render(head: bytes, planned: dict[str, _SplitPlan]) -> Iterator[bytes]:
     """The file: ``head``, then each split's images and tracks, one element at a time."""
     yield head
-    project = len(planned) > 1
-    for number, (name, split) in enumerate(planned.items(), 1):
-        subset = xml_text(name)[0]
-        for element in itertools.chain(split.images, split.tracks):
-            if project:
-                element.set("subset", subset)
-                element.set("task_id", str(number))
-            etree.indent(element, space="  ", level=1)
-            yield b"  " + etree.tostring(element, encoding="utf-8") + b"\n"
+    for split in planned.values():
+        yield from split.images
+        yield from map(split.task.xml, split.tracks)
     yield b"</annotations>\n"
 
 

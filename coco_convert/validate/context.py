@@ -155,11 +155,21 @@ class Tables:
 class Context:
     """One document being checked: what checks read, and where they report."""
 
-    def __init__(self, file: str, document: Any, kind: Kind, settings: Settings) -> None:
+    def __init__(
+        self,
+        file: str,
+        document: Any,
+        kind: Kind,
+        settings: Settings,
+        *,
+        proven: tuple[str, ...] = (),
+    ) -> None:
         self.file = file
         self.document = document
         self.kind = kind
         self.settings = settings
+        #: Top-level lists whose records the models' checks passed as they were parsed.
+        self.proven = proven
         self.diagnostics: list[Diagnostic] = []
         #: Indices of records (per top-level list; "" for results) that break the schema.
         self.invalid: dict[str, set[int]] = {}
