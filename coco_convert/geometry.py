@@ -88,6 +88,7 @@ __all__ = [
     "area",
     "area_and_bbox",
     "bbox",
+    "check_flat_polygons",
     "check_polygons",
     "check_rle",
     "check_rle_size",
@@ -746,34 +747,68 @@ def check_segmentations(
 
     ``checked``: the polygons are known to be flat lists of at least 6 finite numbers, even
     in count (what the schema checks), so all are read in one pass; the same problems."""
+    problems: list[list[PolygonProblem]] = [[] for _ in segmentations]
+    rings = _checked_rings(segmentations) if checked else None
+    if rings is None:
+        rings = _rings(segmentations, problems)
+    return _ring_problems(problems, rings, sizes)
+
+
+def check_flat_polygons(
+    parts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], coords: _FloatArray
+) -> list[list[PolygonProblem]]:
+    """:func:`check_segmentations` of segmentations given as arrays: segmentation ``k`` has
+    ``parts[k]`` polygons (0: it is not polygons), polygon ``j`` has ``lengths[j]``
+    coordinates, all of them in ``coords``, flat. Every polygon must be what the schema lets
+    through: at least 6 finite numbers, even in count (the validator's tasks carry them so)."""
+    problems: list[list[PolygonProblem]] = [[] for _ in range(len(parts))]
+    first = np.cumsum(parts) - parts
+    segment_of = np.repeat(np.arange(len(parts)), parts)
+    index_of = np.arange(len(lengths)) - np.repeat(first, parts)
+    rings = (segment_of, index_of, lengths // 2, coords.reshape(-1, 2))
+    return _ring_problems(problems, rings, None)
+
+
+#: The rings to check: the segmentation and polygon index of each, its number of points, and
+#: all their points.
+_Rings: TypeAlias = (
+    "tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], _FloatArray]"
+)
+
+
+def _ring_problems(
+    problems: list[list[PolygonProblem]],
+    rings: _Rings,
+    sizes: Sequence[tuple[int, int] | None] | None,
+) -> list[list[PolygonProblem]]:
+    """Add the problems of ``rings`` (outside the image, zero area, self-intersection) to
+    ``problems``, each segmentation's by polygon."""
     import shapely
 
-    problems: list[list[PolygonProblem]] = [[] for _ in segmentations]
-    gathered = _checked_rings(segmentations) if checked else None
-    if gathered is None:
-        gathered = _rings(segmentations, problems)
-    owners, lengths, xy = gathered
-    if not owners:
+    segment_of, index_of, lengths, xy = rings
+    if not len(lengths):
         return problems
     starts = np.cumsum(lengths) - lengths
     _, after = _neighbours(lengths)
     twice_area = np.add.reduceat(xy[:, 0] * xy[after, 1] - xy[:, 1] * xy[after, 0], starts)
-    outside = np.zeros(len(owners), dtype=np.int64)
+    outside = np.zeros(len(lengths), dtype=np.int64)
     if sizes is not None:
-        limits = np.array([sizes[k] or (np.inf, np.inf) for k, _ in owners], dtype=np.float64)
+        limits = np.array(
+            [sizes[k] or (np.inf, np.inf) for k in segment_of.tolist()], dtype=np.float64
+        )
         h, w = np.repeat(limits[:, 0], lengths), np.repeat(limits[:, 1], lengths)
         beyond = (xy[:, 0] < 0) | (xy[:, 0] > w) | (xy[:, 1] < 0) | (xy[:, 1] > h)
         outside = np.add.reduceat(beyond.astype(np.int64), starts)
-    ring_of = np.repeat(np.arange(len(owners)), lengths)
+    ring_of = np.repeat(np.arange(len(lengths)), lengths)
     shapes: npt.NDArray[Any] = np.asarray(
         shapely.polygons(shapely.linearrings(_snap_tiny(xy), indices=ring_of))
     )
     valid: npt.NDArray[np.bool_] = np.asarray(shapely.is_valid(shapes))
     # (only the rings with a problem, in order: most have none)
     for r in np.flatnonzero((outside > 0) | (twice_area == 0) | ~valid).tolist():
-        k, index = owners[r]
+        k, index = int(segment_of[r]), int(index_of[r])
         if outside[r]:
-            height, width = sizes[k]  # type: ignore[index]
+            height, width = sizes[k]  # type: ignore[index,misc]
             problems[k].append(
                 PolygonProblem(
                     "outside_image",
@@ -804,11 +839,9 @@ def check_segmentations(
     return problems
 
 
-def _rings(
-    segmentations: Sequence[Any], problems: list[list[PolygonProblem]]
-) -> tuple[list[tuple[int, int]], npt.NDArray[np.int64], _FloatArray]:
-    """The rings of every polygon that has coordinates to check, as :func:`_checked_rings`
-    gives them; the malformed ones are added to ``problems`` instead."""
+def _rings(segmentations: Sequence[Any], problems: list[list[PolygonProblem]]) -> _Rings:
+    """The rings of every polygon that has coordinates to check; the malformed ones are
+    added to ``problems`` instead."""
     owners: list[tuple[int, int]] = []
     rings: list[_FloatArray] = []
     for k, polygons in enumerate(segmentations):
@@ -833,17 +866,19 @@ def _rings(
             rings.append(np.asarray(array if clean else polygon, dtype=np.float64).reshape(-1, 2))
     lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
     xy = np.concatenate(rings) if rings else np.zeros((0, 2))
-    return owners, lengths, xy
+    owned = np.array(owners, dtype=np.int64).reshape(-1, 2)
+    return owned[:, 0], owned[:, 1], lengths, xy
 
 
-def _checked_rings(
-    segmentations: Sequence[Any],
-) -> tuple[list[tuple[int, int]], npt.NDArray[np.int64], _FloatArray] | None:
-    """``(owners, lengths, xy)``: ``(segmentation, polygon)`` of each ring, its number of
-    points and all their coordinates, read in one pass; None unless every polygon is a flat
+def _checked_rings(segmentations: Sequence[Any]) -> _Rings | None:
+    """The rings of segmentations read in one pass; None unless every polygon is a flat
     list of at least 6 finite numbers, even in count (then :func:`_rings` reads them)."""
-    lists = [(k, p) for k, p in enumerate(segmentations) if isinstance(p, list)]
-    polygons = [polygon for _, p in lists for polygon in p]
+    parts = np.fromiter(
+        (len(p) if isinstance(p, list) else 0 for p in segmentations),
+        dtype=np.int64,
+        count=len(segmentations),
+    )
+    polygons = [polygon for p in segmentations if isinstance(p, list) for polygon in p]
     if not all(type(polygon) is list for polygon in polygons):
         return None
     sizes = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
@@ -856,8 +891,14 @@ def _checked_rings(
         return None
     if not np.isfinite(flat).all():
         return None
-    owners = [(k, index) for k, p in lists for index in range(len(p))]
-    return owners, sizes // 2, flat.reshape(-1, 2)
+    first = np.cumsum(parts) - parts
+    segment_of = np.repeat(np.arange(len(parts)), parts)
+    return (
+        segment_of,
+        np.arange(len(sizes)) - np.repeat(first, parts),
+        sizes // 2,
+        flat.reshape(-1, 2),
+    )
 
 
 def repair_polygons(

@@ -4,9 +4,14 @@ numbers), degenerate and self-intersecting polygons, RLE counts. All geometry co
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from ... import geometry
 from ...errors import GeometryError
@@ -86,7 +91,7 @@ def masks(ctx: Context) -> None:
             count += 1
     keys = list(by_image)
     chunks = (
-        (rules, [_image_entry(ctx, key, by_image[key]) for key in keys[k : k + _IMAGES_PER_TASK]])
+        _task(ctx, rules, [(key, by_image[key]) for key in keys[k : k + _IMAGES_PER_TASK]])
         for k in range(0, len(keys), _IMAGES_PER_TASK)
     )
     for found in map_tasks(_check_images, chunks, jobs=_jobs(ctx, count)):
@@ -96,7 +101,7 @@ def masks(ctx: Context) -> None:
 
 @dataclass(frozen=True)
 class _Rules:
-    """What a task checks, and how strictly (picklable: it goes with every task)."""
+    """What a task checks, and how strictly."""
 
     measure: bool
     polygons: bool
@@ -104,95 +109,261 @@ class _Rules:
     area_tolerance: float
 
 
-#: One image of a task: its height and width (None when unknown: no box and area check),
-#: and the index, segmentation, bbox and area of each of its annotations, and whether it
-#: has a bbox or an area to check.
-_Image = tuple[int | None, int | None, list[int], list[Any], list[Any], list[Any], list[bool]]
+@dataclass(frozen=True)
+class _Task:
+    """Some images and their annotations, self-contained and compact (a worker process or a
+    Dask worker unpickles arrays, not millions of floats): the images' heights and widths
+    (None when unknown: no box and area check) and annotation counts; per annotation its
+    index, bbox, area, whether it has a bbox or an area to check, and how many polygons it
+    has (0 for an RLE, then in ``rles``); per polygon its number of coordinates; all the
+    coordinates, flat."""
+
+    rules: _Rules
+    heights: list[int | None]
+    widths: list[int | None]
+    counts: list[int]
+    indices: list[int]
+    bboxes: list[Any]
+    areas: list[Any]
+    measured: list[bool]
+    rles: dict[int, Any]
+    #: The polygons as written, where some coordinate is an integer too large for a float
+    #: to hold exactly (the vertices' box is then taken from them).
+    exact: dict[int, list[Any]]
+    parts: npt.NDArray[np.int64]
+    lengths: npt.NDArray[np.int64]
+    coords: npt.NDArray[np.float64]
+
+
 #: A finding of a task: code, JSON pointer, message, fix.
 _Finding = tuple[str, str, str, Fix | None]
 
 
-def _image_entry(ctx: Context, image_id: Any, anns: list[tuple[int, dict[str, Any]]]) -> _Image:
-    size = ctx.image_size(image_id)
-    return (
-        None if size is None else size[1],
-        None if size is None else size[0],
-        [i for i, _ in anns],
-        [ann["segmentation"] for _, ann in anns],
-        [ann.get("bbox") for _, ann in anns],
-        [ann.get("area") for _, ann in anns],
-        [size is not None and ("bbox" in ann or "area" in ann) for _, ann in anns],
+def _task(
+    ctx: Context, rules: _Rules, images: list[tuple[Any, list[tuple[int, dict[str, Any]]]]]
+) -> _Task:
+    heights: list[int | None] = []
+    widths: list[int | None] = []
+    counts: list[int] = []
+    indices: list[int] = []
+    bboxes: list[Any] = []
+    areas: list[Any] = []
+    measured: list[bool] = []
+    rles: dict[int, Any] = {}
+    parts: list[int] = []
+    polygons: list[list[float]] = []
+    for image_id, anns in images:
+        size = ctx.image_size(image_id)
+        heights.append(None if size is None else size[1])
+        widths.append(None if size is None else size[0])
+        counts.append(len(anns))
+        for i, ann in anns:
+            segmentation = ann["segmentation"]
+            indices.append(i)
+            bboxes.append(ann.get("bbox"))
+            areas.append(ann.get("area"))
+            measured.append(size is not None and ("bbox" in ann or "area" in ann))
+            if isinstance(segmentation, list):  # (the schema checked its polygons)
+                parts.append(len(segmentation))
+                polygons += segmentation
+            else:
+                rles[len(parts)] = segmentation
+                parts.append(0)
+    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
+    coords = np.fromiter(
+        itertools.chain.from_iterable(polygons), dtype=np.float64, count=int(lengths.sum())
+    )
+    exact: dict[int, list[Any]] = {}
+    if coords.size and np.abs(coords).max() >= 2**53:
+        exact = {
+            p: ann["segmentation"]
+            for p, ann in enumerate(ann for _, anns in images for _, ann in anns)
+            if p not in rles
+        }
+    return _Task(
+        rules,
+        heights,
+        widths,
+        counts,
+        indices,
+        bboxes,
+        areas,
+        measured,
+        rles,
+        exact,
+        np.array(parts, dtype=np.int64),
+        lengths,
+        coords,
     )
 
 
-def _check_images(task: tuple[_Rules, list[_Image]]) -> list[_Finding]:
-    """The mask rules' findings in some images (one task, self-contained)."""
-    rules, images = task
+def _check_images(task: _Task) -> list[_Finding]:
+    """The mask rules' findings in some images (one task)."""
     found: list[_Finding] = []
     with gc_paused():  # (a worker's collector would scan the task's lists again and again)
-        if rules.measure:
-            found += _against_masks(rules, images)
-        if rules.polygons:
-            found += _polygons(images)
+        if task.rules.measure:
+            found += _against_masks(task)
+        if task.rules.polygons:
+            found += _polygons(task)
     return found
 
 
-def _against_masks(rules: _Rules, images: list[_Image]) -> list[_Finding]:
+def _against_masks(task: _Task) -> list[_Finding]:
     """G104 and G105: pycocotools' area and box of the segmentations that have a bbox or an
     area, one encoding per image. Segmentations it cannot rasterise are left out (G108 and
     G109 report them), and so is an image whose encoding fails."""
-    measurable = [image for image in images if any(image[6])]
-    usable = [
-        [
-            k
-            for k, (s, wanted) in enumerate(zip(segmentations, flags, strict=True))
-            if wanted and _encodable(s, height, width)  # type: ignore[arg-type]
-        ]
-        for height, width, _, segmentations, _, _, flags in measurable
-    ]
-    measured = geometry.measure_images(
-        ([image[3][k] for k in keep], image[0], image[1])  # type: ignore[misc]
-        for keep, image in zip(usable, measurable, strict=True)
-    )
-    tolerance, relative = rules.bbox_tolerance, rules.area_tolerance
-    found: list[_Finding] = []
-    for keep, result, image in zip(usable, measured, measurable, strict=True):
-        if isinstance(result, GeometryError):
+    views = np.split(task.coords, np.cumsum(task.lengths)[:-1]) if len(task.lengths) else []
+    first = (np.cumsum(task.parts) - task.parts).tolist()
+    parts = task.parts.tolist()
+    images: list[tuple[list[int], list[Any], int, int]] = []
+    start = 0
+    for height, width, count in zip(task.heights, task.widths, task.counts, strict=True):
+        positions = range(start, start + count)
+        start += count
+        if height is None or width is None:
             continue
-        _, _, indices, segmentations, bboxes, areas, _ = image
-        for k, area, box in zip(keep, *result, strict=True):
-            where = f"/annotations/{indices[k]}"
-            bbox = bboxes[k]
-            if bbox is not None and area > 0 and bbox[2] > 0 and bbox[3] > 0:
-                edges = _edge_differences(bbox, box)
-                worst = max(edges.values())
-                # (the vertices' box only when pycocotools' box is not close enough: most
-                # boxes are, and the vertices cost a pass over every coordinate)
-                if worst > tolerance and not _fits_vertices(bbox, segmentations[k], tolerance):
-                    edge = max(edges, key=lambda e: edges[e])
-                    found.append(
-                        (
-                            "G104",
-                            f"{where}/bbox",
-                            f"bbox {_show(bbox)} differs from the segmentation's box "
-                            f"{_show(box)} by {fmt(worst)} px at the {edge} edge",
-                            Fix.replace("set bbox to the segmentation's box", f"{where}/bbox", box),
-                        )
-                    )
-            declared = areas[k]
-            if declared is None:
+        usable: list[int] = []
+        segmentations: list[Any] = []
+        for p in positions:
+            if not task.measured[p]:
                 continue
-            allowed = max(relative * max(declared, area), box[2] + box[3], 4.0)
-            if abs(declared - area) > allowed:
+            if parts[p]:
+                segmentations.append(views[first[p] : first[p] + parts[p]])
+            elif _encodable(task.rles[p], height, width):
+                segmentations.append(task.rles[p])
+            else:
+                continue
+            usable.append(p)
+        if usable:
+            images.append((usable, segmentations, height, width))
+    measured = geometry.measure_images((s, height, width) for _, s, height, width in images)
+    rows: list[int] = []
+    shapes: list[Any] = []
+    areas: list[int] = []
+    boxes: list[list[float]] = []
+    for (usable, segmentations, _, _), result in zip(images, measured, strict=True):
+        if not isinstance(result, GeometryError):
+            rows += usable
+            shapes += segmentations
+            areas += result[0]
+            boxes += result[1]
+    found: list[_Finding] = []
+    for k in np.flatnonzero(_may_differ(task, rows, areas, boxes)).tolist():
+        p, segmentation, area, box = rows[k], shapes[k], areas[k], boxes[k]
+        where = f"/annotations/{task.indices[p]}"
+        bbox = task.bboxes[p]
+        tolerance, relative = task.rules.bbox_tolerance, task.rules.area_tolerance
+        if bbox is not None and area > 0 and bbox[2] > 0 and bbox[3] > 0:
+            edges = _edge_differences(bbox, box)
+            worst = max(edges.values())
+            vertices = task.exact.get(p, segmentation)
+            if worst > tolerance and not _fits_vertices(bbox, vertices, tolerance):
+                edge = max(edges, key=lambda e: edges[e])
                 found.append(
                     (
-                        "G105",
-                        f"{where}/area",
-                        f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
-                        Fix.replace(f"set area {area}", f"{where}/area", area),
+                        "G104",
+                        f"{where}/bbox",
+                        f"bbox {_show(bbox)} differs from the segmentation's box "
+                        f"{_show(box)} by {fmt(worst)} px at the {edge} edge",
+                        Fix.replace("set bbox to the segmentation's box", f"{where}/bbox", box),
                     )
                 )
+        declared = task.areas[p]
+        if declared is None:
+            continue
+        allowed = max(relative * max(declared, area), box[2] + box[3], 4.0)
+        if abs(declared - area) > allowed:
+            found.append(
+                (
+                    "G105",
+                    f"{where}/area",
+                    f"area {fmt(declared)} differs from the segmentation's {area:,} pixels",
+                    Fix.replace(f"set area {area}", f"{where}/area", area),
+                )
+            )
     return found
+
+
+#: Numbers from which a float64 no longer holds every integer (such rows are checked one by
+#: one, in exact arithmetic).
+_EXACT = 2.0**53
+
+
+def _may_differ(
+    task: _Task, rows: list[int], areas: list[int], boxes: list[list[float]]
+) -> npt.NDArray[np.bool_]:
+    """Which measured annotations (``rows``: positions in the task, with pycocotools' areas
+    and boxes) may have a G104 or G105 finding: the rules' arithmetic for all at once in
+    float64, the same operations in the same order as the rules themselves (so exact, but
+    for integers beyond 2**53, which are always passed on). The rules then decide these few
+    one by one."""
+    n = len(rows)
+    if not n:
+        return np.zeros(0, dtype=np.bool_)
+    nan4 = [math.nan] * 4
+    bbox = np.array([task.bboxes[p] or nan4 for p in rows], dtype=np.float64).reshape(n, 4)
+    declared = np.array(
+        [math.nan if task.areas[p] is None else task.areas[p] for p in rows], dtype=np.float64
+    )
+    area = np.array(areas, dtype=np.float64)
+    box = np.array(boxes, dtype=np.float64).reshape(n, 4)
+    tolerance, relative = task.rules.bbox_tolerance, task.rules.area_tolerance
+    with np.errstate(invalid="ignore"):
+        big = (np.abs(bbox) >= _EXACT).any(axis=1) | (np.abs(declared) >= _EXACT)
+        checked = (area > 0) & (bbox[:, 2] > 0) & (bbox[:, 3] > 0)  # (False where no bbox)
+        boxed = checked & (big | (_worst_edge(bbox, box) > tolerance))
+        # the vertices' box (only polygons have one; RLEs never fit)
+        extents = _vertex_extents(task)[rows]
+        ex = np.column_stack(
+            (
+                extents[:, 0],
+                extents[:, 1],
+                extents[:, 2] - extents[:, 0],
+                extents[:, 3] - extents[:, 1],
+            )
+        )
+        exact = np.array([p in task.exact for p in rows], dtype=np.bool_)
+        fits = ~exact & (_worst_edge(bbox, ex) <= tolerance)  # (False for NaN: RLEs)
+        allowed = np.maximum(
+            np.maximum(relative * np.maximum(declared, area), box[:, 2] + box[:, 3]), 4.0
+        )
+        wrong_area = ~np.isnan(declared) & (big | (np.abs(declared - area) > allowed))
+    return (boxed & ~fits) | wrong_area
+
+
+def _worst_edge(
+    bbox: npt.NDArray[np.float64], box: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """:func:`_edge_differences`' largest, row by row."""
+    x, y, w, h = bbox.T
+    bx, by, bw, bh = box.T
+    left, top = np.abs(x - bx), np.abs(y - by)
+    right, bottom = np.abs(x + w - (bx + bw)), np.abs(y + h - (by + bh))
+    return cast(
+        "npt.NDArray[np.float64]", np.maximum(np.maximum(left, top), np.maximum(right, bottom))
+    )
+
+
+def _vertex_extents(task: _Task) -> npt.NDArray[np.float64]:
+    """``[min x, min y, max x, max y]`` of each annotation's polygons (NaN for an RLE)."""
+    extents = np.full((len(task.parts), 4), math.nan)
+    if not len(task.lengths):
+        return extents
+    starts = (np.cumsum(task.lengths) - task.lengths) // 2
+    xs, ys = task.coords[0::2], task.coords[1::2]
+    per_polygon = np.column_stack(
+        (
+            np.minimum.reduceat(xs, starts),
+            np.minimum.reduceat(ys, starts),
+            np.maximum.reduceat(xs, starts),
+            np.maximum.reduceat(ys, starts),
+        )
+    )
+    polygons = task.parts > 0
+    first = (np.cumsum(task.parts) - task.parts)[polygons]
+    extents[polygons, :2] = np.minimum.reduceat(per_polygon[:, :2], first, axis=0)
+    extents[polygons, 2:] = np.maximum.reduceat(per_polygon[:, 2:], first, axis=0)
+    return extents
 
 
 #: Images per task of the mask rules.
@@ -245,25 +416,19 @@ def _edge_differences(bbox: list[float], box: list[float]) -> dict[str, float]:
     }
 
 
-def _polygons(images: list[_Image]) -> list[_Finding]:
+def _polygons(task: _Task) -> list[_Finding]:
     """G106 and G107: degenerate and self-intersecting polygons, all of the task's in one
-    vectorised pass (:func:`coco_convert.geometry.check_segmentations`)."""
-    owners = [
-        (index, segmentation)
-        for image in images
-        for index, segmentation in zip(image[2], image[3], strict=True)
-        if isinstance(segmentation, list)
-    ]
-    checked = geometry.check_segmentations([s for _, s in owners], checked=True)
+    vectorised pass (:func:`coco_convert.geometry.check_flat_polygons`)."""
+    checked = geometry.check_flat_polygons(task.parts, task.lengths, task.coords)
     found: list[_Finding] = []
-    for (i, segmentation), problems in zip(owners, checked, strict=True):
+    for p, problems in enumerate(checked):
         if not problems:
             continue
-        where = f"/annotations/{i}/segmentation"
-        degenerate = [p for p in problems if p.code in _DEGENERATE]
+        where = f"/annotations/{task.indices[p]}/segmentation"
+        degenerate = [problem for problem in problems if problem.code in _DEGENERATE]
         if degenerate:
-            drop = {p.polygon for p in degenerate}
-            if len(drop) < len(segmentation):
+            drop = {problem.polygon for problem in degenerate}
+            if len(drop) < task.parts[p]:
                 fix = Fix(
                     "delete the polygons that enclose nothing",
                     tuple(Edit(f"{where}/{k}") for k in sorted(drop)),
