@@ -7,7 +7,9 @@ pycocotools, in one run.
     python benchmarks/bench_load.py --images 10000       # smaller
 
 Each job runs in a fresh process (so peak RSS is its own) and is repeated; the table shows the
-best wall time (of the job itself, not the interpreter start) and the peak RSS of the process.
+best wall time (of the job itself, not the interpreter start) and the peak RSS of the process;
+CPU s is the whole process's user + system time (interpreter start and imports included) with
+its children's, and helper RSS the peak of the helper process a large file's load forks.
 Jobs are interleaved across repeats, so a noisy machine slows all of them alike.
 """
 
@@ -29,11 +31,13 @@ JOB = r"""
 import gc, json, resource, sys, time
 path, job = sys.argv[1], sys.argv[2]
 extra = {}
-if job == "msgspec-gc-paused":
+if job in ("msgspec-gc-paused", "read+msgspec-gc-paused"):
     import msgspec
-    data = open(path, "rb").read()
     gc.disable()
     t0 = time.perf_counter()
+    data = open(path, "rb").read()
+    if job == "msgspec-gc-paused":
+        t0 = time.perf_counter()  # (the decode alone)
     doc = msgspec.json.decode(data)
     seconds = time.perf_counter() - t0
 elif job in ("orjson", "orjson-gc-paused", "orjson.dumps"):
@@ -62,6 +66,9 @@ elif job == "pycocotools":
     seconds = time.perf_counter() - t0
 elif job.startswith("coco_convert"):
     import coco_convert
+    if job == "coco_convert-in-process":
+        from coco_convert.schemas import decode
+        decode._Outliner.MIN_BYTES = 2**62  # the outline pass in-process, as on one CPU
     t0 = time.perf_counter()
     ds = coco_convert.load(path, validate=job != "coco_convert-novalidate")
     seconds = time.perf_counter() - t0
@@ -78,18 +85,23 @@ elif job.startswith("coco_convert"):
         seconds = time.perf_counter() - t0
 else:
     raise SystemExit(f"unknown job {job}")
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": seconds, "rss": rss, **extra}))
+self = resource.getrusage(resource.RUSAGE_SELF)
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+extra["helper_rss"] = children.ru_maxrss * 1024  # (the load's forked helper, if it ran)
+extra["cpu"] = self.ru_utime + self.ru_stime + children.ru_utime + children.ru_stime
+print(json.dumps({"seconds": seconds, "rss": self.ru_maxrss * 1024, **extra}))
 """
 
 JOBS = [
     ("orjson", "orjson.loads(bytes)"),
     ("orjson-gc-paused", "orjson.loads(bytes), GC paused"),
     ("msgspec-gc-paused", "msgspec.json.decode(bytes), GC paused"),
+    ("read+msgspec-gc-paused", "read the file + msgspec.json.decode, GC paused"),
     ("json.load", "json.load"),
     ("pycocotools", "pycocotools COCO(path) (load + index)"),
     ("coco_convert-novalidate", "coco_convert.load(validate=False)"),
     ("coco_convert", "coco_convert.load (full validation)"),
+    ("coco_convert-in-process", "coco_convert.load, no helper process"),
     ("coco_convert+index", "coco_convert.load + index"),
     ("coco_convert+gc", "coco_convert.load + a full gc.collect()"),
     ("orjson.dumps", "orjson.dumps(document)"),
@@ -140,7 +152,10 @@ def main() -> None:
         f"\n{path.name}: {size / 1e6:,.0f} MB, best of {args.repeat},"
         f" Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
-    print(f"{'job':<50} {'seconds':>8} {'peak RSS':>9} {'x orjson':>9} {'x paused':>9}")
+    print(
+        f"{'job':<50} {'seconds':>8} {'peak RSS':>9} {'x orjson':>9} {'x paused':>9}"
+        f" {'CPU s':>6} {'helper RSS':>10}"
+    )
     for job, label in jobs:
         seconds, rss = best[job]["seconds"], best[job]["rss"]
         ref = (
@@ -148,9 +163,11 @@ def main() -> None:
             if job in ("orjson.dumps", "coco_convert.save")
             else (floor, floor_paused)
         )
+        helper = best[job].get("helper_rss", 0)
         print(
             f"{label:<50} {seconds:>8.2f} {rss / 2**30:>7.2f} GB {seconds / ref[0]:>8.2f}x"
-            f" {seconds / ref[1]:>8.2f}x"
+            f" {seconds / ref[1]:>8.2f}x {best[job].get('cpu', 0):>6.2f}"
+            f" {f'{helper / 2**30:.2f} GB' if helper else '-':>10}"
         )
     print(f"(x paused: relative to {paused}; save rows are relative to orjson.dumps)")
     if not identical:

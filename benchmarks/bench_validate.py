@@ -9,13 +9,18 @@ one run of this script:
 * ``validate``      every rule that needs no masks (schema, references, boxes, keypoints,
                     images, tool profiles): read, parse, check
 * ``geometry``      only the rules that rasterise or decode masks with pycocotools/shapely
-                    (G104-G107, G109): read, parse, check
+                    (G104-G107, G109): read, parse, check, the masks' tasks on every core
+                    (what ``validate`` does with a large file)
+* ``geometry-j1``   the same in one process (``-j 1``)
 
 Times are wall-clock seconds of the work itself (interpreter start and imports excluded),
-best of ``--repeat``; peak is the child's maximum resident set size. Ratios are against
-``orjson`` of the same run.
+best of ``--repeat``, with the CPU seconds of the whole child and its worker processes (what
+other jobs on a shared machine move least); peak is the child's maximum resident set size.
+Ratios are against ``orjson`` of the same run.
 
     flock /tmp/bench.lock python benchmarks/bench_validate.py /tmp/data/coco_full.json
+    flock /tmp/bench.lock python benchmarks/bench_validate.py /tmp/data/coco_full.json \
+        --modes orjson,geometry,geometry-j1
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from shared_bench import coco_file
 
 #: The rules that need pycocotools (RLE, area, bbox of masks) or shapely.
 MASK_RULES = frozenset({"G104", "G105", "G106", "G107", "G109"})
-MODES = ("orjson", "orjson-nogc", "validate", "geometry")
+MODES = ("orjson", "orjson-nogc", "validate", "geometry", "geometry-j1")
 
 
 def _child(mode: str, path: Path) -> dict[str, float | int]:
@@ -51,13 +56,17 @@ def _child(mode: str, path: Path) -> dict[str, float | int]:
     else:
         from coco_convert.validate import RULES, Settings, validate_path
 
-        select = MASK_RULES if mode == "geometry" else frozenset(RULES) - MASK_RULES
+        select = MASK_RULES if mode.startswith("geometry") else frozenset(RULES) - MASK_RULES
+        jobs = 1 if mode == "geometry-j1" else None
         start = time.perf_counter()
-        result = validate_path(path, Settings(select=frozenset(select)))
+        result = validate_path(path, Settings(select=frozenset(select), jobs=jobs))
         seconds = time.perf_counter() - start
         findings = len(result.diagnostics)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
-    return {"seconds": seconds, "peak_mib": peak, "findings": findings}
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+    peak = own.ru_maxrss / 1024  # KiB -> MiB
+    return {"seconds": seconds, "cpu": cpu, "peak_mib": peak, "findings": findings}
 
 
 def _measure(mode: str, path: Path, repeat: int) -> dict[str, float | int]:
@@ -80,6 +89,9 @@ def main() -> None:
         "path", type=Path, nargs="?", help="COCO file (default: gen_coco.py at train2017 scale)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per mode (best is kept)")
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="comma-separated jobs to run (orjson always)"
+    )
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -88,12 +100,16 @@ def main() -> None:
     args.path = coco_file(args.path)
     size = args.path.stat().st_size / 2**20
     print(f"{args.path} ({size:,.0f} MiB), best of {args.repeat}")
-    results = {mode: _measure(mode, args.path, args.repeat) for mode in MODES}
+    chosen = {"orjson", *args.modes.split(",")}
+    unknown = chosen - set(MODES)
+    if unknown:
+        parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
+    results = {mode: _measure(mode, args.path, args.repeat) for mode in MODES if mode in chosen}
     floor = results["orjson"]["seconds"]
-    print(f"{'job':<14}{'seconds':>10}{'x orjson':>10}{'peak MiB':>11}{'findings':>10}")
+    print(f"{'job':<14}{'seconds':>10}{'x orjson':>10}{'CPU s':>9}{'peak MiB':>11}{'findings':>10}")
     for mode, run in results.items():
         print(
-            f"{mode:<14}{run['seconds']:>10.2f}{run['seconds'] / floor:>10.2f}"
+            f"{mode:<14}{run['seconds']:>10.2f}{run['seconds'] / floor:>10.2f}{run['cpu']:>9.2f}"
             f"{run['peak_mib']:>11,.0f}{run['findings']:>10,}"
         )
 

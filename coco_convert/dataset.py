@@ -35,6 +35,7 @@ from .schemas.coco import (
     Result,
     StuffAnnotation,
 )
+from .schemas.decode import decode_checked, proven_lists
 
 __all__ = [
     "AnyDataset",
@@ -576,11 +577,14 @@ def load(source: Source, *, kind: Kind | None = None, validate: bool = True) -> 
     name = source_name(source)
     data = read_bytes(source)
     with gc_paused():
-        document = parse_json(data, name)
+        # Parsed and checked in one typed pass when it can be: the images and annotations
+        # are then proven (for the kind it was decoded as), and only the rest is checked.
+        decoded = decode_checked(data, kind) if validate else None
+        document, decoded_as = decoded or (parse_json(data, name), None)
         del data
         found = kind or detect_kind(document, source=name)
         if validate:
-            ensure_valid(document, found, source=name)
+            ensure_valid(document, found, source=name, proven=proven_lists(found, decoded_as))
         path = None if isinstance(source, bytes | bytearray) else name
         return cast("AnyDataset", _CLASSES[found](document, source=path, validate=False))
 

@@ -9,11 +9,13 @@ follow along. Errors come back as :class:`~coco_convert.errors.Issue`\\ s with J
 
 from __future__ import annotations
 
+import collections
 import functools
+import itertools
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, cast, get_args, get_origin
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any, Literal, cast, get_args, get_origin
 
 import annotated_types
 import msgspec
@@ -85,32 +87,38 @@ def _list_fields(document_type: Any) -> dict[str, Any]:
 
 
 def check_document(
-    document: Any, kind: Kind, *, limit: int = SchemaError.MAX_KEPT
+    document: Any,
+    kind: Kind,
+    *,
+    limit: int = SchemaError.MAX_KEPT,
+    proven: Collection[str] = (),
 ) -> tuple[list[Issue], int]:
-    """Every schema problem of ``document`` as ``kind``: up to ``limit`` issues, and the total."""
+    """Every schema problem of ``document`` as ``kind``: up to ``limit`` issues, and the total.
+    ``proven``: top-level lists already known to fit (checked while they were parsed)."""
     issues: list[Issue] = []
     total = 0
-    for found in _iter_issues(document, kind):
+    for found in _iter_issues(document, kind, proven):
         total += 1
         if len(issues) < limit:
             issues.append(found)
     return issues, total
 
 
-def ensure_valid(document: Any, kind: Kind, *, source: str) -> None:
+def ensure_valid(document: Any, kind: Kind, *, source: str, proven: Collection[str] = ()) -> None:
     """Raise :class:`SchemaError` naming ``source`` if ``document`` does not fit ``kind``."""
-    issues, total = check_document(document, kind)
+    issues, total = check_document(document, kind, proven=proven)
     if total:
         raise SchemaError(source, issues, total=total)
 
 
-def _iter_issues(document: Any, kind: Kind) -> Iterator[Issue]:
+def _iter_issues(document: Any, kind: Kind, proven: Collection[str]) -> Iterator[Issue]:
     if kind == "results" and isinstance(document, list):
         yield from check_records(document, kind, "", 0)
         return
     yield from check_skeleton(document, kind)
     for key in long_lists(document, kind):
-        yield from check_records(document[key], kind, key, 0)
+        if key not in proven:
+            yield from check_records(document[key], kind, key, 0)
 
 
 def long_lists(document: Any, kind: Kind) -> list[str]:
@@ -372,22 +380,39 @@ def fast_check(item_type: Any) -> Callable[[list[Any]], bool] | None:
     None where the models use what msgspec cannot express (results: a union of two record
     types)."""
     try:
-        target, paths = _compile(item_type)
+        target, _ = _compile(item_type)
     except _Unsupported:
         return None
     list_type = list[target]  # type: ignore[valid-type]
+    afters = after_checks(item_type)
 
     def check(records: list[Any]) -> bool:
         try:
             msgspec.convert(records, list_type)
+        except msgspec.ValidationError:
+            return False
+        return afters(records)
+
+    return check
+
+
+@functools.cache
+def after_checks(item_type: Any) -> Callable[[list[Any]], bool]:
+    """Whether the models' after-validators (an even number of polygon coordinates, keypoints
+    in triples, ...) all pass on a list of records of ``item_type`` that msgspec found of the
+    right types: each validator runs on every value it applies to, a list of values at a
+    time."""
+    _, paths = _compile(item_type)
+
+    def check(records: list[Any]) -> bool:
+        try:
             for steps, funcs in paths:
                 values: list[Any] = records
                 for step in steps:
                     values = _STEPS[step[0]](values, *step[1:])
                 for func in funcs:
-                    for value in values:
-                        func(value)
-        except (msgspec.ValidationError, ValueError):
+                    collections.deque(map(func, values), maxlen=0)  # (a loop in C)
+        except ValueError:
             return False
         return True
 
@@ -399,7 +424,7 @@ def _key(values: list[Any], name: str) -> list[Any]:
 
 
 def _each(values: list[Any]) -> list[Any]:
-    return [item for value in values for item in value]
+    return list(itertools.chain.from_iterable(values))
 
 
 def _kind(values: list[Any], kinds: tuple[type, ...]) -> list[Any]:
@@ -422,30 +447,46 @@ def _under(step: Step, paths: list[Path]) -> list[Path]:
     return [((step, *steps), funcs) for steps, funcs in paths]
 
 
-def _compile(tp: Any) -> tuple[Any, list[Path]]:
-    """The msgspec type of a model type, and its after-validators with where they apply."""
+#: How a model type is compiled for msgspec: "struct" (records as ``gc=False`` structs, for
+#: ``msgspec.convert`` of parsed records), "dict" (records as typed dicts, numbers as ``int |
+#: float``: a typed decode gives the very objects an untyped one does) or "outline" (records
+#: as structs that refuse unknown keys, every other value skipped as ``msgspec.Raw``: finds the
+#: keys a file has beyond the models).
+Flavour = Literal["struct", "dict", "outline"]
+#: Keys beyond a record model's own: ((model, (key, ...)), ...), compiled as ``Any`` ("dict")
+#: or ``Raw`` ("outline") so that a typed decode keeps them.
+Extras = tuple[tuple[Any, tuple[str, ...]], ...]
+
+
+def _compile(tp: Any, flavour: Flavour = "struct", extras: Extras = ()) -> tuple[Any, list[Path]]:
+    """The msgspec type of a model type, and its after-validators with where they apply
+    ("outline": the type, or None for a value with no record inside, and no validators)."""
     origin = get_origin(tp)
     if origin is typing.Annotated:
         inner, *metadata = get_args(tp)
-        target, paths = _compile(inner)
+        target, paths = _compile(inner, flavour, extras)
+        if flavour == "outline":
+            return target, []
         bounds: dict[str, Any] = {}
         afters: list[Callable[[Any], Any]] = []
         for item in metadata:
             if isinstance(item, annotated_types.BaseMetadata | annotated_types.GroupedMetadata):
                 for one in item if isinstance(item, annotated_types.GroupedMetadata) else [item]:
-                    bounds.update(_bound(one, target))
+                    bounds.update(_bound(one, inner))
             elif isinstance(item, AfterValidator):
                 afters.append(cast("Callable[[Any], Any]", item.func))
             elif isinstance(item, FieldInfo):
                 for one in item.metadata:
-                    bounds.update(_bound(one, target))
+                    bounds.update(_bound(one, inner))
             elif isinstance(item, Discriminator):
                 paths = _discriminated(inner, item)
             elif not isinstance(item, Tag):
                 raise _Unsupported(repr(item))
         if bounds.pop("finite", False) and not {"ge", "le"} <= set(bounds):
             raise _Unsupported("finite numbers without bounds")  # (the bounds refuse NaN, inf)
-        if bounds:
+        if bounds and flavour == "dict" and inner is float:
+            target = _number(bounds)
+        elif bounds:
             target = typing.Annotated[target, msgspec.Meta(**bounds)]
         if afters:
             paths = [*paths, ((), tuple(afters))]
@@ -453,44 +494,87 @@ def _compile(tp: Any) -> tuple[Any, list[Path]]:
     if origin in (typing.Union, types.UnionType):
         if sum(1 for arg in get_args(tp) if typing_extensions.is_typeddict(_bare(arg))) > 1:
             raise _Unsupported("a union of record types")
-        targets = []
-        paths = []
-        for arg in get_args(tp):
-            target, inner = _compile(arg)
-            targets.append(target)
-            paths += _under(("kind", _kinds(arg)), inner)
-        return typing.Union[tuple(targets)], paths  # noqa: UP007
+        compiled = [(arg, _compile(arg, flavour, extras)) for arg in get_args(tp)]
+        if flavour == "outline":
+            if all(target is None for _, (target, _) in compiled):
+                return None, []
+            return typing.Union[tuple(_skim(arg, target) for arg, (target, _) in compiled)], []  # noqa: UP007
+        paths = [p for arg, (_, inner) in compiled for p in _under(("kind", _kinds(arg)), inner)]
+        return typing.Union[tuple(target for _, (target, _) in compiled)], paths  # noqa: UP007
     if origin is list:
         (item,) = get_args(tp)
-        target, paths = _compile(item)
+        target, paths = _compile(item, flavour, extras)
+        if flavour == "outline":
+            return (None if target is None else list[target]), []  # type: ignore[valid-type]
         return list[target], _under(("each",), paths)  # type: ignore[valid-type]
     if typing_extensions.is_typeddict(tp):
-        return _struct(tp)
+        return _record(tp, flavour, extras)
     if tp in (int, float, str, bool, type(None)):
-        return tp, []
+        if flavour == "outline":
+            return None, []
+        return (int | float if flavour == "dict" and tp is float else tp), []
     raise _Unsupported(repr(tp))
 
 
+def _number(bounds: dict[str, Any]) -> Any:
+    """A bounded JSON number for a typed decode: an int stays an int, a float a float."""
+    if any(not float(bound).is_integer() for bound in bounds.values()):
+        raise _Unsupported("a fractional bound")
+    # (msgspec bounds ints to 64 bits: an integer of 2**63 goes to pydantic, which decides)
+    whole: dict[str, Any] = {
+        key: min(max(int(b), -INT_MAX - 1), INT_MAX) for key, b in bounds.items()
+    }
+    real: dict[str, Any] = {key: float(bound) for key, bound in bounds.items()}
+    return typing.Union[  # noqa: UP007
+        typing.Annotated[int, msgspec.Meta(**whole)],
+        typing.Annotated[float, msgspec.Meta(**real)],
+    ]
+
+
+def _skim(tp: Any, outline: Any) -> Any:
+    """A member of a union in an outline: its outline, or the cheapest type of its JSON kind."""
+    if outline is not None:
+        return outline
+    kinds = _kinds(tp)
+    return list[msgspec.Raw] if list in kinds else kinds[0]
+
+
+def extras_of(model: Any, extras: Extras) -> tuple[str, ...]:
+    """The keys beyond ``model``'s own that ``extras`` lists for it."""
+    return next((keys for owner, keys in extras if owner is model), ())
+
+
 @functools.cache
-def _struct(tp: Any) -> tuple[Any, list[Path]]:
+def _record(tp: Any, flavour: Flavour, extras: Extras) -> tuple[Any, list[Path]]:
     hints = typing.get_type_hints(tp, include_extras=True)
-    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    fields: list[tuple[str, Any, Any]] = []
     paths: list[Path] = []
     for name, hint in hints.items():
         required = name in tp.__required_keys__
         while get_origin(hint) in (NotRequired, typing_extensions.Required):
             required = get_origin(hint) is typing_extensions.Required
             hint = get_args(hint)[0]
-        target, inner = _compile(hint)
-        fields.append((name, target) if required else (name, target, msgspec.UNSET))
+        target, inner = _compile(hint, flavour, extras)
+        fields.append((name, target, required))
         paths += _under(("key", name), inner)
+    more = [key for key in extras_of(tp, extras) if key not in hints]
+    if flavour == "dict":
+        spec = {name: (t if required else NotRequired[t]) for name, t, required in fields}
+        spec.update((key, NotRequired[Any]) for key in more)
+        return typing_extensions.TypedDict(tp.__name__, spec), paths  # type: ignore[operator]
+    if flavour == "outline":
+        skims = [(name, msgspec.Raw if t is None else t, msgspec.UNSET) for name, t, _ in fields]
+        skims += [(key, msgspec.Raw, msgspec.UNSET) for key in more]
+        outline = msgspec.defstruct(tp.__name__, skims, forbid_unknown_fields=True, gc=False)
+        return outline, []
     # (msgspec wants the fields with defaults last; their order is not the records' order)
-    return msgspec.defstruct(tp.__name__, sorted(fields, key=len), gc=False), paths
+    spec_struct = [(n, t) if required else (n, t, msgspec.UNSET) for n, t, required in fields]
+    return msgspec.defstruct(tp.__name__, sorted(spec_struct, key=len), gc=False), paths
 
 
-def _bound(item: Any, target: Any) -> dict[str, Any]:
+def _bound(item: Any, inner: Any) -> dict[str, Any]:
     def number(value: Any) -> Any:
-        return float(value) if target is float else value
+        return float(value) if inner is float else value
 
     if isinstance(item, annotated_types.Ge):
         return {"ge": number(item.ge)}
@@ -536,12 +620,18 @@ def _discriminated(union: Any, discriminator: Discriminator) -> list[Path]:
     pick = discriminator.discriminator
     if not callable(pick):
         raise _Unsupported("a discriminator by field name")
+    members = get_args(union)
+    kinds = [_kinds(member) for member in members]
+    # Members that parse from different JSON types (polygons from an array, RLE from an
+    # object): msgspec took each value by its type, which is cheaper to test than the tag.
+    by_kind = len({kind for each in kinds for kind in each}) == sum(map(len, kinds))
     paths: list[Path] = []
-    for member in get_args(union):
+    for member, member_kinds in zip(members, kinds, strict=True):
         tags = [m.tag for m in get_args(member)[1:] if isinstance(m, Tag)]
         _, inner = _compile(member)
         if inner and not tags:
             raise _Unsupported("an untagged member of a tagged union")
         if inner:
-            paths += _under(("tag", pick, tags[0]), inner)
+            step = ("kind", member_kinds) if by_kind else ("tag", pick, tags[0])
+            paths += _under(step, inner)
     return paths

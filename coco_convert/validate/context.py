@@ -42,6 +42,10 @@ class Settings:
     edge_tolerance: float = 0.0
     #: Image folder for the I005/I006/I008/P002 checks (``--images DIR``).
     images: Path | None = None
+    #: Worker processes for the rules that rasterise masks (``-j``; None: every core when
+    #: the file is large, 1: this process). On a Dask cluster (``parallel.using``), its
+    #: workers.
+    jobs: int | None = None
 
 
 Check = Callable[["Context"], None]
@@ -151,11 +155,21 @@ class Tables:
 class Context:
     """One document being checked: what checks read, and where they report."""
 
-    def __init__(self, file: str, document: Any, kind: Kind, settings: Settings) -> None:
+    def __init__(
+        self,
+        file: str,
+        document: Any,
+        kind: Kind,
+        settings: Settings,
+        *,
+        proven: tuple[str, ...] = (),
+    ) -> None:
         self.file = file
         self.document = document
         self.kind = kind
         self.settings = settings
+        #: Top-level lists whose records the models' checks passed as they were parsed.
+        self.proven = proven
         self.diagnostics: list[Diagnostic] = []
         #: Indices of records (per top-level list; "" for results) that break the schema.
         self.invalid: dict[str, set[int]] = {}

@@ -60,7 +60,7 @@ def _mark_schema(ctx: Context) -> None:
         value = document if key == "" else get_list(document, key)
         if not isinstance(value, list):
             ctx.broken.add(key)
-    issues, _ = check_document(document, ctx.kind, limit=MAX_SCHEMA_ISSUES)
+    issues, _ = check_document(document, ctx.kind, limit=MAX_SCHEMA_ISSUES, proven=ctx.proven)
     mark_issues(ctx, issues)
     mark_out_of_range(ctx)
 

@@ -20,6 +20,7 @@ from ..dataset import detect_kind
 from ..errors import InputError
 from ..io import atomic_write, dump_json, gc_paused, parse_json, read_bytes
 from ..schemas.coco import Kind
+from ..schemas.decode import decode_checked, proven_lists
 from .context import Context, Settings
 from .diagnostics import Diagnostic
 from .engine import run_checks
@@ -45,16 +46,23 @@ _INDENT = re.compile(rb"\n([ ]+)[\"\{\[\]\}]")
 
 
 def validate_document(
-    document: Any, file: str, settings: Settings, *, kind: Kind | None = None
+    document: Any,
+    file: str,
+    settings: Settings,
+    *,
+    kind: Kind | None = None,
+    decoded_as: Kind | None = None,
 ) -> tuple[list[Diagnostic], Kind | None, str | None]:
-    """Every finding of the rules on a parsed JSON document: (findings, kind, tool)."""
+    """Every finding of the rules on a parsed JSON document: (findings, kind, tool).
+    ``decoded_as``: the kind whose models a typed decode checked the document's records
+    against (see :func:`~coco_convert.schemas.decode.decode_checked`)."""
     from .checks.profiles import recognise_tool
 
     refused = not_coco(document, file)
     if refused is not None:
         return [refused], None, None
     found: Kind = kind or detect_kind(document, source=file)
-    ctx = Context(file, document, found, settings)
+    ctx = Context(file, document, found, settings, proven=proven_lists(found, decoded_as))
     ctx.tool = recognise_tool(document)
     diagnostics = run_checks(ctx)
     diagnostics.sort(key=sort_key)
@@ -76,14 +84,15 @@ def validate_path(
     try:
         data = read_bytes(name)
         with gc_paused():
-            document = parse_json(data, name)
+            decoded = decode_checked(data)
+            document, decoded_as = decoded or (parse_json(data, name), None)
     except InputError as exc:
         result.diagnostics.append(unreadable(name, exc))
         return result
     layout = _layout(data, name) if fix and write else None
     del data
     with gc_paused():
-        diagnostics, kind, tool = validate_document(document, name, settings)
+        diagnostics, kind, tool = validate_document(document, name, settings, decoded_as=decoded_as)
         result.format = f"coco/{kind}" if kind else None
         result.tool = tool
         if fix and kind is not None:
