@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """``coco-convert validate`` against the floor: ``orjson.loads`` of the same bytes.
 
-Each measurement runs in a fresh interpreter (so peak memory is its own), in this order, in
-one run of this script:
+Each measurement runs in a fresh interpreter (so peak memory is its own), in this order (the
+order repeated ``--repeat`` times), in one run of this script:
 
 * ``orjson``        read the file, ``orjson.loads`` (the cyclic GC as Python leaves it)
 * ``orjson-nogc``   the same with the cyclic GC paused (what coco-convert does while parsing)
@@ -69,18 +69,30 @@ def _child(mode: str, path: Path) -> dict[str, float | int]:
     return {"seconds": seconds, "cpu": cpu, "peak_mib": peak, "findings": findings}
 
 
-def _measure(mode: str, path: Path, repeat: int) -> dict[str, float | int]:
-    runs = []
+def _run(mode: str, path: Path) -> dict[str, float | int]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(out))
+
+
+def _measure(modes: list[str], path: Path, repeat: int) -> dict[str, dict[str, float | int]]:
+    """Each mode ``repeat`` times, the modes interleaved (a neighbour's job on a shared
+    machine then weighs on all of them alike); the best run of each."""
+    runs: dict[str, list[dict[str, float | int]]] = {mode: [] for mode in modes}
     for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", mode, str(path)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        runs.append(json.loads(out))
-    best = min(runs, key=lambda run: run["seconds"])
-    return {**best, "peak_mib": max(run["peak_mib"] for run in runs)}
+        for mode in modes:
+            runs[mode].append(_run(mode, path))
+    return {
+        mode: {
+            **min(found, key=lambda run: run["seconds"]),
+            "peak_mib": max(run["peak_mib"] for run in found),
+        }
+        for mode, found in runs.items()
+    }
 
 
 def main() -> None:
@@ -104,7 +116,7 @@ def main() -> None:
     unknown = chosen - set(MODES)
     if unknown:
         parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
-    results = {mode: _measure(mode, args.path, args.repeat) for mode in MODES if mode in chosen}
+    results = _measure([mode for mode in MODES if mode in chosen], args.path, args.repeat)
     floor = results["orjson"]["seconds"]
     print(f"{'job':<14}{'seconds':>10}{'x orjson':>10}{'CPU s':>9}{'peak MiB':>11}{'findings':>10}")
     for mode, run in results.items():

@@ -100,6 +100,7 @@ __all__ = [
     "mask_to_polygons",
     "mask_to_rle",
     "measure_image",
+    "measure_image_arrays",
     "measure_images",
     "outlines_to_polygons",
     "polygon_vertices",
@@ -400,6 +401,26 @@ def measure_images(
     """:func:`measure_image` of each ``(segmentations, height, width)``, pycocotools' area
     and box taken in one call for all: per image its areas and boxes, or the error that
     keeps it from being rasterised."""
+    areas, boxes, encoded = measure_image_arrays(images)
+    area_list, box_list = areas.tolist(), boxes.tolist()
+    out: list[tuple[list[int], list[list[float]]] | GeometryError] = []
+    start = 0
+    for count in encoded:
+        if isinstance(count, GeometryError):
+            out.append(count)
+            continue
+        out.append((area_list[start : start + count], box_list[start : start + count]))
+        start += count
+    return out
+
+
+def measure_image_arrays(
+    images: Iterable[tuple[Sequence[SegmentationLike], int, int]],
+) -> tuple[npt.NDArray[np.int64], _FloatArray, list[int | GeometryError]]:
+    """:func:`measure_images` as arrays, for work on many at once: the areas and ``[x, y,
+    w, h]`` boxes of every segmentation of the images that could be rasterised, in order,
+    and per image how many of them are its own, or the error that keeps it from being
+    rasterised."""
     rles: list[dict[str, Any]] = []
     encoded: list[int | GeometryError] = []
     for segmentations, height, width in images:
@@ -410,17 +431,8 @@ def measure_images(
             continue
         rles += found
         encoded.append(len(found))
-    areas = _areas(rles)
-    boxes: list[list[float]] = _coco_mask.toBbox(rles).tolist() if rles else []
-    out: list[tuple[list[int], list[list[float]]] | GeometryError] = []
-    start = 0
-    for count in encoded:
-        if isinstance(count, GeometryError):
-            out.append(count)
-            continue
-        out.append((areas[start : start + count], boxes[start : start + count]))
-        start += count
-    return out
+    boxes = _coco_mask.toBbox(rles) if rles else np.zeros((0, 4))
+    return _areas(rles), np.asarray(boxes, dtype=np.float64).reshape(-1, 4), encoded
 
 
 def _encode_image(
@@ -501,7 +513,7 @@ def _assemble(
 
 def rle_area(rles: Sequence[RLE]) -> list[int]:
     """pycocotools' ``area`` of compressed RLEs (as from :func:`to_rle`): pixel counts."""
-    return _areas([_c_rle(r) for r in rles])
+    return cast("list[int]", _areas([_c_rle(r) for r in rles]).tolist())
 
 
 #: RLEs per call of pycocotools' ``area`` (2.0.11 counts them in a uint8: 256 or more raise
@@ -509,12 +521,13 @@ def rle_area(rles: Sequence[RLE]) -> list[int]:
 _AREA_BATCH = 255
 
 
-def _areas(rles: Sequence[dict[str, Any]]) -> list[int]:
+def _areas(rles: Sequence[dict[str, Any]]) -> npt.NDArray[np.int64]:
     """pycocotools' ``area`` of its own RLEs, in calls it can take."""
-    out: list[int] = []
-    for start in range(0, len(rles), _AREA_BATCH):
-        out += _coco_mask.area(rles[start : start + _AREA_BATCH]).tolist()
-    return out
+    parts = [
+        _coco_mask.area(rles[start : start + _AREA_BATCH])
+        for start in range(0, len(rles), _AREA_BATCH)
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
 def rle_bbox(rles: Sequence[RLE]) -> list[list[float]]:

@@ -236,20 +236,19 @@ def _against_masks(task: _Task) -> list[_Finding]:
             usable.append(p)
         if usable:
             images.append((usable, segmentations, height, width))
-    measured = geometry.measure_images((s, height, width) for _, s, height, width in images)
+    areas, boxes, encoded = geometry.measure_image_arrays(
+        (s, height, width) for _, s, height, width in images
+    )
     rows: list[int] = []
     shapes: list[Any] = []
-    areas: list[int] = []
-    boxes: list[list[float]] = []
-    for (usable, segmentations, _, _), result in zip(images, measured, strict=True):
-        if not isinstance(result, GeometryError):
+    for (usable, segmentations, _, _), encoding in zip(images, encoded, strict=True):
+        if not isinstance(encoding, GeometryError):
             rows += usable
             shapes += segmentations
-            areas += result[0]
-            boxes += result[1]
     found: list[_Finding] = []
     for k in np.flatnonzero(_may_differ(task, rows, areas, boxes)).tolist():
-        p, segmentation, area, box = rows[k], shapes[k], areas[k], boxes[k]
+        p, segmentation = rows[k], shapes[k]
+        area, box = int(areas[k]), boxes[k].tolist()
         where = f"/annotations/{task.indices[p]}"
         bbox = task.bboxes[p]
         tolerance, relative = task.rules.bbox_tolerance, task.rules.area_tolerance
@@ -290,7 +289,7 @@ _EXACT = 2.0**53
 
 
 def _may_differ(
-    task: _Task, rows: list[int], areas: list[int], boxes: list[list[float]]
+    task: _Task, rows: list[int], areas: npt.NDArray[np.int64], boxes: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.bool_]:
     """Which measured annotations (``rows``: positions in the task, with pycocotools' areas
     and boxes) may have a G104 or G105 finding: the rules' arithmetic for all at once in
@@ -305,8 +304,8 @@ def _may_differ(
     declared = np.array(
         [math.nan if task.areas[p] is None else task.areas[p] for p in rows], dtype=np.float64
     )
-    area = np.array(areas, dtype=np.float64)
-    box = np.array(boxes, dtype=np.float64).reshape(n, 4)
+    area = areas.astype(np.float64)
+    box = boxes
     tolerance, relative = task.rules.bbox_tolerance, task.rules.area_tolerance
     with np.errstate(invalid="ignore"):
         big = (np.abs(bbox) >= _EXACT).any(axis=1) | (np.abs(declared) >= _EXACT)
