@@ -60,8 +60,9 @@ Area and box
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
@@ -87,6 +88,7 @@ __all__ = [
     "area",
     "area_and_bbox",
     "bbox",
+    "check_flat_polygons",
     "check_polygons",
     "check_rle",
     "check_rle_size",
@@ -97,6 +99,9 @@ __all__ = [
     "iou",
     "mask_to_polygons",
     "mask_to_rle",
+    "measure_image",
+    "measure_image_arrays",
+    "measure_images",
     "outlines_to_polygons",
     "polygon_vertices",
     "repair_polygons",
@@ -371,6 +376,70 @@ def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: 
     Polygons are converted to arrays by numpy in one call and checked in three vectorised
     passes per image (finite, not far outside); anything unusual takes the polygon-by-polygon
     path, which names the problem."""
+    return [
+        cast("RLE", rle)
+        if isinstance(rle["counts"], str)
+        else {"size": [height, width], "counts": rle["counts"].decode("ascii")}
+        for rle in _encode_image(segmentations, height, width)
+    ]
+
+
+def measure_image(
+    segmentations: Sequence[SegmentationLike], height: int, width: int
+) -> tuple[list[int], list[list[float]]]:
+    """:func:`area` and :func:`bbox` of every segmentation of one image, from one
+    :func:`encode_image` (pycocotools' numbers, without turning its RLEs into text)."""
+    measured = measure_images([(segmentations, height, width)])[0]
+    if isinstance(measured, GeometryError):
+        raise measured
+    return measured
+
+
+def measure_images(
+    images: Iterable[tuple[Sequence[SegmentationLike], int, int]],
+) -> list[tuple[list[int], list[list[float]]] | GeometryError]:
+    """:func:`measure_image` of each ``(segmentations, height, width)``, pycocotools' area
+    and box taken in one call for all: per image its areas and boxes, or the error that
+    keeps it from being rasterised."""
+    areas, boxes, encoded = measure_image_arrays(images)
+    area_list, box_list = areas.tolist(), boxes.tolist()
+    out: list[tuple[list[int], list[list[float]]] | GeometryError] = []
+    start = 0
+    for count in encoded:
+        if isinstance(count, GeometryError):
+            out.append(count)
+            continue
+        out.append((area_list[start : start + count], box_list[start : start + count]))
+        start += count
+    return out
+
+
+def measure_image_arrays(
+    images: Iterable[tuple[Sequence[SegmentationLike], int, int]],
+) -> tuple[npt.NDArray[np.int64], _FloatArray, list[int | GeometryError]]:
+    """:func:`measure_images` as arrays, for work on many at once: the areas and ``[x, y,
+    w, h]`` boxes of every segmentation of the images that could be rasterised, in order,
+    and per image how many of them are its own, or the error that keeps it from being
+    rasterised."""
+    rles: list[dict[str, Any]] = []
+    encoded: list[int | GeometryError] = []
+    for segmentations, height, width in images:
+        try:
+            found = _encode_image(segmentations, height, width)
+        except GeometryError as exc:
+            encoded.append(exc)
+            continue
+        rles += found
+        encoded.append(len(found))
+    boxes = _coco_mask.toBbox(rles) if rles else np.zeros((0, 4))
+    return _areas(rles), np.asarray(boxes, dtype=np.float64).reshape(-1, 4), encoded
+
+
+def _encode_image(
+    segmentations: Sequence[SegmentationLike], height: int, width: int
+) -> list[dict[str, Any]]:
+    """:func:`encode_image`, pycocotools' own RLEs (``counts`` bytes, or text where the
+    segmentation was an RLE or empty)."""
     _check_image_size(height, width)
     flat: list[Any] = []
     parts = [0] * len(segmentations)
@@ -401,7 +470,7 @@ def encode_image(segmentations: Sequence[SegmentationLike], height: int, width: 
 
 def _encode_checked(
     segmentations: Sequence[SegmentationLike], height: int, width: int
-) -> list[RLE]:
+) -> list[dict[str, Any]]:
     """:func:`encode_image` polygon by polygon: a clear error for what cannot be rasterised,
     polygons reaching far outside the image clipped to it first."""
     flat: list[Any] = []
@@ -419,35 +488,46 @@ def _encode_checked(
 
 
 def _assemble(
-    flat: list[Any], parts: list[int], out: list[RLE | None], height: int, width: int
-) -> list[RLE]:
+    flat: list[Any], parts: list[int], out: list[Any], height: int, width: int
+) -> list[dict[str, Any]]:
     """Rasterise ``flat`` polygons in one call; ``parts[k]`` of them (in order) make
     segmentation ``k``: one is its RLE, several are merged, none is an empty mask (unless
-    ``out[k]`` holds an RLE already)."""
+    ``out[k]`` holds an RLE already). pycocotools' RLEs (``counts`` bytes) where rasterised."""
     encoded = _coco_mask.frPyObjects(flat, height, width) if flat else []
     start = 0
     empty: str | None = None
     for k, count in enumerate(parts):
         if count == 1:
-            counts = encoded[start]["counts"]
+            out[k] = encoded[start]
         elif count:
-            counts = _coco_mask.merge(encoded[start : start + count])["counts"]
+            out[k] = _coco_mask.merge(encoded[start : start + count])
         elif out[k] is None:
             empty = empty or _empty_counts(height, width)
             out[k] = {"size": [height, width], "counts": empty}
             continue
         else:
             continue
-        out[k] = {"size": [height, width], "counts": counts.decode("ascii")}
         start += count
-    return cast("list[RLE]", out)
+    return cast("list[dict[str, Any]]", out)
 
 
 def rle_area(rles: Sequence[RLE]) -> list[int]:
     """pycocotools' ``area`` of compressed RLEs (as from :func:`to_rle`): pixel counts."""
-    if not rles:
-        return []
-    return [int(a) for a in _coco_mask.area([_c_rle(r) for r in rles])]
+    return cast("list[int]", _areas([_c_rle(r) for r in rles]).tolist())
+
+
+#: RLEs per call of pycocotools' ``area`` (2.0.11 counts them in a uint8: 256 or more raise
+#: OverflowError).
+_AREA_BATCH = 255
+
+
+def _areas(rles: Sequence[dict[str, Any]]) -> npt.NDArray[np.int64]:
+    """pycocotools' ``area`` of its own RLEs, in calls it can take."""
+    parts = [
+        _coco_mask.area(rles[start : start + _AREA_BATCH])
+        for start in range(0, len(rles), _AREA_BATCH)
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
 def rle_bbox(rles: Sequence[RLE]) -> list[list[float]]:
@@ -668,15 +748,113 @@ def check_polygons(
 
 
 def check_segmentations(
-    segmentations: Sequence[Any], sizes: Sequence[tuple[int, int] | None] | None = None
+    segmentations: Sequence[Any],
+    sizes: Sequence[tuple[int, int] | None] | None = None,
+    *,
+    checked: bool = False,
 ) -> list[list[PolygonProblem]]:
     """:func:`check_polygons` of many segmentations at once (``sizes[k]``: ``(height,
     width)`` of segmentation ``k``'s image, or None), vectorised: numpy for the coordinates,
     shapely's array functions for validity, so a whole dataset takes seconds (the validator's
-    fast path). RLEs and other non-lists have no polygon problems here."""
+    fast path). RLEs and other non-lists have no polygon problems here.
+
+    ``checked``: the polygons are known to be flat lists of at least 6 finite numbers, even
+    in count (what the schema checks), so all are read in one pass; the same problems."""
+    problems: list[list[PolygonProblem]] = [[] for _ in segmentations]
+    rings = _checked_rings(segmentations) if checked else None
+    if rings is None:
+        rings = _rings(segmentations, problems)
+    return _ring_problems(problems, rings, sizes)
+
+
+def check_flat_polygons(
+    parts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], coords: _FloatArray
+) -> list[list[PolygonProblem]]:
+    """:func:`check_segmentations` of segmentations given as arrays: segmentation ``k`` has
+    ``parts[k]`` polygons (0: it is not polygons), polygon ``j`` has ``lengths[j]``
+    coordinates, all of them in ``coords``, flat. Every polygon must be what the schema lets
+    through: at least 6 finite numbers, even in count (the validator's tasks carry them so)."""
+    problems: list[list[PolygonProblem]] = [[] for _ in range(len(parts))]
+    first = np.cumsum(parts) - parts
+    segment_of = np.repeat(np.arange(len(parts)), parts)
+    index_of = np.arange(len(lengths)) - np.repeat(first, parts)
+    rings = (segment_of, index_of, lengths // 2, coords.reshape(-1, 2))
+    return _ring_problems(problems, rings, None)
+
+
+#: The rings to check: the segmentation and polygon index of each, its number of points, and
+#: all their points.
+_Rings: TypeAlias = (
+    "tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], _FloatArray]"
+)
+
+
+def _ring_problems(
+    problems: list[list[PolygonProblem]],
+    rings: _Rings,
+    sizes: Sequence[tuple[int, int] | None] | None,
+) -> list[list[PolygonProblem]]:
+    """Add the problems of ``rings`` (outside the image, zero area, self-intersection) to
+    ``problems``, each segmentation's by polygon."""
     import shapely
 
-    problems: list[list[PolygonProblem]] = [[] for _ in segmentations]
+    segment_of, index_of, lengths, xy = rings
+    if not len(lengths):
+        return problems
+    starts = np.cumsum(lengths) - lengths
+    _, after = _neighbours(lengths)
+    twice_area = np.add.reduceat(xy[:, 0] * xy[after, 1] - xy[:, 1] * xy[after, 0], starts)
+    outside = np.zeros(len(lengths), dtype=np.int64)
+    if sizes is not None:
+        limits = np.array(
+            [sizes[k] or (np.inf, np.inf) for k in segment_of.tolist()], dtype=np.float64
+        )
+        h, w = np.repeat(limits[:, 0], lengths), np.repeat(limits[:, 1], lengths)
+        beyond = (xy[:, 0] < 0) | (xy[:, 0] > w) | (xy[:, 1] < 0) | (xy[:, 1] > h)
+        outside = np.add.reduceat(beyond.astype(np.int64), starts)
+    ring_of = np.repeat(np.arange(len(lengths)), lengths)
+    shapes: npt.NDArray[Any] = np.asarray(
+        shapely.polygons(shapely.linearrings(_snap_tiny(xy), indices=ring_of))
+    )
+    valid: npt.NDArray[np.bool_] = np.asarray(shapely.is_valid(shapes))
+    # (only the rings with a problem, in order: most have none)
+    for r in np.flatnonzero((outside > 0) | (twice_area == 0) | ~valid).tolist():
+        k, index = int(segment_of[r]), int(index_of[r])
+        if outside[r]:
+            height, width = sizes[k]  # type: ignore[index,misc]
+            problems[k].append(
+                PolygonProblem(
+                    "outside_image",
+                    index,
+                    f"polygon {index}: {outside[r]} of {lengths[r]} points outside the "
+                    f"{width} x {height} image",
+                )
+            )
+        if twice_area[r] == 0 and _is_flat(xy[starts[r] : starts[r] + lengths[r]]):
+            problems[k].append(
+                PolygonProblem("zero_area", index, f"polygon {index}: all points on one line")
+            )
+        elif not valid[r]:
+            try:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    filled = shapely.make_valid(shapes[r]).area
+            except shapely.errors.GEOSException:  # GEOS fails on some degenerate rings
+                filled = math.nan  # (coordinates near 1e-300, say): not shown to be harmless
+            if not math.isclose(filled, abs(twice_area[r]) / 2, rel_tol=1e-6, abs_tol=1e-6):
+                reason = shapely.is_valid_reason(shapes[r])
+                problems[k].append(
+                    PolygonProblem(
+                        "self_intersection", index, f"polygon {index} crosses itself ({reason})"
+                    )
+                )
+    for listed in problems:
+        listed.sort(key=lambda problem: problem.polygon)  # (stable: per polygon as found)
+    return problems
+
+
+def _rings(segmentations: Sequence[Any], problems: list[list[PolygonProblem]]) -> _Rings:
+    """The rings of every polygon that has coordinates to check; the malformed ones are
+    added to ``problems`` instead."""
     owners: list[tuple[int, int]] = []
     rings: list[_FloatArray] = []
     for k, polygons in enumerate(segmentations):
@@ -699,55 +877,41 @@ def check_segmentations(
             owners.append((k, index))
             # (a clean polygon's array is reused: reading the list again costs as much)
             rings.append(np.asarray(array if clean else polygon, dtype=np.float64).reshape(-1, 2))
-    if not rings:
-        return problems
     lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
-    xy = np.concatenate(rings)
-    starts = np.cumsum(lengths) - lengths
-    _, after = _neighbours(lengths)
-    twice_area = np.add.reduceat(xy[:, 0] * xy[after, 1] - xy[:, 1] * xy[after, 0], starts)
-    outside = np.zeros(len(rings), dtype=np.int64)
-    if sizes is not None:
-        limits = np.array([sizes[k] or (np.inf, np.inf) for k, _ in owners], dtype=np.float64)
-        h, w = np.repeat(limits[:, 0], lengths), np.repeat(limits[:, 1], lengths)
-        beyond = (xy[:, 0] < 0) | (xy[:, 0] > w) | (xy[:, 1] < 0) | (xy[:, 1] > h)
-        outside = np.add.reduceat(beyond.astype(np.int64), starts)
-    ring_of = np.repeat(np.arange(len(rings)), lengths)
-    shapes: npt.NDArray[Any] = np.asarray(
-        shapely.polygons(shapely.linearrings(_snap_tiny(xy), indices=ring_of))
+    xy = np.concatenate(rings) if rings else np.zeros((0, 2))
+    owned = np.array(owners, dtype=np.int64).reshape(-1, 2)
+    return owned[:, 0], owned[:, 1], lengths, xy
+
+
+def _checked_rings(segmentations: Sequence[Any]) -> _Rings | None:
+    """The rings of segmentations read in one pass; None unless every polygon is a flat
+    list of at least 6 finite numbers, even in count (then :func:`_rings` reads them)."""
+    parts = np.fromiter(
+        (len(p) if isinstance(p, list) else 0 for p in segmentations),
+        dtype=np.int64,
+        count=len(segmentations),
     )
-    valid: npt.NDArray[np.bool_] = np.asarray(shapely.is_valid(shapes))
-    for r, (k, index) in enumerate(owners):
-        if outside[r]:
-            height, width = sizes[k]  # type: ignore[index,misc]
-            problems[k].append(
-                PolygonProblem(
-                    "outside_image",
-                    index,
-                    f"polygon {index}: {outside[r]} of {lengths[r]} points outside the "
-                    f"{width} x {height} image",
-                )
-            )
-        if twice_area[r] == 0 and _is_flat(rings[r]):
-            problems[k].append(
-                PolygonProblem("zero_area", index, f"polygon {index}: all points on one line")
-            )
-        elif not valid[r]:
-            try:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    filled = shapely.make_valid(shapes[r]).area
-            except shapely.errors.GEOSException:  # GEOS fails on some degenerate rings
-                filled = math.nan  # (coordinates near 1e-300, say): not shown to be harmless
-            if not math.isclose(filled, abs(twice_area[r]) / 2, rel_tol=1e-6, abs_tol=1e-6):
-                reason = shapely.is_valid_reason(shapes[r])
-                problems[k].append(
-                    PolygonProblem(
-                        "self_intersection", index, f"polygon {index} crosses itself ({reason})"
-                    )
-                )
-    for listed in problems:
-        listed.sort(key=lambda problem: problem.polygon)  # (stable: per polygon as found)
-    return problems
+    polygons = [polygon for p in segmentations if isinstance(p, list) for polygon in p]
+    if not all(type(polygon) is list for polygon in polygons):
+        return None
+    sizes = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
+    if sizes.size and (sizes.min() < 6 or bool((sizes % 2).any())):
+        return None
+    try:
+        values = itertools.chain.from_iterable(polygons)
+        flat = np.fromiter(values, dtype=np.float64, count=int(sizes.sum()))
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(flat).all():
+        return None
+    first = np.cumsum(parts) - parts
+    segment_of = np.repeat(np.arange(len(parts)), parts)
+    return (
+        segment_of,
+        np.arange(len(sizes)) - np.repeat(first, parts),
+        sizes // 2,
+        flat.reshape(-1, 2),
+    )
 
 
 def repair_polygons(

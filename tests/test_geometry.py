@@ -114,6 +114,33 @@ def test_encode_image_matches_per_annotation_encoding() -> None:
     assert g.area([], h, w) == 0
 
 
+def test_measure_images_as_pycocotools_one_at_a_time() -> None:
+    """Areas and boxes of many images in one call, more than 255 RLEs (pycocotools 2.0.11's
+    ``area`` counts its list in a uint8), an image that cannot be rasterised among them."""
+    rng = np.random.default_rng(4)
+    images: list[tuple[list[Any], int, int]] = []
+    for _ in range(60):
+        h, w = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        images.append(
+            ([random_polygons(rng, h, w, int(rng.integers(1, 3))) for _ in range(6)], h, w)
+        )
+    images.insert(5, ([[[0, 0, 1, 1, 2]]], 10, 10))  # an odd number of coordinates
+    measured = g.measure_images(images)
+    assert isinstance(measured[5], GeometryError)
+    for (segmentations, h, w), found in zip(images, measured, strict=True):
+        if isinstance(found, GeometryError):
+            continue
+        rles = [coco_mask.merge(coco_mask.frPyObjects(s, h, w)) for s in segmentations]
+        assert found == (
+            [int(coco_mask.area(r)) for r in rles],
+            [coco_mask.toBbox(r).tolist() for r in rles],
+        )
+        assert found == g.measure_image(segmentations, h, w)
+    rles = [g.to_rle(one, h, w) for some, h, w in images[6:] for one in some]
+    assert len(rles) > 255
+    assert g.rle_area(rles) == [int(coco_mask.area(g._c_rle(r))) for r in rles]
+
+
 def test_rle_compress_uncompress_round_trip_against_pycocotools() -> None:
     rng = np.random.default_rng(3)
     for _ in range(100):

@@ -6,6 +6,7 @@ by ``--fix`` (the pre-commit convention) or changes shown by ``--diff``, 2 usage
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from ..errors import UsageError
 from ..validate import REPORTERS, RULES, load_config, render, render_diff, render_statistics
 from ..validate.report import render_summary
 from ..validate.runner import FileResult, validate_target
-from .app import cluster_options, main
+from .app import cluster_options, jobs_option, main
 from .common import chooses_streaming
 
 
@@ -79,6 +80,7 @@ def _explain(code: str) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="pyproject.toml to read [tool.coco-convert.validate] from (default: the nearest).",
 )
+@jobs_option
 @cluster_options
 @click.pass_context
 def validate(
@@ -96,6 +98,7 @@ def validate(
     exit_zero: bool,
     explain: str | None,
     config_path: Path | None,
+    jobs: int | None,
 ) -> None:
     """Check annotations for problems that break training: COCO JSON files (any kind) with
     the rules, and every other format coco-convert reads (`coco-convert formats`: Pascal VOC
@@ -120,7 +123,7 @@ def validate(
         for path in paths
         for result in validate_target(
             path,
-            config.for_file(path),
+            replace(config.for_file(path), jobs=jobs),
             fix=fix or diff,
             unsafe_fixes=unsafe_fixes,
             write=fix and not diff,

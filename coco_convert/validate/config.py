@@ -141,7 +141,7 @@ def load_config(
     chosen -= _codes(path, "ignore", table.get("ignore", []))
     chosen -= _codes(None, "--ignore", list(ignore))
     chosen.add("X001")  # a crash of the validator itself is never silenced
-    tolerances: dict[str, float] = {}
+    tolerances: dict[str, Any] = {}  # (floats, for the Settings of these names)
     for key, attr in _TOLERANCES.items():
         if key in table:
             value = table[key]

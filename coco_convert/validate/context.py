@@ -42,6 +42,10 @@ class Settings:
     edge_tolerance: float = 0.0
     #: Image folder for the I005/I006/I008/P002 checks (``--images DIR``).
     images: Path | None = None
+    #: Worker processes for the rules that rasterise masks (``-j``; None: every core when
+    #: the file is large, 1: this process). On a Dask cluster (``parallel.using``), its
+    #: workers.
+    jobs: int | None = None
 
 
 Check = Callable[["Context"], None]

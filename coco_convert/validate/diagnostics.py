@@ -26,6 +26,10 @@ class _Remove:
     def __repr__(self) -> str:
         return "REMOVE"
 
+    def __reduce__(self) -> str:
+        # (unpickled as the one REMOVE: fixes made in worker processes still delete)
+        return "REMOVE"
+
 
 REMOVE: Any = _Remove()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import InputError
@@ -45,7 +46,9 @@ def validate_stream(path: str | os.PathLike[str], settings: Settings) -> FileRes
     if refused is not None:
         result.diagnostics.append(refused)
         return result
-    ctx = Context(name, stream.document(), stream.kind, settings)
+    # (a window of records is too little work for worker processes of its own; a Dask
+    # cluster, when there is one, still runs the mask rules' tasks)
+    ctx = Context(name, stream.document(), stream.kind, replace(settings, jobs=1))
     ctx.tool = recognise_tool(probe)
     ctx.tables = Tables()
     _schema(ctx, stream)

@@ -53,6 +53,7 @@ def boxes(ctx: Context) -> None:
 @check("G108", "G109", "G110", "G111", "G112", kinds=_INSTANCE_KINDS)
 def segmentations(ctx: Context) -> None:
     tolerance = ctx.settings.edge_tolerance
+    wants_edges = ctx.wants("G111")
     for i, ann in ctx.records("annotations"):
         segmentation = ann.get("segmentation")
         if segmentation is None:
@@ -66,7 +67,7 @@ def segmentations(ctx: Context) -> None:
                 continue
             if crowd == 1:
                 ctx.report("G110", where, "crowd annotation (iscrowd 1) with polygons, not RLE")
-            if size is not None:
+            if size is not None and wants_edges:
                 _polygon_edges(ctx, where, segmentation, size, tolerance)
             continue
         counts, rle_size = segmentation["counts"], segmentation["size"]
