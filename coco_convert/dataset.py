@@ -35,7 +35,7 @@ from .schemas.coco import (
     Result,
     StuffAnnotation,
 )
-from .schemas.decode import decode_checked, proven_lists
+from .schemas.decode import parse_checked, proven_lists
 
 __all__ = [
     "AnyDataset",
@@ -579,8 +579,9 @@ def load(source: Source, *, kind: Kind | None = None, validate: bool = True) -> 
     with gc_paused():
         # Parsed and checked in one typed pass when it can be: the images and annotations
         # are then proven (for the kind it was decoded as), and only the rest is checked.
-        decoded = decode_checked(data, kind) if validate else None
-        document, decoded_as = decoded or (parse_json(data, name), None)
+        document, decoded_as = (
+            parse_checked(data, name, kind) if validate else (parse_json(data, name), None)
+        )
         del data
         found = kind or detect_kind(document, source=name)
         if validate:

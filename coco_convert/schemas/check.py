@@ -78,8 +78,7 @@ def _list_fields(document_type: Any) -> dict[str, Any]:
     hints = typing.get_type_hints(document_type, include_extras=True)
     fields: dict[str, Any] = {}
     for key, hint in hints.items():
-        while get_origin(hint) in (typing.Annotated, NotRequired):
-            hint = get_args(hint)[0]
+        hint = _bare(hint)
         if get_origin(hint) is list:
             fields[key] = get_args(hint)[0]
     return fields
@@ -617,7 +616,8 @@ def _bound(item: Any, inner: Any) -> dict[str, Any]:
 
 
 def _bare(tp: Any) -> Any:
-    while get_origin(tp) is typing.Annotated:
+    """``tp`` without its ``Annotated``, ``NotRequired`` and ``Required`` wrappers."""
+    while get_origin(tp) in (typing.Annotated, NotRequired, typing_extensions.Required):
         tp = get_args(tp)[0]
     return tp
 

@@ -37,7 +37,17 @@ import msgspec
 import typing_extensions
 from typing_extensions import NotRequired
 
-from .check import DOCUMENT_TYPES, Extras, _compile, _Unsupported, after_checks, extras_of
+from ..io import parse_json
+from .check import (
+    DOCUMENT_TYPES,
+    Extras,
+    _bare,
+    _compile,
+    _list_fields,
+    _Unsupported,
+    after_checks,
+    extras_of,
+)
 from .coco import (
     Annotation,
     InstancesDocument,
@@ -47,7 +57,7 @@ from .coco import (
 )
 from .types import LengthMultiple
 
-__all__ = ["CHECKED_LISTS", "decode_checked", "proven_lists"]
+__all__ = ["CHECKED_LISTS", "decode_checked", "parse_checked", "proven_lists"]
 
 #: The lists checked while they are parsed (the rest of a document is small).
 CHECKED_LISTS = ("images", "annotations")
@@ -98,6 +108,13 @@ def decode_checked(
     finally:
         if outliner is not None:
             outliner.close()
+
+
+def parse_checked(data: bytes, name: str, kind: Kind | None = None) -> tuple[Any, Kind | None]:
+    """The document of ``data`` (``name`` in a syntax error), and the kind whose models its
+    images and annotations were checked against while parsed; None: parsed unchecked, as
+    :func:`decode_checked` could not decide (check it the usual way)."""
+    return decode_checked(data, kind) or (parse_json(data, name), None)
 
 
 def proven_lists(kind: Kind, decoded_as: Kind | None) -> tuple[str, ...]:
@@ -373,14 +390,8 @@ def _add(extras: Extras, model: Any, key: str) -> Extras:
 
 @functools.cache
 def _item_types(document_type: Any) -> dict[str, Any]:
-    hints = typing.get_type_hints(document_type, include_extras=True)
-    return {key: get_args(_bare(hints[key]))[0] for key in CHECKED_LISTS if key in hints}
-
-
-def _bare(hint: Any) -> Any:
-    while get_origin(hint) in (typing.Annotated, NotRequired, typing_extensions.Required):
-        hint = get_args(hint)[0]
-    return hint
+    """The record types of the checked lists of a document model."""
+    return {k: t for k, t in _list_fields(document_type).items() if k in CHECKED_LISTS}
 
 
 @functools.cache

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..dataset import detect_kind
 from ..errors import InputError
-from ..io import atomic_write, dump_json, gc_paused, parse_json, read_bytes
+from ..io import atomic_write, dump_json, gc_paused, read_bytes
 from ..schemas.coco import Kind
-from ..schemas.decode import decode_checked, proven_lists
+from ..schemas.decode import parse_checked, proven_lists
 from .context import Context, Settings
 from .diagnostics import Diagnostic
 from .engine import run_checks
@@ -84,8 +84,7 @@ def validate_path(
     try:
         data = read_bytes(name)
         with gc_paused():
-            decoded = decode_checked(data)
-            document, decoded_as = decoded or (parse_json(data, name), None)
+            document, decoded_as = parse_checked(data, name)
     except InputError as exc:
         result.diagnostics.append(unreadable(name, exc))
         return result
