@@ -233,11 +233,12 @@ def _counts(values: list[Any]) -> set[int]:
     ``[]``), counted in C."""
     if not set(map(type, values)) <= {msgspec.Raw}:
         raise _Unsupported("a list the outline parsed")
-    texts = list(map(bytes, values))
-    commas = set(map(bytes.count, texts, itertools.repeat(b",")))
+    # (each list copied out of the file's bytes one at a time: all at once would hold them all)
+    commas = set(map(bytes.count, map(bytes, values), itertools.repeat(b",")))
     counts = {count + 1 for count in commas if count}
     if 0 in commas:  # one item, or none
-        counts.update(1 if t.strip(b" \t\r\n[]") else 0 for t in texts if b"," not in t)
+        texts = (text for text in map(bytes, values) if b"," not in text)
+        counts.update(1 if text.strip(b" \t\r\n[]") else 0 for text in texts)
     return counts
 
 
